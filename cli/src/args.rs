@@ -1,0 +1,267 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// lgt: the 流管通 field core on the desktop.
+#[derive(Debug, Parser)]
+#[command(name = "lgt", version, about)]
+pub struct Cli {
+    /// Store directory.
+    #[arg(long, global = true, env = "LGT_STORE")]
+    pub store: Option<PathBuf>,
+    /// Key file (default: STORE/store.key). Keep it off the laptop's disk where you can.
+    #[arg(long, global = true, env = "LGT_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+    /// The coordinator account recorded in the audit trail (an id, not a name).
+    #[arg(long, global = true, env = "LGT_ACTOR", default_value = "coordinator")]
+    pub actor: String,
+    /// Pin the clock to an RFC 3339 instant (tests, reproducible runs).
+    #[arg(long, global = true, env = "LGT_NOW", hide = true)]
+    pub now: Option<String>,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new store and its key.
+    Init,
+    /// Identity numbers.
+    #[command(subcommand)]
+    Id(IdCommand),
+    /// Register a person at a dwelling, from flags or a JSON file.
+    Register(RegisterArgs),
+    /// Find persons by identity/document number or by name.
+    Find(FindArgs),
+    /// Person records.
+    #[command(subcommand)]
+    Person(PersonCommand),
+    /// Residence permits.
+    #[command(subcommand)]
+    Permit(PermitCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Operations queued for sync.
+    Outbox {
+        /// Only operations in this state (pending, in_flight, acknowledged, quarantined, superseded).
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Export everything stored about one person (their own record), as JSON.
+    Export {
+        /// The person's id.
+        person_id: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Show the code tables (or one of them).
+    Codes {
+        /// Table name, e.g. reason_for_stay.
+        table: Option<String>,
+    },
+    /// Destroy the key, then the store's files.
+    Wipe {
+        /// Confirm: this cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Register N synthetic persons, printing each as a JSON line once committed.
+    Seed {
+        /// How many.
+        #[arg(long)]
+        count: u64,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Walk through the field workflow in a fresh temporary store, then wipe it.
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdCommand {
+    /// Parse an identity number and explain it.
+    Check {
+        /// The number (18 or 15 characters; full-width forms accepted).
+        number: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// Read the registration from a JSON file ("-" for standard input).
+    #[arg(long, conflicts_with_all = ["name", "number"])]
+    pub file: Option<PathBuf>,
+    /// Name.
+    #[arg(long, required_unless_present = "file")]
+    pub name: Option<String>,
+    /// Former name.
+    #[arg(long)]
+    pub former_name: Option<String>,
+    /// Sex code (1 male, 2 female).
+    #[arg(long, default_value = "")]
+    pub sex: String,
+    /// Ethnicity code (GB/T 3304), e.g. 01.
+    #[arg(long, default_value = "")]
+    pub ethnicity: String,
+    /// Birth date YYYY-MM-DD (taken from a resident ID number when omitted).
+    #[arg(long)]
+    pub birth_date: Option<String>,
+    /// Document type code (1 resident ID, 2 passport, 3 HK/MO/TW travel permit, 9 other).
+    #[arg(long, default_value = "1")]
+    pub doc_type: String,
+    /// Document number.
+    #[arg(long, required_unless_present = "file")]
+    pub number: Option<String>,
+    /// Household-registration address.
+    #[arg(long, default_value = "")]
+    pub household_address: String,
+    /// Dwelling house code.
+    #[arg(long, default_value = "")]
+    pub house_code: String,
+    /// Dwelling address.
+    #[arg(long, default_value = "")]
+    pub address: String,
+    /// Housing type code.
+    #[arg(long, default_value = "")]
+    pub housing_type: String,
+    /// Move-in date YYYY-MM-DD.
+    #[arg(long, default_value = "")]
+    pub moved_in: String,
+    /// Expected end of stay YYYY-MM-DD.
+    #[arg(long)]
+    pub expected_stay_until: Option<String>,
+    /// Reason-for-stay code.
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    /// Occupation code.
+    #[arg(long, default_value = "")]
+    pub occupation: String,
+    /// Employer name.
+    #[arg(long)]
+    pub employer: Option<String>,
+    /// Employer unified social credit code.
+    #[arg(long, requires = "employer")]
+    pub employer_credit_code: Option<String>,
+    /// Landlord name.
+    #[arg(long, requires = "landlord_phone")]
+    pub landlord_name: Option<String>,
+    /// Landlord phone.
+    #[arg(long, requires = "landlord_name")]
+    pub landlord_phone: Option<String>,
+    /// Householder name.
+    #[arg(long, requires = "householder_relation")]
+    pub householder_name: Option<String>,
+    /// Relation to the householder (GB/T 4761 code).
+    #[arg(long, requires = "householder_name")]
+    pub householder_relation: Option<String>,
+    /// Contact phone.
+    #[arg(long)]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct FindArgs {
+    /// Identity or document number (15-digit numbers find their 18-digit upgrade).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Name (exact, after normalisation), current or former.
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PersonCommand {
+    /// Record a new identity number for a person (corrected or reissued number).
+    AddId {
+        /// The person's id.
+        person_id: String,
+        /// Document type code.
+        #[arg(long = "type", default_value = "1")]
+        doc_type: String,
+        /// The number.
+        #[arg(long)]
+        number: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct Target {
+    /// The permit id.
+    pub permit_id: String,
+    /// Refuse unless the permit is still at this version.
+    #[arg(long)]
+    pub base_version: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PermitCommand {
+    /// Accept an application (受理) for a person with an active registration.
+    Accept {
+        /// The applicant's person id.
+        person_id: String,
+    },
+    /// Issue (签发) under a permit number.
+    Issue {
+        #[command(flatten)]
+        target: Target,
+        /// The permit number.
+        #[arg(long)]
+        number: String,
+    },
+    /// Hand the card over (发放).
+    Deliver(Target),
+    /// Yearly endorsement (签注), in the month before the anniversary.
+    Endorse(Target),
+    /// Suspend after a missed endorsement (功能中止).
+    Suspend(Target),
+    /// Restore with a late endorsement (功能恢复).
+    Restore(Target),
+    /// Change the residence address (地址变更).
+    ChangeAddress {
+        #[command(flatten)]
+        target: Target,
+        /// New house code.
+        #[arg(long)]
+        house_code: String,
+        /// New address.
+        #[arg(long)]
+        address: String,
+        /// Housing type code.
+        #[arg(long)]
+        housing_type: String,
+    },
+    /// Cancel (注销) with a reason code.
+    Cancel {
+        #[command(flatten)]
+        target: Target,
+        /// Cancellation reason code (see `lgt codes cancellation_reason`).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Show a permit and its event log.
+    Show {
+        /// The permit id.
+        permit_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify the hash chain; reports the first broken link.
+    Verify,
+    /// Show the latest records.
+    Log {
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+}

@@ -1,0 +1,253 @@
+//! The audit trail: append-only and MAC-chained.
+//!
+//! Each record says who did what, when, to which record, and never holds a personal value.
+//! Its MAC covers the previous record's MAC, so editing, deleting or reordering any record
+//! breaks the chain from that point; a keyed head record catches a truncated tail. The MAC
+//! key is derived from the store's data key, so rewriting the chain needs the key, and SQL
+//! triggers refuse UPDATE and DELETE outright.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+
+use crate::crypto::{constant_time_eq, FieldCipher, AUDIT_MAC_LEN};
+use crate::store::StoreError;
+
+const GENESIS: [u8; AUDIT_MAC_LEN] = [0u8; AUDIT_MAC_LEN];
+const HEAD_KEY: &str = "audit_head";
+
+/// One thing to record.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditEvent<'a> {
+    /// Who (the coordinator's account id).
+    pub actor: &'a str,
+    /// What, e.g. `registration.create`, `person.read`, `permit.endorse`.
+    pub action: &'a str,
+    /// The kind of record touched, e.g. `person`, `permit`.
+    pub record_kind: &'a str,
+    /// The id of the record touched (never a personal value).
+    pub record_id: &'a str,
+}
+
+/// A record as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRecord {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// When, RFC 3339 UTC.
+    pub at: String,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// Kind of record.
+    pub record_kind: String,
+    /// Which record.
+    pub record_id: String,
+}
+
+/// Why the chain is broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakKind {
+    /// The record's MAC does not match its content and predecessor: edited or reordered.
+    Tampered,
+    /// A record is missing before this sequence number: deleted.
+    Missing,
+    /// The chain ends before the last record the store committed: truncated.
+    Truncated,
+}
+
+/// The first broken link found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BrokenLink {
+    /// The sequence number where the chain breaks.
+    pub seq: i64,
+    /// How it breaks.
+    pub kind: BreakKind,
+}
+
+/// Result of verifying the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditReport {
+    /// Records checked.
+    pub records: u64,
+    /// The first broken link, or `None` when the whole chain verifies.
+    pub first_broken: Option<BrokenLink>,
+}
+
+impl AuditReport {
+    /// Whether the chain verified.
+    pub fn is_intact(&self) -> bool {
+        self.first_broken.is_none()
+    }
+}
+
+fn canonical(seq: i64, record: &AuditRecordRef<'_>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    out.extend_from_slice(&seq.to_be_bytes());
+    for field in [
+        record.at,
+        record.actor,
+        record.action,
+        record.record_kind,
+        record.record_id,
+    ] {
+        out.extend_from_slice(&(field.len() as u32).to_be_bytes());
+        out.extend_from_slice(field.as_bytes());
+    }
+    out
+}
+
+struct AuditRecordRef<'a> {
+    at: &'a str,
+    actor: &'a str,
+    action: &'a str,
+    record_kind: &'a str,
+    record_id: &'a str,
+}
+
+fn head_mac(cipher: &FieldCipher, seq: i64, mac: &[u8]) -> [u8; AUDIT_MAC_LEN] {
+    cipher.audit_mac(b"head", &[&seq.to_be_bytes()[..], mac].concat())
+}
+
+/// Appends `event` at time `at` inside the caller's transaction; returns its sequence number.
+pub fn append(
+    tx: &Transaction<'_>,
+    cipher: &FieldCipher,
+    at: DateTime<Utc>,
+    event: AuditEvent<'_>,
+) -> Result<i64, StoreError> {
+    let last: Option<(i64, Vec<u8>)> = tx
+        .query_row(
+            "SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (prev_seq, prev_mac) = last.unwrap_or((0, GENESIS.to_vec()));
+    let seq = prev_seq + 1;
+    let at = at.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let record = AuditRecordRef {
+        at: &at,
+        actor: event.actor,
+        action: event.action,
+        record_kind: event.record_kind,
+        record_id: event.record_id,
+    };
+    let mac = cipher.audit_mac(&prev_mac, &canonical(seq, &record));
+    tx.execute(
+        "INSERT INTO audit_log (seq, at, actor, action, record_kind, record_id, mac)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            seq,
+            at,
+            event.actor,
+            event.action,
+            event.record_kind,
+            event.record_id,
+            mac
+        ],
+    )?;
+    let head = [&seq.to_be_bytes()[..], &head_mac(cipher, seq, &mac)].concat();
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![HEAD_KEY, head],
+    )?;
+    Ok(seq)
+}
+
+/// Walks the whole chain and reports the first broken link.
+pub fn verify(conn: &Connection, cipher: &FieldCipher) -> Result<AuditReport, StoreError> {
+    let mut statement = conn.prepare(
+        "SELECT seq, at, actor, action, record_kind, record_id, mac FROM audit_log ORDER BY seq",
+    )?;
+    let mut rows = statement.query([])?;
+    let mut expected_seq = 1i64;
+    let mut prev_mac = GENESIS.to_vec();
+    let mut records = 0u64;
+    while let Some(row) = rows.next()? {
+        let seq: i64 = row.get(0)?;
+        let (at, actor, action, kind, id): (String, String, String, String, String) = (
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+            row.get(5)?,
+        );
+        let mac: Vec<u8> = row.get(6)?;
+        records += 1;
+        if seq != expected_seq {
+            return Ok(broken(records, expected_seq, BreakKind::Missing));
+        }
+        let record = AuditRecordRef {
+            at: &at,
+            actor: &actor,
+            action: &action,
+            record_kind: &kind,
+            record_id: &id,
+        };
+        let computed = cipher.audit_mac(&prev_mac, &canonical(seq, &record));
+        if !constant_time_eq(&computed, &mac) {
+            return Ok(broken(records, seq, BreakKind::Tampered));
+        }
+        prev_mac = mac;
+        expected_seq += 1;
+    }
+    let last_seq = expected_seq - 1;
+    let head: Option<Vec<u8>> = conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [HEAD_KEY], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let head_ok = match head {
+        None => last_seq == 0,
+        Some(head) => {
+            let expected = [
+                &last_seq.to_be_bytes()[..],
+                &head_mac(cipher, last_seq, &prev_mac),
+            ]
+            .concat();
+            constant_time_eq(&expected, &head)
+        }
+    };
+    if !head_ok {
+        return Ok(broken(records, last_seq + 1, BreakKind::Truncated));
+    }
+    Ok(AuditReport {
+        records,
+        first_broken: None,
+    })
+}
+
+/// The most recent `limit` records, newest first.
+pub fn recent(conn: &Connection, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+    let mut statement = conn.prepare(
+        "SELECT seq, at, actor, action, record_kind, record_id FROM audit_log
+         ORDER BY seq DESC LIMIT ?1",
+    )?;
+    let records = statement
+        .query_map([limit], |r| {
+            Ok(AuditRecord {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                record_kind: r.get(4)?,
+                record_id: r.get(5)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(records)
+}
+
+fn broken(records: u64, seq: i64, kind: BreakKind) -> AuditReport {
+    AuditReport {
+        records,
+        first_broken: Some(BrokenLink { seq, kind }),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,122 @@
+use super::*;
+use crate::crypto::{DataKey, FieldCipher};
+use chrono::TimeZone;
+
+fn setup(records: i64) -> (Connection, FieldCipher) {
+    let mut conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(crate::store::schema_v1_for_tests())
+        .unwrap();
+    let cipher = FieldCipher::new(&DataKey::from_bytes([3u8; 32]));
+    let tx = conn.transaction().unwrap();
+    for i in 0..records {
+        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::seconds(i);
+        let id = format!("rec-{i}");
+        let event = AuditEvent {
+            actor: "coordinator-7",
+            action: "registration.create",
+            record_kind: "person",
+            record_id: &id,
+        };
+        assert_eq!(append(&tx, &cipher, at, event).unwrap(), i + 1);
+    }
+    tx.commit().unwrap();
+    (conn, cipher)
+}
+
+fn allow_tampering(conn: &Connection) {
+    conn.execute_batch("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;")
+        .unwrap();
+}
+
+#[test]
+fn an_untouched_chain_verifies() {
+    let (conn, cipher) = setup(10);
+    let report = verify(&conn, &cipher).unwrap();
+    assert_eq!(report.records, 10);
+    assert!(report.is_intact());
+    assert!(verify(&setup(0).0, &cipher).unwrap().is_intact());
+}
+
+#[test]
+fn triggers_refuse_edits_and_deletes() {
+    let (conn, _) = setup(3);
+    assert!(conn
+        .execute("UPDATE audit_log SET actor = 'x' WHERE seq = 2", [])
+        .is_err());
+    assert!(conn
+        .execute("DELETE FROM audit_log WHERE seq = 3", [])
+        .is_err());
+}
+
+#[test]
+fn an_edited_record_is_the_first_broken_link() {
+    let (conn, cipher) = setup(10);
+    allow_tampering(&conn);
+    conn.execute("UPDATE audit_log SET record_id = 'other' WHERE seq = 4", [])
+        .unwrap();
+    let report = verify(&conn, &cipher).unwrap();
+    assert_eq!(
+        report.first_broken,
+        Some(BrokenLink {
+            seq: 4,
+            kind: BreakKind::Tampered
+        })
+    );
+}
+
+#[test]
+fn a_deleted_record_is_reported_missing() {
+    let (conn, cipher) = setup(10);
+    allow_tampering(&conn);
+    conn.execute("DELETE FROM audit_log WHERE seq = 6", [])
+        .unwrap();
+    let report = verify(&conn, &cipher).unwrap();
+    assert_eq!(
+        report.first_broken,
+        Some(BrokenLink {
+            seq: 6,
+            kind: BreakKind::Missing
+        })
+    );
+}
+
+#[test]
+fn a_truncated_tail_is_detected() {
+    let (conn, cipher) = setup(10);
+    allow_tampering(&conn);
+    conn.execute("DELETE FROM audit_log WHERE seq >= 9", [])
+        .unwrap();
+    let report = verify(&conn, &cipher).unwrap();
+    assert_eq!(
+        report.first_broken,
+        Some(BrokenLink {
+            seq: 9,
+            kind: BreakKind::Truncated
+        })
+    );
+}
+
+#[test]
+fn a_chain_rewritten_without_the_key_fails() {
+    let (conn, _) = setup(5);
+    let other = FieldCipher::new(&DataKey::from_bytes([4u8; 32]));
+    let report = verify(&conn, &other).unwrap();
+    assert_eq!(
+        report.first_broken,
+        Some(BrokenLink {
+            seq: 1,
+            kind: BreakKind::Tampered
+        })
+    );
+}
+
+#[test]
+fn recent_lists_newest_first() {
+    let (conn, _) = setup(5);
+    let records = recent(&conn, 2).unwrap();
+    assert_eq!(
+        records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![5, 4]
+    );
+    assert_eq!(records[0].record_id, "rec-4");
+}

@@ -1,0 +1,310 @@
+//! Residence permits: the state machine, its append-only event log, and the commands that
+//! drive it. Each applied event updates the permit, appends to its log, enqueues the sync
+//! operation and writes the audit record in one transaction; a refused event changes nothing.
+
+mod machine;
+
+use chrono::NaiveDate;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use machine::{Permit, PermitError, PermitEvent, PermitState};
+
+use crate::crypto::{BlindIndex, FieldCipher};
+use crate::field::Session;
+use crate::outbox;
+use crate::registration::{self, timestamp, RegistrationStatus};
+use crate::store::{open_json, seal_json, StoreError};
+use crate::Error;
+
+/// What a coordinator asks of a permit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum PermitCommand {
+    /// Accept an application for a person, at the dwelling of their active registration.
+    Accept {
+        /// The applicant.
+        person_id: String,
+    },
+    /// Apply a life-cycle event to an existing permit.
+    Apply {
+        /// The permit.
+        permit_id: String,
+        /// The version the coordinator saw, if the change must be based on it.
+        base_version: Option<u32>,
+        /// The event.
+        event: PermitEvent,
+    },
+}
+
+/// One entry of a permit's event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermitEventRecord {
+    /// The permit version this event produced (1 = accepted).
+    pub version: u32,
+    /// The date the event took effect.
+    pub occurred_on: NaiveDate,
+    /// When it was recorded, RFC 3339.
+    pub recorded_at: String,
+    /// Who recorded it.
+    pub actor: String,
+    /// The event.
+    pub event: PermitEvent,
+}
+
+/// A permit with its full event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermitRecord {
+    /// Current state.
+    pub permit: Permit,
+    /// Every event, oldest first.
+    pub events: Vec<PermitEventRecord>,
+}
+
+/// The payload queued for the server for each permit event.
+#[derive(Serialize)]
+struct PermitEventOperation<'a> {
+    permit_id: &'a str,
+    base_version: u32,
+    version: u32,
+    occurred_on: NaiveDate,
+    event: &'a PermitEvent,
+}
+
+pub(crate) fn execute(
+    session: &Session<'_>,
+    command: &PermitCommand,
+) -> Result<PermitRecord, Error> {
+    let store = session.store;
+    let cipher = store.cipher();
+    let today = session.today();
+    store.write(|tx| {
+        let (before, next, event) = match command {
+            PermitCommand::Accept { person_id } => {
+                let event = accept_event(tx, cipher, person_id)?;
+                let id = Uuid::now_v7().to_string();
+                let next = Permit::accepted(id, &event).ok_or_else(|| StoreError::Malformed {
+                    record: "permits:new".into(),
+                })?;
+                (None, next, event)
+            }
+            PermitCommand::Apply {
+                permit_id,
+                base_version,
+                event,
+            } => {
+                let current = load(tx, cipher, permit_id)?;
+                if let Some(based_on) = *base_version {
+                    if based_on != current.version {
+                        return Err(PermitError::StaleVersion {
+                            permit_id: permit_id.clone(),
+                            based_on,
+                            current: current.version,
+                        }
+                        .into());
+                    }
+                }
+                let next = current.apply(event, today)?;
+                (Some(current), next, event.clone())
+            }
+        };
+        save(session, tx, before.as_ref(), &next, &event, today)?;
+        Ok(PermitRecord {
+            events: events(tx, cipher, &next.id)?,
+            permit: next,
+        })
+    })
+}
+
+/// The Accept event for a person: they must exist, hold an active registration and no
+/// permit that is still in force.
+fn accept_event(
+    tx: &Transaction<'_>,
+    cipher: &FieldCipher,
+    person_id: &str,
+) -> Result<PermitEvent, Error> {
+    let active = registration::registrations_of(tx, cipher, person_id)?
+        .into_iter()
+        .find(|r| r.status == RegistrationStatus::Active)
+        .ok_or_else(|| Error::Conflict {
+            reason: format!("person {person_id} has no active registration"),
+        })?;
+    let open: Option<String> = tx
+        .query_row(
+            "SELECT id FROM permits WHERE person_id = ?1 AND state != 'cancelled' LIMIT 1",
+            [person_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(open) = open {
+        return Err(Error::Conflict {
+            reason: format!("person {person_id} already holds permit {open}"),
+        });
+    }
+    Ok(PermitEvent::Accept {
+        person_id: person_id.to_owned(),
+        registration_id: active.id,
+        dwelling: active.registration.dwelling,
+    })
+}
+
+fn save(
+    session: &Session<'_>,
+    tx: &Transaction<'_>,
+    before: Option<&Permit>,
+    next: &Permit,
+    event: &PermitEvent,
+    on: NaiveDate,
+) -> Result<(), Error> {
+    let cipher = session.store.cipher();
+    let now = session.now();
+    let context = format!("permits:{}", next.id);
+    let sealed = seal_json(cipher, &context, next)?;
+    let number_blind = next
+        .number
+        .as_deref()
+        .map(|n| cipher.blind(BlindIndex::PermitNumber, n));
+    if let (Some(blind), PermitEvent::Issue { .. }) = (&number_blind, event) {
+        let holder: Option<String> = tx
+            .query_row(
+                "SELECT id FROM permits WHERE number_blind = ?1",
+                [blind],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(holder) = holder {
+            return Err(Error::Conflict {
+                reason: format!("that permit number is already used by permit {holder}"),
+            });
+        }
+    }
+    match before {
+        None => {
+            tx.execute(
+                "INSERT INTO permits (id, person_id, state, version, number_blind, updated_at, sealed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![next.id, next.person_id, next.state.as_str(), next.version, number_blind, timestamp(now), sealed],
+            )?;
+        }
+        Some(before) => {
+            let changed = tx.execute(
+                "UPDATE permits SET state = ?2, version = ?3, number_blind = ?4, updated_at = ?5, sealed = ?6
+                 WHERE id = ?1 AND version = ?7",
+                params![next.id, next.state.as_str(), next.version, number_blind, timestamp(now), sealed, before.version],
+            )?;
+            if changed != 1 {
+                return Err(Error::Conflict {
+                    reason: format!("permit {} changed concurrently", next.id),
+                });
+            }
+        }
+    }
+    let event_sealed = seal_json(
+        cipher,
+        &format!("permit_events:{}:{}", next.id, next.version),
+        event,
+    )?;
+    tx.execute(
+        "INSERT INTO permit_events (permit_id, version, kind, occurred_on, recorded_at, actor, sealed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![next.id, next.version, event.kind(), on.to_string(), timestamp(now), session.actor(), event_sealed],
+    )?;
+    let payload = PermitEventOperation {
+        permit_id: &next.id,
+        base_version: before.map_or(0, |b| b.version),
+        version: next.version,
+        occurred_on: on,
+        event,
+    };
+    outbox::enqueue(tx, cipher, now, "permit.event", &next.id, &payload)?;
+    session.audit(tx, &format!("permit.{}", event.kind()), "permit", &next.id)?;
+    Ok(())
+}
+
+fn load(conn: &Connection, cipher: &FieldCipher, permit_id: &str) -> Result<Permit, Error> {
+    let sealed: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT sealed FROM permits WHERE id = ?1",
+            [permit_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let sealed = sealed.ok_or_else(|| Error::NotFound {
+        kind: "permit",
+        id: permit_id.to_owned(),
+    })?;
+    Ok(open_json(cipher, &format!("permits:{permit_id}"), &sealed)?)
+}
+
+fn events(
+    conn: &Connection,
+    cipher: &FieldCipher,
+    permit_id: &str,
+) -> Result<Vec<PermitEventRecord>, Error> {
+    let mut statement = conn.prepare_cached(
+        "SELECT version, occurred_on, recorded_at, actor, sealed FROM permit_events
+         WHERE permit_id = ?1 ORDER BY version",
+    )?;
+    let rows = statement.query_map([permit_id], |r| {
+        Ok((
+            r.get::<_, u32>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Vec<u8>>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (version, occurred_on, recorded_at, actor, sealed) = row?;
+        let context = format!("permit_events:{permit_id}:{version}");
+        let occurred_on = occurred_on.parse().map_err(|_| StoreError::Malformed {
+            record: context.clone(),
+        })?;
+        let event = open_json(cipher, &context, &sealed)?;
+        out.push(PermitEventRecord {
+            version,
+            occurred_on,
+            recorded_at,
+            actor,
+            event,
+        });
+    }
+    Ok(out)
+}
+
+/// A permit and its log; the read is audited.
+pub(crate) fn show(session: &Session<'_>, permit_id: &str) -> Result<PermitRecord, Error> {
+    let cipher = session.store.cipher();
+    session.store.write(|tx| {
+        let permit = load(tx, cipher, permit_id)?;
+        let record = PermitRecord {
+            events: events(tx, cipher, permit_id)?,
+            permit,
+        };
+        session.audit(tx, "permit.read", "permit", permit_id)?;
+        Ok(record)
+    })
+}
+
+/// Every permit of a person, oldest first.
+pub(crate) fn permits_of(
+    conn: &Connection,
+    cipher: &FieldCipher,
+    person_id: &str,
+) -> Result<Vec<PermitRecord>, Error> {
+    let mut statement =
+        conn.prepare_cached("SELECT id FROM permits WHERE person_id = ?1 ORDER BY id")?;
+    let ids: Vec<String> = statement
+        .query_map([person_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    ids.iter()
+        .map(|id| {
+            Ok(PermitRecord {
+                permit: load(conn, cipher, id)?,
+                events: events(conn, cipher, id)?,
+            })
+        })
+        .collect()
+}

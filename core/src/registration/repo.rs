@@ -1,0 +1,238 @@
+//! Rows of persons, identifiers, names and registrations. Every personal value is sealed
+//! under its row's context; look-ups use blind indexes.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::model::*;
+use crate::crypto::{BlindIndex, FieldCipher};
+use crate::store::{open_json, seal_json, StoreError};
+
+pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// The person holding `blind` (an ID-number blind index), if any.
+pub(crate) fn person_by_identifier(
+    conn: &Connection,
+    blind: &[u8],
+) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT person_id FROM person_identifiers WHERE blind = ?1
+             ORDER BY superseded_at IS NOT NULL, recorded_at DESC LIMIT 1",
+            [blind],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Every person with an identifier or name matching `blind` in `index`.
+pub(crate) fn persons_by_blind(
+    conn: &Connection,
+    index: BlindIndex,
+    blind: &[u8],
+) -> Result<Vec<String>, StoreError> {
+    let sql = match index {
+        BlindIndex::Name => {
+            "SELECT DISTINCT person_id FROM person_names WHERE blind = ?1 ORDER BY person_id"
+        }
+        _ => {
+            "SELECT DISTINCT person_id FROM person_identifiers WHERE blind = ?1 ORDER BY person_id"
+        }
+    };
+    let mut statement = conn.prepare_cached(sql)?;
+    let ids = statement
+        .query_map([blind], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(ids)
+}
+
+pub(crate) fn insert_person(
+    conn: &Connection,
+    cipher: &FieldCipher,
+    id: &str,
+    person: &Person,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let sealed = seal_json(cipher, &format!("persons:{id}"), person)?;
+    let at = timestamp(at);
+    conn.prepare_cached(
+        "INSERT INTO persons (id, created_at, updated_at, sealed) VALUES (?1, ?2, ?2, ?3)",
+    )?
+    .execute(params![id, at, sealed])?;
+    Ok(())
+}
+
+pub(crate) fn update_person(
+    conn: &Connection,
+    cipher: &FieldCipher,
+    id: &str,
+    person: &Person,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let sealed = seal_json(cipher, &format!("persons:{id}"), person)?;
+    conn.prepare_cached("UPDATE persons SET sealed = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![id, sealed, timestamp(at)])?;
+    Ok(())
+}
+
+pub(crate) fn load_person(
+    conn: &Connection,
+    cipher: &FieldCipher,
+    id: &str,
+) -> Result<Option<Person>, StoreError> {
+    let sealed: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT sealed FROM persons WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    sealed
+        .map(|s| open_json(cipher, &format!("persons:{id}"), &s))
+        .transpose()
+}
+
+/// Records a new current identifier, superseding the person's earlier ones.
+pub(crate) fn insert_identifier(
+    conn: &Connection,
+    cipher: &FieldCipher,
+    person_id: &str,
+    document: &Document,
+    at: DateTime<Utc>,
+) -> Result<String, StoreError> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let at = timestamp(at);
+    conn.prepare_cached(
+        "UPDATE person_identifiers SET superseded_at = ?2 WHERE person_id = ?1 AND superseded_at IS NULL",
+    )?
+    .execute(params![person_id, at])?;
+    let sealed = seal_json(cipher, &format!("person_identifiers:{id}"), document)?;
+    let blind = cipher.blind(BlindIndex::IdNumber, &document.number);
+    conn.prepare_cached(
+        "INSERT INTO person_identifiers (id, person_id, blind, sealed, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![id, person_id, blind, sealed, at])?;
+    Ok(id)
+}
+
+pub(crate) fn identifiers(
+    conn: &Connection,
+    cipher: &FieldCipher,
+    person_id: &str,
+) -> Result<Vec<Identifier>, StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT id, sealed, recorded_at, superseded_at FROM person_identifiers WHERE person_id = ?1
+         ORDER BY superseded_at IS NOT NULL, recorded_at DESC",
+    )?;
+    let rows = statement.query_map([person_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            r.get(2)?,
+            r.get(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, sealed, recorded_at, superseded_at) = row?;
+        let document = open_json(cipher, &format!("person_identifiers:{id}"), &sealed)?;
+        out.push(Identifier {
+            id,
+            document,
+            recorded_at,
+            superseded_at,
+        });
+    }
+    Ok(out)
+}
+
+/// Makes `name` findable for this person (idempotent).
+pub(crate) fn index_name(
+    conn: &Connection,
+    cipher: &FieldCipher,
+    person_id: &str,
+    name: &str,
+) -> Result<(), StoreError> {
+    let blind = cipher.blind(BlindIndex::Name, name);
+    conn.prepare_cached("INSERT OR IGNORE INTO person_names (person_id, blind) VALUES (?1, ?2)")?
+        .execute(params![person_id, blind])?;
+    Ok(())
+}
+
+pub(crate) fn active_registration(
+    conn: &Connection,
+    person_id: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM registrations WHERE person_id = ?1 AND status = 'active'")?
+        .query_row([person_id], |r| r.get(0))
+        .optional()?)
+}
+
+pub(crate) fn close_registration(
+    conn: &Connection,
+    id: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE registrations SET status = 'closed', closed_at = ?2 WHERE id = ?1",
+    )?
+    .execute(params![id, timestamp(at)])?;
+    Ok(())
+}
+
+pub(crate) fn insert_registration(
+    conn: &Connection,
+    cipher: &FieldCipher,
+    id: &str,
+    person_id: &str,
+    registration: &Registration,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let sealed = seal_json(cipher, &format!("registrations:{id}"), registration)?;
+    conn.prepare_cached(
+        "INSERT INTO registrations (id, person_id, status, created_at, sealed) VALUES (?1, ?2, 'active', ?3, ?4)",
+    )?
+    .execute(params![id, person_id, timestamp(at), sealed])?;
+    Ok(())
+}
+
+/// A person's registrations, newest first.
+pub(crate) fn registrations(
+    conn: &Connection,
+    cipher: &FieldCipher,
+    person_id: &str,
+) -> Result<Vec<RegistrationRecord>, StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT id, status, created_at, closed_at, sealed FROM registrations WHERE person_id = ?1
+         ORDER BY created_at DESC, id DESC",
+    )?;
+    let rows = statement.query_map([person_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, Vec<u8>>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, status, created_at, closed_at, sealed) = row?;
+        let context = format!("registrations:{id}");
+        let status = match status.as_str() {
+            "active" => RegistrationStatus::Active,
+            "closed" => RegistrationStatus::Closed,
+            _ => return Err(StoreError::Malformed { record: context }),
+        };
+        let registration = open_json(cipher, &context, &sealed)?;
+        out.push(RegistrationRecord {
+            id,
+            person_id: person_id.to_owned(),
+            status,
+            created_at,
+            closed_at,
+            registration,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,347 @@
+//! The encrypted offline store: one SQLite file per device, in WAL mode.
+//!
+//! SQLite never sees a personal value in clear. Rows hold AES-256-GCM sealed blobs bound to
+//! their table and id, plus keyed blind indexes for the look-ups the field needs (ID number,
+//! name, permit number). A canary sealed at creation tells a wrong key from a damaged file.
+//!
+//! Writers receive a `&Transaction` and readers a `&Connection`, so the type says which is
+//! which; a write commits only when its closure returns `Ok`.
+
+mod schema;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use uuid::Uuid;
+
+use crate::crypto::{CryptoError, FieldCipher, KeyError, KeyProvider};
+
+pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
+
+/// The database file's name inside the store directory.
+pub const DB_FILE: &str = "lgt.db";
+
+const CANARY_CONTEXT: &str = "meta:canary";
+const CANARY_PLAINTEXT: &[u8] = b"lgt-core key canary v1";
+
+/// How hard a commit works to survive power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// fsync on every commit (`synchronous=FULL`): a record shown as saved survives a
+    /// battery pull. The default for the field.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: survives a crashed app, may lose the last commits on power loss.
+    /// For bulk fixtures and benchmarks.
+    Normal,
+}
+
+/// Options for opening a store.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoreOptions {
+    /// Commit durability.
+    pub durability: Durability,
+}
+
+/// Why the store failed. Messages carry no personal values.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The key does not open this store.
+    #[error("the key does not open this store (wrong or replaced key)")]
+    WrongKey,
+    /// The key provider failed.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A sealed value failed to open or seal.
+    #[error("record {record} could not be decrypted or encrypted: {source}")]
+    Crypto {
+        /// Which record (table:id).
+        record: String,
+        /// What failed.
+        source: CryptoError,
+    },
+    /// A store already exists where a new one was to be created.
+    #[error("a store already exists in that directory")]
+    AlreadyExists,
+    /// There is no store in that directory.
+    #[error("no store in that directory (run init first)")]
+    Missing,
+    /// The file was written by a newer version of the core.
+    #[error("the store has schema version {found}, newer than this build supports")]
+    NewerSchema {
+        /// The version found in the file.
+        found: u32,
+    },
+    /// A file-system operation failed.
+    #[error("file system: {0}")]
+    Io(std::io::ErrorKind),
+    /// A stored value is not what this build wrote.
+    #[error("stored record {record} is malformed")]
+    Malformed {
+        /// Which record (table:id).
+        record: String,
+    },
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Io(e.kind())
+    }
+}
+
+/// An open store.
+pub struct Store {
+    dir: PathBuf,
+    conn: Mutex<Connection>,
+    cipher: FieldCipher,
+    store_id: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("store_id", &self.store_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Creates a new store in `dir` (created with mode 0700 if missing) under the key that
+    /// `keys` supplies.
+    pub fn create(
+        dir: &Path,
+        keys: &dyn KeyProvider,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
+        create_private_dir(dir)?;
+        let path = dir.join(DB_FILE);
+        if path.exists() {
+            return Err(StoreError::AlreadyExists);
+        }
+        let cipher = FieldCipher::new(&keys.data_key()?);
+        let mut conn = connect(&path, options)?;
+        let store_id = Uuid::now_v7().to_string();
+        {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            schema::upgrade(&tx, 0)?;
+            let canary = cipher
+                .seal(CANARY_CONTEXT, CANARY_PLAINTEXT)
+                .map_err(|source| StoreError::Crypto {
+                    record: CANARY_CONTEXT.into(),
+                    source,
+                })?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('canary', ?1), ('store_id', ?2)",
+                rusqlite::params![canary, store_id.as_bytes()],
+            )?;
+            tx.commit()?;
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            conn: Mutex::new(conn),
+            cipher,
+            store_id,
+        })
+    }
+
+    /// Opens the store in `dir`, checks the key against the canary, then upgrades the schema.
+    pub fn open(
+        dir: &Path,
+        keys: &dyn KeyProvider,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
+        let path = dir.join(DB_FILE);
+        if !path.is_file() {
+            return Err(StoreError::Missing);
+        }
+        let cipher = FieldCipher::new(&keys.data_key()?);
+        let mut conn = connect(&path, options)?;
+        let canary: Option<Vec<u8>> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'canary'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match canary.map(|c| cipher.open(CANARY_CONTEXT, &c)) {
+            Some(Ok(plain)) if plain.as_slice() == CANARY_PLAINTEXT => {}
+            Some(_) => return Err(StoreError::WrongKey),
+            None => {
+                return Err(StoreError::Malformed {
+                    record: CANARY_CONTEXT.into(),
+                })
+            }
+        }
+        let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version != schema::CURRENT_VERSION {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            schema::upgrade(&tx, version)?;
+            tx.commit()?;
+        }
+        let store_id: Vec<u8> =
+            conn.query_row("SELECT value FROM meta WHERE key = 'store_id'", [], |r| {
+                r.get(0)
+            })?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            conn: Mutex::new(conn),
+            cipher,
+            store_id: String::from_utf8_lossy(&store_id).into_owned(),
+        })
+    }
+
+    /// Whether a store exists in `dir`.
+    pub fn exists(dir: &Path) -> bool {
+        dir.join(DB_FILE).is_file()
+    }
+
+    /// This store's random id (not personal; identifies the device's database).
+    pub fn id(&self) -> &str {
+        &self.store_id
+    }
+
+    /// The directory holding the database files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The cipher of this store's key.
+    pub fn cipher(&self) -> &FieldCipher {
+        &self.cipher
+    }
+
+    /// Runs `f` in an immediate write transaction, committing only if it returns `Ok`.
+    pub fn write<T, E>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let value = f(&tx)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(value)
+    }
+
+    /// Runs `f` against the connection for reads.
+    pub fn read<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        f(&self.lock())
+    }
+
+    /// `PRAGMA integrity_check`: "ok" or SQLite's first complaints.
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        Ok(self
+            .lock()
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    /// Destroys the key (first, so nothing readable survives an interrupted wipe), then every
+    /// database file in the directory.
+    pub fn wipe(self, keys: &dyn KeyProvider) -> Result<(), StoreError> {
+        let dir = self.dir.clone();
+        drop(self);
+        wipe_dir(&dir, keys)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock left no open transaction (it rolled back on drop).
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Serialises `value` and seals it for the row named by `context` (`table:id`).
+pub(crate) fn seal_json<T: serde::Serialize>(
+    cipher: &FieldCipher,
+    context: &str,
+    value: &T,
+) -> Result<Vec<u8>, StoreError> {
+    let plain =
+        zeroize::Zeroizing::new(
+            serde_json::to_vec(value).map_err(|_| StoreError::Malformed {
+                record: context.into(),
+            })?,
+        );
+    cipher
+        .seal(context, &plain)
+        .map_err(|source| StoreError::Crypto {
+            record: context.into(),
+            source,
+        })
+}
+
+/// Opens a value sealed by [`seal_json`] for the same `context`.
+pub(crate) fn open_json<T: serde::de::DeserializeOwned>(
+    cipher: &FieldCipher,
+    context: &str,
+    sealed: &[u8],
+) -> Result<T, StoreError> {
+    let plain = cipher
+        .open(context, sealed)
+        .map_err(|source| StoreError::Crypto {
+            record: context.into(),
+            source,
+        })?;
+    serde_json::from_slice(&plain).map_err(|_| StoreError::Malformed {
+        record: context.into(),
+    })
+}
+
+/// Wipes a store that cannot be opened (lost key, damaged file): key first, then files.
+pub fn wipe_dir(dir: &Path, keys: &dyn KeyProvider) -> Result<(), StoreError> {
+    keys.destroy()?;
+    for name in [DB_FILE, "lgt.db-wal", "lgt.db-shm", "lgt.db-journal"] {
+        match fs::remove_file(dir.join(name)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Creates `dir` (and parents) readable only by its owner, if it does not exist.
+pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)?;
+    Ok(())
+}
+
+fn connect(path: &Path, options: StoreOptions) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    let synchronous = match options.durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", synchronous)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Sorts and temporary indexes stay in memory, never in temp files on flash.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests;
+
+/// The first schema, for tests of modules that need its tables.
+#[cfg(test)]
+pub(crate) fn schema_v1_for_tests() -> &'static str {
+    schema::V1
+}

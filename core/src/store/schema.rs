@@ -1,0 +1,32 @@
+//! Schema versions and migrations over `PRAGMA user_version`.
+//!
+//! A new database is built from `sql/v1.sql` followed by every migration, so there is one
+//! path to the current schema and the upgrade of an old file is the path a new file takes.
+
+use rusqlite::Transaction;
+
+use super::StoreError;
+
+/// The schema version this build writes.
+pub const CURRENT_VERSION: u32 = 2;
+
+/// The first released schema, kept verbatim.
+pub(crate) const V1: &str = include_str!("sql/v1.sql");
+
+/// Migration scripts: entry `i` upgrades version `i + 1` to `i + 2`.
+const MIGRATIONS: &[&str] = &[include_str!("sql/migrations/002_permits.sql")];
+
+/// Brings the database in `tx` from `from` to [`CURRENT_VERSION`]; `from == 0` is a new file.
+pub(crate) fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), StoreError> {
+    if from > CURRENT_VERSION {
+        return Err(StoreError::NewerSchema { found: from });
+    }
+    if from == 0 {
+        tx.execute_batch(V1)?;
+    }
+    for script in MIGRATIONS.iter().skip(from.saturating_sub(1) as usize) {
+        tx.execute_batch(script)?;
+    }
+    tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
+    Ok(())
+}

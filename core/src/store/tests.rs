@@ -1,0 +1,131 @@
+use super::*;
+use crate::crypto::{DataKey, KeyError};
+
+pub(crate) struct FixedKey(pub [u8; 32]);
+
+impl KeyProvider for FixedKey {
+    fn data_key(&self) -> Result<DataKey, KeyError> {
+        Ok(DataKey::from_bytes(self.0))
+    }
+    fn destroy(&self) -> Result<(), KeyError> {
+        Ok(())
+    }
+}
+
+fn schema_of(conn: &Connection) -> Vec<(String, String)> {
+    let mut statement = conn
+        .prepare("SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY name")
+        .unwrap();
+    statement
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get::<_, String>(1)?
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn create_then_open_with_the_same_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = Store::create(dir.path(), &FixedKey([1; 32]), StoreOptions::default()).unwrap();
+    let id = created.id().to_owned();
+    drop(created);
+    let opened = Store::open(dir.path(), &FixedKey([1; 32]), StoreOptions::default()).unwrap();
+    assert_eq!(opened.id(), id);
+    assert_eq!(opened.integrity_check().unwrap(), "ok");
+    let mode: String = opened
+        .read(|c| Ok::<_, StoreError>(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn a_wrong_key_fails_clearly_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::create(dir.path(), &FixedKey([1; 32]), StoreOptions::default()).unwrap());
+    let before = std::fs::read(dir.path().join(DB_FILE)).unwrap();
+    let err = Store::open(dir.path(), &FixedKey([2; 32]), StoreOptions::default()).unwrap_err();
+    assert!(matches!(err, StoreError::WrongKey), "{err}");
+    assert_eq!(std::fs::read(dir.path().join(DB_FILE)).unwrap(), before);
+}
+
+#[test]
+fn missing_and_existing_stores_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        Store::open(dir.path(), &FixedKey([1; 32]), StoreOptions::default()),
+        Err(StoreError::Missing)
+    ));
+    drop(Store::create(dir.path(), &FixedKey([1; 32]), StoreOptions::default()).unwrap());
+    assert!(matches!(
+        Store::create(dir.path(), &FixedKey([1; 32]), StoreOptions::default()),
+        Err(StoreError::AlreadyExists)
+    ));
+}
+
+/// A database written by the first schema, with a row in it, upgrades to exactly the schema
+/// a new database gets, and keeps its data.
+#[test]
+fn a_version_1_file_upgrades_to_the_current_schema() {
+    let old = tempfile::tempdir().unwrap();
+    let cipher = FieldCipher::new(&DataKey::from_bytes([5; 32]));
+    {
+        let conn = Connection::open(old.path().join(DB_FILE)).unwrap();
+        conn.execute_batch(schema::V1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        let canary = cipher.seal(CANARY_CONTEXT, CANARY_PLAINTEXT).unwrap();
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('canary', ?1), ('store_id', ?2)",
+            rusqlite::params![canary, b"old-store".to_vec()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO persons (id, created_at, updated_at, sealed) VALUES ('p1', 't', 't', x'00')",
+            [],
+        )
+        .unwrap();
+    }
+    let upgraded = Store::open(old.path(), &FixedKey([5; 32]), StoreOptions::default()).unwrap();
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = Store::create(
+        fresh_dir.path(),
+        &FixedKey([5; 32]),
+        StoreOptions::default(),
+    )
+    .unwrap();
+    let upgraded_schema = upgraded
+        .read(|c| Ok::<_, StoreError>(schema_of(c)))
+        .unwrap();
+    let fresh_schema = fresh.read(|c| Ok::<_, StoreError>(schema_of(c))).unwrap();
+    assert_eq!(upgraded_schema, fresh_schema);
+    assert!(upgraded_schema.iter().any(|(name, _)| name == "permits"));
+    let (version, persons): (u32, i64) = upgraded
+        .read(|c| {
+            Ok::<_, StoreError>((
+                c.pragma_query_value(None, "user_version", |r| r.get(0))?,
+                c.query_row("SELECT count(*) FROM persons", [], |r| r.get(0))?,
+            ))
+        })
+        .unwrap();
+    assert_eq!((version, persons), (schema::CURRENT_VERSION, 1));
+    assert_eq!(upgraded.id(), "old-store");
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::create(dir.path(), &FixedKey([1; 32]), StoreOptions::default()).unwrap());
+    Connection::open(dir.path().join(DB_FILE))
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let err = Store::open(dir.path(), &FixedKey([1; 32]), StoreOptions::default()).unwrap_err();
+    assert!(matches!(err, StoreError::NewerSchema { found: 99 }));
+}
