@@ -35,7 +35,7 @@ pub enum Command {
     #[command(subcommand)]
     Id(IdCommand),
     /// Register a person at a dwelling, from flags or a JSON file.
-    Register(RegisterArgs),
+    Register(Box<RegisterArgs>),
     /// Find persons by identity/document number or by name.
     Find(FindArgs),
     /// Person records.

@@ -193,7 +193,8 @@ fn read_registration(path: &Path) -> Result<RegistrationInput> {
     serde_json::from_str(&text).map_err(|e| anyhow!("registration file is not valid: {e}"))
 }
 
-fn register(ctx: &Session, args: RegisterArgs) -> Result<()> {
+fn register(ctx: &Session, args: Box<RegisterArgs>) -> Result<()> {
+    let args = *args;
     let input = match &args.file {
         Some(path) => read_registration(path)?,
         None => RegistrationInput {

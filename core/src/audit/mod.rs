@@ -119,11 +119,8 @@ pub fn append(
     event: AuditEvent<'_>,
 ) -> Result<i64, StoreError> {
     let last: Option<(i64, Vec<u8>)> = tx
-        .query_row(
-            "SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (prev_seq, prev_mac) = last.unwrap_or((0, GENESIS.to_vec()));
     let seq = prev_seq + 1;
@@ -136,25 +133,25 @@ pub fn append(
         record_id: event.record_id,
     };
     let mac = cipher.audit_mac(&prev_mac, &canonical(seq, &record));
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO audit_log (seq, at, actor, action, record_kind, record_id, mac)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            seq,
-            at,
-            event.actor,
-            event.action,
-            event.record_kind,
-            event.record_id,
-            mac
-        ],
-    )?;
+    )?
+    .execute(params![
+        seq,
+        at,
+        event.actor,
+        event.action,
+        event.record_kind,
+        event.record_id,
+        mac
+    ])?;
     let head = [&seq.to_be_bytes()[..], &head_mac(cipher, seq, &mac)].concat();
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO meta (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![HEAD_KEY, head],
-    )?;
+    )?
+    .execute(params![HEAD_KEY, head])?;
     Ok(seq)
 }
 

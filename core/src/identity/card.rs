@@ -155,6 +155,11 @@ impl CardError {
 ///
 /// Fields are checked in this order: `id_number`, `name`, `sex`, `birth_date`, `valid_from`,
 /// `valid_until`; the first problem is returned.
+///
+/// # Errors
+///
+/// [`CardError::Id`] if the number is invalid, otherwise the [`CardError`] naming the first
+/// field at fault. No message contains a field's value.
 pub fn validate_card(reading: &CardReading, today: NaiveDate) -> Result<ValidatedCard, CardError> {
     let number = reading.id_number.trim();
     if number.is_empty() {

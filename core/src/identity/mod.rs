@@ -56,6 +56,10 @@ pub use region::{region, Region};
 /// birth date (people born before a code existed were given it later).
 ///
 /// Never panics, whatever the input.
+///
+/// # Errors
+///
+/// The first [`IdError`] met in the order above. Its message never contains the input.
 pub fn parse(input: &str, today: NaiveDate) -> Result<IdNumber, IdError> {
     number::parse(input, today)
 }

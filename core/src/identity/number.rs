@@ -43,24 +43,40 @@ pub enum IdSex {
 }
 
 /// Something worth telling the user about a number that is nevertheless valid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
+///
+/// Serialised with an internal tag: `{"type":"region_abolished","last_year":2010}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum IdWarning {
-    /// The address code is in no revision of the GB/T 2260 table that this build knows. Numbers
-    /// are never rejected for this: the table may be incomplete, and codes were assigned before
-    /// the earliest revision it holds.
-    #[error("the address code is not in the known GB/T 2260 tables")]
+    /// The address code is in no revision of the GB/T 2260 history that this build knows
+    /// (1980 to April 2019). Numbers are never rejected for this: the table is incomplete (codes
+    /// created since 2019 are missing) and numbers keep their code for life.
     UnknownRegion,
     /// The address code was abolished; the number stays valid for life.
-    #[error("the address code was abolished in {last_year}; the number remains valid")]
     RegionAbolished {
         /// Year the code was abolished (its last year in force).
         last_year: u16,
     },
     /// The number was given in the old fifteen-digit form and has been upgraded to eighteen
     /// characters; the original is kept in [`IdNumber::legacy`].
-    #[error("an old-style fifteen-digit number was upgraded to eighteen characters")]
     UpgradedFromLegacy,
+}
+
+impl fmt::Display for IdWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdWarning::UnknownRegion => {
+                f.write_str("the address code is not in the known GB/T 2260 tables")
+            }
+            IdWarning::RegionAbolished { last_year } => write!(
+                f,
+                "the address code was abolished in {last_year}; the number remains valid"
+            ),
+            IdWarning::UpgradedFromLegacy => {
+                f.write_str("an old-style fifteen-digit number was upgraded to eighteen characters")
+            }
+        }
+    }
 }
 
 impl IdWarning {

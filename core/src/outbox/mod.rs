@@ -94,18 +94,18 @@ pub fn enqueue<P: Serialize>(
             record: context,
             source,
         })?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO outbox (op_id, kind, record_id, payload, payload_hash, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            op_id,
-            kind,
-            record_id,
-            sealed,
-            hash.to_vec(),
-            at.to_rfc3339_opts(SecondsFormat::Micros, true)
-        ],
-    )?;
+    )?
+    .execute(params![
+        op_id,
+        kind,
+        record_id,
+        sealed,
+        hash.to_vec(),
+        at.to_rfc3339_opts(SecondsFormat::Micros, true)
+    ])?;
     Ok(op_id)
 }
 

@@ -18,12 +18,11 @@ pub(crate) fn person_by_identifier(
     blind: &[u8],
 ) -> Result<Option<String>, StoreError> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT person_id FROM person_identifiers WHERE blind = ?1
              ORDER BY superseded_at IS NOT NULL, recorded_at DESC LIMIT 1",
-            [blind],
-            |r| r.get(0),
-        )
+        )?
+        .query_row([blind], |r| r.get(0))
         .optional()?)
 }
 
