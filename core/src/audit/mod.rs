@@ -6,12 +6,12 @@
 //! key is derived from the store's data key, so rewriting the chain needs the key, and SQL
 //! triggers refuse UPDATE and DELETE outright.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
 use crate::crypto::{constant_time_eq, FieldCipher, AUDIT_MAC_LEN};
-use crate::store::StoreError;
+use crate::store::{timestamp, StoreError};
 
 const GENESIS: [u8; AUDIT_MAC_LEN] = [0u8; AUDIT_MAC_LEN];
 const HEAD_KEY: &str = "audit_head";
@@ -124,7 +124,7 @@ pub fn append(
         .optional()?;
     let (prev_seq, prev_mac) = last.unwrap_or((0, GENESIS.to_vec()));
     let seq = prev_seq + 1;
-    let at = at.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let at = timestamp(at);
     let record = AuditRecordRef {
         at: &at,
         actor: event.actor,

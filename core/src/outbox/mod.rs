@@ -5,13 +5,13 @@
 //! with the SHA-256 of its plaintext, fixed at enqueue time. An edit after queuing is a new
 //! operation; a queued payload never changes. The sync engine drains this table.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, Transaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::crypto::{sha256, FieldCipher};
-use crate::store::StoreError;
+use crate::store::{timestamp, StoreError};
 
 /// Where an operation is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,7 +104,7 @@ pub fn enqueue<P: Serialize>(
         record_id,
         sealed,
         hash.to_vec(),
-        at.to_rfc3339_opts(SecondsFormat::Micros, true)
+        timestamp(at)
     ])?;
     Ok(op_id)
 }

@@ -14,8 +14,8 @@ pub use machine::{Permit, PermitError, PermitEvent, PermitState};
 use crate::crypto::{BlindIndex, FieldCipher};
 use crate::field::Session;
 use crate::outbox;
-use crate::registration::{self, timestamp, RegistrationStatus};
-use crate::store::{open_json, seal_json, StoreError};
+use crate::registration::{self, RegistrationStatus};
+use crate::store::{open_json, seal_json, timestamp, StoreError};
 use crate::Error;
 
 /// What a coordinator asks of a permit.

@@ -14,8 +14,6 @@ pub use validate::{
     ValidationErrors,
 };
 
-pub(crate) use repo::timestamp;
-
 use crate::codes::{self, CodeTableId};
 use crate::crypto::BlindIndex;
 use crate::field::Session;
@@ -55,17 +53,13 @@ pub(crate) fn register(
     store.write(|tx| {
         let blind = cipher.blind(BlindIndex::IdNumber, &registration.document.number);
         let (person_id, new_person) = match repo::person_by_identifier(tx, &blind)? {
-            Some(id) => {
-                repo::update_person(tx, cipher, &id, &registration.person, now)?;
-                (id, false)
-            }
-            None => {
-                let id = Uuid::now_v7().to_string();
-                repo::insert_person(tx, cipher, &id, &registration.person, now)?;
-                repo::insert_identifier(tx, cipher, &id, &registration.document, now)?;
-                (id, true)
-            }
+            Some(id) => (id, false),
+            None => (Uuid::now_v7().to_string(), true),
         };
+        repo::save_person(tx, cipher, &person_id, &registration.person, now)?;
+        if new_person {
+            repo::insert_identifier(tx, cipher, &person_id, &registration.document, now)?;
+        }
         for name in
             std::iter::once(&registration.person.name).chain(&registration.person.former_name)
         {

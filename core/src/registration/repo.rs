@@ -1,16 +1,12 @@
 //! Rows of persons, identifiers, names and registrations. Every personal value is sealed
 //! under its row's context; look-ups use blind indexes.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::model::*;
 use crate::crypto::{BlindIndex, FieldCipher};
-use crate::store::{open_json, seal_json, StoreError};
-
-pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
+use crate::store::{open_json, seal_json, timestamp, StoreError};
 
 /// The person holding `blind` (an ID-number blind index), if any.
 pub(crate) fn person_by_identifier(
@@ -47,7 +43,8 @@ pub(crate) fn persons_by_blind(
     Ok(ids)
 }
 
-pub(crate) fn insert_person(
+/// Inserts a person, or replaces a known person's details with the latest ones.
+pub(crate) fn save_person(
     conn: &Connection,
     cipher: &FieldCipher,
     id: &str,
@@ -55,24 +52,11 @@ pub(crate) fn insert_person(
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let sealed = seal_json(cipher, &format!("persons:{id}"), person)?;
-    let at = timestamp(at);
     conn.prepare_cached(
-        "INSERT INTO persons (id, created_at, updated_at, sealed) VALUES (?1, ?2, ?2, ?3)",
+        "INSERT INTO persons (id, created_at, updated_at, sealed) VALUES (?1, ?2, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at",
     )?
-    .execute(params![id, at, sealed])?;
-    Ok(())
-}
-
-pub(crate) fn update_person(
-    conn: &Connection,
-    cipher: &FieldCipher,
-    id: &str,
-    person: &Person,
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let sealed = seal_json(cipher, &format!("persons:{id}"), person)?;
-    conn.prepare_cached("UPDATE persons SET sealed = ?2, updated_at = ?3 WHERE id = ?1")?
-        .execute(params![id, sealed, timestamp(at)])?;
+    .execute(params![id, timestamp(at), sealed])?;
     Ok(())
 }
 

@@ -259,6 +259,11 @@ impl Store {
     }
 }
 
+/// The stored form of an instant: RFC 3339, UTC, microseconds.
+pub(crate) fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
 /// Serialises `value` and seals it for the row named by `context` (`table:id`).
 pub(crate) fn seal_json<T: serde::Serialize>(
     cipher: &FieldCipher,
