@@ -22,6 +22,8 @@
 //! Data flows one way: shell → [`FieldCore`] → domain modules → [`store`]. No personal value
 //! is ever written to SQLite in clear, logged, or put in an error message.
 
+#![deny(missing_docs)]
+
 pub mod audit;
 pub mod clock;
 pub mod codes;
