@@ -66,8 +66,11 @@ pub fn run(clock: Arc<dyn Clock>, actor: &str) -> Result<()> {
     }))?;
     let delivered = core.permit(&apply(PermitEvent::Deliver))?;
     println!(
-        "4. permit {permit_id} accepted, issued and delivered; endorsement due {:?}",
-        delivered.permit.endorsement_due
+        "4. permit {permit_id} accepted, issued and delivered; endorsement due {}",
+        delivered
+            .permit
+            .endorsement_due
+            .map_or_else(|| "-".into(), |d| d.to_string())
     );
 
     match core.permit(&apply(PermitEvent::Endorse)) {
