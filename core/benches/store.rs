@@ -23,7 +23,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion};
 use rusqlite::{params, Connection, TransactionBehavior};
 use tempfile::TempDir;
 
@@ -237,21 +238,30 @@ fn plain_find(conn: &Connection, number: &str) -> Vec<Vec<Option<String>>> {
     rows.collect::<Result<_, _>>().expect("read rows")
 }
 
-fn register_one(c: &mut Criterion) {
-    // One stream of fresh people for the whole group: no ID number is registered twice.
-    let mut people = FreshPeople::new(1);
-    let mut group = c.benchmark_group("register_one");
-
+/// Registers one fresh person per iteration in a new store with the given durability.
+fn bench_core_register(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    durability: Durability,
+    people: &mut FreshPeople,
+) {
     let dir = TempDir::new().expect("tempdir");
-    let core = create_core(dir.path(), Durability::Full);
-    group.bench_function("lgt_core", |b| {
+    let core = create_core(dir.path(), durability);
+    group.bench_function(name, |b| {
         b.iter_batched(
             || people.next_person(),
             |input| core.register(&input).expect("register"),
             BatchSize::SmallInput,
         );
     });
-    drop(core);
+}
+
+fn register_one(c: &mut Criterion) {
+    // One stream of fresh people for the whole group: no ID number is registered twice.
+    let mut people = FreshPeople::new(1);
+    let mut group = c.benchmark_group("register_one");
+
+    bench_core_register(&mut group, "lgt_core", Durability::Full, &mut people);
 
     let plain_dir = TempDir::new().expect("tempdir");
     let mut plain = plain_db(plain_dir.path(), "FULL");
@@ -265,16 +275,12 @@ fn register_one(c: &mut Criterion) {
     drop(plain);
 
     // The same registration without the fsync per commit: the CPU and SQLite share.
-    let normal_dir = TempDir::new().expect("tempdir");
-    let core = create_core(normal_dir.path(), Durability::Normal);
-    group.bench_function("lgt_core_sync_normal", |b| {
-        b.iter_batched(
-            || people.next_person(),
-            |input| core.register(&input).expect("register"),
-            BatchSize::SmallInput,
-        );
-    });
-    drop(core);
+    bench_core_register(
+        &mut group,
+        "lgt_core_sync_normal",
+        Durability::Normal,
+        &mut people,
+    );
 
     group.finish();
 }
