@@ -6,7 +6,7 @@
 //! ```text
 //!  shell (Kotlin / Swift / lgt CLI)
 //!     │
-//!  FieldCore (field.rs) ── one object; each method delegates to a capability
+//!  FieldCore (field/)   ── one object; each method delegates to a capability
 //!     │
 //!  ├─ identity      GB 11643 identity numbers, GB/T 2260 regions, card-reader fields
 //!  ├─ codes         versioned code tables (reason for stay, occupation, ...)
