@@ -6,9 +6,11 @@
 //!
 //! Scheme (see the README, "Encryption at rest"): a random 256-bit data key per store,
 //! supplied by the host; HKDF-SHA256 derives independent sub-keys for AES-256-GCM
-//! sealing, the ID-number and name blind indexes, and the audit chain.
+//! sealing, the ID-number and name blind indexes, and the audit chain. Ed25519 signatures
+//! (permit QR codes, watchlist manifests, device requests) are in [`SigningKey`] / [`PublicKey`].
 
 mod key_file;
+mod signing;
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -16,6 +18,7 @@ use ring::{digest, hkdf, hmac};
 use zeroize::Zeroizing;
 
 pub use key_file::KeyFile;
+pub use signing::{PublicKey, SigningKey, PUBLIC_KEY_LEN, SIGNATURE_LEN};
 
 /// Length of a data key in bytes.
 pub const DATA_KEY_LEN: usize = 32;
@@ -106,6 +109,12 @@ pub enum CryptoError {
     /// The operating system's random generator failed.
     #[error("the system random generator failed")]
     Random,
+    /// Key bytes are not a valid key of the expected kind.
+    #[error("invalid key material")]
+    InvalidKey,
+    /// A signature does not match its message and key.
+    #[error("signature does not verify")]
+    BadSignature,
 }
 
 /// The keys derived from one data key, and the operations the store needs.
