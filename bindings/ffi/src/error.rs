@@ -1,0 +1,362 @@
+//! The one public error, and the one place that turns core errors (and panics) into it.
+//!
+//! Every variant carries a stable `code` (the core's [`lgt_core::Error::code`]), an English and a
+//! Chinese message. Messages hold record ids, field names, positions and dates only: never a
+//! name, number, phone or address, because they end up on screens and in crash reports.
+
+use lgt_core::identity::IdError;
+use lgt_core::permit::PermitError;
+use lgt_core::registration::FieldError;
+use lgt_core::store::StoreError;
+
+/// One field of a registration that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FieldIssue {
+    /// Path of the field, e.g. `person.name`.
+    pub field: String,
+    /// Stable code of the rule, e.g. `required`, `id.check_digit`.
+    pub code: String,
+    /// English explanation, without the value.
+    pub message_en: String,
+    /// Chinese explanation, without the value.
+    pub message_zh: String,
+}
+
+/// Everything the core can refuse or fail at, grouped by what a shell does about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum LgtError {
+    /// The input is wrong (a registration's fields, an identity number, an argument): show
+    /// the messages, let the coordinator correct it. `fields` lists every field at fault.
+    #[error("{code}: {message_en}")]
+    Invalid {
+        /// Stable code.
+        code: String,
+        /// English message.
+        message_en: String,
+        /// Chinese message.
+        message_zh: String,
+        /// The fields at fault, for a registration; empty otherwise.
+        fields: Vec<FieldIssue>,
+    },
+    /// The request contradicts stored data (an illegal permit transition, a stale version,
+    /// a document number held by someone else): refresh and decide again.
+    #[error("{code}: {message_en}")]
+    Refused {
+        /// Stable code.
+        code: String,
+        /// English message.
+        message_en: String,
+        /// Chinese message.
+        message_zh: String,
+    },
+    /// No record with that id.
+    #[error("{code}: {message_en}")]
+    NotFound {
+        /// Stable code.
+        code: String,
+        /// English message.
+        message_en: String,
+        /// Chinese message.
+        message_zh: String,
+    },
+    /// The key does not open this store (wrong or replaced key). Nothing was touched.
+    #[error("{code}: {message_en}")]
+    WrongKey {
+        /// Stable code.
+        code: String,
+        /// English message.
+        message_en: String,
+        /// Chinese message.
+        message_zh: String,
+    },
+    /// The key provider could not supply or destroy the key (locked device, missing key).
+    #[error("{code}: {message_en}")]
+    KeyUnavailable {
+        /// Stable code.
+        code: String,
+        /// English message.
+        message_en: String,
+        /// Chinese message.
+        message_zh: String,
+    },
+    /// The store cannot be used: missing, already existing, newer schema, corrupt, I/O.
+    #[error("{code}: {message_en}")]
+    Store {
+        /// Stable code.
+        code: String,
+        /// English message.
+        message_en: String,
+        /// Chinese message.
+        message_zh: String,
+    },
+    /// The store was closed or wiped; open it again.
+    #[error("{code}: {message_en}")]
+    Closed {
+        /// Stable code.
+        code: String,
+        /// English message.
+        message_en: String,
+        /// Chinese message.
+        message_zh: String,
+    },
+    /// A bug: a panic in the core or an unexpected failure of a shell callback. Nothing was
+    /// committed; report it.
+    #[error("{code}: {message_en}")]
+    Internal {
+        /// Stable code.
+        code: String,
+        /// English message.
+        message_en: String,
+        /// Chinese message.
+        message_zh: String,
+    },
+}
+
+impl LgtError {
+    /// The stable code of any variant.
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Invalid { code, .. }
+            | Self::Refused { code, .. }
+            | Self::NotFound { code, .. }
+            | Self::WrongKey { code, .. }
+            | Self::KeyUnavailable { code, .. }
+            | Self::Store { code, .. }
+            | Self::Closed { code, .. }
+            | Self::Internal { code, .. } => code,
+        }
+    }
+
+    pub(crate) fn closed() -> Self {
+        Self::Closed {
+            code: "store.closed".into(),
+            message_en: "the store is closed".into(),
+            message_zh: "数据库已关闭".into(),
+        }
+    }
+
+    pub(crate) fn internal(what: &str) -> Self {
+        Self::Internal {
+            code: "internal".into(),
+            message_en: format!("internal error ({what}); nothing was saved"),
+            message_zh: format!("内部错误（{what}），未保存任何数据"),
+        }
+    }
+}
+
+/// A shell callback threw something other than an [`LgtError`]; its message is not passed
+/// on, as it may hold anything.
+impl From<uniffi::UnexpectedUniFFICallbackError> for LgtError {
+    fn from(_: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::internal("callback failed")
+    }
+}
+
+/// The single conversion point from the core's rich error to the public one.
+impl From<lgt_core::Error> for LgtError {
+    fn from(error: lgt_core::Error) -> Self {
+        use lgt_core::Error as E;
+        let code = error.code().to_owned();
+        let message_en = error.to_string();
+        let message_zh = chinese(&error);
+        match error {
+            E::Validation(errors) => Self::Invalid {
+                code,
+                message_en,
+                message_zh,
+                fields: errors.0.iter().map(field_issue).collect(),
+            },
+            E::Id(_) | E::InvalidArgument { .. } => Self::Invalid {
+                code,
+                message_en,
+                message_zh,
+                fields: Vec::new(),
+            },
+            E::Permit(PermitError::InvalidNumber { .. } | PermitError::UnknownReason { .. }) => {
+                Self::Invalid {
+                    code,
+                    message_en,
+                    message_zh,
+                    fields: Vec::new(),
+                }
+            }
+            E::Permit(_) | E::Conflict { .. } => Self::Refused {
+                code,
+                message_en,
+                message_zh,
+            },
+            E::NotFound { .. } => Self::NotFound {
+                code,
+                message_en,
+                message_zh,
+            },
+            E::Store(StoreError::WrongKey) => Self::WrongKey {
+                code,
+                message_en,
+                message_zh,
+            },
+            E::Store(StoreError::Key(_)) => Self::KeyUnavailable {
+                code,
+                message_en,
+                message_zh,
+            },
+            E::Store(_) => Self::Store {
+                code,
+                message_en,
+                message_zh,
+            },
+        }
+    }
+}
+
+fn field_issue(error: &FieldError) -> FieldIssue {
+    FieldIssue {
+        field: error.field.clone(),
+        code: error.code.to_owned(),
+        message_en: error.message.clone(),
+        message_zh: field_rule_zh(error.code).to_owned(),
+    }
+}
+
+/// Chinese for each field rule of registration validation.
+fn field_rule_zh(code: &str) -> &'static str {
+    match code {
+        "required" => "必填",
+        "too_long" => "过长",
+        "invalid_character" => "含有不允许的字符",
+        "unknown_code" => "不是代码表中的代码",
+        "invalid_date" => "不是 YYYY-MM-DD 格式的有效日期",
+        "in_future" => "不能晚于今天",
+        "invalid_phone" => "不是有效的电话号码",
+        "mismatch" => "与身份号码不一致",
+        "before_birth" => "早于出生日期",
+        "before_move_in" => "早于迁入日期",
+        "invalid_credit_code" => "不是有效的统一社会信用代码",
+        "invalid_document_number" => "证件号码格式无效",
+        "invalid_house_code" => "房屋编码格式无效",
+        other => id_rule_zh(other),
+    }
+}
+
+/// Chinese for each identity-number rule, by its code.
+fn id_rule_zh(code: &str) -> &'static str {
+    match code {
+        "id.empty" => "身份号码为空",
+        "id.non_ascii" => "身份号码含有数字和 X 以外的字符",
+        "id.invalid_character" => "身份号码含有无效字符",
+        "id.wrong_length" => "身份号码应为 18 位（或旧式 15 位）",
+        "id.legacy_prefix" => "旧式 15 位号码不能使用居住证或外国人前缀",
+        "id.invalid_date" => "身份号码中的出生日期无效",
+        "id.future_date" => "身份号码中的出生日期晚于今天",
+        "id.check_digit" => "身份号码校验码不符（输入错误或号码无效）",
+        _ => "无效",
+    }
+}
+
+fn id_zh(error: &IdError) -> String {
+    let base = id_rule_zh(error.code());
+    match error {
+        IdError::InvalidCharacter { position } => format!("{base}（第 {position} 位）"),
+        IdError::WrongLength { length } => format!("{base}，实为 {length} 位"),
+        _ => base.to_owned(),
+    }
+}
+
+fn chinese(error: &lgt_core::Error) -> String {
+    use lgt_core::Error as E;
+    match error {
+        E::Store(store) => match store {
+            StoreError::WrongKey => "密钥无法打开此数据库（密钥错误或已更换）".into(),
+            StoreError::Key(_) => "无法从密钥提供方取得密钥".into(),
+            StoreError::Missing => "该目录中没有数据库".into(),
+            StoreError::AlreadyExists => "该目录中已有数据库".into(),
+            StoreError::NewerSchema { found } => {
+                format!("数据库结构版本为 {found}，高于本程序支持的版本")
+            }
+            StoreError::Crypto { record, .. } => format!("记录 {record} 无法解密或加密"),
+            StoreError::Malformed { record } => format!("存储的记录 {record} 格式错误"),
+            StoreError::Sqlite(_) => "数据库错误".into(),
+            StoreError::Io(_) => "文件系统错误".into(),
+        },
+        E::Id(id) => id_zh(id),
+        E::Validation(errors) => format!("登记信息有 {} 处错误", errors.0.len()),
+        E::Permit(permit) => permit_zh(permit),
+        E::NotFound { kind, id } => format!("未找到 {kind} {id}"),
+        E::Conflict { .. } => "此操作与已存储的记录冲突".into(),
+        E::InvalidArgument { field, .. } => format!("参数 {field} 无效"),
+    }
+}
+
+fn permit_zh(error: &PermitError) -> String {
+    match error {
+        PermitError::IllegalTransition {
+            permit_id, event, ..
+        } => format!("居住证 {permit_id}：当前状态下不能执行 {event}"),
+        PermitError::EndorsementNotDue { permit_id, opens } => {
+            format!("居住证 {permit_id}：签注自 {opens} 起办理")
+        }
+        PermitError::EndorsementOverdue { permit_id, due } => {
+            format!("居住证 {permit_id}：签注已于 {due} 逾期，请先中止再恢复")
+        }
+        PermitError::NotOverdue { permit_id, due } => {
+            format!("居住证 {permit_id}：签注未逾期（截止 {due}）")
+        }
+        PermitError::UnknownReason { permit_id } => {
+            format!("居住证 {permit_id}：注销原因代码无效")
+        }
+        PermitError::InvalidNumber { permit_id } => {
+            format!("居住证 {permit_id}：证号应为 4 至 32 位字母或数字")
+        }
+        PermitError::StaleVersion {
+            permit_id,
+            based_on,
+            current,
+        } => format!("居住证 {permit_id}：自版本 {based_on} 后已被修改（现为 {current}）"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_core_error_keeps_its_code_and_gets_both_languages() {
+        let errors = [
+            lgt_core::Error::Store(StoreError::WrongKey),
+            lgt_core::Error::Id(IdError::WrongLength { length: 7 }),
+            lgt_core::Error::NotFound {
+                kind: "person",
+                id: "p-1".into(),
+            },
+            lgt_core::Error::Permit(PermitError::StaleVersion {
+                permit_id: "x".into(),
+                based_on: 1,
+                current: 2,
+            }),
+        ];
+        for error in errors {
+            let code = error.code();
+            let public = LgtError::from(error);
+            assert_eq!(public.code(), code);
+            let text = format!("{public:?}");
+            assert!(text.contains("message_zh: \"") && !text.contains("message_zh: \"\""));
+        }
+    }
+
+    #[test]
+    fn every_identity_rule_has_chinese() {
+        let errors = [
+            IdError::Empty,
+            IdError::NonAscii,
+            IdError::InvalidCharacter { position: 3 },
+            IdError::WrongLength { length: 7 },
+            IdError::LegacyPrefix,
+            IdError::InvalidDate,
+            IdError::FutureDate,
+            IdError::CheckDigit,
+        ];
+        for error in errors {
+            assert_ne!(id_rule_zh(error.code()), "无效", "{}", error.code());
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! # lgt-ffi: the field core as the Android and iOS shells see it
+//!
+//! A thin UniFFI facade over [`lgt_core`], and the only crate that knows UniFFI exists.
+//!
+//! ```text
+//!  LgtCore            open/create a store with the shell's KeyProvider (and Clock)
+//!   ├─ registrations()  register, add identifier, find, export, check an ID number
+//!   ├─ permits()        accept, apply life-cycle events, show
+//!   ├─ audit()          verify the chain, recent records
+//!   └─ outbox()         queued operations
+//!  code_table(id)       static code tables;  wipe_store(dir, keys): wipe without opening
+//! ```
+//!
+//! Every call crosses one boundary ([`shared`]): a closed store answers
+//! [`LgtError::Closed`], a core error becomes the one public [`LgtError`] (stable code,
+//! English and Chinese message, no personal values), and a panic becomes
+//! [`LgtError::Internal`] instead of unwinding into the shell.
+
+#![deny(missing_docs)]
+
+mod audit;
+mod codes;
+mod error;
+mod permits;
+mod platform;
+mod registrations;
+mod shared;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use lgt_core::clock::SystemClock;
+use lgt_core::store::StoreOptions;
+use lgt_core::{FieldCore, OpenParams};
+
+pub use audit::*;
+pub use codes::*;
+pub use error::{FieldIssue, LgtError};
+pub use permits::*;
+pub use platform::{Clock, KeyProvider};
+pub use registrations::*;
+
+use platform::{ForeignClock, ForeignKeys};
+use shared::{guarded, Shared};
+
+uniffi::setup_scaffolding!();
+
+/// How hard a commit works to survive power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Durability {
+    /// fsync on every commit: a record shown as saved survives a battery pull. The default.
+    Full,
+    /// No fsync per commit: survives an app crash, may lose the last commits on power loss.
+    Normal,
+}
+
+/// Where the store lives and who works on it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct StoreConfig {
+    /// Directory of the store (app-private storage).
+    pub dir: String,
+    /// The coordinator's account id, recorded in the audit trail (an id, never a name).
+    pub actor: String,
+    /// Commit durability.
+    pub durability: Durability,
+}
+
+/// The field core over one encrypted store: the one object a shell opens. Close it with
+/// [`LgtCore::close_store`] (or wipe it); its sub-objects then answer [`LgtError::Closed`].
+#[derive(uniffi::Object)]
+pub struct LgtCore {
+    shared: Arc<Shared>,
+}
+
+#[uniffi::export]
+impl LgtCore {
+    /// Creates a new store in `config.dir` under the provider's key, and opens it.
+    /// `clock` pins the time (tests); `None` uses the system clock.
+    #[uniffi::constructor]
+    pub fn create(
+        config: StoreConfig,
+        keys: Arc<dyn KeyProvider>,
+        clock: Option<Arc<dyn Clock>>,
+    ) -> Result<Arc<Self>, LgtError> {
+        Self::start(config, keys, clock, FieldCore::create)
+    }
+
+    /// Opens an existing store. A key that does not open it fails with
+    /// [`LgtError::WrongKey`] before anything is touched.
+    #[uniffi::constructor]
+    pub fn open(
+        config: StoreConfig,
+        keys: Arc<dyn KeyProvider>,
+        clock: Option<Arc<dyn Clock>>,
+    ) -> Result<Arc<Self>, LgtError> {
+        Self::start(config, keys, clock, FieldCore::open)
+    }
+
+    /// The store's random id.
+    pub fn store_id(&self) -> Result<String, LgtError> {
+        self.shared.call(|core| Ok(core.store_id().to_owned()))
+    }
+
+    /// Registrations and identity-number checks.
+    pub fn registrations(&self) -> Arc<Registrations> {
+        Registrations::new(self.shared.clone())
+    }
+
+    /// Residence permits.
+    pub fn permits(&self) -> Arc<Permits> {
+        Permits::new(self.shared.clone())
+    }
+
+    /// The audit trail.
+    pub fn audit(&self) -> Arc<Audit> {
+        Audit::new(self.shared.clone())
+    }
+
+    /// The outbox of operations awaiting sync.
+    pub fn outbox(&self) -> Arc<Outbox> {
+        Outbox::new(self.shared.clone())
+    }
+
+    /// SQLite's integrity check: `"ok"` or its complaints.
+    pub fn integrity_check(&self) -> Result<String, LgtError> {
+        self.shared.call(|core| core.integrity_check())
+    }
+
+    /// Closes the store after the calls in flight; later calls answer [`LgtError::Closed`].
+    /// Closing twice is harmless.
+    pub fn close_store(&self) {
+        self.shared.exclusive().take();
+    }
+
+    /// Destroys the key through the provider, then the store's files; the store is closed
+    /// afterwards.
+    pub fn wipe(&self) -> Result<(), LgtError> {
+        let mut core = self.shared.exclusive();
+        let core = core.take().ok_or_else(LgtError::closed)?;
+        guarded(|| core.wipe(&self.shared.keys))
+    }
+}
+
+impl LgtCore {
+    fn start(
+        config: StoreConfig,
+        keys: Arc<dyn KeyProvider>,
+        clock: Option<Arc<dyn Clock>>,
+        open: fn(OpenParams<'_>) -> Result<FieldCore, lgt_core::Error>,
+    ) -> Result<Arc<Self>, LgtError> {
+        let keys = ForeignKeys(keys);
+        let clock: Arc<dyn lgt_core::clock::Clock> = match clock {
+            Some(clock) => Arc::new(ForeignClock(clock)),
+            None => Arc::new(SystemClock),
+        };
+        let core = guarded(|| {
+            open(OpenParams {
+                dir: Path::new(&config.dir),
+                keys: &keys,
+                actor: &config.actor,
+                clock: clock.clone(),
+                options: store_options(config.durability),
+            })
+        })?;
+        Ok(Arc::new(Self {
+            shared: Shared::new(core, keys, clock),
+        }))
+    }
+}
+
+fn store_options(durability: Durability) -> StoreOptions {
+    StoreOptions {
+        durability: match durability {
+            Durability::Full => lgt_core::store::Durability::Full,
+            Durability::Normal => lgt_core::store::Durability::Normal,
+        },
+    }
+}
+
+/// Wipes the store in `dir` without opening it (the key may be lost): destroys the key
+/// through the provider, then the files.
+#[uniffi::export]
+pub fn wipe_store(dir: String, keys: Arc<dyn KeyProvider>) -> Result<(), LgtError> {
+    let keys = ForeignKeys(keys);
+    guarded(|| Ok(lgt_core::store::wipe_dir(Path::new(&dir), &keys)?))
+}

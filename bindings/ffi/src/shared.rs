@@ -1,0 +1,62 @@
+//! What the store object and its sub-objects share, and the boundary every call crosses:
+//! the closed check, the panic guard and the error conversion, in one place.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, RwLock, RwLockWriteGuard};
+
+use chrono::NaiveDate;
+use lgt_core::clock::Clock;
+use lgt_core::FieldCore;
+
+use crate::platform::ForeignKeys;
+use crate::LgtError;
+
+/// Runs `f`, turning a core error into [`LgtError`] and a panic into
+/// [`LgtError::Internal`] (whose message never carries the panic's text, which could hold
+/// a personal value).
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, lgt_core::Error>) -> Result<T, LgtError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result.map_err(LgtError::from),
+        Err(_) => Err(LgtError::internal("panic")),
+    }
+}
+
+/// The open core (or none, once closed or wiped), its key provider and clock.
+pub(crate) struct Shared {
+    core: RwLock<Option<FieldCore>>,
+    pub(crate) keys: ForeignKeys,
+    clock: Arc<dyn Clock>,
+}
+
+impl Shared {
+    pub(crate) fn new(core: FieldCore, keys: ForeignKeys, clock: Arc<dyn Clock>) -> Arc<Self> {
+        Arc::new(Self {
+            core: RwLock::new(Some(core)),
+            keys,
+            clock,
+        })
+    }
+
+    /// Runs `f` on the open core. Calls run side by side (the store serialises writes);
+    /// closing waits for calls in flight.
+    pub(crate) fn call<T>(
+        &self,
+        f: impl FnOnce(&FieldCore) -> Result<T, lgt_core::Error>,
+    ) -> Result<T, LgtError> {
+        // A panic under a read guard does not poison the lock; a poisoned one (a panic under
+        // the write guard of close) still holds a consistent Option.
+        let guard = self.core.read().unwrap_or_else(|p| p.into_inner());
+        let core = guard.as_ref().ok_or_else(LgtError::closed)?;
+        guarded(|| f(core))
+    }
+
+    /// Exclusive access, for closing and wiping.
+    pub(crate) fn exclusive(&self) -> RwLockWriteGuard<'_, Option<FieldCore>> {
+        self.core.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Today in China Standard Time, by the store's clock.
+    pub(crate) fn today(&self) -> NaiveDate {
+        self.clock.today()
+    }
+}
