@@ -1,0 +1,104 @@
+"""Fixtures for the Python binding tests: the generated module, a key provider, a clock and
+synthetic registrations. Run `bindings/generate.sh` first (it writes `../generated`)."""
+
+import datetime
+import os
+import secrets
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "generated"))
+
+import lgt_ffi  # noqa: E402
+
+# Synthetic only: Beijing Chaoyang district code with invented birth dates and sequences.
+WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+CHECK = "10X98765432"
+START = datetime.datetime(2026, 11, 29, 2, 0, tzinfo=datetime.timezone.utc)
+
+
+def id_number(birth="19880512", sequence=123, region="110105"):
+    """A valid GB 11643 number; odd sequences are male."""
+    body = f"{region}{birth}{sequence:03d}"
+    total = sum(int(d) * w for d, w in zip(body, WEIGHTS))
+    return body + CHECK[total % 11]
+
+
+class MemoryKeys(lgt_ffi.KeyProvider):
+    """A key provider holding its key in memory (the shells use the Keystore / Keychain)."""
+
+    def __init__(self, key=None):
+        self.key = key if key is not None else secrets.token_bytes(32)
+        self.destroyed = False
+
+    def data_key(self):
+        if self.destroyed:
+            raise lgt_ffi.LgtError.KeyUnavailable(
+                code="key.destroyed", message_en="key destroyed", message_zh="密钥已销毁"
+            )
+        return self.key
+
+    def destroy(self):
+        self.destroyed = True
+
+
+class MovableClock(lgt_ffi.Clock):
+    """A clock that stands still until moved."""
+
+    def __init__(self, at=START):
+        self.at = at
+
+    def now_unix_millis(self):
+        return int(self.at.timestamp() * 1000)
+
+    def move_to(self, day):
+        self.at = datetime.datetime.combine(day, datetime.time(2, 0), datetime.timezone.utc)
+
+
+def registration(name="测试甲", number=None, sequence=123, house="HC1000101"):
+    return lgt_ffi.RegistrationInput(
+        person=lgt_ffi.PersonInput(
+            name=name, former_name=None, sex="1" if sequence % 2 else "2",
+            ethnicity="01", birth_date=None,
+        ),
+        document=lgt_ffi.DocumentInput(doc_type="1", number=number or id_number(sequence=sequence)),
+        household_address="合成省第一县演示村一组",
+        dwelling=lgt_ffi.Dwelling(
+            house_code=house, address="合成市第一区演示路1号101室", housing_type="3"
+        ),
+        moved_in="2026-03-01",
+        expected_stay_until=None,
+        reason_for_stay="1",
+        occupation="1",
+        employer=None,
+        landlord=None,
+        householder=None,
+        contact_phone="19900001234",
+    )
+
+
+def config(path, actor="tester-1"):
+    return lgt_ffi.StoreConfig(dir=str(path), actor=actor, durability=lgt_ffi.Durability.NORMAL)
+
+
+@pytest.fixture
+def keys():
+    return MemoryKeys()
+
+
+@pytest.fixture
+def clock():
+    return MovableClock()
+
+
+@pytest.fixture
+def store_dir(tmp_path):
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def core(store_dir, keys, clock):
+    core = lgt_ffi.LgtCore.create(config(store_dir), keys, clock)
+    yield core
+    core.close_store()
