@@ -16,8 +16,9 @@ use crate::LgtError;
 pub trait KeyProvider: Send + Sync {
     /// The data key: exactly 32 bytes. Called when the store is opened.
     fn data_key(&self) -> Result<Vec<u8>, LgtError>;
-    /// Irrecoverably destroys the key material: the first step of a wipe.
-    fn destroy(&self) -> Result<(), LgtError>;
+    /// Irrecoverably destroys the key material: the first step of a wipe. (Not `destroy`:
+    /// the generated Kotlin objects have a `destroy()` of their own.)
+    fn destroy_key(&self) -> Result<(), LgtError>;
 }
 
 /// The current time, for shells and tests that need to pin it. Without one the core uses
@@ -43,7 +44,7 @@ impl lgt_core::crypto::KeyProvider for ForeignKeys {
     }
 
     fn destroy(&self) -> Result<(), KeyError> {
-        self.0.destroy().map_err(key_error)
+        self.0.destroy_key().map_err(key_error)
     }
 }
 

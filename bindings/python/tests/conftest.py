@@ -39,7 +39,7 @@ class MemoryKeys(lgt_ffi.KeyProvider):
             )
         return self.key
 
-    def destroy(self):
+    def destroy_key(self):
         self.destroyed = True
 
 

@@ -182,7 +182,7 @@ class FailingKeys(lgt_ffi.KeyProvider):
     def data_key(self):
         return self.failure()
 
-    def destroy(self):
+    def destroy_key(self):
         pass
 
 

@@ -994,9 +994,10 @@ public protocol KeyProvider: AnyObject, Sendable {
     func dataKey() throws  -> Data
     
     /**
-     * Irrecoverably destroys the key material: the first step of a wipe.
+     * Irrecoverably destroys the key material: the first step of a wipe. (Not `destroy`:
+     * the generated Kotlin objects have a `destroy()` of their own.)
      */
-    func destroy() throws 
+    func destroyKey() throws 
     
 }
 /**
@@ -1071,11 +1072,12 @@ open func dataKey()throws  -> Data  {
 }
     
     /**
-     * Irrecoverably destroys the key material: the first step of a wipe.
+     * Irrecoverably destroys the key material: the first step of a wipe. (Not `destroy`:
+     * the generated Kotlin objects have a `destroy()` of their own.)
      */
-open func destroy()throws   {try rustCallWithError(FfiConverterTypeLgtError_lift) {
+open func destroyKey()throws   {try rustCallWithError(FfiConverterTypeLgtError_lift) {
         uniffiCallStatus in
-    uniffi_lgt_ffi_fn_method_keyprovider_destroy(
+    uniffi_lgt_ffi_fn_method_keyprovider_destroy_key(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 }
@@ -1132,7 +1134,7 @@ fileprivate struct UniffiCallbackInterfaceKeyProvider {
                 lowerError: FfiConverterTypeLgtError_lower
             )
         },
-        destroy: { (
+        destroyKey: { (
             uniffiHandle: UInt64,
             uniffiOutReturn: UnsafeMutableRawPointer,
             uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
@@ -1142,7 +1144,7 @@ fileprivate struct UniffiCallbackInterfaceKeyProvider {
                 guard let uniffiObj = try? FfiConverterTypeKeyProvider.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return try uniffiObj.destroy(
+                return try uniffiObj.destroyKey(
                 )
             }
 

@@ -279,7 +279,7 @@ typedef struct UniffiVTableCallbackInterfaceKeyProvider {
     UniffiCallbackInterfaceFree _Nonnull uniffiFree;
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceKeyProviderMethod0 _Nonnull dataKey;
-    UniffiCallbackInterfaceKeyProviderMethod1 _Nonnull destroy;
+    UniffiCallbackInterfaceKeyProviderMethod1 _Nonnull destroyKey;
 } UniffiVTableCallbackInterfaceKeyProvider;
 
 #endif
@@ -443,9 +443,9 @@ void uniffi_lgt_ffi_fn_init_callback_vtable_keyprovider(const UniffiVTableCallba
 RustBuffer uniffi_lgt_ffi_fn_method_keyprovider_data_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_KEYPROVIDER_DESTROY
-#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_KEYPROVIDER_DESTROY
-void uniffi_lgt_ffi_fn_method_keyprovider_destroy(uint64_t ptr, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_KEYPROVIDER_DESTROY_KEY
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_KEYPROVIDER_DESTROY_KEY
+void uniffi_lgt_ffi_fn_method_keyprovider_destroy_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_REGISTRATIONS
@@ -866,9 +866,9 @@ uint16_t uniffi_lgt_ffi_checksum_method_keyprovider_data_key(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_KEYPROVIDER_DESTROY
-#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_KEYPROVIDER_DESTROY
-uint16_t uniffi_lgt_ffi_checksum_method_keyprovider_destroy(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_KEYPROVIDER_DESTROY_KEY
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_KEYPROVIDER_DESTROY_KEY
+uint16_t uniffi_lgt_ffi_checksum_method_keyprovider_destroy_key(void
     
 );
 #endif

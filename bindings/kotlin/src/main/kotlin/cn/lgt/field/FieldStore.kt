@@ -1,0 +1,171 @@
+package cn.lgt.field
+
+import cn.lgt.core.Audit
+import cn.lgt.core.AuditRecord
+import cn.lgt.core.AuditReport
+import cn.lgt.core.Clock
+import cn.lgt.core.DocumentInput
+import cn.lgt.core.Durability
+import cn.lgt.core.IdNumberInfo
+import cn.lgt.core.Identifier
+import cn.lgt.core.KeyProvider
+import cn.lgt.core.LgtCore
+import cn.lgt.core.LgtException
+import cn.lgt.core.Operation
+import cn.lgt.core.OperationState
+import cn.lgt.core.Outbox
+import cn.lgt.core.PermitEvent
+import cn.lgt.core.PermitRecord
+import cn.lgt.core.Permits
+import cn.lgt.core.PersonExport
+import cn.lgt.core.PersonRecord
+import cn.lgt.core.RegistrationInput
+import cn.lgt.core.RegistrationReceipt
+import cn.lgt.core.Registrations
+import cn.lgt.core.StoreConfig
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.withContext
+
+/**
+ * The field core for Kotlin callers: every call is a suspend function that runs the blocking
+ * core call (SQLite with an fsync per commit) on [dispatcher], never on the caller's thread.
+ * Failures are thrown as [LgtException] subclasses, as the generated code throws them.
+ *
+ * ```
+ * FieldStore.open(dir, actor, keys).use { store ->
+ *     val receipt = store.registrations.register(input)
+ *     store.permits.accept(receipt.personId)
+ * }
+ * ```
+ */
+class FieldStore private constructor(
+    private val core: LgtCore,
+    private val dispatcher: CoroutineDispatcher,
+) : AutoCloseable {
+
+    private val registrationsHandle = core.registrations()
+    private val permitsHandle = core.permits()
+    private val auditHandle = core.audit()
+    private val outboxHandle = core.outbox()
+
+    /** Registrations and identity-number checks. */
+    val registrations = FieldRegistrations(registrationsHandle, dispatcher)
+
+    /** Residence permits. */
+    val permits = FieldPermits(permitsHandle, dispatcher)
+
+    /** The audit trail. */
+    val audit = FieldAudit(auditHandle, dispatcher)
+
+    /** Operations awaiting sync. */
+    val outbox = FieldOutbox(outboxHandle, dispatcher)
+
+    /** The store's random id. */
+    suspend fun storeId(): String = withContext(dispatcher) { core.storeId() }
+
+    /** SQLite's integrity check: "ok" or its complaints. */
+    suspend fun integrityCheck(): String = withContext(dispatcher) { core.integrityCheck() }
+
+    /** Destroys the key through the [KeyProvider], then the files. The store is closed after. */
+    suspend fun wipe() = withContext(dispatcher) { core.wipe() }
+
+    /** Closes the store (after calls in flight) and frees the native handles. */
+    override fun close() {
+        core.closeStore()
+        listOf(registrationsHandle, permitsHandle, auditHandle, outboxHandle, core).forEach { it.close() }
+    }
+
+    companion object {
+        /** Creates a new store in [dir] under the key of [keys], and opens it. */
+        suspend fun create(
+            dir: String,
+            actor: String,
+            keys: KeyProvider,
+            clock: Clock? = null,
+            durability: Durability = Durability.FULL,
+            dispatcher: CoroutineDispatcher = Dispatchers.IO,
+        ): FieldStore = withContext(dispatcher) {
+            FieldStore(LgtCore.create(StoreConfig(dir, actor, durability), keys, clock), dispatcher)
+        }
+
+        /** Opens the store in [dir]; a key that does not open it throws [LgtException.WrongKey]. */
+        suspend fun open(
+            dir: String,
+            actor: String,
+            keys: KeyProvider,
+            clock: Clock? = null,
+            durability: Durability = Durability.FULL,
+            dispatcher: CoroutineDispatcher = Dispatchers.IO,
+        ): FieldStore = withContext(dispatcher) {
+            FieldStore(LgtCore.open(StoreConfig(dir, actor, durability), keys, clock), dispatcher)
+        }
+    }
+}
+
+/** Registrations of a [FieldStore]. */
+class FieldRegistrations internal constructor(
+    private val inner: Registrations,
+    private val dispatcher: CoroutineDispatcher,
+) {
+    /** Validates and stores a registration; invalid input throws [LgtException.Invalid] listing every field. */
+    suspend fun register(input: RegistrationInput): RegistrationReceipt =
+        withContext(dispatcher) { inner.register(input) }
+
+    /** Records a new identity number for a known person. */
+    suspend fun addIdentifier(personId: String, document: DocumentInput): Identifier =
+        withContext(dispatcher) { inner.addIdentifier(personId, document) }
+
+    /** Persons holding or having held a document number. Audited. */
+    suspend fun findByDocumentNumber(number: String): List<PersonRecord> =
+        withContext(dispatcher) { inner.findByDocumentNumber(number) }
+
+    /** Persons with this current or former name. Audited. */
+    suspend fun findByName(name: String): List<PersonRecord> =
+        withContext(dispatcher) { inner.findByName(name) }
+
+    /** Everything stored about one person, for their own request. Audited. */
+    suspend fun exportPerson(personId: String): PersonExport =
+        withContext(dispatcher) { inner.exportPerson(personId) }
+
+    /** Parses an identity number as typed or scanned. Pure and fast: no dispatcher switch. */
+    fun checkIdNumber(input: String): IdNumberInfo = inner.checkIdNumber(input)
+}
+
+/** Residence permits of a [FieldStore]. */
+class FieldPermits internal constructor(
+    private val inner: Permits,
+    private val dispatcher: CoroutineDispatcher,
+) {
+    /** Accepts an application for a person with an active registration. */
+    suspend fun accept(personId: String): PermitRecord = withContext(dispatcher) { inner.accept(personId) }
+
+    /** Applies a life-cycle event; with [baseVersion], a permit changed since is refused. */
+    suspend fun apply(permitId: String, event: PermitEvent, baseVersion: UInt? = null): PermitRecord =
+        withContext(dispatcher) { inner.apply(permitId, baseVersion, event) }
+
+    /** A permit with its event log. Audited. */
+    suspend fun show(permitId: String): PermitRecord = withContext(dispatcher) { inner.show(permitId) }
+}
+
+/** The audit trail of a [FieldStore]. */
+class FieldAudit internal constructor(
+    private val inner: Audit,
+    private val dispatcher: CoroutineDispatcher,
+) {
+    /** Verifies the MAC chain. */
+    suspend fun verify(): AuditReport = withContext(dispatcher) { inner.verify() }
+
+    /** The latest records, newest first. */
+    suspend fun recent(limit: UInt): List<AuditRecord> = withContext(dispatcher) { inner.recent(limit) }
+}
+
+/** The outbox of a [FieldStore]. */
+class FieldOutbox internal constructor(
+    private val inner: Outbox,
+    private val dispatcher: CoroutineDispatcher,
+) {
+    /** Queued operations, optionally only those in [state]. */
+    suspend fun list(state: OperationState? = null): List<Operation> =
+        withContext(dispatcher) { inner.list(state) }
+}
