@@ -8,7 +8,8 @@
 # Output:
 #   bindings/kotlin/target/generated/   Kotlin sources (compiled by the Maven project)
 #   bindings/python/generated/          lgt_ffi.py with the host library beside it
-#   bindings/swift/Sources/LgtCoreGenerated, Sources/LgtCoreFFI   Swift (committed, for Xcode)
+#   bindings/swift/Sources/LgtCore/, bindings/swift/ffi-headers/   Swift and the C header
+#                                       (committed: Xcode users build without this script)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,9 +44,9 @@ cp "$library" bindings/python/generated/
 swift_tmp=$(mktemp -d)
 trap 'rm -rf "$swift_tmp"' EXIT
 generate swift "$swift_tmp"
-mkdir -p bindings/swift/Sources/LgtCoreGenerated bindings/swift/Sources/LgtCoreFFI/include
-cp "$swift_tmp/LgtCore.swift" bindings/swift/Sources/LgtCoreGenerated/
-cp "$swift_tmp/LgtCoreFFI.h" bindings/swift/Sources/LgtCoreFFI/include/
-cp "$swift_tmp/LgtCoreFFI.modulemap" bindings/swift/Sources/LgtCoreFFI/include/module.modulemap
+mkdir -p bindings/swift/Sources/LgtCore bindings/swift/ffi-headers
+cp "$swift_tmp/LgtCore.swift" bindings/swift/Sources/LgtCore/
+cp "$swift_tmp/LgtCoreFFI.h" bindings/swift/ffi-headers/
+cp "$swift_tmp/LgtCoreFFI.modulemap" bindings/swift/ffi-headers/module.modulemap
 
 echo "generated from $library"

@@ -1,0 +1,152 @@
+// The field core for Swift callers: async functions that run the blocking core calls
+// (SQLite with an fsync per commit) off the caller's actor, throwing LgtError as the
+// generated code does. Not compiled on the project's Linux machines: see README.md.
+import Foundation
+import LgtCore
+
+/// Runs blocking core work on a global queue and resumes the caller when it is done.
+func offMain<T>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global(qos: .userInitiated).async {
+            continuation.resume(with: Result { try work() })
+        }
+    }
+}
+
+/// One open store. Close it when done; its parts then throw `LgtError.Closed`.
+public final class FieldStore: @unchecked Sendable {
+    private let core: LgtCore
+    /// Registrations and identity-number checks.
+    public let registrations: FieldRegistrations
+    /// Residence permits.
+    public let permits: FieldPermits
+    /// The audit trail.
+    public let audit: FieldAudit
+    /// Operations awaiting sync.
+    public let outbox: FieldOutbox
+
+    private init(core: LgtCore) {
+        self.core = core
+        registrations = FieldRegistrations(inner: core.registrations())
+        permits = FieldPermits(inner: core.permits())
+        audit = FieldAudit(inner: core.audit())
+        outbox = FieldOutbox(inner: core.outbox())
+    }
+
+    /// Creates a new store in `dir` under the key of `keys`, and opens it.
+    public static func create(
+        dir: String, actor: String, keys: KeyProvider, clock: Clock? = nil,
+        durability: Durability = .full
+    ) async throws -> FieldStore {
+        let config = StoreConfig(dir: dir, actor: actor, durability: durability)
+        return try await offMain { FieldStore(core: try LgtCore.create(config: config, keys: keys, clock: clock)) }
+    }
+
+    /// Opens the store in `dir`; a key that does not open it throws `LgtError.WrongKey`.
+    public static func open(
+        dir: String, actor: String, keys: KeyProvider, clock: Clock? = nil,
+        durability: Durability = .full
+    ) async throws -> FieldStore {
+        let config = StoreConfig(dir: dir, actor: actor, durability: durability)
+        return try await offMain { FieldStore(core: try LgtCore.open(config: config, keys: keys, clock: clock)) }
+    }
+
+    /// SQLite's integrity check: "ok" or its complaints.
+    public func integrityCheck() async throws -> String {
+        try await offMain { [core] in try core.integrityCheck() }
+    }
+
+    /// Destroys the key through the `KeyProvider`, then the files. The store is closed after.
+    public func wipe() async throws {
+        try await offMain { [core] in try core.wipe() }
+    }
+
+    /// Closes the store after the calls in flight.
+    public func close() {
+        core.closeStore()
+    }
+}
+
+/// Registrations of a `FieldStore`.
+public final class FieldRegistrations: @unchecked Sendable {
+    private let inner: Registrations
+    init(inner: Registrations) { self.inner = inner }
+
+    /// Validates and stores a registration; invalid input throws `LgtError.Invalid` with every field.
+    public func register(_ input: RegistrationInput) async throws -> RegistrationReceipt {
+        try await offMain { [inner] in try inner.register(input: input) }
+    }
+
+    /// Records a new identity number for a known person.
+    public func addIdentifier(personId: String, document: DocumentInput) async throws -> Identifier {
+        try await offMain { [inner] in try inner.addIdentifier(personId: personId, document: document) }
+    }
+
+    /// Persons holding or having held a document number. Audited.
+    public func find(documentNumber: String) async throws -> [PersonRecord] {
+        try await offMain { [inner] in try inner.findByDocumentNumber(number: documentNumber) }
+    }
+
+    /// Persons with this current or former name. Audited.
+    public func find(name: String) async throws -> [PersonRecord] {
+        try await offMain { [inner] in try inner.findByName(name: name) }
+    }
+
+    /// Everything stored about one person, for their own request. Audited.
+    public func export(personId: String) async throws -> PersonExport {
+        try await offMain { [inner] in try inner.exportPerson(personId: personId) }
+    }
+
+    /// Parses an identity number as typed or scanned (pure and fast: runs on the caller).
+    public func checkIdNumber(_ input: String) throws -> IdNumberInfo {
+        try inner.checkIdNumber(input: input)
+    }
+}
+
+/// Residence permits of a `FieldStore`.
+public final class FieldPermits: @unchecked Sendable {
+    private let inner: Permits
+    init(inner: Permits) { self.inner = inner }
+
+    /// Accepts an application for a person with an active registration.
+    public func accept(personId: String) async throws -> PermitRecord {
+        try await offMain { [inner] in try inner.accept(personId: personId) }
+    }
+
+    /// Applies a life-cycle event; with `baseVersion`, a permit changed since is refused.
+    public func apply(_ event: PermitEvent, to permitId: String, baseVersion: UInt32? = nil) async throws -> PermitRecord {
+        try await offMain { [inner] in try inner.apply(permitId: permitId, baseVersion: baseVersion, event: event) }
+    }
+
+    /// A permit with its event log. Audited.
+    public func show(permitId: String) async throws -> PermitRecord {
+        try await offMain { [inner] in try inner.show(permitId: permitId) }
+    }
+}
+
+/// The audit trail of a `FieldStore`.
+public final class FieldAudit: @unchecked Sendable {
+    private let inner: Audit
+    init(inner: Audit) { self.inner = inner }
+
+    /// Verifies the MAC chain.
+    public func verify() async throws -> AuditReport {
+        try await offMain { [inner] in try inner.verify() }
+    }
+
+    /// The latest records, newest first.
+    public func recent(limit: UInt32) async throws -> [AuditRecord] {
+        try await offMain { [inner] in try inner.recent(limit: limit) }
+    }
+}
+
+/// The outbox of a `FieldStore`.
+public final class FieldOutbox: @unchecked Sendable {
+    private let inner: Outbox
+    init(inner: Outbox) { self.inner = inner }
+
+    /// Queued operations, optionally only those in `state`.
+    public func list(state: OperationState? = nil) async throws -> [Operation] {
+        try await offMain { [inner] in try inner.list(state: state) }
+    }
+}
