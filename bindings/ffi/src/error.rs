@@ -99,8 +99,8 @@ pub enum LgtError {
         /// Chinese message.
         message_zh: String,
     },
-    /// A bug: a panic in the core or an unexpected failure of a shell callback. Nothing was
-    /// committed; report it.
+    /// A bug: a panic in the core or an unexpected failure of a shell callback; report it.
+    /// A panic inside a change rolls the change back.
     #[error("{code}: {message_en}")]
     Internal {
         /// Stable code.
@@ -138,8 +138,8 @@ impl LgtError {
     pub(crate) fn internal(what: &str) -> Self {
         Self::Internal {
             code: "internal".into(),
-            message_en: format!("internal error ({what}); nothing was saved"),
-            message_zh: format!("内部错误（{what}），未保存任何数据"),
+            message_en: format!("internal error ({what}); please report it"),
+            message_zh: format!("内部错误（{what}），请报告此问题"),
         }
     }
 }

@@ -60,3 +60,27 @@ impl Shared {
         self.clock.today()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_an_internal_error_without_its_message() {
+        let result: Result<(), LgtError> = guarded(|| panic!("personal value 110105198805121234"));
+        let error = result.unwrap_err();
+        assert_eq!(error.code(), "internal");
+        assert!(!format!("{error:?}").contains("110105198805121234"));
+    }
+
+    #[test]
+    fn core_errors_pass_through_the_one_conversion() {
+        let result: Result<(), LgtError> = guarded(|| {
+            Err(lgt_core::Error::NotFound {
+                kind: "permit",
+                id: "p-1".into(),
+            })
+        });
+        assert!(matches!(result, Err(LgtError::NotFound { ref code, .. }) if code == "not_found"));
+    }
+}

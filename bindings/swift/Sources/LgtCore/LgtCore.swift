@@ -5517,8 +5517,8 @@ enum LgtError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */messageZh: String
     )
     /**
-     * A bug: a panic in the core or an unexpected failure of a shell callback. Nothing was
-     * committed; report it.
+     * A bug: a panic in the core or an unexpected failure of a shell callback; report it.
+     * A panic inside a change rolls the change back.
      */
     case Internal(
         /**

@@ -33,22 +33,14 @@ public final class FieldStore: @unchecked Sendable {
         outbox = FieldOutbox(inner: core.outbox())
     }
 
-    /// Creates a new store in `dir` under the key of `keys`, and opens it.
-    public static func create(
-        dir: String, actor: String, keys: KeyProvider, clock: Clock? = nil,
-        durability: Durability = .full
-    ) async throws -> FieldStore {
-        let config = StoreConfig(dir: dir, actor: actor, durability: durability)
-        return try await offMain { FieldStore(core: try LgtCore.create(config: config, keys: keys, clock: clock)) }
+    /// Creates a new store in `config.dir` under the key of `keys`, and opens it.
+    public static func create(_ config: StoreConfig, keys: KeyProvider, clock: Clock? = nil) async throws -> FieldStore {
+        try await offMain { FieldStore(core: try LgtCore.create(config: config, keys: keys, clock: clock)) }
     }
 
-    /// Opens the store in `dir`; a key that does not open it throws `LgtError.WrongKey`.
-    public static func open(
-        dir: String, actor: String, keys: KeyProvider, clock: Clock? = nil,
-        durability: Durability = .full
-    ) async throws -> FieldStore {
-        let config = StoreConfig(dir: dir, actor: actor, durability: durability)
-        return try await offMain { FieldStore(core: try LgtCore.open(config: config, keys: keys, clock: clock)) }
+    /// Opens the store in `config.dir`; a key that does not open it throws `LgtError.WrongKey`.
+    public static func open(_ config: StoreConfig, keys: KeyProvider, clock: Clock? = nil) async throws -> FieldStore {
+        try await offMain { FieldStore(core: try LgtCore.open(config: config, keys: keys, clock: clock)) }
     }
 
     /// SQLite's integrity check: "ok" or its complaints.

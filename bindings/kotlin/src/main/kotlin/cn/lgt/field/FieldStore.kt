@@ -5,7 +5,6 @@ import cn.lgt.core.AuditRecord
 import cn.lgt.core.AuditReport
 import cn.lgt.core.Clock
 import cn.lgt.core.DocumentInput
-import cn.lgt.core.Durability
 import cn.lgt.core.IdNumberInfo
 import cn.lgt.core.Identifier
 import cn.lgt.core.KeyProvider
@@ -33,7 +32,7 @@ import kotlinx.coroutines.withContext
  * Failures are thrown as [LgtException] subclasses, as the generated code throws them.
  *
  * ```
- * FieldStore.open(dir, actor, keys).use { store ->
+ * FieldStore.open(StoreConfig(dir, actor, Durability.FULL), keys).use { store ->
  *     val receipt = store.registrations.register(input)
  *     store.permits.accept(receipt.personId)
  * }
@@ -77,29 +76,13 @@ class FieldStore private constructor(
     }
 
     companion object {
-        /** Creates a new store in [dir] under the key of [keys], and opens it. */
-        suspend fun create(
-            dir: String,
-            actor: String,
-            keys: KeyProvider,
-            clock: Clock? = null,
-            durability: Durability = Durability.FULL,
-            dispatcher: CoroutineDispatcher = Dispatchers.IO,
-        ): FieldStore = withContext(dispatcher) {
-            FieldStore(LgtCore.create(StoreConfig(dir, actor, durability), keys, clock), dispatcher)
-        }
+        /** Creates a new store in `config.dir` under the key of [keys], and opens it. */
+        suspend fun create(config: StoreConfig, keys: KeyProvider, clock: Clock? = null, dispatcher: CoroutineDispatcher = Dispatchers.IO) =
+            withContext(dispatcher) { FieldStore(LgtCore.create(config, keys, clock), dispatcher) }
 
-        /** Opens the store in [dir]; a key that does not open it throws [LgtException.WrongKey]. */
-        suspend fun open(
-            dir: String,
-            actor: String,
-            keys: KeyProvider,
-            clock: Clock? = null,
-            durability: Durability = Durability.FULL,
-            dispatcher: CoroutineDispatcher = Dispatchers.IO,
-        ): FieldStore = withContext(dispatcher) {
-            FieldStore(LgtCore.open(StoreConfig(dir, actor, durability), keys, clock), dispatcher)
-        }
+        /** Opens the store in `config.dir`; a key that does not open it throws [LgtException.WrongKey]. */
+        suspend fun open(config: StoreConfig, keys: KeyProvider, clock: Clock? = null, dispatcher: CoroutineDispatcher = Dispatchers.IO) =
+            withContext(dispatcher) { FieldStore(LgtCore.open(config, keys, clock), dispatcher) }
     }
 }
 

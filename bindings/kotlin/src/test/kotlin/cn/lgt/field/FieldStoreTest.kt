@@ -32,8 +32,10 @@ class FieldStoreTest {
     private val clock = MovableClock()
     private val dir get() = File(tmp, "store").path
 
+    private fun config() = StoreConfig(dir, "tester-1", Durability.NORMAL)
+
     private fun newStore() = runBlocking {
-        FieldStore.create(dir, "tester-1", keys, clock, Durability.NORMAL)
+        FieldStore.create(config(), keys, clock)
     }
 
     @Test
@@ -122,11 +124,11 @@ class FieldStoreTest {
     fun `a wrong key fails cleanly and the right key still opens`() = runBlocking {
         newStore().use { it.registrations.register(registration()) }
         val error = assertThrows<LgtException.WrongKey> {
-            runBlocking { FieldStore.open(dir, "tester-1", MemoryKeys(), clock) }
+            runBlocking { FieldStore.open(config(), MemoryKeys(), clock) }
         }
         assertEquals("store.wrong_key", error.code)
         assertEquals("密钥无法打开此数据库（密钥错误或已更换）", error.userMessage(chinese = true))
-        FieldStore.open(dir, "tester-1", keys, clock).use { store ->
+        FieldStore.open(config(), keys, clock).use { store ->
             assertEquals(1, store.registrations.findByDocumentNumber(idNumber()).size)
             assertNull(store.audit.verify().firstBroken)
         }
@@ -139,7 +141,7 @@ class FieldStoreTest {
             override fun destroyKey() {}
         }
         val error = assertThrows<LgtException.KeyUnavailable> {
-            LgtCore.create(StoreConfig(dir, "tester-1", Durability.NORMAL), throwing, clock)
+            LgtCore.create(config(), throwing, clock)
         }
         assertFalse(error.toString().contains("a bug in the shell"))
     }
