@@ -286,3 +286,28 @@ def test_wipe_store_without_opening(store_dir, clock):
     lgt_ffi.LgtCore.create(config(store_dir), keys, clock).close_store()
     lgt_ffi.wipe_store(str(store_dir), MemoryKeys())
     assert not (store_dir / "lgt.db").exists()
+
+
+class BreakingClock(MovableClock):
+    """A clock whose shell code throws once `broken` is set: a bug in the shell."""
+
+    broken = False
+
+    def now_unix_millis(self):
+        if self.broken:
+            raise RuntimeError("a bug in the shell's clock")
+        return super().now_unix_millis()
+
+
+def test_a_throwing_callback_mid_change_is_an_internal_error_and_writes_nothing(store_dir, keys):
+    clock = BreakingClock()
+    core = lgt_ffi.LgtCore.create(config(store_dir), keys, clock)
+    clock.broken = True
+    with pytest.raises(lgt_ffi.LgtError.Internal) as error:
+        core.registrations().register(registration())
+    assert error.value.code == "internal" and "a bug" not in str(error.value)
+    clock.broken = False
+    assert core.outbox().list(None) == []
+    assert core.audit().verify() == lgt_ffi.AuditReport(records=1, first_broken=None)
+    assert core.registrations().register(registration()).new_person
+    core.close_store()
