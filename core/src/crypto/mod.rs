@@ -7,10 +7,12 @@
 //! Scheme (see the README, "Encryption at rest"): a random 256-bit data key per store,
 //! supplied by the host; HKDF-SHA256 derives independent sub-keys for AES-256-GCM
 //! sealing, the ID-number and name blind indexes, and the audit chain. Ed25519 signatures
-//! (permit QR codes, watchlist manifests, device requests) are in [`SigningKey`] / [`PublicKey`].
+//! (permit QR codes, watchlist manifests, device requests) are in [`SigningKey`] / [`PublicKey`];
+//! Argon2id stretching of watchlist identifiers is in [`StretchedKey`].
 
 mod key_file;
 mod signing;
+mod stretch;
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -19,6 +21,7 @@ use zeroize::Zeroizing;
 
 pub use key_file::KeyFile;
 pub use signing::{PublicKey, SigningKey, PUBLIC_KEY_LEN, SIGNATURE_LEN};
+pub use stretch::{random_salt, StretchParams, StretchedKey, Tag, EPOCH_SALT_LEN, TAG_LEN};
 
 /// Length of a data key in bytes.
 pub const DATA_KEY_LEN: usize = 32;
@@ -115,6 +118,9 @@ pub enum CryptoError {
     /// A signature does not match its message and key.
     #[error("signature does not verify")]
     BadSignature,
+    /// Key-stretching parameters are out of range.
+    #[error("key-stretching parameters out of range")]
+    InvalidParameters,
 }
 
 /// The keys derived from one data key, and the operations the store needs.
