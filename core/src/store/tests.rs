@@ -129,3 +129,50 @@ fn a_newer_schema_is_refused() {
     let err = Store::open(dir.path(), &FixedKey([1; 32]), StoreOptions::default()).unwrap_err();
     assert!(matches!(err, StoreError::NewerSchema { found: 99 }));
 }
+
+/// A version 2 file (permits, before the watchlist) upgrades to the current schema with the
+/// watchlist tables, keeping its rows.
+#[test]
+fn a_version_2_file_upgrades_with_the_watchlist_tables() {
+    let old = tempfile::tempdir().unwrap();
+    let cipher = FieldCipher::new(&DataKey::from_bytes([6; 32]));
+    {
+        let conn = Connection::open(old.path().join(DB_FILE)).unwrap();
+        conn.execute_batch(schema::V1).unwrap();
+        conn.execute_batch(include_str!("sql/migrations/002_permits.sql"))
+            .unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        let canary = cipher.seal(CANARY_CONTEXT, CANARY_PLAINTEXT).unwrap();
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('canary', ?1), ('store_id', ?2)",
+            rusqlite::params![canary, b"v2-store".to_vec()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO persons (id, created_at, updated_at, sealed) VALUES ('p1', 't', 't', x'00')",
+            [],
+        )
+        .unwrap();
+    }
+    let upgraded = Store::open(old.path(), &FixedKey([6; 32]), StoreOptions::default()).unwrap();
+    let tables = upgraded
+        .read(|c| Ok::<_, StoreError>(schema_of(c)))
+        .unwrap();
+    for table in [
+        "watchlist_state",
+        "watchlist_entries",
+        "watchlist_details",
+        "watchlist_alerts",
+    ] {
+        assert!(tables.iter().any(|(name, _)| name == table), "{table}");
+    }
+    let (version, persons): (u32, i64) = upgraded
+        .read(|c| {
+            Ok::<_, StoreError>((
+                c.pragma_query_value(None, "user_version", |r| r.get(0))?,
+                c.query_row("SELECT count(*) FROM persons", [], |r| r.get(0))?,
+            ))
+        })
+        .unwrap();
+    assert_eq!((version, persons), (schema::CURRENT_VERSION, 1));
+}

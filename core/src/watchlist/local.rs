@@ -321,16 +321,22 @@ pub(crate) fn raise(
     let now = session.now();
     let list = &prepared.list;
     let mut alerts = Vec::new();
-    let mut seen = standing.clone();
-    for (kind, key) in &prepared.keys {
+    let mut entries = HashSet::new();
+    for (kind, key) in hits(tx, prepared, threshold)? {
         let tag = key.tag();
-        if score(*kind) < threshold || !seen.insert(tag) || listed_kind(tx, &tag)? != Some(*kind) {
+        if standing.contains(&tag) {
             continue;
         }
         let details = match kind {
             RowKind::IdNumber => open_details(tx, key)?,
             _ => None,
         };
+        // Two numbers of one listed person presented together make one alert.
+        if let Some(details) = &details {
+            if !entries.insert(details.entry_ref.clone()) {
+                continue;
+            }
+        }
         let alert = WatchlistAlert {
             alert_id: Uuid::now_v7().to_string(),
             person_id: person_id.map(str::to_owned),
@@ -339,8 +345,8 @@ pub(crate) fn raise(
                 RowKind::IdNumber => Confidence::Exact,
                 _ => Confidence::Low,
             },
-            score: score(*kind),
-            matched_on: *kind,
+            score: score(kind),
+            matched_on: kind,
             instructions: details
                 .as_ref()
                 .map_or(DEFAULT_INSTRUCTIONS.into(), |d| d.instructions.clone()),
@@ -357,6 +363,32 @@ pub(crate) fn raise(
         list: list.status(now),
         alerts,
     })
+}
+
+/// The keys that hit, scoring at least `threshold`: every identity-number hit if there is
+/// one (a name hit then adds nothing), otherwise the single best name hit (the readings of
+/// one name are one match, not several).
+fn hits<'p>(
+    conn: &Connection,
+    prepared: &'p Prepared,
+    threshold: u8,
+) -> Result<Vec<(RowKind, &'p StretchedKey)>, StoreError> {
+    let mut hits = Vec::new();
+    let mut seen = HashSet::new();
+    for (kind, key) in &prepared.keys {
+        let tag = key.tag();
+        if score(*kind) >= threshold && seen.insert(tag) && listed_kind(conn, &tag)? == Some(*kind)
+        {
+            hits.push((*kind, key));
+        }
+    }
+    if hits.iter().any(|(kind, _)| *kind == RowKind::IdNumber) {
+        hits.retain(|(kind, _)| *kind == RowKind::IdNumber);
+    } else {
+        hits.sort_by_key(|(kind, _)| std::cmp::Reverse(score(*kind)));
+        hits.truncate(1);
+    }
+    Ok(hits)
 }
 
 fn listed_kind(conn: &Connection, tag: &Tag) -> Result<Option<RowKind>, StoreError> {
@@ -437,12 +469,10 @@ pub(crate) fn recheck_person(
     threshold: u8,
 ) -> Result<(Vec<WatchlistAlert>, Vec<String>), Error> {
     let now = session.now();
-    let mut hits = HashSet::new();
-    for (kind, key) in &prepared.keys {
-        if score(*kind) >= threshold && listed_kind(tx, &key.tag())? == Some(*kind) {
-            hits.insert(key.tag());
-        }
-    }
+    let hits: HashSet<Tag> = hits(tx, prepared, threshold)?
+        .into_iter()
+        .map(|(_, key)| key.tag())
+        .collect();
     let mut active_tags = HashSet::new();
     let mut cleared = Vec::new();
     let rows: Vec<(String, Vec<u8>)> = tx

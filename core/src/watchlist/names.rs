@@ -236,7 +236,10 @@ mod tests {
     #[test]
     fn latin_names_match_their_characters() {
         assert_eq!(pinyin("ZENG WEI"), pinyin("曾伟"));
-        assert_eq!(pinyin("Shan Guoqiang"), pinyin("单国强"));
+        // 强 reads qiang or jiang: the Latin spelling is one of the character keys.
+        assert_eq!(pinyin("Shan Guoqiang"), vec!["shanguoqiang".to_owned()]);
+        assert!(pinyin("单国强").contains(&"shanguoqiang".to_owned()));
+        assert!(pinyin("单国强").contains(&"shanguojiang".to_owned()));
         assert_eq!(name_keys("ZENG WEI").hanzi, None);
     }
 
