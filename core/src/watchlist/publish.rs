@@ -152,6 +152,8 @@ impl PublishedList {
         for row in derive_rows(persons, &epoch, validity.created_at.date_naive())? {
             list.count_in(row, &mut adds)?;
         }
+        // Sorted by tag: the phone inserts in key order, which keeps its B-tree writes local.
+        adds.sort_unstable_by_key(|row| row.tag);
         let payload = Payload {
             adds,
             removes: Vec::new(),
@@ -203,6 +205,8 @@ impl PublishedList {
             }
             next.count_in(row, &mut payload.adds)?;
         }
+        payload.adds.sort_unstable_by_key(|row| row.tag);
+        payload.removes.sort_unstable();
         let base = Some(self.version);
         next.version = version;
         let package = next.sign(ListKind::Delta, base, &payload, validity, signer)?;
