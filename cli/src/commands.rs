@@ -346,22 +346,29 @@ fn outbox(ctx: &Session, state: Option<&str>) -> Result<()> {
     })
 }
 
+/// Writes a new file readable only by its owner (mode 0600); an existing file is an error.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {} (does it exist already?)", path.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
 fn export(ctx: &Session, person_id: &str, out: Option<&Path>) -> Result<()> {
     let export = ctx.open()?.export_person(person_id)?;
     let text = serde_json::to_string_pretty(&export)?;
     match out {
         Some(path) => {
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            let mut file = options
-                .open(path)
-                .context("cannot create the export file")?;
-            file.write_all(text.as_bytes())?;
+            write_private(path, text.as_bytes())?;
             ctx.out
                 .value(&json!({ "exported": person_id, "file": path }), |_| {
                     format!(

@@ -14,7 +14,7 @@ use lgt_core::watchlist::{
 };
 use serde_json::json;
 
-use crate::commands::Session;
+use crate::commands::{write_private, Session};
 
 #[derive(Debug, Subcommand)]
 pub enum WatchlistCommand {
@@ -255,23 +255,6 @@ fn keygen(ctx: &Session, dir: &Path) -> Result<()> {
             )
         },
     )
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {} (does it exist already?)", path.display()))?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    Ok(())
 }
 
 fn read_public_key(path: &Path) -> Result<PublicKey> {

@@ -17,7 +17,14 @@ struct Server<'a> {
     lgt: &'a Lgt,
 }
 
-impl Server<'_> {
+impl<'a> Server<'a> {
+    /// The server side next to `lgt`'s store, with its keys made.
+    fn new(lgt: &'a Lgt) -> Self {
+        let server = Self { lgt };
+        lgt.json(&["watchlist", "keygen", "--dir", &server.path("keys")]);
+        server
+    }
+
     fn path(&self, name: &str) -> String {
         self.lgt
             .dir
@@ -74,9 +81,7 @@ fn register_args(number: &str) -> Vec<&str> {
 #[test]
 fn build_import_check_alert_and_remove_through_the_cli() {
     let lgt = Lgt::init();
-    let server = Server { lgt: &lgt };
-    let keys = server.path("keys");
-    lgt.json(&["watchlist", "keygen", "--dir", &keys]);
+    let server = Server::new(&lgt);
     let csv = server.write("list.csv", LIST);
     let v1 = server.path("v1.lgtwl");
     let manifest = server.build(&["--csv", &csv, "--out", &v1, "--version", "1"]);
@@ -199,9 +204,8 @@ fn build_import_check_alert_and_remove_through_the_cli() {
 #[test]
 fn a_bad_csv_line_is_a_clear_error_naming_the_line_not_the_value() {
     let lgt = Lgt::init();
-    let server = Server { lgt: &lgt };
+    let server = Server::new(&lgt);
     let keys = server.path("keys");
-    lgt.json(&["watchlist", "keygen", "--dir", &keys]);
     let csv = server.write(
         "bad.csv",
         &format!("{HEADER}CASE-1,王芳,2,,110101202311012171,x,\n"),

@@ -48,6 +48,16 @@ impl Server {
         Self { root, signer }
     }
 
+    /// Builds version 1 (key epoch 1) of `persons` and imports it into the phone.
+    fn load(&self, phone: &Phone, persons: &[ListedPerson]) -> PublishedList {
+        let (list, package) = self.snapshot(1, 1, persons);
+        phone
+            .core
+            .watchlist_import(&package, &self.policy())
+            .unwrap();
+        list
+    }
+
     fn policy(&self) -> WatchlistPolicy {
         WatchlistPolicy {
             roots: vec![self.root.public_key()],
@@ -193,11 +203,7 @@ fn registration(name: &str, number: &str) -> RegistrationInput {
 fn every_identity_number_of_a_listed_person_hits_including_the_15_digit_one() {
     let server = Server::new();
     let phone = phone();
-    let (_, package) = server.snapshot(1, 1, &[two_numbers()]);
-    phone
-        .core
-        .watchlist_import(&package, &server.policy())
-        .unwrap();
+    server.load(&phone, &[two_numbers()]);
     for presented in [
         "632123198209270518",
         "632123820927051", // the 15-digit form of the 18-digit number
@@ -223,11 +229,7 @@ fn every_identity_number_of_a_listed_person_hits_including_the_15_digit_one() {
 fn an_alert_is_raised_inside_register_and_find_audited_and_queued_as_a_hit_report() {
     let server = Server::new();
     let phone = phone();
-    let (_, package) = server.snapshot(1, 1, &[two_numbers()]);
-    phone
-        .core
-        .watchlist_import(&package, &server.policy())
-        .unwrap();
+    server.load(&phone, &[two_numbers()]);
 
     let receipt = phone
         .core
@@ -281,11 +283,7 @@ fn a_person_removed_from_the_list_stops_alerting() {
     let server = Server::new();
     let phone = phone();
     let other = listed("CASE-2", "王芳", "2", "1991-01-01", &["360426199101010071"]);
-    let (mut list, package) = server.snapshot(1, 1, &[two_numbers(), other.clone()]);
-    phone
-        .core
-        .watchlist_import(&package, &server.policy())
-        .unwrap();
+    let mut list = server.load(&phone, &[two_numbers(), other.clone()]);
     let receipt = phone
         .core
         .register(&registration("曾国强", "632123198209270518"))
@@ -316,11 +314,7 @@ fn a_person_removed_from_the_list_stops_alerting() {
 fn the_recheck_alerts_on_newly_listed_local_persons_and_clears_those_removed() {
     let server = Server::new();
     let phone = phone();
-    let (mut list, package) = server.snapshot(1, 1, &[two_numbers()]);
-    phone
-        .core
-        .watchlist_import(&package, &server.policy())
-        .unwrap();
+    let mut list = server.load(&phone, &[two_numbers()]);
     let mut people = SyntheticPeople::new(3, now().date_naive());
     let mut ids = Vec::new();
     for _ in 0..5 {

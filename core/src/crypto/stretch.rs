@@ -6,13 +6,13 @@
 //! module only sees tags and sealed bytes.
 
 use argon2::{Algorithm, Argon2, Params, Version};
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use ring::aead::{LessSafeKey, UnboundKey, AES_256_GCM};
 use ring::hkdf;
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::{derive, CryptoError};
+use super::{derive, open_with, seal_with, CryptoError};
 
 /// Length of a watchlist look-up tag in bytes (128 bits: no collisions among billions).
 pub const TAG_LEN: usize = 16;
@@ -131,41 +131,12 @@ impl StretchedKey {
     /// Seals an entry's details under this identifier's own key, bound to its tag.
     /// Output: nonce || ciphertext || tag.
     pub fn seal_details(&self, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new()
-            .fill(&mut nonce)
-            .map_err(|_| CryptoError::Random)?;
-        let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + AES_256_GCM.tag_len());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(plaintext);
-        let tag = self
-            .details
-            .seal_in_place_separate_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(&self.tag),
-                &mut out[NONCE_LEN..],
-            )
-            .map_err(|_| CryptoError::Random)?;
-        out.extend_from_slice(tag.as_ref());
-        Ok(out)
+        seal_with(&self.details, &SystemRandom::new(), &self.tag, plaintext)
     }
 
     /// Opens details sealed by [`StretchedKey::seal_details`] for the same identifier.
     pub fn open_details(&self, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        if sealed.len() < NONCE_LEN + AES_256_GCM.tag_len() {
-            return Err(CryptoError::Authentication);
-        }
-        let (nonce, body) = sealed.split_at(NONCE_LEN);
-        let nonce =
-            Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::Authentication)?;
-        let mut buffer = Zeroizing::new(body.to_vec());
-        let len = self
-            .details
-            .open_in_place(nonce, Aad::from(&self.tag), buffer.as_mut_slice())
-            .map_err(|_| CryptoError::Authentication)?
-            .len();
-        buffer.truncate(len);
-        Ok(buffer)
+        open_with(&self.details, &self.tag, sealed)
     }
 }
 

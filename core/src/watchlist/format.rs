@@ -166,33 +166,93 @@ impl Payload {
 
     /// Parses payload bytes; anything but exactly one well-formed payload is refused.
     pub fn decode(bytes: &[u8]) -> Result<Self, WatchlistError> {
+        let view = PayloadView::parse(bytes)?;
+        Ok(Self {
+            adds: view
+                .adds()
+                .map(|r| Row {
+                    tag: r.tag,
+                    kind: r.kind,
+                    details: r.details.map(<[u8]>::to_vec),
+                })
+                .collect(),
+            removes: view.removes().collect(),
+        })
+    }
+}
+
+/// A row borrowed from payload bytes.
+pub(crate) struct RowRef<'a> {
+    pub tag: Tag,
+    pub kind: RowKind,
+    pub details: Option<&'a [u8]>,
+}
+
+/// A payload checked in one pass without copying it; rows are then read from the bytes, so
+/// applying a million-row list never holds a second copy of it in memory.
+pub(crate) struct PayloadView<'a> {
+    adds: (usize, &'a [u8]),
+    removes: (usize, &'a [u8]),
+}
+
+impl<'a> PayloadView<'a> {
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, WatchlistError> {
         let mut reader = Reader(bytes);
         let adds_len = reader.u32()? as usize;
-        let mut adds = Vec::with_capacity(adds_len.min(bytes.len() / 19));
+        let adds_start = reader.0;
         for _ in 0..adds_len {
-            let tag = reader.tag()?;
-            let kind = RowKind::from_code(reader.take(1)?[0]).ok_or(malformed("row kind"))?;
-            let len = u16::from_be_bytes([reader.take(1)?[0], reader.take(1)?[0]]) as usize;
-            if len > MAX_DETAILS_LEN || (len > 0) != (kind == RowKind::IdNumber) {
-                return Err(malformed("row details"));
-            }
-            let details = (len > 0).then(|| reader.take(len).map(<[u8]>::to_vec));
-            adds.push(Row {
-                tag,
-                kind,
-                details: details.transpose()?,
-            });
+            read_row(&mut reader)?;
         }
+        let adds_bytes = &adds_start[..adds_start.len() - reader.0.len()];
         let removes_len = reader.u32()? as usize;
-        let mut removes = Vec::with_capacity(removes_len.min(bytes.len() / TAG_LEN));
-        for _ in 0..removes_len {
-            removes.push(reader.tag()?);
-        }
+        let removes_bytes = reader.take(
+            removes_len
+                .checked_mul(TAG_LEN)
+                .ok_or(malformed("truncated"))?,
+        )?;
         if !reader.0.is_empty() {
             return Err(malformed("payload trailing bytes"));
         }
-        Ok(Self { adds, removes })
+        Ok(Self {
+            adds: (adds_len, adds_bytes),
+            removes: (removes_len, removes_bytes),
+        })
     }
+
+    /// Rows added and tags removed.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        (self.adds.0 as u64, self.removes.0 as u64)
+    }
+
+    pub(crate) fn adds(&self) -> impl Iterator<Item = RowRef<'a>> + 'a {
+        let mut reader = Reader(self.adds.1);
+        // The bytes were checked by `parse`: reading them again cannot fail.
+        std::iter::from_fn(move || read_row(&mut reader).ok()).take(self.adds.0)
+    }
+
+    pub(crate) fn removes(&self) -> impl Iterator<Item = Tag> + 'a {
+        self.removes.1.chunks_exact(TAG_LEN).map(|chunk| {
+            let mut tag = [0u8; TAG_LEN];
+            tag.copy_from_slice(chunk);
+            tag
+        })
+    }
+}
+
+fn read_row<'a>(reader: &mut Reader<'a>) -> Result<RowRef<'a>, WatchlistError> {
+    let tag = reader.tag()?;
+    let kind = RowKind::from_code(reader.take(1)?[0]).ok_or(malformed("row kind"))?;
+    let len = reader.take(2)?;
+    let len = u16::from_be_bytes([len[0], len[1]]) as usize;
+    if len > MAX_DETAILS_LEN || (len > 0) != (kind == RowKind::IdNumber) {
+        return Err(malformed("row details"));
+    }
+    let details = if len > 0 {
+        Some(reader.take(len)?)
+    } else {
+        None
+    };
+    Ok(RowRef { tag, kind, details })
 }
 
 /// One list version as shipped: delegation, manifest, signatures and payload.

@@ -7,12 +7,12 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::format::{hex, public_key_from_hex, unhex};
+use super::format::{hex, public_key_from_hex, unhex, PayloadView};
 use super::probe::{derive_all, subject_probes};
 use super::{
     CheckOutcome, Confidence, Delegation, EntryDetails, ListInfo, ListKind, ListPackage,
-    ListStatus, Manifest, Payload, RowKind, Subject, WatchlistAlert, WatchlistError,
-    WatchlistPolicy, ALERT_WORDING, DEFAULT_INSTRUCTIONS, FORMAT_VERSION,
+    ListStatus, Manifest, RowKind, Subject, WatchlistAlert, WatchlistError, WatchlistPolicy,
+    ALERT_WORDING, DEFAULT_INSTRUCTIONS, FORMAT_VERSION,
 };
 use crate::crypto::{sha256, StretchParams, StretchedKey, Tag, EPOCH_SALT_LEN};
 use crate::field::Session;
@@ -79,11 +79,11 @@ pub(crate) fn status(conn: &Connection, now: DateTime<Utc>) -> Result<ListStatus
 
 /// Checks signatures, hash and expiry of a package: everything that does not depend on the
 /// list in use.
-fn verify(
-    package: &ListPackage,
+fn verify<'p>(
+    package: &'p ListPackage,
     policy: &WatchlistPolicy,
     now: DateTime<Utc>,
-) -> Result<(Manifest, Payload), WatchlistError> {
+) -> Result<(Manifest, PayloadView<'p>), WatchlistError> {
     let delegation: Delegation = serde_json::from_slice(&package.delegation)
         .map_err(|_| WatchlistError::Malformed { what: "delegation" })?;
     let root = policy
@@ -122,10 +122,8 @@ fn verify(
     if !manifest.stretch.at_least(&policy.min_stretch) {
         return Err(WatchlistError::WeakStretch);
     }
-    let payload = Payload::decode(&package.payload)?;
-    if payload.adds.len() as u64 != manifest.adds
-        || payload.removes.len() as u64 != manifest.removes
-    {
+    let payload = PayloadView::parse(&package.payload)?;
+    if payload.counts() != (manifest.adds, manifest.removes) {
         return Err(WatchlistError::PayloadMismatch { what: "counts" });
     }
     let shape_ok = match manifest.kind {
@@ -210,7 +208,7 @@ pub(crate) fn apply(
         let mut remove_entry = tx.prepare_cached("DELETE FROM watchlist_entries WHERE tag = ?1")?;
         let mut remove_details =
             tx.prepare_cached("DELETE FROM watchlist_details WHERE tag = ?1")?;
-        for tag in &payload.removes {
+        for tag in payload.removes() {
             let removed = remove_entry.execute([&tag[..]])?;
             if removed == 0 {
                 return Err(mixed("a removed entry is not in the list in use"));
@@ -223,11 +221,11 @@ pub(crate) fn apply(
         )?;
         let mut add_details =
             tx.prepare_cached("INSERT INTO watchlist_details (tag, sealed) VALUES (?1, ?2)")?;
-        for row in &payload.adds {
+        for row in payload.adds() {
             if add_entry.execute(params![&row.tag[..], row.kind.code()])? == 0 {
                 return Err(mixed("an added entry is already in the list"));
             }
-            if let Some(details) = &row.details {
+            if let Some(details) = row.details {
                 add_details.execute(params![&row.tag[..], details])?;
             }
             count += 1;
