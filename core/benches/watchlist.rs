@@ -15,7 +15,7 @@
 //!   (an import of a million entries is one long operation, not a criterion sample).
 //!
 //! Fixture cost: the server side would spend one field-cost derivation per identity number
-//! and name key (about 3.7 per person, 11 ms each: about 11 core-hours per million persons
+//! and name key (about 3.8 per person, 13 ms each: about 14 core-hours per million persons
 //! and epoch). The benchmark list is therefore built with `StretchParams::MINIMUM`
 //! (8 KiB, t=1), clearly labelled; look-up and apply costs do not depend on it, and the
 //! field-cost derivation is measured on its own.

@@ -702,3 +702,33 @@ fn the_store_files_hold_no_listed_name_or_number_in_clear_or_plainly_hashed() {
     assert!(matcher.is_match(persons[0].name.as_bytes()));
     assert!(matcher.is_match(&cipher.blind(BlindIndex::IdNumber, "632123198209270518")));
 }
+
+#[test]
+fn the_recheck_runs_on_a_background_thread_while_the_coordinator_keeps_working() {
+    let server = Server::new();
+    let phone = phone();
+    let mut people = SyntheticPeople::new(5, now().date_naive());
+    for _ in 0..4 {
+        phone.core.register(&people.next_registration()).unwrap();
+    }
+    server.load(&phone, &[two_numbers()]);
+    let (report, receipt) = std::thread::scope(|scope| {
+        let background = scope.spawn(|| phone.core.watchlist_recheck());
+        let receipt = phone
+            .core
+            .register(&registration("曾国强", "632123198209270518"))
+            .unwrap();
+        (background.join().unwrap().unwrap(), receipt)
+    });
+    assert_eq!(receipt.alerts.len(), 1);
+    // Whether the re-check saw the new person depends on timing; it never alerts twice.
+    assert!(report.persons >= 4);
+    let standing = phone.core.watchlist_alerts().unwrap();
+    assert_eq!(
+        standing
+            .iter()
+            .filter(|a| a.person_id.as_deref() == Some(receipt.person_id.as_str()))
+            .count(),
+        1
+    );
+}

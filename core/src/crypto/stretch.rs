@@ -36,8 +36,8 @@ pub struct StretchParams {
 }
 
 impl StretchParams {
-    /// The field setting: 16 MiB, 1 pass, 1 lane (about 11 ms per derivation on one core of
-    /// the 2-core VM, inside the 20 ms budget of one check; see the README's watchlist
+    /// The field setting: 16 MiB, 1 pass, 1 lane (about 11-13 ms of CPU per derivation on one
+    /// core of the 2-core VM, inside the 20 ms budget of one check; see the README's watchlist
     /// section for the attacker figures).
     pub const FIELD: Self = Self {
         m_kib: 16 * 1024,
