@@ -732,3 +732,58 @@ fn the_recheck_runs_on_a_background_thread_while_the_coordinator_keeps_working()
         1
     );
 }
+
+#[test]
+fn a_root_rotation_pins_both_roots_and_an_expired_delegation_is_refused() {
+    let old = Server::new();
+    let phone = phone();
+    old.load(&phone, &[two_numbers()]);
+    // The next root, pinned beside the old one by an app release.
+    let next_root = SigningKey::generate().unwrap();
+    let next_signer = Signer::delegate(
+        &next_root,
+        SigningKey::generate().unwrap(),
+        now() + Duration::days(30),
+    )
+    .unwrap();
+    let mut policy = old.policy();
+    let epoch = Epoch::new(2, CHEAP).unwrap();
+    let (_, v2) = PublishedList::snapshot(
+        "wanted-gd",
+        2,
+        epoch,
+        &[two_numbers()],
+        validity(),
+        &next_signer,
+    )
+    .unwrap();
+    let error = phone
+        .core
+        .watchlist_import(&v2.to_bytes(), &policy)
+        .unwrap_err();
+    assert_eq!(error.code(), "watchlist.unknown_root");
+    policy.roots.push(next_root.public_key());
+    phone
+        .core
+        .watchlist_import(&v2.to_bytes(), &policy)
+        .unwrap();
+    assert_eq!(version(&phone.core), Some(2));
+
+    // A signer whose delegation has run out can no longer publish.
+    let lapsed = Signer::delegate(
+        &next_root,
+        SigningKey::generate().unwrap(),
+        now() - Duration::hours(1),
+    )
+    .unwrap();
+    let epoch = Epoch::new(3, CHEAP).unwrap();
+    let (_, v3) =
+        PublishedList::snapshot("wanted-gd", 3, epoch, &[two_numbers()], validity(), &lapsed)
+            .unwrap();
+    let error = phone
+        .core
+        .watchlist_import(&v3.to_bytes(), &policy)
+        .unwrap_err();
+    assert_eq!(error.code(), "watchlist.delegation_expired");
+    assert_eq!(version(&phone.core), Some(2));
+}
