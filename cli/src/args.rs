@@ -83,6 +83,9 @@ pub enum Command {
     },
     /// Walk through the field workflow in a fresh temporary store, then wipe it.
     Demo,
+    /// The offline wanted-persons list: build, import, status, check.
+    #[command(subcommand)]
+    Watchlist(crate::watchlist::WatchlistCommand),
 }
 
 #[derive(Debug, Subcommand)]

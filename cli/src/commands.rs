@@ -21,12 +21,12 @@ use serde_json::json;
 use crate::args::*;
 use crate::output::Printer;
 
-struct Session {
+pub struct Session {
     store: Option<PathBuf>,
     key_file: Option<PathBuf>,
     actor: String,
-    clock: Arc<dyn Clock>,
-    out: Printer,
+    pub clock: Arc<dyn Clock>,
+    pub out: Printer,
 }
 
 impl Session {
@@ -53,7 +53,7 @@ impl Session {
         }
     }
 
-    fn open(&self) -> Result<FieldCore> {
+    pub fn open(&self) -> Result<FieldCore> {
         let dir = self.store_dir()?;
         let keys = KeyFile::open(self.key_path()?).context("cannot read the key file")?;
         Ok(FieldCore::open(self.params(dir, &keys))?)
@@ -116,6 +116,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Wipe { yes } => wipe(&ctx, yes),
         Command::Seed { count, seed } => seed_synthetic(&ctx, count, seed),
         Command::Demo => crate::demo::run(ctx.clock.clone(), &ctx.actor),
+        Command::Watchlist(command) => crate::watchlist::run(&ctx, command),
     }
 }
 
@@ -247,12 +248,15 @@ fn register(ctx: &Session, args: Box<RegisterArgs>) -> Result<()> {
             lines.push(format!("closed earlier registration {closed}"));
         }
         lines.extend(r.warnings.iter().map(|w| format!("warning: {w}")));
+        lines.extend(r.alerts.iter().map(crate::watchlist::alert_line));
         lines.join("\n")
     })
 }
 
 fn find(ctx: &Session, args: FindArgs) -> Result<()> {
     let core = ctx.open()?;
+    // Watchlist alerts raised by the look-up appear on standard error at once.
+    crate::watchlist::listen(&core);
     let found = match (&args.id, &args.name) {
         (Some(number), _) => core.find_by_document_number(number)?,
         (None, Some(name)) => core.find_by_name(name)?,
@@ -342,22 +346,29 @@ fn outbox(ctx: &Session, state: Option<&str>) -> Result<()> {
     })
 }
 
+/// Writes a new file readable only by its owner (mode 0600); an existing file is an error.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {} (does it exist already?)", path.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
 fn export(ctx: &Session, person_id: &str, out: Option<&Path>) -> Result<()> {
     let export = ctx.open()?.export_person(person_id)?;
     let text = serde_json::to_string_pretty(&export)?;
     match out {
         Some(path) => {
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            let mut file = options
-                .open(path)
-                .context("cannot create the export file")?;
-            file.write_all(text.as_bytes())?;
+            write_private(path, text.as_bytes())?;
             ctx.out
                 .value(&json!({ "exported": person_id, "file": path }), |_| {
                     format!(

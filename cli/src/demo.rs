@@ -19,6 +19,7 @@ pub fn run(clock: Arc<dyn Clock>, actor: &str) -> Result<()> {
     lgt_core::store::create_private_dir(&dir)?;
     let keys = KeyFile::create(dir.join("store.key"))?;
     let today = clock.today();
+    let clock_now = clock.now();
     let core = FieldCore::create(OpenParams {
         dir: &dir,
         keys: &keys,
@@ -95,6 +96,8 @@ pub fn run(clock: Arc<dyn Clock>, actor: &str) -> Result<()> {
         "8. the person's own record exports as {} bytes of JSON",
         serde_json::to_vec(&export)?.len()
     );
+    watchlist_step(&core, &people[1], clock_now)?;
+
     let report = core.audit_verify()?;
     println!(
         "9. audit chain: {} records, intact: {}; {} operations queued for sync; integrity: {}",
@@ -106,5 +109,64 @@ pub fn run(clock: Arc<dyn Clock>, actor: &str) -> Result<()> {
     core.wipe(&keys)?;
     std::fs::remove_dir(&dir).ok();
     println!("10. wiped: key destroyed first, then the files");
+    Ok(())
+}
+
+/// 8b: a signed list naming one registered person (field-cost stretching), imported through
+/// the pinned root; the re-check raises "possible match: verify".
+fn watchlist_step(
+    core: &FieldCore,
+    listed: &lgt_core::registration::RegistrationInput,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    use lgt_core::crypto::{SigningKey, StretchParams};
+    use lgt_core::watchlist::publish::{Epoch, ListedPerson, PublishedList, Signer, Validity};
+    use lgt_core::watchlist::WatchlistPolicy;
+
+    let root = SigningKey::generate()?;
+    let signer = Signer::delegate(
+        &root,
+        SigningKey::generate()?,
+        now + chrono::Duration::days(30),
+    )
+    .map_err(lgt_core::Error::from)?;
+    let person = ListedPerson {
+        entry_ref: "DEMO-CASE-1".into(),
+        name: listed.person.name.clone(),
+        sex: listed.person.sex.clone(),
+        birth_date: chrono::NaiveDate::parse_from_str(
+            listed.person.birth_date.as_deref().unwrap_or_default(),
+            "%Y-%m-%d",
+        )?,
+        id_numbers: vec![listed.document.number.clone()],
+        case_summary: "synthetic demonstration case".into(),
+        instructions: "do not confront; call the duty officer".into(),
+    };
+    let epoch = Epoch::new(1, StretchParams::FIELD).map_err(lgt_core::Error::from)?;
+    let validity = Validity {
+        created_at: now,
+        expires_at: now + chrono::Duration::days(7),
+    };
+    let (_, package) = PublishedList::snapshot("demo", 1, epoch, &[person], validity, &signer)
+        .map_err(lgt_core::Error::from)?;
+    let info = core.watchlist_import(
+        &package.to_bytes(),
+        &WatchlistPolicy::new(vec![root.public_key()]),
+    )?;
+    let recheck = core.watchlist_recheck()?;
+    let alert = recheck
+        .raised
+        .first()
+        .context("the listed person raised no alert")?;
+    println!(
+        "8b. signed watchlist v{} imported ({} stretched tags); re-check of {} persons: \"{}\" ({:?}, score {}): {}",
+        info.version,
+        info.entry_count,
+        recheck.persons,
+        alert.wording,
+        alert.confidence,
+        alert.score,
+        alert.instructions
+    );
     Ok(())
 }

@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod demo;
 mod output;
+mod watchlist;
 
 use std::process::ExitCode;
 

@@ -5,6 +5,7 @@ use crate::identity::IdError;
 use crate::permit::PermitError;
 use crate::registration::ValidationErrors;
 use crate::store::StoreError;
+use crate::watchlist::WatchlistError;
 
 /// Anything the core can refuse or fail at.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +22,9 @@ pub enum Error {
     /// A permit transition is not allowed.
     #[error(transparent)]
     Permit(#[from] PermitError),
+    /// A watchlist package or check was refused.
+    #[error(transparent)]
+    Watchlist(#[from] WatchlistError),
     /// No such record.
     #[error("{kind} {id} not found")]
     NotFound {
@@ -67,6 +71,7 @@ impl Error {
             Error::Id(e) => e.code(),
             Error::Validation(_) => "validation",
             Error::Permit(e) => e.code(),
+            Error::Watchlist(e) => e.code(),
             Error::NotFound { .. } => "not_found",
             Error::Conflict { .. } => "conflict",
             Error::InvalidArgument { .. } => "invalid_argument",

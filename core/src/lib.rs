@@ -14,6 +14,7 @@
 //!  ├─ permit        the GA/T 2000.6 state machine and its append-only event log
 //!  ├─ outbox        frozen operations awaiting sync, written with each change
 //!  ├─ audit         append-only MAC-chained trail, ids only
+//!  ├─ watchlist     signed offline wanted-persons list (stretched tags), alerts, hit reports
 //!  │
 //!  store            SQLite (WAL), schema migrations, sealed rows and blind indexes
 //!  crypto           AES-256-GCM, HMAC blind indexes, HKDF; the only user of `ring`
@@ -37,6 +38,7 @@ pub mod registration;
 pub mod store;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;
+pub mod watchlist;
 
 pub use error::Error;
 pub use field::{FieldCore, OpenParams, PersonExport};

@@ -7,10 +7,12 @@
 //! Scheme (see the README, "Encryption at rest"): a random 256-bit data key per store,
 //! supplied by the host; HKDF-SHA256 derives independent sub-keys for AES-256-GCM
 //! sealing, the ID-number and name blind indexes, and the audit chain. Ed25519 signatures
-//! (permit QR codes, watchlist manifests, device requests) are in [`SigningKey`] / [`PublicKey`].
+//! (permit QR codes, watchlist manifests, device requests) are in [`SigningKey`] / [`PublicKey`];
+//! Argon2id stretching of watchlist identifiers is in [`StretchedKey`].
 
 mod key_file;
 mod signing;
+mod stretch;
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -19,6 +21,7 @@ use zeroize::Zeroizing;
 
 pub use key_file::KeyFile;
 pub use signing::{PublicKey, SigningKey, PUBLIC_KEY_LEN, SIGNATURE_LEN};
+pub use stretch::{random_salt, StretchParams, StretchedKey, Tag, EPOCH_SALT_LEN, TAG_LEN};
 
 /// Length of a data key in bytes.
 pub const DATA_KEY_LEN: usize = 32;
@@ -115,6 +118,9 @@ pub enum CryptoError {
     /// A signature does not match its message and key.
     #[error("signature does not verify")]
     BadSignature,
+    /// Key-stretching parameters are out of range.
+    #[error("key-stretching parameters out of range")]
+    InvalidParameters,
 }
 
 /// The keys derived from one data key, and the operations the store needs.
@@ -172,39 +178,12 @@ impl FieldCipher {
     /// as associated data (table, column and row id), so a sealed value moved to another row
     /// fails to open. Output: nonce || ciphertext || tag.
     pub fn seal(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let mut nonce = [0u8; NONCE_LEN];
-        self.rng.fill(&mut nonce).map_err(|_| CryptoError::Random)?;
-        let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + AES_256_GCM.tag_len());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(plaintext);
-        let tag = self
-            .seal
-            .seal_in_place_separate_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(context.as_bytes()),
-                &mut out[NONCE_LEN..],
-            )
-            .map_err(|_| CryptoError::Random)?;
-        out.extend_from_slice(tag.as_ref());
-        Ok(out)
+        seal_with(&self.seal, &self.rng, context.as_bytes(), plaintext)
     }
 
     /// Decrypts a value made by [`FieldCipher::seal`] with the same `context`.
     pub fn open(&self, context: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        if sealed.len() < NONCE_LEN + AES_256_GCM.tag_len() {
-            return Err(CryptoError::Authentication);
-        }
-        let (nonce, body) = sealed.split_at(NONCE_LEN);
-        let nonce =
-            Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::Authentication)?;
-        let mut buffer = Zeroizing::new(body.to_vec());
-        let plain_len = self
-            .seal
-            .open_in_place(nonce, Aad::from(context.as_bytes()), buffer.as_mut_slice())
-            .map_err(|_| CryptoError::Authentication)?
-            .len();
-        buffer.truncate(plain_len);
-        Ok(buffer)
+        open_with(&self.seal, context.as_bytes(), sealed)
     }
 
     /// A keyed blind index of an already-normalised value: equal inputs give equal outputs,
@@ -227,6 +206,49 @@ impl FieldCipher {
         out.copy_from_slice(ctx.sign().as_ref());
         out
     }
+}
+
+/// AES-256-GCM under a fresh random nonce with `aad` bound; output nonce || ciphertext || tag.
+fn seal_with(
+    key: &LessSafeKey,
+    rng: &SystemRandom,
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let mut nonce = [0u8; NONCE_LEN];
+    rng.fill(&mut nonce).map_err(|_| CryptoError::Random)?;
+    let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + AES_256_GCM.tag_len());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(plaintext);
+    let tag = key
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            &mut out[NONCE_LEN..],
+        )
+        .map_err(|_| CryptoError::Random)?;
+    out.extend_from_slice(tag.as_ref());
+    Ok(out)
+}
+
+/// Opens what [`seal_with`] made under the same key and `aad`.
+fn open_with(
+    key: &LessSafeKey,
+    aad: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    if sealed.len() < NONCE_LEN + AES_256_GCM.tag_len() {
+        return Err(CryptoError::Authentication);
+    }
+    let (nonce, body) = sealed.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::Authentication)?;
+    let mut buffer = Zeroizing::new(body.to_vec());
+    let plain_len = key
+        .open_in_place(nonce, Aad::from(aad), buffer.as_mut_slice())
+        .map_err(|_| CryptoError::Authentication)?
+        .len();
+    buffer.truncate(plain_len);
+    Ok(buffer)
 }
 
 /// SHA-256 of `bytes`: the frozen-payload hash of outbox operations.

@@ -21,6 +21,8 @@ use crate::registration::{
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::Error;
 
+mod watchlist;
+
 /// What the core needs from its caller to open a store.
 pub struct OpenParams<'a> {
     /// Directory of the store.
@@ -51,6 +53,7 @@ pub struct FieldCore {
     store: Store,
     clock: Arc<dyn Clock>,
     actor: String,
+    alerts: watchlist::AlertHooks,
 }
 
 /// The context every domain operation runs in.
@@ -128,6 +131,7 @@ impl FieldCore {
             store,
             clock: params.clock,
             actor: params.actor.to_owned(),
+            alerts: watchlist::AlertHooks::default(),
         };
         let store_id = core.store.id().to_owned();
         core.store
@@ -148,9 +152,18 @@ impl FieldCore {
         self.store.id()
     }
 
-    /// Validates and stores a registration with its outbox operation and audit record.
+    /// Validates and stores a registration with its outbox operation and audit record, and
+    /// checks the person against the watchlist: alerts are committed with the registration
+    /// and returned in the receipt (and handed to the alert listener).
     pub fn register(&self, input: &RegistrationInput) -> Result<RegistrationReceipt, Error> {
-        registration::register(&self.session(), input)
+        let prepared = self.watchlist_prepare_registration(input)?;
+        let receipt =
+            registration::register(&self.session(), input, |tx, person_id| match &prepared {
+                Some(prepared) => Ok(self.raise(tx, prepared, Some(person_id))?.alerts),
+                None => Ok(Vec::new()),
+            })?;
+        self.notify(&receipt.alerts);
+        Ok(receipt)
     }
 
     /// Records a new identity number for a known person.
@@ -163,14 +176,20 @@ impl FieldCore {
     }
 
     /// Persons holding (or having held) a document number; 15-digit numbers match their
-    /// 18-digit upgrade.
+    /// 18-digit upgrade. The number and the persons found are checked against the
+    /// watchlist; alerts go to the alert listener.
     pub fn find_by_document_number(&self, number: &str) -> Result<Vec<PersonRecord>, Error> {
-        registration::find_by_document_number(&self.session(), number)
+        let found = registration::find_by_document_number(&self.session(), number)?;
+        self.watchlist_after_find(Some(number), &found)?;
+        Ok(found)
     }
 
-    /// Persons with this current or former name.
+    /// Persons with this current or former name. The persons found are checked against the
+    /// watchlist by their identity numbers; alerts go to the alert listener.
     pub fn find_by_name(&self, name: &str) -> Result<Vec<PersonRecord>, Error> {
-        registration::find_by_name(&self.session(), name)
+        let found = registration::find_by_name(&self.session(), name)?;
+        self.watchlist_after_find(None, &found)?;
+        Ok(found)
     }
 
     /// Everything stored about one person, for the person's own request. Audited.

@@ -5,6 +5,7 @@ mod model;
 mod repo;
 mod validate;
 
+use rusqlite::Transaction;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -20,6 +21,7 @@ use crate::field::Session;
 use crate::identity;
 use crate::outbox;
 use crate::store::StoreError;
+use crate::watchlist::WatchlistAlert;
 use crate::Error;
 
 /// The payload queued for the server when a person is registered.
@@ -41,10 +43,12 @@ struct IdentifierAdded<'a> {
 
 /// Validates and stores a registration. A person already known by the document number gets
 /// the new registration (their earlier active one is closed: one residence at a time);
-/// otherwise a new person is created.
+/// otherwise a new person is created. `watch` runs in the same transaction once the person
+/// is saved and returns the watchlist alerts raised for them.
 pub(crate) fn register(
     session: &Session<'_>,
     input: &RegistrationInput,
+    watch: impl FnOnce(&Transaction<'_>, &str) -> Result<Vec<WatchlistAlert>, Error>,
 ) -> Result<RegistrationReceipt, Error> {
     let (registration, warnings) = validate(input, session.today())?;
     let store = session.store;
@@ -86,6 +90,7 @@ pub(crate) fn register(
             &payload,
         )?;
         session.audit(tx, "registration.create", "registration", &registration_id)?;
+        let alerts = watch(tx, &person_id)?;
         Ok(RegistrationReceipt {
             person_id,
             new_person,
@@ -93,6 +98,7 @@ pub(crate) fn register(
             closed_registration_id: closed,
             operation_id,
             warnings: warnings.clone(),
+            alerts,
         })
     })
 }

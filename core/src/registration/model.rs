@@ -243,4 +243,7 @@ pub struct RegistrationReceipt {
     pub operation_id: String,
     /// Non-fatal findings (e.g. an abolished region code).
     pub warnings: Vec<String>,
+    /// Watchlist alerts raised by this registration ("possible match: verify").
+    #[serde(default)]
+    pub alerts: Vec<crate::watchlist::WatchlistAlert>,
 }

@@ -70,28 +70,34 @@ fn missing_and_existing_stores_are_errors() {
     ));
 }
 
+/// Writes a database as an older build left it: `scripts` run, `version` set, a canary under
+/// the key `[key; 32]`, and one person row.
+fn old_store(dir: &std::path::Path, scripts: &[&str], version: u32, key: u8, store_id: &[u8]) {
+    let cipher = FieldCipher::new(&DataKey::from_bytes([key; 32]));
+    let conn = Connection::open(dir.join(DB_FILE)).unwrap();
+    for script in scripts {
+        conn.execute_batch(script).unwrap();
+    }
+    conn.pragma_update(None, "user_version", version).unwrap();
+    let canary = cipher.seal(CANARY_CONTEXT, CANARY_PLAINTEXT).unwrap();
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('canary', ?1), ('store_id', ?2)",
+        rusqlite::params![canary, store_id.to_vec()],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO persons (id, created_at, updated_at, sealed) VALUES ('p1', 't', 't', x'00')",
+        [],
+    )
+    .unwrap();
+}
+
 /// A database written by the first schema, with a row in it, upgrades to exactly the schema
 /// a new database gets, and keeps its data.
 #[test]
 fn a_version_1_file_upgrades_to_the_current_schema() {
     let old = tempfile::tempdir().unwrap();
-    let cipher = FieldCipher::new(&DataKey::from_bytes([5; 32]));
-    {
-        let conn = Connection::open(old.path().join(DB_FILE)).unwrap();
-        conn.execute_batch(schema::V1).unwrap();
-        conn.pragma_update(None, "user_version", 1).unwrap();
-        let canary = cipher.seal(CANARY_CONTEXT, CANARY_PLAINTEXT).unwrap();
-        conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('canary', ?1), ('store_id', ?2)",
-            rusqlite::params![canary, b"old-store".to_vec()],
-        )
-        .unwrap();
-        conn.execute(
-            "INSERT INTO persons (id, created_at, updated_at, sealed) VALUES ('p1', 't', 't', x'00')",
-            [],
-        )
-        .unwrap();
-    }
+    old_store(old.path(), &[schema::V1], 1, 5, b"old-store");
     let upgraded = Store::open(old.path(), &FixedKey([5; 32]), StoreOptions::default()).unwrap();
     let fresh_dir = tempfile::tempdir().unwrap();
     let fresh = Store::create(
@@ -128,4 +134,34 @@ fn a_newer_schema_is_refused() {
         .unwrap();
     let err = Store::open(dir.path(), &FixedKey([1; 32]), StoreOptions::default()).unwrap_err();
     assert!(matches!(err, StoreError::NewerSchema { found: 99 }));
+}
+
+/// A version 2 file (permits, before the watchlist) upgrades to the current schema with the
+/// watchlist tables, keeping its rows.
+#[test]
+fn a_version_2_file_upgrades_with_the_watchlist_tables() {
+    let old = tempfile::tempdir().unwrap();
+    let v2 = [schema::V1, include_str!("sql/migrations/002_permits.sql")];
+    old_store(old.path(), &v2, 2, 6, b"v2-store");
+    let upgraded = Store::open(old.path(), &FixedKey([6; 32]), StoreOptions::default()).unwrap();
+    let tables = upgraded
+        .read(|c| Ok::<_, StoreError>(schema_of(c)))
+        .unwrap();
+    for table in [
+        "watchlist_state",
+        "watchlist_entries",
+        "watchlist_details",
+        "watchlist_alerts",
+    ] {
+        assert!(tables.iter().any(|(name, _)| name == table), "{table}");
+    }
+    let (version, persons): (u32, i64) = upgraded
+        .read(|c| {
+            Ok::<_, StoreError>((
+                c.pragma_query_value(None, "user_version", |r| r.get(0))?,
+                c.query_row("SELECT count(*) FROM persons", [], |r| r.get(0))?,
+            ))
+        })
+        .unwrap();
+    assert_eq!((version, persons), (schema::CURRENT_VERSION, 1));
 }
