@@ -8,6 +8,7 @@ use lgt_core::identity::IdError;
 use lgt_core::permit::PermitError;
 use lgt_core::registration::FieldError;
 use lgt_core::store::StoreError;
+use lgt_core::watchlist::WatchlistError;
 
 /// One field of a registration that failed validation.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -180,7 +181,7 @@ impl From<lgt_core::Error> for LgtError {
                     fields: Vec::new(),
                 }
             }
-            E::Permit(_) | E::Conflict { .. } => Self::Refused {
+            E::Permit(_) | E::Conflict { .. } | E::Watchlist(_) => Self::Refused {
                 code,
                 message_en,
                 message_zh,
@@ -284,6 +285,30 @@ fn chinese(error: &lgt_core::Error) -> String {
         E::NotFound { kind, id } => format!("未找到 {kind} {id}"),
         E::Conflict { .. } => "此操作与已存储的记录冲突".into(),
         E::InvalidArgument { field, .. } => format!("参数 {field} 无效"),
+        E::Watchlist(watchlist) => watchlist_zh(watchlist),
+    }
+}
+
+fn watchlist_zh(error: &WatchlistError) -> String {
+    match error {
+        WatchlistError::Malformed { .. } => "布控名单数据包格式错误".into(),
+        WatchlistError::UnknownRoot { key_id } => format!("布控名单由未知根密钥 {key_id} 授权"),
+        WatchlistError::BadSignature { .. } => "布控名单签名无效（可能被篡改）".into(),
+        WatchlistError::DelegationExpired { at } => format!("布控名单签发密钥的授权已于 {at} 过期"),
+        WatchlistError::PayloadMismatch { .. } => "布控名单内容与清单不符".into(),
+        WatchlistError::Expired { version, at } => {
+            format!("布控名单版本 {version} 已于 {at} 过期，名单已过时")
+        }
+        WatchlistError::Rollback { current, offered } => {
+            format!("布控名单版本 {offered} 不新于正在使用的版本 {current}（回滚）")
+        }
+        WatchlistError::WrongBase { .. } => "布控名单增量的基础版本与正在使用的版本不符".into(),
+        WatchlistError::Mixed { .. } => "布控名单版本混杂".into(),
+        WatchlistError::WeakStretch => "布控名单的密钥强度低于本设备的要求".into(),
+        WatchlistError::Crypto(_) => "布控名单密码运算失败".into(),
+        WatchlistError::InvalidEntry { entry, field, .. } => {
+            format!("布控名单条目 {entry} 的 {field} 无效")
+        }
     }
 }
 
