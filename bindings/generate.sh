@@ -27,6 +27,8 @@ esac
 
 cargo build --quiet -p lgt-ffi "${cargo_profile[@]}"
 cargo build --quiet -p uniffi-bindgen
+# The tests play the server with `lgt` (signed watchlists): build it with the library.
+cargo build --quiet -p lgt-cli
 library="target/$profile/$lib_file"
 bindgen=target/debug/uniffi-bindgen
 

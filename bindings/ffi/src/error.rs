@@ -358,6 +358,10 @@ mod tests {
                 based_on: 1,
                 current: 2,
             }),
+            lgt_core::Error::Watchlist(WatchlistError::Rollback {
+                current: 2,
+                offered: 1,
+            }),
         ];
         for error in errors {
             let code = error.code();
@@ -383,5 +387,15 @@ mod tests {
         for error in errors {
             assert_ne!(id_rule_zh(error.code()), "无效", "{}", error.code());
         }
+    }
+
+    #[test]
+    fn a_refused_watchlist_package_is_refused_with_its_code() {
+        let error = LgtError::from(lgt_core::Error::Watchlist(WatchlistError::BadSignature {
+            what: "manifest",
+        }));
+        assert!(
+            matches!(error, LgtError::Refused { ref code, .. } if code == "watchlist.bad_signature")
+        );
     }
 }

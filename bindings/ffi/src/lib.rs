@@ -7,7 +7,8 @@
 //!   ├─ registrations()  register, add identifier, find, export, check an ID number
 //!   ├─ permits()        accept, apply life-cycle events, show
 //!   ├─ audit()          verify the chain, recent records
-//!   └─ outbox()         queued operations
+//!   ├─ outbox()         queued operations
+//!   └─ watchlist()      import a signed list, its status, check a subject, alerts
 //!  code_table(id)       static code tables;  wipe_store(dir, keys): wipe without opening
 //! ```
 //!
@@ -25,6 +26,7 @@ mod permits;
 mod platform;
 mod registrations;
 mod shared;
+mod watchlist;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -37,8 +39,9 @@ pub use audit::*;
 pub use codes::*;
 pub use error::{FieldIssue, LgtError};
 pub use permits::*;
-pub use platform::{Clock, KeyProvider};
+pub use platform::{AlertListener, Clock, KeyProvider};
 pub use registrations::*;
+pub use watchlist::*;
 
 use platform::{ForeignClock, ForeignKeys};
 use shared::{guarded, Shared};
@@ -119,6 +122,11 @@ impl LgtCore {
     /// The outbox of operations awaiting sync.
     pub fn outbox(&self) -> Arc<Outbox> {
         Outbox::new(self.shared.clone())
+    }
+
+    /// The offline wanted-persons list and its alerts.
+    pub fn watchlist(&self) -> Arc<Watchlist> {
+        Watchlist::new(self.shared.clone())
     }
 
     /// SQLite's integrity check: `"ok"` or its complaints.

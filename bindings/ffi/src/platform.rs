@@ -58,3 +58,23 @@ impl lgt_core::clock::Clock for ForeignClock {
         DateTime::from_timestamp_millis(self.0.now_unix_millis()).unwrap_or_else(Utc::now)
     }
 }
+
+/// Receives watchlist alerts as they are raised, whichever call raised them (register, find,
+/// check, re-check). Called on the thread of that call, after the alert is committed; hand
+/// the alert over (Kotlin: to a `Flow`, Swift: to an `AsyncStream`) and return at once. An
+/// error thrown here is dropped: the alert is already stored and in the call's result.
+#[uniffi::export(foreign)]
+pub trait AlertListener: Send + Sync {
+    /// One alert.
+    fn on_alert(&self, alert: crate::WatchlistAlert) -> Result<(), LgtError>;
+}
+
+/// A shell's [`AlertListener`] as the core's.
+pub(crate) struct ForeignAlerts(pub(crate) Arc<dyn AlertListener>);
+
+impl lgt_core::watchlist::AlertListener for ForeignAlerts {
+    fn on_alert(&self, alert: &lgt_core::watchlist::WatchlistAlert) {
+        // The shell's failure cannot undo the committed alert, and its text may hold anything.
+        let _ = self.0.on_alert(alert.clone().into());
+    }
+}

@@ -245,6 +245,9 @@ pub struct RegistrationReceipt {
     pub operation_id: String,
     /// Non-fatal findings (e.g. an abolished region code).
     pub warnings: Vec<String>,
+    /// Watchlist alerts this registration raised ("possible match: verify"); also passed to
+    /// the alert listener.
+    pub alerts: Vec<crate::WatchlistAlert>,
 }
 
 /// Everything a person's own record holds, for a subject-access export.
@@ -606,6 +609,7 @@ impl From<core::RegistrationReceipt> for RegistrationReceipt {
             closed_registration_id: r.closed_registration_id,
             operation_id: r.operation_id,
             warnings: r.warnings,
+            alerts: convert_all(r.alerts),
         }
     }
 }

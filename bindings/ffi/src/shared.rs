@@ -4,7 +4,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, RwLock, RwLockWriteGuard};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use lgt_core::clock::Clock;
 use lgt_core::FieldCore;
 
@@ -19,6 +19,11 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, lgt_core::Error>) -> Resu
         Ok(result) => result.map_err(LgtError::from),
         Err(_) => Err(LgtError::internal("panic")),
     }
+}
+
+/// An instant as every record shows it: RFC 3339, UTC, microseconds (the store's own form).
+pub(crate) fn instant(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 /// The open core (or none, once closed or wiped), its key provider and clock.

@@ -4,7 +4,9 @@ synthetic registrations. Run `bindings/generate.sh` first (it writes `../generat
 import datetime
 import os
 import secrets
+import subprocess
 import sys
+import types
 
 import pytest
 
@@ -102,3 +104,69 @@ def core(store_dir, keys, clock):
     core = lgt_ffi.LgtCore.create(config(store_dir), keys, clock)
     yield core
     core.close_store()
+
+
+# The watchlist's server side is not in the phone's API: the tests build signed lists with the
+# `lgt` binary (`lgt watchlist keygen|build`), as the server would.
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+LGT = os.environ.get("LGT_BIN", os.path.join(REPO, "target", "debug", "lgt"))
+LIST_HEADER = "entry_ref,name,sex,birth_date,id_numbers,case_summary,instructions\n"
+LISTED_NUMBER = id_number(birth="19820927", sequence=51)
+LISTED_NAME = "曾国强"
+LISTED_ENTRIES = (
+    f"CASE-1,{LISTED_NAME},1,,{LISTED_NUMBER},synthetic case,do not confront; call the duty officer\n"
+    "CASE-2,单晓东,1,1981-02-02,,synthetic case,\n"
+)
+
+
+class ListServer:
+    """A list publisher in a directory: root and signer keys, the list state, packages."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.lgt("watchlist", "keygen", "--dir", str(directory / "keys"))
+        with open(directory / "keys" / "root.pub", encoding="ascii") as f:
+            self.root = bytes.fromhex(f.read().strip())
+
+    def lgt(self, *args):
+        if not os.path.exists(LGT):
+            pytest.fail(f"{LGT} is missing: run bindings/generate.sh (it builds lgt)")
+        now = START.isoformat().replace("+00:00", "Z")
+        run = subprocess.run(
+            [LGT, "--json", "--now", now, *args], capture_output=True, text=True, check=False
+        )
+        assert run.returncode == 0, run.stderr
+        return run.stdout
+
+    def build(self, version, entries, delta=False):
+        """A signed package (bytes) of `entries` (CSV rows): a snapshot, or a delta adding
+        them to the previous version built here."""
+        csv = self.dir / f"v{version}.csv"
+        csv.write_text(LIST_HEADER + entries, encoding="utf-8")
+        out = self.dir / f"v{version}.lgtwl"
+        args = ["watchlist", "build", "--csv", str(csv), "--keys", str(self.dir / "keys")]
+        args += ["--state", str(self.dir / "state.bin"), "--out", str(out)]
+        args += ["--version", str(version), "--valid-days", "7"]
+        self.lgt(*args, *(["--delta"] if delta else []))
+        return out.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def lists(tmp_path_factory):
+    """Version 1 (two entries) and version 2 (a delta adding a third) of a signed list, the
+    pinned root, and version 1 of a list from an unknown root."""
+    server = ListServer(tmp_path_factory.mktemp("list-server"))
+    v1 = server.build(1, LISTED_ENTRIES)
+    v2 = server.build(2, "CASE-3,测试丙,2,1990-01-01,,synthetic case,\n", delta=True)
+    stranger = ListServer(tmp_path_factory.mktemp("unknown-server")).build(1, LISTED_ENTRIES)
+    return types.SimpleNamespace(root=server.root, v1=v1, v2=v2, unknown_root=stranger)
+
+
+class CollectAlerts(lgt_ffi.AlertListener):
+    """An alert listener that keeps what it is handed."""
+
+    def __init__(self):
+        self.alerts = []
+
+    def on_alert(self, alert):
+        self.alerts.append(alert)

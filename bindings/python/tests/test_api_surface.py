@@ -19,3 +19,16 @@ def test_the_api_matches_its_listing():
         "the FFI API changed: review the change, then run "
         "`python3 bindings/api/list_api.py > bindings/api/lgt_ffi.api.txt`"
     )
+
+
+def test_the_phone_api_holds_no_list_publisher():
+    """Building and signing watchlists is the server's job (core feature `publisher`): the
+    phone's API can import and check a list, never make one."""
+    names = {
+        line.split('"')[1].lower()
+        for line in list_api.listing().splitlines()
+        if line.strip().startswith("name: \"")
+    }
+    assert "import_list" in names
+    server_side = {"publish", "publisher", "build", "sign", "keygen", "snapshot", "delta"}
+    assert not {n for n in names if server_side & set(n.split("_"))}

@@ -243,6 +243,13 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ALERT_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ALERT_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceAlertListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_CLOCK_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_CLOCK_METHOD0
 typedef void (*UniffiCallbackInterfaceClockMethod0)(uint64_t, int64_t* _Nonnull, 
@@ -262,6 +269,15 @@ typedef void (*UniffiCallbackInterfaceKeyProviderMethod0)(uint64_t, RustBuffer* 
 typedef void (*UniffiCallbackInterfaceKeyProviderMethod1)(uint64_t, void* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ALERT_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ALERT_LISTENER
+typedef struct UniffiVTableCallbackInterfaceAlertListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceAlertListenerMethod0 _Nonnull onAlert;
+} UniffiVTableCallbackInterfaceAlertListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CLOCK
@@ -338,6 +354,11 @@ uint64_t uniffi_lgt_ffi_fn_method_lgtcore_registrations(uint64_t ptr, RustCallSt
 RustBuffer uniffi_lgt_ffi_fn_method_lgtcore_store_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_LGTCORE_WATCHLIST
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_LGTCORE_WATCHLIST
+uint64_t uniffi_lgt_ffi_fn_method_lgtcore_watchlist(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_LGTCORE_WIPE
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_LGTCORE_WIPE
 void uniffi_lgt_ffi_fn_method_lgtcore_wipe(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -401,6 +422,26 @@ RustBuffer uniffi_lgt_ffi_fn_method_permits_apply(uint64_t ptr, RustBuffer permi
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_PERMITS_SHOW
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_PERMITS_SHOW
 RustBuffer uniffi_lgt_ffi_fn_method_permits_show(uint64_t ptr, RustBuffer permit_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_ALERTLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_ALERTLISTENER
+uint64_t uniffi_lgt_ffi_fn_clone_alertlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_FREE_ALERTLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_FREE_ALERTLISTENER
+void uniffi_lgt_ffi_fn_free_alertlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_INIT_CALLBACK_VTABLE_ALERTLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_INIT_CALLBACK_VTABLE_ALERTLISTENER
+void uniffi_lgt_ffi_fn_init_callback_vtable_alertlistener(const UniffiVTableCallbackInterfaceAlertListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_ALERTLISTENER_ON_ALERT
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_ALERTLISTENER_ON_ALERT
+void uniffi_lgt_ffi_fn_method_alertlistener_on_alert(uint64_t ptr, RustBuffer alert, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_CLOCK
@@ -486,6 +527,51 @@ RustBuffer uniffi_lgt_ffi_fn_method_registrations_find_by_name(uint64_t ptr, Rus
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_REGISTRATIONS_REGISTER
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_REGISTRATIONS_REGISTER
 RustBuffer uniffi_lgt_ffi_fn_method_registrations_register(uint64_t ptr, RustBuffer input, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_WATCHLIST
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_WATCHLIST
+uint64_t uniffi_lgt_ffi_fn_clone_watchlist(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_FREE_WATCHLIST
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_FREE_WATCHLIST
+void uniffi_lgt_ffi_fn_free_watchlist(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_WATCHLIST_ALERTS
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_WATCHLIST_ALERTS
+RustBuffer uniffi_lgt_ffi_fn_method_watchlist_alerts(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_WATCHLIST_CHECK_IDENTITY
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_WATCHLIST_CHECK_IDENTITY
+RustBuffer uniffi_lgt_ffi_fn_method_watchlist_check_identity(uint64_t ptr, RustBuffer subject, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_WATCHLIST_IMPORT_LIST
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_WATCHLIST_IMPORT_LIST
+RustBuffer uniffi_lgt_ffi_fn_method_watchlist_import_list(uint64_t ptr, RustBuffer package, RustBuffer pinned_roots, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_WATCHLIST_RECHECK
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_WATCHLIST_RECHECK
+RustBuffer uniffi_lgt_ffi_fn_method_watchlist_recheck(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_WATCHLIST_SET_ALERT_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_WATCHLIST_SET_ALERT_LISTENER
+void uniffi_lgt_ffi_fn_method_watchlist_set_alert_listener(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_WATCHLIST_SET_THRESHOLD
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_WATCHLIST_SET_THRESHOLD
+void uniffi_lgt_ffi_fn_method_watchlist_set_threshold(uint64_t ptr, uint8_t threshold, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_WATCHLIST_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_WATCHLIST_STATUS
+RustBuffer uniffi_lgt_ffi_fn_method_watchlist_status(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_FUNC_WIPE_STORE
@@ -812,6 +898,12 @@ uint16_t uniffi_lgt_ffi_checksum_method_lgtcore_store_id(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_LGTCORE_WATCHLIST
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_LGTCORE_WATCHLIST
+uint16_t uniffi_lgt_ffi_checksum_method_lgtcore_watchlist(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_LGTCORE_WIPE
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_LGTCORE_WIPE
 uint16_t uniffi_lgt_ffi_checksum_method_lgtcore_wipe(void
@@ -851,6 +943,12 @@ uint16_t uniffi_lgt_ffi_checksum_method_permits_apply(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_PERMITS_SHOW
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_PERMITS_SHOW
 uint16_t uniffi_lgt_ffi_checksum_method_permits_show(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_ALERTLISTENER_ON_ALERT
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_ALERTLISTENER_ON_ALERT
+uint16_t uniffi_lgt_ffi_checksum_method_alertlistener_on_alert(void
     
 );
 #endif
@@ -905,6 +1003,48 @@ uint16_t uniffi_lgt_ffi_checksum_method_registrations_find_by_name(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_REGISTRATIONS_REGISTER
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_REGISTRATIONS_REGISTER
 uint16_t uniffi_lgt_ffi_checksum_method_registrations_register(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_WATCHLIST_ALERTS
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_WATCHLIST_ALERTS
+uint16_t uniffi_lgt_ffi_checksum_method_watchlist_alerts(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_WATCHLIST_CHECK_IDENTITY
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_WATCHLIST_CHECK_IDENTITY
+uint16_t uniffi_lgt_ffi_checksum_method_watchlist_check_identity(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_WATCHLIST_IMPORT_LIST
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_WATCHLIST_IMPORT_LIST
+uint16_t uniffi_lgt_ffi_checksum_method_watchlist_import_list(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_WATCHLIST_RECHECK
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_WATCHLIST_RECHECK
+uint16_t uniffi_lgt_ffi_checksum_method_watchlist_recheck(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_WATCHLIST_SET_ALERT_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_WATCHLIST_SET_ALERT_LISTENER
+uint16_t uniffi_lgt_ffi_checksum_method_watchlist_set_alert_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_WATCHLIST_SET_THRESHOLD
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_WATCHLIST_SET_THRESHOLD
+uint16_t uniffi_lgt_ffi_checksum_method_watchlist_set_threshold(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_WATCHLIST_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_WATCHLIST_STATUS
+uint16_t uniffi_lgt_ffi_checksum_method_watchlist_status(void
     
 );
 #endif

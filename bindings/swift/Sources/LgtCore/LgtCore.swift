@@ -471,6 +471,22 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt8: FfiConverterPrimitive {
+    typealias FfiType = UInt8
+    typealias SwiftType = UInt8
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt8 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: UInt8, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
     typealias FfiType = UInt16
     typealias SwiftType = UInt16
@@ -619,6 +635,223 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
         writeBytes(&buf, value)
     }
 }
+
+
+
+
+/**
+ * Receives watchlist alerts as they are raised, whichever call raised them (register, find,
+ * check, re-check). Called on the thread of that call, after the alert is committed; hand
+ * the alert over (Kotlin: to a `Flow`, Swift: to an `AsyncStream`) and return at once. An
+ * error thrown here is dropped: the alert is already stored and in the call's result.
+ */
+public protocol AlertListener: AnyObject, Sendable {
+    
+    /**
+     * One alert.
+     */
+    func onAlert(alert: WatchlistAlert) throws 
+    
+}
+/**
+ * Receives watchlist alerts as they are raised, whichever call raised them (register, find,
+ * check, re-check). Called on the thread of that call, after the alert is committed; hand
+ * the alert over (Kotlin: to a `Flow`, Swift: to an `AsyncStream`) and return at once. An
+ * error thrown here is dropped: the alert is already stored and in the call's result.
+ */
+open class AlertListenerImpl: AlertListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_lgt_ffi_fn_clone_alertlistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_lgt_ffi_fn_free_alertlistener(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * One alert.
+     */
+open func onAlert(alert: WatchlistAlert)throws   {try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_alertlistener_on_alert(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeWatchlistAlert_lower(alert),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceAlertListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceAlertListener = UniffiVTableCallbackInterfaceAlertListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeAlertListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface AlertListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeAlertListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface AlertListener: handle missing in uniffiClone")
+            }
+        },
+        onAlert: { (
+            uniffiHandle: UInt64,
+            alert: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeAlertListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.onAlert(
+                     alert: try FfiConverterTypeWatchlistAlert_lift(alert)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeLgtError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceAlertListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceAlertListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitAlertListener() {
+    uniffi_lgt_ffi_fn_init_callback_vtable_alertlistener(UniffiCallbackInterfaceAlertListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAlertListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<AlertListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = AlertListener
+
+    public static func lift(_ handle: UInt64) throws -> AlertListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return AlertListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: AlertListener) -> UInt64 {
+         if let rustImpl = value as? AlertListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AlertListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AlertListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAlertListener_lift(_ handle: UInt64) throws -> AlertListener {
+    return try FfiConverterTypeAlertListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAlertListener_lower(_ value: AlertListener) -> UInt64 {
+    return FfiConverterTypeAlertListener.lower(value)
+}
+
+
 
 
 
@@ -1279,6 +1512,11 @@ public protocol LgtCoreProtocol: AnyObject, Sendable {
     func storeId() throws  -> String
     
     /**
+     * The offline wanted-persons list and its alerts.
+     */
+    func watchlist()  -> Watchlist
+    
+    /**
      * Destroys the key through the provider, then the store's files; the store is closed
      * afterwards.
      */
@@ -1451,6 +1689,18 @@ open func storeId()throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
         uniffiCallStatus in
     uniffi_lgt_ffi_fn_method_lgtcore_store_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The offline wanted-persons list and its alerts.
+     */
+open func watchlist() -> Watchlist  {
+    return try!  FfiConverterTypeWatchlist_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_lgtcore_watchlist(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -2047,6 +2297,264 @@ public func FfiConverterTypeRegistrations_lower(_ value: Registrations) -> UInt6
 
 
 
+
+
+/**
+ * The watchlist of one open store: `core.watchlist()`.
+ */
+public protocol WatchlistProtocol: AnyObject, Sendable {
+    
+    /**
+     * Alerts that stand (not cleared), newest first. Viewing them is audited.
+     */
+    func alerts() throws  -> [WatchlistAlert]
+    
+    /**
+     * Checks a subject (a scanned card, a typed number, a name with birth date and sex)
+     * against the list. Alerts are stored, audited, queued for the server and passed to the
+     * alert listener before this returns. Costs one memory-hard derivation per number and
+     * name key (about 13 ms each on a phone core): call it off the main thread.
+     */
+    func checkIdentity(subject: WatchlistSubject) throws  -> CheckOutcome
+    
+    /**
+     * Verifies a list package (as received) against the app's pinned root public keys
+     * (32-byte Ed25519 keys: the current root, plus the next one during a rotation) and,
+     * only if every check passes, makes it the list in use. A forged, rolled-back, expired
+     * or mismatched package fails with [`LgtError::Refused`] (`watchlist.bad_signature`,
+     * `watchlist.rollback`, ...) and the previous list stays in use. Run
+     * [`Watchlist::recheck`] afterwards, off the main thread.
+     */
+    func importList(package: Data, pinnedRoots: [Data]) throws  -> ListInfo
+    
+    /**
+     * Re-checks every local person against the list in use: new hits alert, alerts of
+     * entries that left the list are cleared. Long: run it off the main thread after an
+     * import.
+     */
+    func recheck() throws  -> RecheckReport
+    
+    /**
+     * Registers the shell's alert listener, replacing any earlier one. It receives every
+     * alert once committed, whichever call raised it (register, find, check, re-check).
+     */
+    func setAlertListener(listener: AlertListener) throws 
+    
+    /**
+     * Sets the score below which name hits raise no alert (identity numbers score 100, the
+     * name in characters 70, a pinyin reading 55; default 50).
+     */
+    func setThreshold(threshold: UInt8) throws 
+    
+    /**
+     * The list in use: current, out of date, or missing.
+     */
+    func status() throws  -> ListStatus
+    
+}
+/**
+ * The watchlist of one open store: `core.watchlist()`.
+ */
+open class Watchlist: WatchlistProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_lgt_ffi_fn_clone_watchlist(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_lgt_ffi_fn_free_watchlist(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Alerts that stand (not cleared), newest first. Viewing them is audited.
+     */
+open func alerts()throws  -> [WatchlistAlert]  {
+    return try  FfiConverterSequenceTypeWatchlistAlert.lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_watchlist_alerts(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Checks a subject (a scanned card, a typed number, a name with birth date and sex)
+     * against the list. Alerts are stored, audited, queued for the server and passed to the
+     * alert listener before this returns. Costs one memory-hard derivation per number and
+     * name key (about 13 ms each on a phone core): call it off the main thread.
+     */
+open func checkIdentity(subject: WatchlistSubject)throws  -> CheckOutcome  {
+    return try  FfiConverterTypeCheckOutcome_lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_watchlist_check_identity(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeWatchlistSubject_lower(subject),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Verifies a list package (as received) against the app's pinned root public keys
+     * (32-byte Ed25519 keys: the current root, plus the next one during a rotation) and,
+     * only if every check passes, makes it the list in use. A forged, rolled-back, expired
+     * or mismatched package fails with [`LgtError::Refused`] (`watchlist.bad_signature`,
+     * `watchlist.rollback`, ...) and the previous list stays in use. Run
+     * [`Watchlist::recheck`] afterwards, off the main thread.
+     */
+open func importList(package: Data, pinnedRoots: [Data])throws  -> ListInfo  {
+    return try  FfiConverterTypeListInfo_lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_watchlist_import_list(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(package),
+        FfiConverterSequenceData.lower(pinnedRoots),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Re-checks every local person against the list in use: new hits alert, alerts of
+     * entries that left the list are cleared. Long: run it off the main thread after an
+     * import.
+     */
+open func recheck()throws  -> RecheckReport  {
+    return try  FfiConverterTypeRecheckReport_lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_watchlist_recheck(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Registers the shell's alert listener, replacing any earlier one. It receives every
+     * alert once committed, whichever call raised it (register, find, check, re-check).
+     */
+open func setAlertListener(listener: AlertListener)throws   {try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_watchlist_set_alert_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAlertListener_lower(listener),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Sets the score below which name hits raise no alert (identity numbers score 100, the
+     * name in characters 70, a pinyin reading 55; default 50).
+     */
+open func setThreshold(threshold: UInt8)throws   {try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_watchlist_set_threshold(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt8.lower(threshold),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The list in use: current, out of date, or missing.
+     */
+open func status()throws  -> ListStatus  {
+    return try  FfiConverterTypeListStatus_lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_watchlist_status(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWatchlist: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Watchlist
+
+    public static func lift(_ handle: UInt64) throws -> Watchlist {
+        return Watchlist(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Watchlist) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Watchlist {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Watchlist, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWatchlist_lift(_ handle: UInt64) throws -> Watchlist {
+    return try FfiConverterTypeWatchlist.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWatchlist_lower(_ value: Watchlist) -> UInt64 {
+    return FfiConverterTypeWatchlist.lower(value)
+}
+
+
+
+
 /**
  * An audit record: who did what, when, to which record. Never a personal value.
  */
@@ -2291,6 +2799,75 @@ public func FfiConverterTypeBrokenLink_lift(_ buf: RustBuffer) throws -> BrokenL
 #endif
 public func FfiConverterTypeBrokenLink_lower(_ value: BrokenLink) -> RustBuffer {
     return FfiConverterTypeBrokenLink.lower(value)
+}
+
+
+/**
+ * What a check found.
+ */
+public struct CheckOutcome: Equatable, Hashable {
+    /**
+     * The list the check ran against.
+     */
+    public var list: ListStatus
+    /**
+     * Alerts raised (empty: no match above the threshold).
+     */
+    public var alerts: [WatchlistAlert]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The list the check ran against.
+         */list: ListStatus, 
+        /**
+         * Alerts raised (empty: no match above the threshold).
+         */alerts: [WatchlistAlert]) {
+        self.list = list
+        self.alerts = alerts
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CheckOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCheckOutcome: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CheckOutcome {
+        return
+            try CheckOutcome(
+                list: FfiConverterTypeListStatus.read(from: &buf), 
+                alerts: FfiConverterSequenceTypeWatchlistAlert.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CheckOutcome, into buf: inout [UInt8]) {
+        FfiConverterTypeListStatus.write(value.list, into: &buf)
+        FfiConverterSequenceTypeWatchlistAlert.write(value.alerts, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckOutcome_lift(_ buf: RustBuffer) throws -> CheckOutcome {
+    return try FfiConverterTypeCheckOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckOutcome_lower(_ value: CheckOutcome) -> RustBuffer {
+    return FfiConverterTypeCheckOutcome.lower(value)
 }
 
 
@@ -2917,6 +3494,95 @@ public func FfiConverterTypeEmployer_lower(_ value: Employer) -> RustBuffer {
 
 
 /**
+ * A listed entry's details: opened only by an exact identity-number match.
+ */
+public struct EntryDetails: Equatable, Hashable {
+    /**
+     * The server's reference of the entry (case number).
+     */
+    public var entryRef: String
+    /**
+     * Name as listed.
+     */
+    public var name: String
+    /**
+     * What the person is wanted for, briefly.
+     */
+    public var caseSummary: String
+    /**
+     * What the coordinator must do.
+     */
+    public var instructions: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The server's reference of the entry (case number).
+         */entryRef: String, 
+        /**
+         * Name as listed.
+         */name: String, 
+        /**
+         * What the person is wanted for, briefly.
+         */caseSummary: String, 
+        /**
+         * What the coordinator must do.
+         */instructions: String) {
+        self.entryRef = entryRef
+        self.name = name
+        self.caseSummary = caseSummary
+        self.instructions = instructions
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EntryDetails: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEntryDetails: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EntryDetails {
+        return
+            try EntryDetails(
+                entryRef: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                caseSummary: FfiConverterString.read(from: &buf), 
+                instructions: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EntryDetails, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.entryRef, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.caseSummary, into: &buf)
+        FfiConverterString.write(value.instructions, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEntryDetails_lift(_ buf: RustBuffer) throws -> EntryDetails {
+    return try FfiConverterTypeEntryDetails.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEntryDetails_lower(_ value: EntryDetails) -> RustBuffer {
+    return FfiConverterTypeEntryDetails.lower(value)
+}
+
+
+/**
  * One field of a registration that failed validation.
  */
 public struct FieldIssue: Equatable, Hashable {
@@ -3279,6 +3945,204 @@ public func FfiConverterTypeIdentifier_lift(_ buf: RustBuffer) throws -> Identif
 #endif
 public func FfiConverterTypeIdentifier_lower(_ value: Identifier) -> RustBuffer {
     return FfiConverterTypeIdentifier.lower(value)
+}
+
+
+/**
+ * Facts about the list in use (no entries).
+ */
+public struct ListInfo: Equatable, Hashable {
+    /**
+     * List id.
+     */
+    public var listId: String
+    /**
+     * Version in use.
+     */
+    public var version: UInt64
+    /**
+     * Key epoch.
+     */
+    public var keyEpoch: UInt32
+    /**
+     * When the server built it, RFC 3339 UTC.
+     */
+    public var createdAt: String
+    /**
+     * When it expires, RFC 3339 UTC.
+     */
+    public var expiresAt: String
+    /**
+     * Rows held.
+     */
+    public var entryCount: UInt64
+    /**
+     * Key id of the signer.
+     */
+    public var signerKeyId: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * List id.
+         */listId: String, 
+        /**
+         * Version in use.
+         */version: UInt64, 
+        /**
+         * Key epoch.
+         */keyEpoch: UInt32, 
+        /**
+         * When the server built it, RFC 3339 UTC.
+         */createdAt: String, 
+        /**
+         * When it expires, RFC 3339 UTC.
+         */expiresAt: String, 
+        /**
+         * Rows held.
+         */entryCount: UInt64, 
+        /**
+         * Key id of the signer.
+         */signerKeyId: String) {
+        self.listId = listId
+        self.version = version
+        self.keyEpoch = keyEpoch
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.entryCount = entryCount
+        self.signerKeyId = signerKeyId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ListInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeListInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ListInfo {
+        return
+            try ListInfo(
+                listId: FfiConverterString.read(from: &buf), 
+                version: FfiConverterUInt64.read(from: &buf), 
+                keyEpoch: FfiConverterUInt32.read(from: &buf), 
+                createdAt: FfiConverterString.read(from: &buf), 
+                expiresAt: FfiConverterString.read(from: &buf), 
+                entryCount: FfiConverterUInt64.read(from: &buf), 
+                signerKeyId: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ListInfo, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.listId, into: &buf)
+        FfiConverterUInt64.write(value.version, into: &buf)
+        FfiConverterUInt32.write(value.keyEpoch, into: &buf)
+        FfiConverterString.write(value.createdAt, into: &buf)
+        FfiConverterString.write(value.expiresAt, into: &buf)
+        FfiConverterUInt64.write(value.entryCount, into: &buf)
+        FfiConverterString.write(value.signerKeyId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListInfo_lift(_ buf: RustBuffer) throws -> ListInfo {
+    return try FfiConverterTypeListInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListInfo_lower(_ value: ListInfo) -> RustBuffer {
+    return FfiConverterTypeListInfo.lower(value)
+}
+
+
+/**
+ * The list in use, as the phone shows it next to every check result.
+ */
+public struct ListStatus: Equatable, Hashable {
+    /**
+     * Missing, current or out of date.
+     */
+    public var state: ListState
+    /**
+     * The text to show: `no watchlist loaded`, `list current` or `list out of date`.
+     */
+    public var label: String
+    /**
+     * The list, unless missing.
+     */
+    public var info: ListInfo?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Missing, current or out of date.
+         */state: ListState, 
+        /**
+         * The text to show: `no watchlist loaded`, `list current` or `list out of date`.
+         */label: String, 
+        /**
+         * The list, unless missing.
+         */info: ListInfo?) {
+        self.state = state
+        self.label = label
+        self.info = info
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ListStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeListStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ListStatus {
+        return
+            try ListStatus(
+                state: FfiConverterTypeListState.read(from: &buf), 
+                label: FfiConverterString.read(from: &buf), 
+                info: FfiConverterOptionTypeListInfo.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ListStatus, into buf: inout [UInt8]) {
+        FfiConverterTypeListState.write(value.state, into: &buf)
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterOptionTypeListInfo.write(value.info, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListStatus_lift(_ buf: RustBuffer) throws -> ListStatus {
+    return try FfiConverterTypeListStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListStatus_lower(_ value: ListStatus) -> RustBuffer {
+    return FfiConverterTypeListStatus.lower(value)
 }
 
 
@@ -4085,6 +4949,85 @@ public func FfiConverterTypePersonRecord_lower(_ value: PersonRecord) -> RustBuf
 
 
 /**
+ * What a re-check of the local registrations did.
+ */
+public struct RecheckReport: Equatable, Hashable {
+    /**
+     * Persons checked.
+     */
+    public var persons: UInt64
+    /**
+     * New alerts raised.
+     */
+    public var raised: [WatchlistAlert]
+    /**
+     * Ids of alerts cleared because the entry left the list.
+     */
+    public var cleared: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Persons checked.
+         */persons: UInt64, 
+        /**
+         * New alerts raised.
+         */raised: [WatchlistAlert], 
+        /**
+         * Ids of alerts cleared because the entry left the list.
+         */cleared: [String]) {
+        self.persons = persons
+        self.raised = raised
+        self.cleared = cleared
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RecheckReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRecheckReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RecheckReport {
+        return
+            try RecheckReport(
+                persons: FfiConverterUInt64.read(from: &buf), 
+                raised: FfiConverterSequenceTypeWatchlistAlert.read(from: &buf), 
+                cleared: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RecheckReport, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.persons, into: &buf)
+        FfiConverterSequenceTypeWatchlistAlert.write(value.raised, into: &buf)
+        FfiConverterSequenceString.write(value.cleared, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRecheckReport_lift(_ buf: RustBuffer) throws -> RecheckReport {
+    return try FfiConverterTypeRecheckReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRecheckReport_lower(_ value: RecheckReport) -> RustBuffer {
+    return FfiConverterTypeRecheckReport.lower(value)
+}
+
+
+/**
  * A GB/T 2260 region.
  */
 public struct Region: Equatable, Hashable {
@@ -4570,6 +5513,11 @@ public struct RegistrationReceipt: Equatable, Hashable {
      * Non-fatal findings (e.g. an abolished region code).
      */
     public var warnings: [String]
+    /**
+     * Watchlist alerts this registration raised ("possible match: verify"); also passed to
+     * the alert listener.
+     */
+    public var alerts: [WatchlistAlert]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4591,13 +5539,18 @@ public struct RegistrationReceipt: Equatable, Hashable {
          */operationId: String, 
         /**
          * Non-fatal findings (e.g. an abolished region code).
-         */warnings: [String]) {
+         */warnings: [String], 
+        /**
+         * Watchlist alerts this registration raised ("possible match: verify"); also passed to
+         * the alert listener.
+         */alerts: [WatchlistAlert]) {
         self.personId = personId
         self.newPerson = newPerson
         self.registrationId = registrationId
         self.closedRegistrationId = closedRegistrationId
         self.operationId = operationId
         self.warnings = warnings
+        self.alerts = alerts
     }
 
     
@@ -4621,7 +5574,8 @@ public struct FfiConverterTypeRegistrationReceipt: FfiConverterRustBuffer {
                 registrationId: FfiConverterString.read(from: &buf), 
                 closedRegistrationId: FfiConverterOptionString.read(from: &buf), 
                 operationId: FfiConverterString.read(from: &buf), 
-                warnings: FfiConverterSequenceString.read(from: &buf)
+                warnings: FfiConverterSequenceString.read(from: &buf), 
+                alerts: FfiConverterSequenceTypeWatchlistAlert.read(from: &buf)
         )
     }
 
@@ -4632,6 +5586,7 @@ public struct FfiConverterTypeRegistrationReceipt: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.closedRegistrationId, into: &buf)
         FfiConverterString.write(value.operationId, into: &buf)
         FfiConverterSequenceString.write(value.warnings, into: &buf)
+        FfiConverterSequenceTypeWatchlistAlert.write(value.alerts, into: &buf)
     }
 }
 
@@ -4836,6 +5791,259 @@ public func FfiConverterTypeStoreConfig_lift(_ buf: RustBuffer) throws -> StoreC
 #endif
 public func FfiConverterTypeStoreConfig_lower(_ value: StoreConfig) -> RustBuffer {
     return FfiConverterTypeStoreConfig.lower(value)
+}
+
+
+/**
+ * A watchlist alert, raised inside the call that registered, checked or looked up a person.
+ * Show `wording` first: a hit is never an accusation.
+ */
+public struct WatchlistAlert: Equatable, Hashable {
+    /**
+     * The alert's id (UUIDv7); the audit record and the hit report name it.
+     */
+    public var alertId: String
+    /**
+     * The local person it concerns, if the check was about one.
+     */
+    public var personId: String?
+    /**
+     * Always `possible match: verify`.
+     */
+    public var wording: String
+    /**
+     * Exact (identity number) or low (name, birth date, sex).
+     */
+    public var confidence: Confidence
+    /**
+     * 100 for an identity number, 70 for the name in characters, 55 for a pinyin reading.
+     */
+    public var score: UInt8
+    /**
+     * What matched.
+     */
+    public var matchedOn: MatchedOn
+    /**
+     * What to do: the entry's own instructions on an exact match, otherwise "do not
+     * confront; verify the identity document; the hit has been reported".
+     */
+    public var instructions: String
+    /**
+     * The entry's details: only on an exact match.
+     */
+    public var details: EntryDetails?
+    /**
+     * The list version that matched.
+     */
+    public var listVersion: UInt64
+    /**
+     * The list had expired: the match is from an out-of-date list.
+     */
+    public var listOutOfDate: Bool
+    /**
+     * When it was raised, RFC 3339 UTC.
+     */
+    public var raisedAt: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The alert's id (UUIDv7); the audit record and the hit report name it.
+         */alertId: String, 
+        /**
+         * The local person it concerns, if the check was about one.
+         */personId: String?, 
+        /**
+         * Always `possible match: verify`.
+         */wording: String, 
+        /**
+         * Exact (identity number) or low (name, birth date, sex).
+         */confidence: Confidence, 
+        /**
+         * 100 for an identity number, 70 for the name in characters, 55 for a pinyin reading.
+         */score: UInt8, 
+        /**
+         * What matched.
+         */matchedOn: MatchedOn, 
+        /**
+         * What to do: the entry's own instructions on an exact match, otherwise "do not
+         * confront; verify the identity document; the hit has been reported".
+         */instructions: String, 
+        /**
+         * The entry's details: only on an exact match.
+         */details: EntryDetails?, 
+        /**
+         * The list version that matched.
+         */listVersion: UInt64, 
+        /**
+         * The list had expired: the match is from an out-of-date list.
+         */listOutOfDate: Bool, 
+        /**
+         * When it was raised, RFC 3339 UTC.
+         */raisedAt: String) {
+        self.alertId = alertId
+        self.personId = personId
+        self.wording = wording
+        self.confidence = confidence
+        self.score = score
+        self.matchedOn = matchedOn
+        self.instructions = instructions
+        self.details = details
+        self.listVersion = listVersion
+        self.listOutOfDate = listOutOfDate
+        self.raisedAt = raisedAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension WatchlistAlert: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWatchlistAlert: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WatchlistAlert {
+        return
+            try WatchlistAlert(
+                alertId: FfiConverterString.read(from: &buf), 
+                personId: FfiConverterOptionString.read(from: &buf), 
+                wording: FfiConverterString.read(from: &buf), 
+                confidence: FfiConverterTypeConfidence.read(from: &buf), 
+                score: FfiConverterUInt8.read(from: &buf), 
+                matchedOn: FfiConverterTypeMatchedOn.read(from: &buf), 
+                instructions: FfiConverterString.read(from: &buf), 
+                details: FfiConverterOptionTypeEntryDetails.read(from: &buf), 
+                listVersion: FfiConverterUInt64.read(from: &buf), 
+                listOutOfDate: FfiConverterBool.read(from: &buf), 
+                raisedAt: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: WatchlistAlert, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.alertId, into: &buf)
+        FfiConverterOptionString.write(value.personId, into: &buf)
+        FfiConverterString.write(value.wording, into: &buf)
+        FfiConverterTypeConfidence.write(value.confidence, into: &buf)
+        FfiConverterUInt8.write(value.score, into: &buf)
+        FfiConverterTypeMatchedOn.write(value.matchedOn, into: &buf)
+        FfiConverterString.write(value.instructions, into: &buf)
+        FfiConverterOptionTypeEntryDetails.write(value.details, into: &buf)
+        FfiConverterUInt64.write(value.listVersion, into: &buf)
+        FfiConverterBool.write(value.listOutOfDate, into: &buf)
+        FfiConverterString.write(value.raisedAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWatchlistAlert_lift(_ buf: RustBuffer) throws -> WatchlistAlert {
+    return try FfiConverterTypeWatchlistAlert.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWatchlistAlert_lower(_ value: WatchlistAlert) -> RustBuffer {
+    return FfiConverterTypeWatchlistAlert.lower(value)
+}
+
+
+/**
+ * Who is being checked: every identity number presented, and optionally name, birth date
+ * and sex for the low-confidence path (all three are needed for it). Ethnicity is never
+ * matched on.
+ */
+public struct WatchlistSubject: Equatable, Hashable {
+    /**
+     * Identity numbers (18 or 15 digits).
+     */
+    public var idNumbers: [String]
+    /**
+     * Name, in characters or Latin letters.
+     */
+    public var name: String?
+    /**
+     * Birth date, `YYYY-MM-DD`.
+     */
+    public var birthDate: String?
+    /**
+     * Sex code (GB/T 2261.1: 1 male, 2 female).
+     */
+    public var sex: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Identity numbers (18 or 15 digits).
+         */idNumbers: [String], 
+        /**
+         * Name, in characters or Latin letters.
+         */name: String? = nil, 
+        /**
+         * Birth date, `YYYY-MM-DD`.
+         */birthDate: String? = nil, 
+        /**
+         * Sex code (GB/T 2261.1: 1 male, 2 female).
+         */sex: String? = nil) {
+        self.idNumbers = idNumbers
+        self.name = name
+        self.birthDate = birthDate
+        self.sex = sex
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension WatchlistSubject: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWatchlistSubject: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WatchlistSubject {
+        return
+            try WatchlistSubject(
+                idNumbers: FfiConverterSequenceString.read(from: &buf), 
+                name: FfiConverterOptionString.read(from: &buf), 
+                birthDate: FfiConverterOptionString.read(from: &buf), 
+                sex: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: WatchlistSubject, into buf: inout [UInt8]) {
+        FfiConverterSequenceString.write(value.idNumbers, into: &buf)
+        FfiConverterOptionString.write(value.name, into: &buf)
+        FfiConverterOptionString.write(value.birthDate, into: &buf)
+        FfiConverterOptionString.write(value.sex, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWatchlistSubject_lift(_ buf: RustBuffer) throws -> WatchlistSubject {
+    return try FfiConverterTypeWatchlistSubject.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWatchlistSubject_lower(_ value: WatchlistSubject) -> RustBuffer {
+    return FfiConverterTypeWatchlistSubject.lower(value)
 }
 
 
@@ -5055,6 +6263,81 @@ public func FfiConverterTypeCodeTableId_lift(_ buf: RustBuffer) throws -> CodeTa
 #endif
 public func FfiConverterTypeCodeTableId_lower(_ value: CodeTableId) -> RustBuffer {
     return FfiConverterTypeCodeTableId.lower(value)
+}
+
+
+
+/**
+ * How sure an alert is.
+ */
+
+public enum Confidence: Equatable, Hashable {
+    
+    /**
+     * An identity number matched exactly.
+     */
+    case exact
+    /**
+     * Name, birth date and sex matched: weak (many people share them).
+     */
+    case low
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Confidence: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConfidence: FfiConverterRustBuffer {
+    typealias SwiftType = Confidence
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Confidence {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .exact
+        
+        case 2: return .low
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Confidence, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .exact:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .low:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConfidence_lift(_ buf: RustBuffer) throws -> Confidence {
+    return try FfiConverterTypeConfidence.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConfidence_lower(_ value: Confidence) -> RustBuffer {
+    return FfiConverterTypeConfidence.lower(value)
 }
 
 
@@ -5690,6 +6973,176 @@ public func FfiConverterTypeLgtError_lower(_ value: LgtError) -> RustBuffer {
 
 
 /**
+ * Whether a list is loaded and still within its validity.
+ */
+
+public enum ListState: Equatable, Hashable {
+    
+    /**
+     * No list has been imported: checks cannot say anything.
+     */
+    case missing
+    /**
+     * A list within its validity.
+     */
+    case current
+    /**
+     * The list has expired: show "list out of date"; hits still alert.
+     */
+    case outOfDate
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ListState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeListState: FfiConverterRustBuffer {
+    typealias SwiftType = ListState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ListState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .missing
+        
+        case 2: return .current
+        
+        case 3: return .outOfDate
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ListState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .missing:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .current:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .outOfDate:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListState_lift(_ buf: RustBuffer) throws -> ListState {
+    return try FfiConverterTypeListState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListState_lower(_ value: ListState) -> RustBuffer {
+    return FfiConverterTypeListState.lower(value)
+}
+
+
+
+/**
+ * What matched.
+ */
+
+public enum MatchedOn: Equatable, Hashable {
+    
+    /**
+     * An identity number (15-digit numbers upgraded to 18 on both sides).
+     */
+    case idNumber
+    /**
+     * The name in simplified characters, birth date and sex.
+     */
+    case nameHanzi
+    /**
+     * One pinyin reading of the name, birth date and sex.
+     */
+    case namePinyin
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MatchedOn: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMatchedOn: FfiConverterRustBuffer {
+    typealias SwiftType = MatchedOn
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MatchedOn {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .idNumber
+        
+        case 2: return .nameHanzi
+        
+        case 3: return .namePinyin
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MatchedOn, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .idNumber:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .nameHanzi:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .namePinyin:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMatchedOn_lift(_ buf: RustBuffer) throws -> MatchedOn {
+    return try FfiConverterTypeMatchedOn.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMatchedOn_lower(_ value: MatchedOn) -> RustBuffer {
+    return FfiConverterTypeMatchedOn.lower(value)
+}
+
+
+
+/**
  * Where a queued operation is in its life.
  */
 
@@ -6312,6 +7765,30 @@ fileprivate struct FfiConverterOptionTypeEmployer: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeEntryDetails: FfiConverterRustBuffer {
+    typealias SwiftType = EntryDetails?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeEntryDetails.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeEntryDetails.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeHouseholder: FfiConverterRustBuffer {
     typealias SwiftType = Householder?
 
@@ -6328,6 +7805,30 @@ fileprivate struct FfiConverterOptionTypeHouseholder: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeHouseholder.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeListInfo: FfiConverterRustBuffer {
+    typealias SwiftType = ListInfo?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeListInfo.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeListInfo.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -6449,6 +7950,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceData: FfiConverterRustBuffer {
+    typealias SwiftType = [Data]
+
+    public static func write(_ value: [Data], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterData.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Data] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Data]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterData.read(from: &buf))
         }
         return seq
     }
@@ -6707,6 +8233,31 @@ fileprivate struct FfiConverterSequenceTypeRegistrationRecord: FfiConverterRustB
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeWatchlistAlert: FfiConverterRustBuffer {
+    typealias SwiftType = [WatchlistAlert]
+
+    public static func write(_ value: [WatchlistAlert], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeWatchlistAlert.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [WatchlistAlert] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [WatchlistAlert]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeWatchlistAlert.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeIdWarning: FfiConverterRustBuffer {
     typealias SwiftType = [IdWarning]
 
@@ -6768,6 +8319,7 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.contractVersionMismatch
     }
 
+    uniffiCallbackInitAlertListener()
     uniffiCallbackInitClock()
     uniffiCallbackInitKeyProvider()
     return InitializationResult.ok

@@ -1,0 +1,338 @@
+//! The offline wanted-persons list: import a signed list version, show whether it is current,
+//! check a subject, read and re-check alerts. The publisher (the server side that builds and
+//! signs lists) is not part of the phone's API.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use lgt_core::crypto::PublicKey;
+use lgt_core::watchlist as core;
+
+use crate::platform::{AlertListener, ForeignAlerts};
+use crate::registrations::convert_all;
+use crate::shared::{instant, Shared};
+use crate::LgtError;
+
+/// How sure an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Confidence {
+    /// An identity number matched exactly.
+    Exact,
+    /// Name, birth date and sex matched: weak (many people share them).
+    Low,
+}
+
+/// What matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum MatchedOn {
+    /// An identity number (15-digit numbers upgraded to 18 on both sides).
+    IdNumber,
+    /// The name in simplified characters, birth date and sex.
+    NameHanzi,
+    /// One pinyin reading of the name, birth date and sex.
+    NamePinyin,
+}
+
+/// A listed entry's details: opened only by an exact identity-number match.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct EntryDetails {
+    /// The server's reference of the entry (case number).
+    pub entry_ref: String,
+    /// Name as listed.
+    pub name: String,
+    /// What the person is wanted for, briefly.
+    pub case_summary: String,
+    /// What the coordinator must do.
+    pub instructions: String,
+}
+
+/// A watchlist alert, raised inside the call that registered, checked or looked up a person.
+/// Show `wording` first: a hit is never an accusation.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct WatchlistAlert {
+    /// The alert's id (UUIDv7); the audit record and the hit report name it.
+    pub alert_id: String,
+    /// The local person it concerns, if the check was about one.
+    pub person_id: Option<String>,
+    /// Always `possible match: verify`.
+    pub wording: String,
+    /// Exact (identity number) or low (name, birth date, sex).
+    pub confidence: Confidence,
+    /// 100 for an identity number, 70 for the name in characters, 55 for a pinyin reading.
+    pub score: u8,
+    /// What matched.
+    pub matched_on: MatchedOn,
+    /// What to do: the entry's own instructions on an exact match, otherwise "do not
+    /// confront; verify the identity document; the hit has been reported".
+    pub instructions: String,
+    /// The entry's details: only on an exact match.
+    pub details: Option<EntryDetails>,
+    /// The list version that matched.
+    pub list_version: u64,
+    /// The list had expired: the match is from an out-of-date list.
+    pub list_out_of_date: bool,
+    /// When it was raised, RFC 3339 UTC.
+    pub raised_at: String,
+}
+
+/// Whether a list is loaded and still within its validity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ListState {
+    /// No list has been imported: checks cannot say anything.
+    Missing,
+    /// A list within its validity.
+    Current,
+    /// The list has expired: show "list out of date"; hits still alert.
+    OutOfDate,
+}
+
+/// Facts about the list in use (no entries).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ListInfo {
+    /// List id.
+    pub list_id: String,
+    /// Version in use.
+    pub version: u64,
+    /// Key epoch.
+    pub key_epoch: u32,
+    /// When the server built it, RFC 3339 UTC.
+    pub created_at: String,
+    /// When it expires, RFC 3339 UTC.
+    pub expires_at: String,
+    /// Rows held.
+    pub entry_count: u64,
+    /// Key id of the signer.
+    pub signer_key_id: String,
+}
+
+/// The list in use, as the phone shows it next to every check result.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ListStatus {
+    /// Missing, current or out of date.
+    pub state: ListState,
+    /// The text to show: `no watchlist loaded`, `list current` or `list out of date`.
+    pub label: String,
+    /// The list, unless missing.
+    pub info: Option<ListInfo>,
+}
+
+/// Who is being checked: every identity number presented, and optionally name, birth date
+/// and sex for the low-confidence path (all three are needed for it). Ethnicity is never
+/// matched on.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct WatchlistSubject {
+    /// Identity numbers (18 or 15 digits).
+    pub id_numbers: Vec<String>,
+    /// Name, in characters or Latin letters.
+    #[uniffi(default = None)]
+    pub name: Option<String>,
+    /// Birth date, `YYYY-MM-DD`.
+    #[uniffi(default = None)]
+    pub birth_date: Option<String>,
+    /// Sex code (GB/T 2261.1: 1 male, 2 female).
+    #[uniffi(default = None)]
+    pub sex: Option<String>,
+}
+
+/// What a check found.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CheckOutcome {
+    /// The list the check ran against.
+    pub list: ListStatus,
+    /// Alerts raised (empty: no match above the threshold).
+    pub alerts: Vec<WatchlistAlert>,
+}
+
+/// What a re-check of the local registrations did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RecheckReport {
+    /// Persons checked.
+    pub persons: u64,
+    /// New alerts raised.
+    pub raised: Vec<WatchlistAlert>,
+    /// Ids of alerts cleared because the entry left the list.
+    pub cleared: Vec<String>,
+}
+
+/// The watchlist of one open store: `core.watchlist()`.
+#[derive(uniffi::Object)]
+pub struct Watchlist {
+    shared: Arc<Shared>,
+}
+
+impl Watchlist {
+    pub(crate) fn new(shared: Arc<Shared>) -> Arc<Self> {
+        Arc::new(Self { shared })
+    }
+}
+
+#[uniffi::export]
+impl Watchlist {
+    /// Verifies a list package (as received) against the app's pinned root public keys
+    /// (32-byte Ed25519 keys: the current root, plus the next one during a rotation) and,
+    /// only if every check passes, makes it the list in use. A forged, rolled-back, expired
+    /// or mismatched package fails with [`LgtError::Refused`] (`watchlist.bad_signature`,
+    /// `watchlist.rollback`, ...) and the previous list stays in use. Run
+    /// [`Watchlist::recheck`] afterwards, off the main thread.
+    pub fn import_list(
+        &self,
+        package: Vec<u8>,
+        pinned_roots: Vec<Vec<u8>>,
+    ) -> Result<ListInfo, LgtError> {
+        let roots = pinned_roots
+            .iter()
+            .map(|root| PublicKey::try_from_slice(root))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| LgtError::from(invalid("pinned_roots", "32-byte Ed25519 keys")))?;
+        let policy = core::WatchlistPolicy::new(roots);
+        self.shared
+            .call(|core| core.watchlist_import(&package, &policy))
+            .map(Into::into)
+    }
+
+    /// The list in use: current, out of date, or missing.
+    pub fn status(&self) -> Result<ListStatus, LgtError> {
+        self.shared
+            .call(|core| core.watchlist_status())
+            .map(Into::into)
+    }
+
+    /// Checks a subject (a scanned card, a typed number, a name with birth date and sex)
+    /// against the list. Alerts are stored, audited, queued for the server and passed to the
+    /// alert listener before this returns. Costs one memory-hard derivation per number and
+    /// name key (about 13 ms each on a phone core): call it off the main thread.
+    pub fn check_identity(&self, subject: WatchlistSubject) -> Result<CheckOutcome, LgtError> {
+        let birth_date = subject
+            .birth_date
+            .as_deref()
+            .map(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d"))
+            .transpose()
+            .map_err(|_| LgtError::from(invalid("birth_date", "must be YYYY-MM-DD")))?;
+        let subject = core::Subject {
+            id_numbers: subject.id_numbers,
+            name: subject.name,
+            birth_date,
+            sex: subject.sex,
+        };
+        self.shared
+            .call(|core| core.watchlist_check_identity(&subject))
+            .map(Into::into)
+    }
+
+    /// Alerts that stand (not cleared), newest first. Viewing them is audited.
+    pub fn alerts(&self) -> Result<Vec<WatchlistAlert>, LgtError> {
+        self.shared
+            .call(|core| core.watchlist_alerts())
+            .map(convert_all)
+    }
+
+    /// Re-checks every local person against the list in use: new hits alert, alerts of
+    /// entries that left the list are cleared. Long: run it off the main thread after an
+    /// import.
+    pub fn recheck(&self) -> Result<RecheckReport, LgtError> {
+        self.shared
+            .call(|core| core.watchlist_recheck())
+            .map(Into::into)
+    }
+
+    /// Registers the shell's alert listener, replacing any earlier one. It receives every
+    /// alert once committed, whichever call raised it (register, find, check, re-check).
+    pub fn set_alert_listener(&self, listener: Arc<dyn AlertListener>) -> Result<(), LgtError> {
+        let listener = Arc::new(ForeignAlerts(listener));
+        self.shared.call(|core| {
+            core.set_alert_listener(listener);
+            Ok(())
+        })
+    }
+
+    /// Sets the score below which name hits raise no alert (identity numbers score 100, the
+    /// name in characters 70, a pinyin reading 55; default 50).
+    pub fn set_threshold(&self, threshold: u8) -> Result<(), LgtError> {
+        self.shared.call(|core| {
+            core.set_watchlist_threshold(threshold);
+            Ok(())
+        })
+    }
+}
+
+fn invalid(field: &'static str, reason: &str) -> lgt_core::Error {
+    lgt_core::Error::InvalidArgument {
+        field,
+        reason: reason.into(),
+    }
+}
+
+impl From<core::WatchlistAlert> for WatchlistAlert {
+    fn from(a: core::WatchlistAlert) -> Self {
+        Self {
+            alert_id: a.alert_id,
+            person_id: a.person_id,
+            wording: a.wording,
+            confidence: match a.confidence {
+                core::Confidence::Exact => Confidence::Exact,
+                core::Confidence::Low => Confidence::Low,
+            },
+            score: a.score,
+            matched_on: match a.matched_on {
+                core::RowKind::IdNumber => MatchedOn::IdNumber,
+                core::RowKind::NameHanzi => MatchedOn::NameHanzi,
+                core::RowKind::NamePinyin => MatchedOn::NamePinyin,
+            },
+            instructions: a.instructions,
+            details: a.details.map(|d| EntryDetails {
+                entry_ref: d.entry_ref,
+                name: d.name,
+                case_summary: d.case_summary,
+                instructions: d.instructions,
+            }),
+            list_version: a.list_version,
+            list_out_of_date: a.list_out_of_date,
+            raised_at: instant(a.raised_at),
+        }
+    }
+}
+
+impl From<core::ListInfo> for ListInfo {
+    fn from(i: core::ListInfo) -> Self {
+        Self {
+            list_id: i.list_id,
+            version: i.version,
+            key_epoch: i.key_epoch,
+            created_at: instant(i.created_at),
+            expires_at: instant(i.expires_at),
+            entry_count: i.entry_count,
+            signer_key_id: i.signer_key_id,
+        }
+    }
+}
+
+impl From<core::ListStatus> for ListStatus {
+    fn from(status: core::ListStatus) -> Self {
+        let label = status.label().to_owned();
+        let (state, info) = match status {
+            core::ListStatus::Missing => (ListState::Missing, None),
+            core::ListStatus::Current(info) => (ListState::Current, Some(info.into())),
+            core::ListStatus::OutOfDate(info) => (ListState::OutOfDate, Some(info.into())),
+        };
+        Self { state, label, info }
+    }
+}
+
+impl From<core::CheckOutcome> for CheckOutcome {
+    fn from(o: core::CheckOutcome) -> Self {
+        Self {
+            list: o.list.into(),
+            alerts: convert_all(o.alerts),
+        }
+    }
+}
+
+impl From<core::RecheckReport> for RecheckReport {
+    fn from(r: core::RecheckReport) -> Self {
+        Self {
+            persons: r.persons,
+            raised: convert_all(r.raised),
+            cleared: r.cleared,
+        }
+    }
+}
