@@ -168,7 +168,7 @@ impl Watchlist {
 
 #[uniffi::export]
 impl Watchlist {
-    /// Verifies a list package (as received) against the app's pinned root public keys
+    /// Verifies a list package (the bytes as received) against the app's pinned root public keys
     /// (32-byte Ed25519 keys: the current root, plus the next one during a rotation) and,
     /// only if every check passes, makes it the list in use. A forged, rolled-back, expired
     /// or mismatched package fails with [`LgtError::Refused`] (`watchlist.bad_signature`,
@@ -176,7 +176,7 @@ impl Watchlist {
     /// [`Watchlist::recheck`] afterwards, off the main thread.
     pub fn import_list(
         &self,
-        package: Vec<u8>,
+        list_package: Vec<u8>,
         pinned_roots: Vec<Vec<u8>>,
     ) -> Result<ListInfo, LgtError> {
         let roots = pinned_roots
@@ -186,7 +186,7 @@ impl Watchlist {
             .map_err(|_| LgtError::from(invalid("pinned_roots", "32-byte Ed25519 keys")))?;
         let policy = core::WatchlistPolicy::new(roots);
         self.shared
-            .call(|core| core.watchlist_import(&package, &policy))
+            .call(|core| core.watchlist_import(&list_package, &policy))
             .map(Into::into)
     }
 

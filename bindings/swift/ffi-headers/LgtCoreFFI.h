@@ -551,7 +551,7 @@ RustBuffer uniffi_lgt_ffi_fn_method_watchlist_check_identity(uint64_t ptr, RustB
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_WATCHLIST_IMPORT_LIST
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_WATCHLIST_IMPORT_LIST
-RustBuffer uniffi_lgt_ffi_fn_method_watchlist_import_list(uint64_t ptr, RustBuffer package, RustBuffer pinned_roots, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_lgt_ffi_fn_method_watchlist_import_list(uint64_t ptr, RustBuffer list_package, RustBuffer pinned_roots, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_WATCHLIST_RECHECK

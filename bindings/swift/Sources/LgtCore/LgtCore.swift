@@ -2318,14 +2318,14 @@ public protocol WatchlistProtocol: AnyObject, Sendable {
     func checkIdentity(subject: WatchlistSubject) throws  -> CheckOutcome
     
     /**
-     * Verifies a list package (as received) against the app's pinned root public keys
+     * Verifies a list package (the bytes as received) against the app's pinned root public keys
      * (32-byte Ed25519 keys: the current root, plus the next one during a rotation) and,
      * only if every check passes, makes it the list in use. A forged, rolled-back, expired
      * or mismatched package fails with [`LgtError::Refused`] (`watchlist.bad_signature`,
      * `watchlist.rollback`, ...) and the previous list stays in use. Run
      * [`Watchlist::recheck`] afterwards, off the main thread.
      */
-    func importList(package: Data, pinnedRoots: [Data]) throws  -> ListInfo
+    func importList(listPackage: Data, pinnedRoots: [Data]) throws  -> ListInfo
     
     /**
      * Re-checks every local person against the list in use: new hits alert, alerts of
@@ -2437,19 +2437,19 @@ open func checkIdentity(subject: WatchlistSubject)throws  -> CheckOutcome  {
 }
     
     /**
-     * Verifies a list package (as received) against the app's pinned root public keys
+     * Verifies a list package (the bytes as received) against the app's pinned root public keys
      * (32-byte Ed25519 keys: the current root, plus the next one during a rotation) and,
      * only if every check passes, makes it the list in use. A forged, rolled-back, expired
      * or mismatched package fails with [`LgtError::Refused`] (`watchlist.bad_signature`,
      * `watchlist.rollback`, ...) and the previous list stays in use. Run
      * [`Watchlist::recheck`] afterwards, off the main thread.
      */
-open func importList(package: Data, pinnedRoots: [Data])throws  -> ListInfo  {
+open func importList(listPackage: Data, pinnedRoots: [Data])throws  -> ListInfo  {
     return try  FfiConverterTypeListInfo_lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
         uniffiCallStatus in
     uniffi_lgt_ffi_fn_method_watchlist_import_list(
             self.uniffiCloneHandle(),
-        FfiConverterData.lower(package),
+        FfiConverterData.lower(listPackage),
         FfiConverterSequenceData.lower(pinnedRoots),uniffiCallStatus
     )
 })

@@ -24,23 +24,35 @@ public final class FieldStore: @unchecked Sendable {
     public let audit: FieldAudit
     /// Operations awaiting sync.
     public let outbox: FieldOutbox
+    /// The offline wanted-persons list.
+    public let watchlist: FieldWatchlist
+    /// Watchlist alerts as they are raised by any call (register, find, check, re-check), once
+    /// committed. One consumer; live only: alerts raised before it iterates are in the call's
+    /// result and in `watchlist.alerts()`. A consumer more than 64 behind loses the oldest.
+    public let alerts: AsyncStream<WatchlistAlert>
 
-    private init(core: LgtCore) {
+    private init(core: LgtCore) throws {
         self.core = core
         registrations = FieldRegistrations(inner: core.registrations())
         permits = FieldPermits(inner: core.permits())
         audit = FieldAudit(inner: core.audit())
         outbox = FieldOutbox(inner: core.outbox())
+        let watchlistHandle = core.watchlist()
+        watchlist = FieldWatchlist(inner: watchlistHandle)
+        let (stream, continuation) = AsyncStream.makeStream(of: WatchlistAlert.self, bufferingPolicy: .bufferingNewest(64))
+        alerts = stream
+        // The core holds one listener per store: this layer owns it and hands alerts to the stream.
+        try watchlistHandle.setAlertListener(listener: StreamAlerts(continuation))
     }
 
     /// Creates a new store in `config.dir` under the key of `keys`, and opens it.
     public static func create(_ config: StoreConfig, keys: KeyProvider, clock: Clock? = nil) async throws -> FieldStore {
-        try await offMain { FieldStore(core: try LgtCore.create(config: config, keys: keys, clock: clock)) }
+        try await offMain { try FieldStore(core: try LgtCore.create(config: config, keys: keys, clock: clock)) }
     }
 
     /// Opens the store in `config.dir`; a key that does not open it throws `LgtError.WrongKey`.
     public static func open(_ config: StoreConfig, keys: KeyProvider, clock: Clock? = nil) async throws -> FieldStore {
-        try await offMain { FieldStore(core: try LgtCore.open(config: config, keys: keys, clock: clock)) }
+        try await offMain { try FieldStore(core: try LgtCore.open(config: config, keys: keys, clock: clock)) }
     }
 
     /// SQLite's integrity check: "ok" or its complaints.
@@ -140,5 +152,52 @@ public final class FieldOutbox: @unchecked Sendable {
     /// Queued operations, optionally only those in `state`.
     public func list(state: OperationState? = nil) async throws -> [Operation] {
         try await offMain { [inner] in try inner.list(state: state) }
+    }
+}
+
+/// Passes alerts from the core's listener to the `FieldStore.alerts` stream.
+final class StreamAlerts: AlertListener {
+    private let continuation: AsyncStream<WatchlistAlert>.Continuation
+    init(_ continuation: AsyncStream<WatchlistAlert>.Continuation) { self.continuation = continuation }
+
+    func onAlert(alert: WatchlistAlert) throws {
+        continuation.yield(alert)
+    }
+}
+
+/// The offline wanted-persons list of a `FieldStore`.
+public final class FieldWatchlist: @unchecked Sendable {
+    private let inner: Watchlist
+    init(inner: Watchlist) { self.inner = inner }
+
+    /// Verifies a list package against the app's pinned root keys and makes it the list in use;
+    /// a forged, rolled-back or expired one throws `LgtError.Refused` and changes nothing.
+    public func importList(_ listPackage: Data, pinnedRoots: [Data]) async throws -> ListInfo {
+        try await offMain { [inner] in try inner.importList(listPackage: listPackage, pinnedRoots: pinnedRoots) }
+    }
+
+    /// The list in use: current, out of date ("list out of date"), or missing.
+    public func status() async throws -> ListStatus {
+        try await offMain { [inner] in try inner.status() }
+    }
+
+    /// Checks a scanned or typed subject; alerts also reach `FieldStore.alerts`.
+    public func checkIdentity(_ subject: WatchlistSubject) async throws -> CheckOutcome {
+        try await offMain { [inner] in try inner.checkIdentity(subject: subject) }
+    }
+
+    /// Alerts that stand, newest first. Audited.
+    public func alerts() async throws -> [WatchlistAlert] {
+        try await offMain { [inner] in try inner.alerts() }
+    }
+
+    /// Re-checks every local person after an import (long: one derivation per key).
+    public func recheck() async throws -> RecheckReport {
+        try await offMain { [inner] in try inner.recheck() }
+    }
+
+    /// The score below which name hits raise no alert (default 50).
+    public func setThreshold(_ threshold: UInt8) async throws {
+        try await offMain { [inner] in try inner.setThreshold(threshold: threshold) }
     }
 }

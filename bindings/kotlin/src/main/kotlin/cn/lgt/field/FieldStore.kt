@@ -2,13 +2,17 @@ package cn.lgt.field
 
 import cn.lgt.core.Audit
 import cn.lgt.core.AuditRecord
+import cn.lgt.core.AlertListener
 import cn.lgt.core.AuditReport
+import cn.lgt.core.CheckOutcome
 import cn.lgt.core.Clock
 import cn.lgt.core.DocumentInput
 import cn.lgt.core.IdNumberInfo
 import cn.lgt.core.Identifier
 import cn.lgt.core.KeyProvider
 import cn.lgt.core.LgtCore
+import cn.lgt.core.ListInfo
+import cn.lgt.core.ListStatus
 import cn.lgt.core.LgtException
 import cn.lgt.core.Operation
 import cn.lgt.core.OperationState
@@ -18,12 +22,20 @@ import cn.lgt.core.PermitRecord
 import cn.lgt.core.Permits
 import cn.lgt.core.PersonExport
 import cn.lgt.core.PersonRecord
+import cn.lgt.core.RecheckReport
 import cn.lgt.core.RegistrationInput
 import cn.lgt.core.RegistrationReceipt
 import cn.lgt.core.Registrations
 import cn.lgt.core.StoreConfig
+import cn.lgt.core.Watchlist
+import cn.lgt.core.WatchlistAlert
+import cn.lgt.core.WatchlistSubject
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.channels.BufferOverflow
+import kotlinx.coroutines.flow.MutableSharedFlow
+import kotlinx.coroutines.flow.SharedFlow
+import kotlinx.coroutines.flow.asSharedFlow
 import kotlinx.coroutines.withContext
 
 /**
@@ -47,6 +59,20 @@ class FieldStore private constructor(
     private val permitsHandle = core.permits()
     private val auditHandle = core.audit()
     private val outboxHandle = core.outbox()
+    private val watchlistHandle = core.watchlist()
+    private val alertFlow = MutableSharedFlow<WatchlistAlert>(
+        extraBufferCapacity = ALERT_BUFFER,
+        onBufferOverflow = BufferOverflow.DROP_OLDEST,
+    )
+
+    init {
+        // The core holds one listener per store: this layer owns it and fans out through a Flow.
+        watchlistHandle.setAlertListener(object : AlertListener {
+            override fun onAlert(alert: WatchlistAlert) {
+                alertFlow.tryEmit(alert)
+            }
+        })
+    }
 
     /** Registrations and identity-number checks. */
     val registrations = FieldRegistrations(registrationsHandle, dispatcher)
@@ -60,6 +86,17 @@ class FieldStore private constructor(
     /** Operations awaiting sync. */
     val outbox = FieldOutbox(outboxHandle, dispatcher)
 
+    /** The offline wanted-persons list. */
+    val watchlist = FieldWatchlist(watchlistHandle, dispatcher)
+
+    /**
+     * Watchlist alerts as they are raised by any call (register, find, check, re-check), once
+     * committed. Live only: alerts raised while nobody collects are not replayed (they are in
+     * the call's result and in [FieldWatchlist.alerts]); a collector more than 64 behind loses
+     * the oldest.
+     */
+    val alerts: SharedFlow<WatchlistAlert> = alertFlow.asSharedFlow()
+
     /** The store's random id. */
     suspend fun storeId(): String = withContext(dispatcher) { core.storeId() }
 
@@ -72,10 +109,12 @@ class FieldStore private constructor(
     /** Closes the store (after calls in flight) and frees the native handles. */
     override fun close() {
         core.closeStore()
-        listOf(registrationsHandle, permitsHandle, auditHandle, outboxHandle, core).forEach { it.close() }
+        listOf(registrationsHandle, permitsHandle, auditHandle, outboxHandle, watchlistHandle, core).forEach { it.close() }
     }
 
     companion object {
+        private const val ALERT_BUFFER = 64
+
         /** Creates a new store in `config.dir` under the key of [keys], and opens it. */
         suspend fun create(config: StoreConfig, keys: KeyProvider, clock: Clock? = null, dispatcher: CoroutineDispatcher = Dispatchers.IO) =
             withContext(dispatcher) { FieldStore(LgtCore.create(config, keys, clock), dispatcher) }
@@ -151,4 +190,33 @@ class FieldOutbox internal constructor(
     /** Queued operations, optionally only those in [state]. */
     suspend fun list(state: OperationState? = null): List<Operation> =
         withContext(dispatcher) { inner.list(state) }
+}
+
+/** The offline wanted-persons list of a [FieldStore]. */
+class FieldWatchlist internal constructor(
+    private val inner: Watchlist,
+    private val dispatcher: CoroutineDispatcher,
+) {
+    /**
+     * Verifies a list package against the app's pinned root keys and makes it the list in use;
+     * a forged, rolled-back or expired one throws [LgtException.Refused] and changes nothing.
+     */
+    suspend fun importList(listPackage: ByteArray, pinnedRoots: List<ByteArray>): ListInfo =
+        withContext(dispatcher) { inner.importList(listPackage, pinnedRoots) }
+
+    /** The list in use: current, out of date ("list out of date"), or missing. */
+    suspend fun status(): ListStatus = withContext(dispatcher) { inner.status() }
+
+    /** Checks a scanned or typed subject; alerts also reach [FieldStore.alerts]. */
+    suspend fun checkIdentity(subject: WatchlistSubject): CheckOutcome =
+        withContext(dispatcher) { inner.checkIdentity(subject) }
+
+    /** Alerts that stand, newest first. Audited. */
+    suspend fun alerts(): List<WatchlistAlert> = withContext(dispatcher) { inner.alerts() }
+
+    /** Re-checks every local person after an import (long: one derivation per key). */
+    suspend fun recheck(): RecheckReport = withContext(dispatcher) { inner.recheck() }
+
+    /** The score below which name hits raise no alert (default 50). */
+    suspend fun setThreshold(threshold: UByte) = withContext(dispatcher) { inner.setThreshold(threshold) }
 }

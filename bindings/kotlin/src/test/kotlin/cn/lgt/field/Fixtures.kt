@@ -7,6 +7,7 @@ import cn.lgt.core.KeyProvider
 import cn.lgt.core.LgtException
 import cn.lgt.core.PersonInput
 import cn.lgt.core.RegistrationInput
+import java.io.File
 import java.security.SecureRandom
 import java.time.Instant
 import java.time.LocalDate
@@ -55,3 +56,52 @@ fun registration(name: String = "测试甲", sequence: Int = 123, number: String
         occupation = "1",
         contactPhone = "19900001234",
     )
+
+/** The synthetic listed person: an exact hit on this number opens entry CASE-1. */
+val listedNumber = idNumber(birth = "19820927", sequence = 51)
+const val LISTED_NAME = "曾国强"
+
+/**
+ * A watchlist publisher in [dir], played by the `lgt` binary (`lgt watchlist keygen|build`): the
+ * server side is not in the phone's API. Lists are built at the clock's start and run 7 days.
+ */
+class ListServer(private val dir: File) {
+    private val lgt = File(System.getProperty("lgt.bin") ?: "../../target/debug/lgt")
+
+    /** The root public key the phone pins. */
+    val root: ByteArray
+
+    init {
+        check(lgt.canExecute()) { "${lgt.path} is missing: run bindings/generate.sh (it builds lgt)" }
+        run("watchlist", "keygen", "--dir", File(dir, "keys").path)
+        root = File(dir, "keys/root.pub").readText().trim().chunked(2).map { it.toInt(16).toByte() }.toByteArray()
+    }
+
+    /** A signed snapshot (or, with [delta], a delta on the previous build) of CSV [entries]. */
+    fun build(version: Int, entries: String, delta: Boolean = false): ByteArray {
+        val csv = File(dir, "v$version.csv").apply { writeText(LIST_HEADER + entries) }
+        val out = File(dir, "v$version.lgtwl")
+        val args = mutableListOf(
+            "watchlist", "build", "--csv", csv.path, "--keys", File(dir, "keys").path,
+            "--state", File(dir, "state.bin").path, "--out", out.path, "--version", "$version", "--valid-days", "7",
+        )
+        if (delta) args += "--delta"
+        run(*args.toTypedArray())
+        return out.readBytes()
+    }
+
+    private fun run(vararg args: String) {
+        val process = ProcessBuilder(lgt.path, "--json", "--now", "2026-11-29T02:00:00Z", *args)
+            .redirectErrorStream(true)
+            .start()
+        val output = process.inputStream.bufferedReader().readText()
+        check(process.waitFor() == 0) { "lgt ${args.take(2)} failed: $output" }
+    }
+
+    companion object {
+        private const val LIST_HEADER = "entry_ref,name,sex,birth_date,id_numbers,case_summary,instructions\n"
+        val LISTED_ENTRIES =
+            "CASE-1,$LISTED_NAME,1,,$listedNumber,synthetic case,do not confront; call the duty officer\n" +
+                "CASE-2,单晓东,1,1981-02-02,,synthetic case,\n"
+    }
+}
