@@ -14,6 +14,7 @@
 //!  ├─ permit        the GA/T 2000.6 state machine and its append-only event log
 //!  ├─ outbox        frozen operations awaiting sync, written with each change
 //!  ├─ audit         append-only MAC-chained trail, ids only
+//!  ├─ scan          camera frames and photos to payloads; signed permit QR codes
 //!  │
 //!  store            SQLite (WAL), schema migrations, sealed rows and blind indexes
 //!  crypto           AES-256-GCM, HMAC blind indexes, HKDF; the only user of `ring`
@@ -34,6 +35,7 @@ pub mod identity;
 pub mod outbox;
 pub mod permit;
 pub mod registration;
+pub mod scan;
 pub mod store;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;
