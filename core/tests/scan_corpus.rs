@@ -71,7 +71,12 @@ fn the_false_positive_folder_yields_nothing_in_either_mode() {
             let found = scanner
                 .decode(&image.frame(), &ScanOptions::new(mode))
                 .unwrap();
-            assert!(found.is_none(), "{} read as {:?}", case.name(), found.map(|s| s.format));
+            assert!(
+                found.is_none(),
+                "{} read as {:?}",
+                case.name(),
+                found.map(|s| s.format)
+            );
         }
     }
 }

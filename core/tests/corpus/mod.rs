@@ -34,7 +34,10 @@ impl Expected {
             Expected::Bytes(bytes) => {
                 text.as_bytes() == bytes.as_slice()
                     || (text.chars().all(|c| (c as u32) < 256)
-                        && text.chars().map(|c| c as u32 as u8).eq(bytes.iter().copied()))
+                        && text
+                            .chars()
+                            .map(|c| c as u32 as u8)
+                            .eq(bytes.iter().copied()))
             }
             Expected::Segment(whole) => {
                 let latin1: Option<Vec<u8>> =
@@ -62,7 +65,11 @@ pub struct Case {
 impl Case {
     /// `folder/file`, for messages.
     pub fn name(&self) -> String {
-        let folder = self.path.parent().and_then(Path::file_name).unwrap_or_default();
+        let folder = self
+            .path
+            .parent()
+            .and_then(Path::file_name)
+            .unwrap_or_default();
         let file = self.path.file_name().unwrap_or_default();
         format!("{}/{}", folder.to_string_lossy(), file.to_string_lossy())
     }
@@ -101,9 +108,11 @@ impl Corpus {
     /// `$LGT_BARCODE_CORPUS`, else `../shared/corpus/barcode` from the repository root. Panics
     /// with instructions if it is missing: a test over an absent corpus must fail, not skip.
     pub fn locate() -> Self {
-        let root = std::env::var_os(CORPUS_ENV).map(PathBuf::from).unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/barcode")
-        });
+        let root = std::env::var_os(CORPUS_ENV)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/barcode")
+            });
         assert!(
             root.join("qrcode-1").is_dir(),
             "barcode corpus not found at {}: set {CORPUS_ENV} to the folder holding qrcode-1 .. falsepositives-1",
@@ -133,7 +142,10 @@ impl Corpus {
             .map(|e| e.path())
             .filter(|p| {
                 matches!(
-                    p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
+                    p.extension()
+                        .and_then(|e| e.to_str())
+                        .map(str::to_ascii_lowercase)
+                        .as_deref(),
                     Some("png" | "jpg" | "jpeg" | "webp")
                 )
             })
