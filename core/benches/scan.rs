@@ -45,8 +45,12 @@ fn percentile(values: &mut [f64], q: f64) -> f64 {
     values[rank - 1]
 }
 
+/// Whether any symbol read is the expected one, and whether something else was read instead.
+/// zxing-cpp's entries are "text NUL raw-bytes": either form may match.
 fn judge(expected: &Expected, texts: &[String]) -> (bool, bool) {
-    let correct = texts.iter().any(|t| expected.matches(t));
+    let correct = texts
+        .iter()
+        .any(|t| t.split('\u{0}').any(|form| expected.matches(form)));
     (correct, !texts.is_empty() && !correct)
 }
 
@@ -95,11 +99,11 @@ fn zxing(jobs: &[(&str, String)], runs: usize) -> HashMap<String, (Vec<String>, 
                 .filter_map(|v| v.as_str().map(str::to_owned))
                 .collect()
         };
-        // Raw bytes (as ISO-8859-1 text) count for binary payloads, once per symbol.
+        // Per symbol, its text, or its raw bytes (as ISO-8859-1 text) for binary payloads.
         let texts: Vec<String> = strings("texts")
             .into_iter()
             .zip(strings("bytes"))
-            .map(|(text, bytes)| if text.is_empty() { bytes } else { text })
+            .map(|(text, bytes)| format!("{text}\u{0}{bytes}"))
             .collect();
         out.insert(
             value["file"].as_str().unwrap_or_default().to_owned(),

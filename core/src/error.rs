@@ -4,6 +4,8 @@
 use crate::identity::IdError;
 use crate::permit::PermitError;
 use crate::registration::ValidationErrors;
+use crate::scan::permit_qr::PermitQrError;
+use crate::scan::ScanError;
 use crate::store::StoreError;
 
 /// Anything the core can refuse or fail at.
@@ -21,6 +23,12 @@ pub enum Error {
     /// A permit transition is not allowed.
     #[error(transparent)]
     Permit(#[from] PermitError),
+    /// A frame or image could not be scanned.
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    /// A permit QR code could not be made or read.
+    #[error(transparent)]
+    PermitQr(#[from] PermitQrError),
     /// No such record.
     #[error("{kind} {id} not found")]
     NotFound {
@@ -67,6 +75,8 @@ impl Error {
             Error::Id(e) => e.code(),
             Error::Validation(_) => "validation",
             Error::Permit(e) => e.code(),
+            Error::Scan(e) => e.code(),
+            Error::PermitQr(e) => e.code(),
             Error::NotFound { .. } => "not_found",
             Error::Conflict { .. } => "conflict",
             Error::InvalidArgument { .. } => "invalid_argument",

@@ -20,8 +20,10 @@ mod frame;
 mod payload;
 pub mod permit_qr;
 mod render;
+mod result;
 #[cfg(test)]
 mod tests;
+pub(crate) mod trust;
 
 use serde::Serialize;
 
@@ -30,6 +32,7 @@ pub use file::{decode_file, load_luma, write_png, LumaImage, MAX_FILE_BYTES};
 pub use frame::{LumaFrame, ScanOptions, Scanner, MAX_PIXELS, MAX_SIDE};
 pub use payload::{interpret, DoorPlate, Payload};
 pub use render::{render_qr, QrImage};
+pub use result::{PermitVerdict, PermitVerification, ScanResult};
 
 /// The barcode formats the handhelds read; every decode is restricted to these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

@@ -100,9 +100,10 @@ impl PermitQrError {
     }
 }
 
-/// The holder reference of an identity number under the shared holder key.
-pub fn holder_ref(holder_key: &[u8; 32], id: &IdNumber) -> String {
-    let mac = crypto::hmac_sha256(holder_key, id.as_str().as_bytes());
+/// The holder reference of a canonical document number (an 18-character ID number as
+/// [`IdNumber::as_str`] gives it, or another document's stored number) under the holder key.
+pub fn holder_ref(holder_key: &[u8; 32], document_number: &str) -> String {
+    let mac = crypto::hmac_sha256(holder_key, document_number.as_bytes());
     URL_SAFE_NO_PAD.encode(&mac[..HOLDER_REF_LEN])
 }
 
@@ -193,7 +194,7 @@ impl SignedPermit {
     /// Whether the holder reference matches a presented identity number.
     pub fn holder_matches(&self, holder_key: &[u8; 32], id: &IdNumber) -> bool {
         crypto::constant_time_eq(
-            holder_ref(holder_key, id).as_bytes(),
+            holder_ref(holder_key, id.as_str()).as_bytes(),
             self.claim.holder_ref.as_bytes(),
         )
     }

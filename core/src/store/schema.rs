@@ -8,13 +8,16 @@ use rusqlite::Transaction;
 use super::StoreError;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u32 = 2;
+pub const CURRENT_VERSION: u32 = 3;
 
 /// The first released schema, kept verbatim.
 pub(crate) const V1: &str = include_str!("sql/v1.sql");
 
 /// Migration scripts: entry `i` upgrades version `i + 1` to `i + 2`.
-const MIGRATIONS: &[&str] = &[include_str!("sql/migrations/002_permits.sql")];
+pub(super) const MIGRATIONS: &[&str] = &[
+    include_str!("sql/migrations/002_permits.sql"),
+    include_str!("sql/migrations/003_scan_keys.sql"),
+];
 
 /// Brings the database in `tx` from `from` to [`CURRENT_VERSION`]; `from == 0` is a new file.
 pub(crate) fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), StoreError> {

@@ -74,12 +74,25 @@ fn missing_and_existing_stores_are_errors() {
 /// a new database gets, and keeps its data.
 #[test]
 fn a_version_1_file_upgrades_to_the_current_schema() {
+    upgrades_to_the_current_schema(1);
+}
+
+/// The same from version 2 (before the scan keys of migration 003).
+#[test]
+fn a_version_2_file_upgrades_to_the_current_schema() {
+    upgrades_to_the_current_schema(2);
+}
+
+fn upgrades_to_the_current_schema(from: u32) {
     let old = tempfile::tempdir().unwrap();
     let cipher = FieldCipher::new(&DataKey::from_bytes([5; 32]));
     {
         let conn = Connection::open(old.path().join(DB_FILE)).unwrap();
         conn.execute_batch(schema::V1).unwrap();
-        conn.pragma_update(None, "user_version", 1).unwrap();
+        for script in &schema::MIGRATIONS[..from as usize - 1] {
+            conn.execute_batch(script).unwrap();
+        }
+        conn.pragma_update(None, "user_version", from).unwrap();
         let canary = cipher.seal(CANARY_CONTEXT, CANARY_PLAINTEXT).unwrap();
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('canary', ?1), ('store_id', ?2)",
@@ -106,6 +119,9 @@ fn a_version_1_file_upgrades_to_the_current_schema() {
     let fresh_schema = fresh.read(|c| Ok::<_, StoreError>(schema_of(c))).unwrap();
     assert_eq!(upgraded_schema, fresh_schema);
     assert!(upgraded_schema.iter().any(|(name, _)| name == "permits"));
+    assert!(upgraded_schema
+        .iter()
+        .any(|(name, _)| name == "trusted_issuers"));
     let (version, persons): (u32, i64) = upgraded
         .read(|c| {
             Ok::<_, StoreError>((
