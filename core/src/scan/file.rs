@@ -49,13 +49,19 @@ pub fn load_luma(path: &Path) -> Result<LumaImage, ScanError> {
     decode_bytes(&bytes)
 }
 
-fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, ScanError> {
+/// A reader for a supported format; `limited` adds the decoder's own allocation limits (the
+/// header-only dimension check runs without them, to report the size it found).
+fn reader(bytes: &[u8], limited: bool) -> Result<ImageReader<Cursor<&[u8]>>, ScanError> {
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| ScanError::BadImage(e.to_string()))?;
     match reader.format() {
         Some(ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP) => {}
         _ => return Err(ScanError::BadImage("unsupported format".into())),
+    }
+    if !limited {
+        reader.no_limits();
+        return Ok(reader);
     }
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
@@ -68,7 +74,7 @@ fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, ScanError> {
 
 /// Decodes an in-memory JPEG, PNG or WebP to luma.
 pub(crate) fn decode_bytes(bytes: &[u8]) -> Result<LumaImage, ScanError> {
-    let (width, height) = reader(bytes)?
+    let (width, height) = reader(bytes, false)?
         .into_dimensions()
         .map_err(|e| ScanError::BadImage(e.to_string()))?;
     if width == 0 || height == 0 {
@@ -77,7 +83,7 @@ pub(crate) fn decode_bytes(bytes: &[u8]) -> Result<LumaImage, ScanError> {
     if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
         return Err(ScanError::TooLarge { width, height });
     }
-    let image = reader(bytes)?
+    let image = reader(bytes, true)?
         .decode()
         .map_err(|e| ScanError::BadImage(e.to_string()))?
         .into_luma8();
