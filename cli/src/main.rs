@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod demo;
 mod output;
+mod scan;
 
 use std::process::ExitCode;
 

@@ -94,13 +94,21 @@ impl FieldCore {
         })
     }
 
-    /// The signed QR text for an issued or delivered permit, valid from its issue date to its
-    /// next endorsement anniversary. Audited.
-    pub fn permit_qr(&self, permit_id: &str) -> Result<String, Error> {
+    /// The signed QR text for an issued or delivered permit (by record id or permit number),
+    /// valid from its issue date to its next endorsement anniversary. Audited.
+    pub fn permit_qr(&self, id_or_number: &str) -> Result<String, Error> {
         let session = self.session();
         let cipher = self.store.cipher();
         self.store.write(|tx| {
-            let permit = permit::load(tx, cipher, permit_id)?;
+            let permit = match permit::load(tx, cipher, id_or_number) {
+                Err(Error::NotFound { .. }) => permit::find_by_number(tx, cipher, id_or_number)?
+                    .ok_or_else(|| Error::NotFound {
+                        kind: "permit",
+                        id: "(given id or number)".into(),
+                    })?,
+                other => other?,
+            };
+            let permit_id = permit.id.as_str();
             let not_printable = || Error::Conflict {
                 reason: format!("permit {permit_id} is not issued or not in force"),
             };
