@@ -11,7 +11,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use rxing::common::{GlobalHistogramBinarizer, HybridBinarizer};
-use rxing::{BarcodeFormat, Binarizer, BinaryBitmap, DecodeHints, Luma8Source};
+use rxing::{Binarizer, BinaryBitmap, DecodeHints, Luma8Source};
 use rxing::{MultiFormatReader, RXingResult, Reader};
 
 use super::{Format, Mode, Point, Region, ScanError, Symbol};
@@ -104,8 +104,8 @@ impl ScanOptions {
 /// the hybrid binarizer reads most codes, the global-histogram one rescues low-contrast and
 /// blurred frames, and the next frame comes 33 ms later anyway.
 pub struct Scanner {
-    live: MultiFormatReader,
-    still: MultiFormatReader,
+    live: Vec<MultiFormatReader>,
+    still: Vec<MultiFormatReader>,
     frames: u64,
 }
 
@@ -138,26 +138,34 @@ enum BinarizerKind {
     Histogram,
 }
 
-fn reader(try_harder: bool) -> MultiFormatReader {
-    let formats: HashSet<BarcodeFormat> = Format::ALL.iter().map(|f| f.rxing()).collect();
-    let hints = DecodeHints {
-        PossibleFormats: Some(formats),
-        // rxing's helpers turn try-harder on unless told otherwise: always say which.
-        TryHarder: Some(try_harder),
-        AlsoInverted: Some(try_harder),
-        ..DecodeHints::default()
-    };
-    let mut reader = MultiFormatReader::default();
-    reader.set_hints(&hints);
-    reader
+/// One reader per format, in the fixed order of [`Format::ALL`]. rxing's multi-format reader
+/// walks its formats in `HashSet` order, which differs from one reader to the next: the same
+/// image could read as a different symbol from run to run. One reader per format over the same
+/// bitmap (whose binarization is computed once) makes every decode deterministic.
+fn readers(try_harder: bool) -> Vec<MultiFormatReader> {
+    Format::ALL
+        .iter()
+        .map(|format| {
+            let hints = DecodeHints {
+                PossibleFormats: Some(HashSet::from([format.rxing()])),
+                // rxing's helpers turn try-harder on unless told otherwise: always say which.
+                TryHarder: Some(try_harder),
+                AlsoInverted: Some(try_harder),
+                ..DecodeHints::default()
+            };
+            let mut reader = MultiFormatReader::default();
+            reader.set_hints(&hints);
+            reader
+        })
+        .collect()
 }
 
 impl Scanner {
     /// A scanner restricted to QR, PDF417, DataMatrix and Code128.
     pub fn new() -> Self {
         Self {
-            live: reader(false),
-            still: reader(true),
+            live: readers(false),
+            still: readers(true),
             frames: 0,
         }
     }
@@ -248,7 +256,7 @@ impl Scanner {
             scaled = downscale(pixels, region.width, attempt.scale, width, height);
             &scaled
         };
-        let reader = if attempt.harder {
+        let readers = if attempt.harder {
             &mut self.still
         } else {
             &mut self.live
@@ -256,26 +264,28 @@ impl Scanner {
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let source = Luma8Source::new_with_slice(pixels, width, height).ok()?;
             match attempt.binarizer {
-                BinarizerKind::Hybrid => run(reader, HybridBinarizer::new(source)),
-                BinarizerKind::Histogram => run(reader, GlobalHistogramBinarizer::new(source)),
+                BinarizerKind::Hybrid => run(readers, HybridBinarizer::new(source)),
+                BinarizerKind::Histogram => run(readers, GlobalHistogramBinarizer::new(source)),
             }
         }));
         match outcome {
             Ok(found) => Ok(found.and_then(|result| symbol(&result, region, attempt.scale))),
             Err(_) => {
                 // The reader's state after a panic is unknown: start afresh.
-                *reader = crate::scan::frame::reader(attempt.harder);
+                *readers = self::readers(attempt.harder);
                 Err(ScanError::DecoderPanicked)
             }
         }
     }
 }
 
-fn run<B: Binarizer>(reader: &mut MultiFormatReader, binarizer: B) -> Option<RXingResult> {
+fn run<B: Binarizer>(readers: &mut [MultiFormatReader], binarizer: B) -> Option<RXingResult> {
     let mut bitmap = BinaryBitmap::new(binarizer);
-    let result = reader.decode_with_state(&mut bitmap).ok();
-    reader.reset();
-    result
+    readers.iter_mut().find_map(|reader| {
+        let result = reader.decode_with_state(&mut bitmap).ok();
+        reader.reset();
+        result
+    })
 }
 
 fn symbol(result: &RXingResult, region: Region, scale: u32) -> Option<Symbol> {
