@@ -46,11 +46,11 @@ fn percentile(values: &mut [f64], q: f64) -> f64 {
 }
 
 /// Whether any symbol read is the expected one, and whether something else was read instead.
-/// zxing-cpp's entries are "text NUL raw-bytes": either form may match.
-fn judge(expected: &Expected, texts: &[String]) -> (bool, bool) {
+/// Each symbol comes as its readings: the text, and for zxing-cpp also its raw bytes.
+fn judge(expected: &Expected, texts: &[Vec<String>]) -> (bool, bool) {
     let correct = texts
         .iter()
-        .any(|t| t.split('\u{0}').any(|form| expected.matches(form)));
+        .any(|forms| forms.iter().any(|form| expected.matches(form)));
     (correct, !texts.is_empty() && !correct)
 }
 
@@ -59,20 +59,20 @@ fn ours(
     frame: &LumaFrame<'_>,
     options: &ScanOptions,
     runs: usize,
-) -> (Vec<String>, f64) {
+) -> (Vec<Vec<String>>, f64) {
     let mut times = Vec::with_capacity(runs);
     let mut texts = Vec::new();
     for _ in 0..runs {
         let start = Instant::now();
         let found = scanner.decode(frame, options).unwrap_or(None);
         times.push(start.elapsed().as_secs_f64() * 1000.0);
-        texts = found.into_iter().map(|s| s.text).collect();
+        texts = found.into_iter().map(|s| vec![s.text]).collect();
     }
     (texts, median(&mut times))
 }
 
 /// Runs the zxing-cpp reader over (mode, path) jobs; returns texts and median ms per path.
-fn zxing(jobs: &[(&str, String)], runs: usize) -> HashMap<String, (Vec<String>, f64)> {
+fn zxing(jobs: &[(&str, String)], runs: usize) -> HashMap<String, (Vec<Vec<String>>, f64)> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/zxing_cpp_reader.py");
     let mut child = Command::new("python3")
         .arg(script)
@@ -99,11 +99,11 @@ fn zxing(jobs: &[(&str, String)], runs: usize) -> HashMap<String, (Vec<String>, 
                 .filter_map(|v| v.as_str().map(str::to_owned))
                 .collect()
         };
-        // Per symbol, its text, or its raw bytes (as ISO-8859-1 text) for binary payloads.
-        let texts: Vec<String> = strings("texts")
+        // Per symbol, its text and its raw bytes (as ISO-8859-1 text) for binary payloads.
+        let texts: Vec<Vec<String>> = strings("texts")
             .into_iter()
             .zip(strings("bytes"))
-            .map(|(text, bytes)| format!("{text}\u{0}{bytes}"))
+            .map(|(text, bytes)| vec![text, bytes])
             .collect();
         out.insert(
             value["file"].as_str().unwrap_or_default().to_owned(),
@@ -147,12 +147,21 @@ fn corpus_table(repeats: usize) {
     let mut rows: Vec<(String, Row)> = Vec::new();
     let mut jobs = Vec::new();
     let mut cases = Vec::new();
-    for folder in corpus.folders() {
+    // LGT_BENCH_FOLDERS=qrcode-1,pdf417-2 limits the run to those folders.
+    let only = std::env::var("LGT_BENCH_FOLDERS").ok();
+    let wanted = |folder: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|f| f == folder))
+    };
+    for folder in corpus.folders().into_iter().filter(|f| wanted(f)) {
         let mut row = Row::default();
         for case in corpus.cases(&folder) {
             let image = case.load();
             let (texts, ms) = ours(&mut scanner, &image.frame(), &options, repeats);
             let (correct, false_read) = judge(&case.expected, &texts);
+            if false_read {
+                eprintln!("lgt false read: {}", case.name());
+            }
             row.ours.push(Outcome {
                 correct,
                 false_read,
