@@ -314,19 +314,23 @@ fn a_wrong_key_is_reported_as_such() {
 
 // ---- Scanning: signed permit QR codes (issue #3) ----
 
-/// An issued permit's id, for the scan tests.
-fn issued_permit(f: &Fixture, number: &str) -> String {
+/// A newly registered person's accepted permit application, for the scan tests.
+fn accepted_permit(f: &Fixture) -> String {
     let person = f
         .core
         .register(&input("360426199101010071", "HC1"))
         .unwrap()
         .person_id;
-    let id = f
-        .core
+    f.core
         .permit(&PermitCommand::Accept { person_id: person })
         .unwrap()
         .permit
-        .id;
+        .id
+}
+
+/// An issued permit's id, for the scan tests.
+fn issued_permit(f: &Fixture, number: &str) -> String {
+    let id = accepted_permit(f);
     f.core
         .permit(&PermitCommand::Apply {
             permit_id: id.clone(),
@@ -439,17 +443,7 @@ fn another_devices_permit_verifies_once_its_issuer_key_is_trusted_and_not_after_
 #[test]
 fn an_accepted_permit_has_no_qr_yet() {
     let f = fixture();
-    let person = f
-        .core
-        .register(&input("360426199101010071", "HC1"))
-        .unwrap()
-        .person_id;
-    let id = f
-        .core
-        .permit(&PermitCommand::Accept { person_id: person })
-        .unwrap()
-        .permit
-        .id;
+    let id = accepted_permit(&f);
     let before = counts(&f.core);
     assert_eq!(f.core.permit_qr(&id).unwrap_err().code(), "conflict");
     assert_eq!(counts(&f.core), before);
