@@ -86,6 +86,16 @@ pub enum Command {
     /// The offline wanted-persons list: build, import, status, check.
     #[command(subcommand)]
     Watchlist(crate::watchlist::WatchlistCommand),
+    /// Decode barcodes in images (files, or folders searched recursively): one line per image.
+    /// With a store (--store / LGT_STORE), permit codes are verified against it.
+    Scan {
+        /// Image files (JPEG, PNG, WebP) or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// still (a photo: try harder) or live (one camera frame: fast).
+        #[arg(long, default_value = "still")]
+        mode: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -254,6 +264,29 @@ pub enum PermitCommand {
     Show {
         /// The permit id.
         permit_id: String,
+    },
+    /// Render the signed QR code of an issued permit as a PNG.
+    Qr {
+        /// The permit id or the permit number.
+        permit: String,
+        /// The PNG file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print this device's permit-issuer public key (hex), for other devices to trust.
+    IssuerKey,
+    /// Accept permit codes signed by another device's or office's key.
+    TrustIssuer {
+        /// The public key, 64 hex digits.
+        public_key: String,
+        /// A label for the issuer (an office or device id).
+        #[arg(long)]
+        label: String,
+    },
+    /// Stop accepting permit codes signed by a key.
+    RevokeIssuer {
+        /// The key id (16 hex digits).
+        key_id: String,
     },
 }
 

@@ -21,12 +21,12 @@ use serde_json::json;
 use crate::args::*;
 use crate::output::Printer;
 
-pub struct Session {
-    store: Option<PathBuf>,
+pub(crate) struct Session {
+    pub(crate) store: Option<PathBuf>,
     key_file: Option<PathBuf>,
     actor: String,
-    pub clock: Arc<dyn Clock>,
-    pub out: Printer,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) out: Printer,
 }
 
 impl Session {
@@ -53,7 +53,7 @@ impl Session {
         }
     }
 
-    pub fn open(&self) -> Result<FieldCore> {
+    pub(crate) fn open(&self) -> Result<FieldCore> {
         let dir = self.store_dir()?;
         let keys = KeyFile::open(self.key_path()?).context("cannot read the key file")?;
         Ok(FieldCore::open(self.params(dir, &keys))?)
@@ -117,6 +117,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Seed { count, seed } => seed_synthetic(&ctx, count, seed),
         Command::Demo => crate::demo::run(ctx.clock.clone(), &ctx.actor),
         Command::Watchlist(command) => crate::watchlist::run(&ctx, command),
+        Command::Scan { paths, mode } => crate::scan::scan(&ctx, &paths, &mode),
     }
 }
 
@@ -285,6 +286,19 @@ fn permit(ctx: &Session, command: PermitCommand) -> Result<()> {
         PermitCommand::Show { permit_id } => {
             let record = core.permit_show(&permit_id)?;
             return ctx.out.value(&record, crate::output::permit_with_log);
+        }
+        PermitCommand::Qr { permit, out } => {
+            return crate::scan::permit_qr(ctx, &core, &permit, &out)
+        }
+        PermitCommand::IssuerKey => return crate::scan::issuer_key(ctx, &core),
+        PermitCommand::TrustIssuer { public_key, label } => {
+            return crate::scan::trust_issuer(ctx, &core, &public_key, &label)
+        }
+        PermitCommand::RevokeIssuer { key_id } => {
+            core.revoke_issuer(&key_id)?;
+            return ctx.out.value(&json!({ "revoked": key_id }), |_| {
+                format!("issuer key {key_id} revoked")
+            });
         }
         PermitCommand::Accept { person_id } => CorePermitCommand::Accept { person_id },
         PermitCommand::Issue { target, number } => apply(target, PermitEvent::Issue { number }),

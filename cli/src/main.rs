@@ -7,6 +7,7 @@ mod commands;
 mod demo;
 mod output;
 mod watchlist;
+mod scan;
 
 use std::process::ExitCode;
 

@@ -4,6 +4,8 @@
 use crate::identity::IdError;
 use crate::permit::PermitError;
 use crate::registration::ValidationErrors;
+use crate::scan::permit_qr::PermitQrError;
+use crate::scan::ScanError;
 use crate::store::StoreError;
 use crate::watchlist::WatchlistError;
 
@@ -25,6 +27,12 @@ pub enum Error {
     /// A watchlist package or check was refused.
     #[error(transparent)]
     Watchlist(#[from] WatchlistError),
+    /// A frame or image could not be scanned.
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    /// A permit QR code could not be made or read.
+    #[error(transparent)]
+    PermitQr(#[from] PermitQrError),
     /// No such record.
     #[error("{kind} {id} not found")]
     NotFound {
@@ -72,6 +80,8 @@ impl Error {
             Error::Validation(_) => "validation",
             Error::Permit(e) => e.code(),
             Error::Watchlist(e) => e.code(),
+            Error::Scan(e) => e.code(),
+            Error::PermitQr(e) => e.code(),
             Error::NotFound { .. } => "not_found",
             Error::Conflict { .. } => "conflict",
             Error::InvalidArgument { .. } => "invalid_argument",

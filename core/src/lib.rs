@@ -15,6 +15,7 @@
 //!  ├─ outbox        frozen operations awaiting sync, written with each change
 //!  ├─ audit         append-only MAC-chained trail, ids only
 //!  ├─ watchlist     signed offline wanted-persons list (stretched tags), alerts, hit reports
+//!  ├─ scan          camera frames and photos to payloads; signed permit QR codes
 //!  │
 //!  store            SQLite (WAL), schema migrations, sealed rows and blind indexes
 //!  crypto           AES-256-GCM, HMAC blind indexes, HKDF; the only user of `ring`
@@ -35,6 +36,7 @@ pub mod identity;
 pub mod outbox;
 pub mod permit;
 pub mod registration;
+pub mod scan;
 pub mod store;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;

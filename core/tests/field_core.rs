@@ -311,3 +311,144 @@ fn a_wrong_key_is_reported_as_such() {
     assert_eq!(err.code(), "store.wrong_key");
     assert!(!err.to_string().is_empty());
 }
+
+// ---- Scanning: signed permit QR codes (issue #3) ----
+
+/// A newly registered person's accepted permit application, for the scan tests.
+fn accepted_permit(f: &Fixture) -> String {
+    let person = f
+        .core
+        .register(&input("360426199101010071", "HC1"))
+        .unwrap()
+        .person_id;
+    f.core
+        .permit(&PermitCommand::Accept { person_id: person })
+        .unwrap()
+        .permit
+        .id
+}
+
+/// An issued permit's id, for the scan tests.
+fn issued_permit(f: &Fixture, number: &str) -> String {
+    let id = accepted_permit(f);
+    f.core
+        .permit(&PermitCommand::Apply {
+            permit_id: id.clone(),
+            base_version: None,
+            event: PermitEvent::Issue {
+                number: number.into(),
+            },
+        })
+        .unwrap();
+    id
+}
+
+/// Renders the text as a QR, decodes it as a live camera frame would, and verifies it.
+fn scan_rendered(core: &FieldCore, text: &str) -> lgt_core::scan::ScanResult {
+    use lgt_core::scan::{render_qr, LumaFrame, Mode, ScanOptions, Scanner};
+    let qr = render_qr(text, 4).unwrap();
+    let frame = LumaFrame {
+        data: &qr.pixels,
+        width: qr.size,
+        height: qr.size,
+        row_stride: qr.size,
+    };
+    core.scan_frame(&mut Scanner::new(), &frame, &ScanOptions::new(Mode::Still))
+        .unwrap()
+        .expect("the rendered QR decodes")
+}
+
+#[test]
+fn a_signed_permit_qr_round_trips_and_forged_expired_cancelled_codes_are_told_apart() {
+    use lgt_core::scan::{Payload, PermitVerdict};
+    let f = fixture();
+    let id = issued_permit(&f, "SZ20260001");
+    let text = f.core.permit_qr(&id).unwrap();
+    assert!(
+        !text.contains("360426199101010071"),
+        "the QR must not carry the ID number"
+    );
+
+    let result = scan_rendered(&f.core, &text);
+    assert_eq!(result.symbol.text, text);
+    let Payload::Permit(Ok(signed)) = &result.payload else {
+        panic!("not a permit: {:?}", result.payload.kind());
+    };
+    assert_eq!(signed.claim.permit_number, "SZ20260001");
+    assert_eq!(signed.claim.valid_until, "2027-03-10".parse().unwrap());
+    let verification = result.permit.unwrap();
+    assert_eq!(verification.verdict, PermitVerdict::Valid);
+    assert_eq!(verification.permit_id.as_deref(), Some(id.as_str()));
+
+    // One altered character in the signed body: forged.
+    let body_at = "LGTP1.".len() + 10;
+    let mut tampered = text.clone().into_bytes();
+    tampered[body_at] = if tampered[body_at] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let verdict = scan_rendered(&f.core, &tampered).permit.unwrap().verdict;
+    assert_eq!(verdict, PermitVerdict::Forged);
+
+    // After its endorsement anniversary the code has expired.
+    f.clock.set(at("2027-03-11T10:00:00+08:00"));
+    let verdict = scan_rendered(&f.core, &text).permit.unwrap().verdict;
+    assert_eq!(verdict, PermitVerdict::Expired);
+
+    // Cancelled in the local store: genuine but cancelled.
+    f.clock.set(at("2026-04-01T10:00:00+08:00"));
+    f.core
+        .permit(&PermitCommand::Apply {
+            permit_id: id.clone(),
+            base_version: None,
+            event: PermitEvent::Cancel { reason: "3".into() },
+        })
+        .unwrap();
+    let verification = scan_rendered(&f.core, &text).permit.unwrap();
+    assert_eq!(verification.verdict, PermitVerdict::Cancelled);
+    assert_eq!(verification.local_state, Some(PermitState::Cancelled));
+    assert_eq!(f.core.permit_qr(&id).unwrap_err().code(), "conflict");
+}
+
+#[test]
+fn another_devices_permit_verifies_once_its_issuer_key_is_trusted_and_not_after_revocation() {
+    use lgt_core::scan::PermitVerdict;
+    let office = fixture();
+    let phone = fixture();
+    let id = issued_permit(&office, "SZ20260002");
+    let text = office.core.permit_qr(&id).unwrap();
+
+    let verify = |core: &FieldCore| scan_rendered(core, &text).permit.unwrap();
+    assert_eq!(verify(&phone.core).verdict, PermitVerdict::UnknownIssuer);
+
+    let key = office.core.issuer_public_key().unwrap();
+    phone.core.trust_issuer(&key, "office 1").unwrap();
+    let verification = verify(&phone.core);
+    assert_eq!(verification.verdict, PermitVerdict::Valid);
+    assert_eq!(
+        verification.local_state, None,
+        "the phone's store does not hold the permit"
+    );
+
+    phone.core.revoke_issuer(&key.key_id()).unwrap();
+    assert_eq!(verify(&phone.core).verdict, PermitVerdict::UnknownIssuer);
+    assert_eq!(
+        phone.core.revoke_issuer(&key.key_id()).unwrap_err().code(),
+        "not_found"
+    );
+}
+
+#[test]
+fn an_accepted_permit_has_no_qr_yet() {
+    let f = fixture();
+    let id = accepted_permit(&f);
+    let before = counts(&f.core);
+    assert_eq!(f.core.permit_qr(&id).unwrap_err().code(), "conflict");
+    assert_eq!(counts(&f.core), before);
+    assert_eq!(
+        f.core.permit_qr("no-such-permit").unwrap_err().code(),
+        "not_found"
+    );
+}

@@ -258,6 +258,21 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     out
 }
 
+/// HMAC-SHA256 under a shared 32-byte key: references that every device holding the key must
+/// reproduce (the holder reference in a signed permit QR), unlike the per-store blind indexes.
+pub fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), message).as_ref());
+    out
+}
+
+/// Fills a buffer from the operating system's CSPRNG.
+pub fn random_bytes(out: &mut [u8]) -> Result<(), CryptoError> {
+    SystemRandom::new()
+        .fill(out)
+        .map_err(|_| CryptoError::Random)
+}
+
 /// Compares two MACs without leaking where they differ through timing.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0

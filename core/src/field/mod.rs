@@ -2,6 +2,8 @@
 //! capability that does the work, inside a session that knows the store, the clock and the
 //! acting coordinator.
 
+mod scan;
+
 use std::path::Path;
 use std::sync::Arc;
 

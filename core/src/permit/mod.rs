@@ -222,7 +222,28 @@ fn save(
     Ok(())
 }
 
-fn load(conn: &Connection, cipher: &FieldCipher, permit_id: &str) -> Result<Permit, Error> {
+/// The permit holding an issued number, if this store knows it (the signed-QR status check).
+pub(crate) fn find_by_number(
+    conn: &Connection,
+    cipher: &FieldCipher,
+    number: &str,
+) -> Result<Option<Permit>, Error> {
+    let blind = cipher.blind(BlindIndex::PermitNumber, number);
+    let id: Option<String> = conn
+        .query_row(
+            "SELECT id FROM permits WHERE number_blind = ?1",
+            [blind],
+            |r| r.get(0),
+        )
+        .optional()?;
+    id.map(|id| load(conn, cipher, &id)).transpose()
+}
+
+pub(crate) fn load(
+    conn: &Connection,
+    cipher: &FieldCipher,
+    permit_id: &str,
+) -> Result<Permit, Error> {
     let sealed: Option<Vec<u8>> = conn
         .query_row(
             "SELECT sealed FROM permits WHERE id = ?1",

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 pub use model::*;
 pub use validate::{
-    is_valid_credit_code, normalise_document_number, normalise_name, validate, FieldError,
-    ValidationErrors,
+    is_valid_credit_code, normalise_document_number, normalise_house_code, normalise_name,
+    validate, FieldError, ValidationErrors,
 };
 
 use crate::codes::{self, CodeTableId};

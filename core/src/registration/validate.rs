@@ -37,6 +37,16 @@ fn summary(errors: &[FieldError]) -> String {
 const MAX_NAME_CHARS: usize = 64;
 const MAX_TEXT_CHARS: usize = 200;
 
+/// A house code (门牌/房屋编码) as stored: trimmed, upper-cased, 1 to 64 ASCII letters, digits or
+/// '-'; `None` if it is not one. Shared by the registration validator and the door-plate scan.
+pub fn normalise_house_code(raw: &str) -> Option<String> {
+    let code = raw.trim().to_ascii_uppercase();
+    let valid = !code.is_empty()
+        && code.len() <= 64
+        && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    valid.then_some(code)
+}
+
 /// Normalises a person's name for storage and look-up: NFKC (full-width forms to plain),
 /// surrounding space trimmed, inner runs of space collapsed, the several middle-dot
 /// characters of transcribed minority and foreign names unified to U+00B7, Latin letters
@@ -311,19 +321,16 @@ pub fn validate(
 
     let household_address = c.text("household_address", &input.household_address);
     let dwelling = Dwelling {
-        house_code: {
-            let code = input.dwelling.house_code.trim().to_ascii_uppercase();
-            if code.is_empty()
-                || code.len() > 64
-                || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            {
+        house_code: match normalise_house_code(&input.dwelling.house_code) {
+            Some(code) => code,
+            None => {
                 c.fail(
                     "dwelling.house_code",
                     "invalid_house_code",
                     "must be 1 to 64 letters, digits or '-'",
                 );
+                input.dwelling.house_code.trim().to_ascii_uppercase()
             }
-            code
         },
         address: c.text("dwelling.address", &input.dwelling.address),
         housing_type: c.code(

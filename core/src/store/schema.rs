@@ -14,10 +14,9 @@ pub const CURRENT_VERSION: u32 = 4;
 pub(crate) const V1: &str = include_str!("sql/v1.sql");
 
 /// Migration scripts: entry `i` upgrades version `i + 1` to `i + 2`.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/migrations/002_permits.sql"),
-    // 003 is reserved for a capability built in parallel; the merge fills it in.
-    "",
+    include_str!("sql/migrations/003_scan_keys.sql"),
     include_str!("sql/migrations/004_watchlist.sql"),
 ];
 

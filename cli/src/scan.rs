@@ -1,0 +1,216 @@
+//! `lgt scan` and the permit QR commands.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Result};
+use lgt_core::crypto::PublicKey;
+use lgt_core::scan::{
+    interpret, load_luma, render_qr, write_png, Mode, Payload, ScanOptions, ScanResult, Scanner,
+};
+use lgt_core::store::Store;
+use lgt_core::FieldCore;
+use serde_json::{json, Value};
+
+use crate::commands::Session;
+
+const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "webp"];
+
+/// Files given, and the images under folders given (recursively, sorted).
+fn images(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| anyhow!("cannot list {}: {e}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            entries.sort();
+            let (dirs, files): (Vec<_>, Vec<_>) = entries.into_iter().partition(|p| p.is_dir());
+            out.extend(files.into_iter().filter(|p| {
+                p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+            }));
+            out.extend(images(&dirs)?);
+        } else {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// One line per image; exits non-zero if any image could not be read.
+pub fn scan(ctx: &Session, paths: &[PathBuf], mode: &str) -> Result<()> {
+    let mode: Mode = mode.parse()?;
+    let core = match &ctx.store {
+        Some(dir) if Store::exists(dir) => Some(ctx.open()?),
+        _ => None,
+    };
+    let mut scanner = Scanner::new();
+    let options = ScanOptions::new(mode);
+    let mut failed = 0;
+    for path in images(paths)? {
+        let line = match scan_one(
+            ctx.clock.today(),
+            core.as_ref(),
+            &mut scanner,
+            &path,
+            &options,
+        ) {
+            Ok(line) => line,
+            Err(error) => {
+                failed += 1;
+                let code = error
+                    .downcast_ref::<lgt_core::Error>()
+                    .map_or("error", |e| e.code());
+                json!({ "file": path, "found": false, "error": { "code": code, "message": format!("{error:#}") } })
+            }
+        };
+        ctx.out.value(&line, human)?;
+    }
+    if failed > 0 {
+        bail!("{failed} image(s) could not be read");
+    }
+    Ok(())
+}
+
+fn scan_one(
+    ctx_today: chrono::NaiveDate,
+    core: Option<&FieldCore>,
+    scanner: &mut Scanner,
+    path: &Path,
+    options: &ScanOptions,
+) -> Result<Value> {
+    let image = load_luma(path).map_err(lgt_core::Error::from)?;
+    let started = Instant::now();
+    let symbol = scanner
+        .decode(&image.frame(), options)
+        .map_err(lgt_core::Error::from)?;
+    let decode_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let Some(symbol) = symbol else {
+        return Ok(json!({ "file": path, "found": false, "decode_ms": decode_ms }));
+    };
+    let result = match core {
+        Some(core) => core.scan_symbol(symbol)?,
+        None => ScanResult {
+            payload: interpret(&symbol.text, ctx_today),
+            symbol,
+            permit: None,
+        },
+    };
+    let mut line = json!({
+        "file": path,
+        "found": true,
+        "format": result.symbol.format,
+        "text": result.symbol.text,
+        "kind": result.payload.kind(),
+        "decode_ms": decode_ms,
+        "position": result.symbol.position,
+    });
+    match &result.payload {
+        Payload::IdNumber(parsed) => {
+            line["id_valid"] = json!(parsed.is_ok());
+            if let Err(e) = parsed {
+                line["id_error"] = json!(e.code());
+            }
+        }
+        Payload::Permit(parsed) => {
+            if let Ok(signed) = parsed {
+                line["permit_number"] = json!(signed.claim.permit_number);
+                line["valid_until"] = json!(signed.claim.valid_until);
+                line["issuer_key_id"] = json!(signed.claim.issuer_key_id);
+            }
+            // Without a store nothing is trusted: the verdict needs the issuer table.
+            line["verification"] = match &result.permit {
+                Some(v) => json!(v),
+                None => json!("needs a store"),
+            };
+        }
+        Payload::DoorPlate(plate) => {
+            line["house_code"] = json!(plate.house_code);
+            line["address"] = json!(plate.address);
+        }
+        Payload::Ctid => line["advice"] = json!("verify online on the CTID platform"),
+        Payload::Unknown => {}
+    }
+    Ok(line)
+}
+
+fn human(line: &Value) -> String {
+    let file = line["file"].as_str().unwrap_or_default();
+    if let Some(error) = line.get("error") {
+        return format!(
+            "{file}: error: {}",
+            error["message"].as_str().unwrap_or_default()
+        );
+    }
+    if line["found"] != json!(true) {
+        return format!(
+            "{file}: nothing found ({:.1} ms)",
+            line["decode_ms"].as_f64().unwrap_or_default()
+        );
+    }
+    let mut text = format!(
+        "{file}: {} {} ({:.1} ms): {}",
+        line["format"].as_str().unwrap_or_default(),
+        line["kind"].as_str().unwrap_or_default(),
+        line["decode_ms"].as_f64().unwrap_or_default(),
+        line["text"].as_str().unwrap_or_default()
+    );
+    if let Some(verdict) = line["verification"].get("verdict") {
+        text.push_str(&format!(
+            " [permit: {}]",
+            verdict.as_str().unwrap_or_default()
+        ));
+    }
+    text
+}
+
+/// Writes the signed QR of an issued permit as a PNG.
+pub fn permit_qr(ctx: &Session, core: &FieldCore, permit: &str, out: &Path) -> Result<()> {
+    let text = core.permit_qr(permit)?;
+    let image = render_qr(&text, 8).map_err(lgt_core::Error::from)?;
+    write_png(out, image.size, image.size, &image.pixels).map_err(lgt_core::Error::from)?;
+    ctx.out.value(&json!({ "file": out, "text": text }), |_| {
+        format!("signed permit QR written to {}", out.display())
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 || !text.is_ascii() {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// Prints this device's issuer public key.
+pub fn issuer_key(ctx: &Session, core: &FieldCore) -> Result<()> {
+    let key = core.issuer_public_key()?;
+    let value = json!({ "key_id": key.key_id(), "public_key": hex(key.as_bytes()) });
+    ctx.out.value(&value, |v| {
+        format!(
+            "issuer key {}: {}",
+            v["key_id"].as_str().unwrap_or_default(),
+            v["public_key"].as_str().unwrap_or_default()
+        )
+    })
+}
+
+/// Trusts another issuer's public key.
+pub fn trust_issuer(ctx: &Session, core: &FieldCore, public_key: &str, label: &str) -> Result<()> {
+    let key = unhex(public_key)
+        .and_then(|b| PublicKey::try_from_slice(&b).ok())
+        .ok_or_else(|| anyhow!("the public key must be 64 hex digits"))?;
+    core.trust_issuer(&key, label)?;
+    ctx.out.value(&json!({ "trusted": key.key_id() }), |_| {
+        format!("issuer key {} trusted", key.key_id())
+    })
+}

@@ -1,0 +1,63 @@
+//! What a scan tells the coordinator.
+
+use serde::Serialize;
+
+use super::permit_qr::PermitQrError;
+use super::{Payload, Symbol};
+use crate::permit::PermitState;
+
+/// A decoded symbol with its interpretation and, for a permit, its verification.
+#[derive(Debug, Clone)]
+pub struct ScanResult {
+    /// The symbol as decoded.
+    pub symbol: Symbol,
+    /// What it means.
+    pub payload: Payload,
+    /// For a signed permit: the verdict.
+    pub permit: Option<PermitVerification>,
+}
+
+/// The verdict on a permit QR, offline: signature, validity, and the local store's status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PermitVerification {
+    /// The overall verdict.
+    pub verdict: PermitVerdict,
+    /// The permit's state in this store, when this store knows the permit.
+    pub local_state: Option<PermitState>,
+    /// The permit's record id in this store, when known.
+    pub permit_id: Option<String>,
+}
+
+/// What the coordinator is shown for a permit QR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PermitVerdict {
+    /// Signed by a trusted issuer, within its validity, and not cancelled or suspended here.
+    Valid,
+    /// The signature does not verify, or the code is malformed: forged or altered.
+    Forged,
+    /// Signed by a key this device does not trust (not yet synced, or revoked).
+    UnknownIssuer,
+    /// Past its validity.
+    Expired,
+    /// Before its validity.
+    NotYetValid,
+    /// Genuine, but the permit is cancelled in the local store.
+    Cancelled,
+    /// Genuine, but the permit is suspended (missed endorsement) in the local store.
+    Suspended,
+}
+
+impl PermitVerdict {
+    /// The verdict for a refused signature or validity check.
+    pub(crate) fn from_error(error: PermitQrError) -> Self {
+        match error {
+            PermitQrError::Malformed | PermitQrError::BadSignature | PermitQrError::Unencodable => {
+                PermitVerdict::Forged
+            }
+            PermitQrError::UnknownIssuer => PermitVerdict::UnknownIssuer,
+            PermitQrError::Expired { .. } => PermitVerdict::Expired,
+            PermitQrError::NotYetValid { .. } => PermitVerdict::NotYetValid,
+        }
+    }
+}

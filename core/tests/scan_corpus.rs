@@ -1,0 +1,82 @@
+//! The scanner over the ZXing black-box corpus in `../shared/corpus/barcode` (override with
+//! `LGT_BARCODE_CORPUS`). A missing corpus fails loudly: these tests must not pass by skipping.
+
+#![cfg(feature = "image-files")]
+
+mod corpus;
+
+use corpus::{Corpus, Expected};
+use lgt_core::scan::{Mode, ScanOptions, Scanner};
+
+/// Detection each folder reached when this test was written (still mode): a regression below
+/// these fails. Raise them as the scanner improves.
+const FLOORS: &[(&str, usize)] = &[
+    ("code128-1", 6),
+    ("code128-2", 39),
+    ("code128-3", 2),
+    ("datamatrix-1", 27),
+    ("datamatrix-2", 18),
+    ("datamatrix-3", 18),
+    ("pdf417-1", 10),
+    ("pdf417-2", 25),
+    ("pdf417-3", 19),
+    ("pdf417-4", 4),
+    ("qrcode-1", 20),
+    ("qrcode-2", 33),
+    ("qrcode-3", 42),
+    ("qrcode-4", 38),
+    ("qrcode-5", 19),
+    ("qrcode-6", 15),
+];
+
+#[test]
+fn every_corpus_read_yields_its_expected_text_and_no_folder_regresses() {
+    let corpus = Corpus::locate();
+    let mut scanner = Scanner::new();
+    let options = ScanOptions::new(Mode::Still);
+    let mut wrong = Vec::new();
+    let mut low = Vec::new();
+    for &(folder, floor) in FLOORS {
+        let mut found = 0;
+        for case in corpus.cases(folder) {
+            let image = case.load();
+            let Some(symbol) = scanner.decode(&image.frame(), &options).unwrap() else {
+                continue;
+            };
+            if case.expected.matches(&symbol.text) {
+                found += 1;
+            } else {
+                wrong.push(case.name());
+            }
+        }
+        eprintln!("{folder}: {found}");
+        if found < floor {
+            low.push(format!("{folder}: {found} < {floor}"));
+        }
+    }
+    assert!(wrong.is_empty(), "false reads: {wrong:?}");
+    assert!(low.is_empty(), "detection fell: {low:?}");
+}
+
+#[test]
+fn the_false_positive_folder_yields_nothing_in_either_mode() {
+    let corpus = Corpus::locate();
+    let mut scanner = Scanner::new();
+    let cases = corpus.cases("falsepositives-1");
+    assert!(cases.len() >= 20, "falsepositives-1 is incomplete");
+    for mode in [Mode::Still, Mode::Live] {
+        for case in &cases {
+            assert!(matches!(case.expected, Expected::Nothing));
+            let image = case.load();
+            let found = scanner
+                .decode(&image.frame(), &ScanOptions::new(mode))
+                .unwrap();
+            assert!(
+                found.is_none(),
+                "{} read as {:?}",
+                case.name(),
+                found.map(|s| s.format)
+            );
+        }
+    }
+}
