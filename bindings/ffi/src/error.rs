@@ -7,6 +7,8 @@
 use lgt_core::identity::IdError;
 use lgt_core::permit::PermitError;
 use lgt_core::registration::FieldError;
+use lgt_core::scan::permit_qr::PermitQrError;
+use lgt_core::scan::ScanError;
 use lgt_core::store::StoreError;
 use lgt_core::watchlist::WatchlistError;
 
@@ -167,7 +169,12 @@ impl From<lgt_core::Error> for LgtError {
                 message_zh,
                 fields: errors.0.iter().map(field_issue).collect(),
             },
-            E::Id(_) | E::InvalidArgument { .. } => Self::Invalid {
+            E::Scan(ScanError::DecoderPanicked) => Self::Internal {
+                code,
+                message_en,
+                message_zh,
+            },
+            E::Id(_) | E::InvalidArgument { .. } | E::Scan(_) | E::PermitQr(_) => Self::Invalid {
                 code,
                 message_en,
                 message_zh,
@@ -286,6 +293,41 @@ fn chinese(error: &lgt_core::Error) -> String {
         E::Conflict { .. } => "此操作与已存储的记录冲突".into(),
         E::InvalidArgument { field, .. } => format!("参数 {field} 无效"),
         E::Watchlist(watchlist) => watchlist_zh(watchlist),
+        E::Scan(scan) => scan_zh(scan),
+        E::PermitQr(qr) => permit_qr_zh(qr),
+    }
+}
+
+fn scan_zh(error: &ScanError) -> String {
+    match error {
+        ScanError::EmptyFrame => "图像没有像素".into(),
+        ScanError::TooLarge { width, height } => {
+            format!("图像为 {width}x{height}，超出扫描器可处理的大小")
+        }
+        ScanError::BadStride { row_stride, width } => {
+            format!("行跨度 {row_stride} 小于图像宽度 {width}")
+        }
+        ScanError::ShortBuffer { needed, got } => {
+            format!("亮度数据只有 {got} 字节，需要 {needed} 字节")
+        }
+        ScanError::RegionOutside => "取景区域在图像之外".into(),
+        ScanError::DecoderPanicked => "条码解码器无法处理此图像".into(),
+        ScanError::UnknownMode => "扫描模式应为 live 或 still".into(),
+        ScanError::FileTooLarge { bytes } => format!("文件为 {bytes} 字节，超出扫描器可处理的大小"),
+        ScanError::Io(_) => "无法读取文件".into(),
+        ScanError::BadImage(_) => "文件不是可读取的 JPEG、PNG 或 WebP 图像".into(),
+        ScanError::Encode => "内容无法编码为二维码".into(),
+    }
+}
+
+fn permit_qr_zh(error: &PermitQrError) -> String {
+    match error {
+        PermitQrError::Malformed => "居住证二维码格式错误".into(),
+        PermitQrError::UnknownIssuer => "居住证二维码的签发方不受本设备信任".into(),
+        PermitQrError::BadSignature => "居住证二维码签名无效：伪造或被篡改".into(),
+        PermitQrError::Expired { until } => format!("居住证二维码已于 {until} 过期"),
+        PermitQrError::NotYetValid { from } => format!("居住证二维码自 {from} 起生效"),
+        PermitQrError::Unencodable => "居住证信息无法编码为二维码".into(),
     }
 }
 
