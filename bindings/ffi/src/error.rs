@@ -25,6 +25,27 @@ pub struct FieldIssue {
     pub message_zh: String,
 }
 
+/// Why an identity number is not valid (a scanned code shaped like one that fails the checks).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct IdIssue {
+    /// Stable code of the rule, e.g. `id.check_digit`.
+    pub code: String,
+    /// English explanation, without the number.
+    pub message_en: String,
+    /// Chinese explanation, without the number.
+    pub message_zh: String,
+}
+
+impl From<&IdError> for IdIssue {
+    fn from(error: &IdError) -> Self {
+        Self {
+            code: error.code().to_owned(),
+            message_en: error.to_string(),
+            message_zh: id_zh(error),
+        }
+    }
+}
+
 /// Everything the core can refuse or fail at, grouped by what a shell does about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum LgtError {

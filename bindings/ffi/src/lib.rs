@@ -5,11 +5,13 @@
 //! ```text
 //!  LgtCore            open/create a store with the shell's KeyProvider (and Clock)
 //!   ├─ registrations()  register, add identifier, find, export, check an ID number
-//!   ├─ permits()        accept, apply life-cycle events, show
+//!   ├─ permits()        accept, apply life-cycle events, show, signed QR code
 //!   ├─ audit()          verify the chain, recent records
 //!   ├─ outbox()         queued operations
-//!   └─ watchlist()      import a signed list, its status, check a subject, alerts
-//!  code_table(id)       static code tables;  wipe_store(dir, keys): wipe without opening
+//!   ├─ watchlist()      import a signed list, its status, check a subject, alerts
+//!   └─ scan()           decode frames and files, interpret, verify permit QR codes
+//!  code_table(id)       static code tables;  render_qr(text): a QR code's pixels
+//!  wipe_store(dir, keys): wipe without opening
 //! ```
 //!
 //! Every call crosses one boundary ([`shared`]): a closed store answers
@@ -25,6 +27,7 @@ mod error;
 mod permits;
 mod platform;
 mod registrations;
+mod scan;
 mod shared;
 mod watchlist;
 
@@ -37,10 +40,11 @@ use lgt_core::{FieldCore, OpenParams};
 
 pub use audit::*;
 pub use codes::*;
-pub use error::{FieldIssue, LgtError};
+pub use error::{FieldIssue, IdIssue, LgtError};
 pub use permits::*;
 pub use platform::{AlertListener, Clock, KeyProvider};
 pub use registrations::*;
+pub use scan::*;
 pub use watchlist::*;
 
 use platform::{ForeignClock, ForeignKeys};
@@ -122,6 +126,12 @@ impl LgtCore {
     /// The outbox of operations awaiting sync.
     pub fn outbox(&self) -> Arc<Outbox> {
         Outbox::new(self.shared.clone())
+    }
+
+    /// A scanner (camera frames, image files, permit QR verification). Keep one per camera
+    /// session: it keeps its decoders between frames.
+    pub fn scan(&self) -> Arc<Scan> {
+        Scan::new(self.shared.clone())
     }
 
     /// The offline wanted-persons list and its alerts.

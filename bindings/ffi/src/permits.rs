@@ -157,6 +157,13 @@ impl Permits {
             .call(|core| core.permit_show(&permit_id))
             .map(Into::into)
     }
+
+    /// The signed QR text of an issued or delivered permit (by record id or permit number),
+    /// valid until its next endorsement anniversary; show it with [`crate::render_qr`].
+    /// Other devices verify it offline with `scan()`. Audited.
+    pub fn qr_code(&self, id_or_number: String) -> Result<String, LgtError> {
+        self.shared.call(|core| core.permit_qr(&id_or_number))
+    }
 }
 
 impl From<core::PermitState> for PermitState {

@@ -349,6 +349,11 @@ uint64_t uniffi_lgt_ffi_fn_method_lgtcore_permits(uint64_t ptr, RustCallStatus *
 uint64_t uniffi_lgt_ffi_fn_method_lgtcore_registrations(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_LGTCORE_SCAN
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_LGTCORE_SCAN
+uint64_t uniffi_lgt_ffi_fn_method_lgtcore_scan(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_LGTCORE_STORE_ID
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_LGTCORE_STORE_ID
 RustBuffer uniffi_lgt_ffi_fn_method_lgtcore_store_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -417,6 +422,11 @@ RustBuffer uniffi_lgt_ffi_fn_method_permits_accept(uint64_t ptr, RustBuffer pers
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_PERMITS_APPLY
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_PERMITS_APPLY
 RustBuffer uniffi_lgt_ffi_fn_method_permits_apply(uint64_t ptr, RustBuffer permit_id, RustBuffer base_version, RustBuffer event, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_PERMITS_QR_CODE
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_PERMITS_QR_CODE
+RustBuffer uniffi_lgt_ffi_fn_method_permits_qr_code(uint64_t ptr, RustBuffer id_or_number, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_PERMITS_SHOW
@@ -529,6 +539,46 @@ RustBuffer uniffi_lgt_ffi_fn_method_registrations_find_by_name(uint64_t ptr, Rus
 RustBuffer uniffi_lgt_ffi_fn_method_registrations_register(uint64_t ptr, RustBuffer input, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_SCAN
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_SCAN
+uint64_t uniffi_lgt_ffi_fn_clone_scan(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_FREE_SCAN
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_FREE_SCAN
+void uniffi_lgt_ffi_fn_free_scan(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_INTERPRET
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_INTERPRET
+RustBuffer uniffi_lgt_ffi_fn_method_scan_interpret(uint64_t ptr, RustBuffer format, RustBuffer text, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_ISSUER_PUBLIC_KEY
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_ISSUER_PUBLIC_KEY
+RustBuffer uniffi_lgt_ffi_fn_method_scan_issuer_public_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_REVOKE_ISSUER
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_REVOKE_ISSUER
+void uniffi_lgt_ffi_fn_method_scan_revoke_issuer(uint64_t ptr, RustBuffer key_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_SCAN_FILE
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_SCAN_FILE
+RustBuffer uniffi_lgt_ffi_fn_method_scan_scan_file(uint64_t ptr, RustBuffer path, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_SCAN_FRAME
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_SCAN_FRAME
+RustBuffer uniffi_lgt_ffi_fn_method_scan_scan_frame(uint64_t ptr, RustBuffer luma, uint32_t width, uint32_t height, uint32_t row_stride, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_TRUST_ISSUER
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_TRUST_ISSUER
+void uniffi_lgt_ffi_fn_method_scan_trust_issuer(uint64_t ptr, RustBuffer public_key, RustBuffer label, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_WATCHLIST
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_WATCHLIST
 uint64_t uniffi_lgt_ffi_fn_clone_watchlist(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -582,6 +632,11 @@ void uniffi_lgt_ffi_fn_func_wipe_store(RustBuffer dir, uint64_t keys, RustCallSt
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_FUNC_CODE_TABLE
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_FUNC_CODE_TABLE
 RustBuffer uniffi_lgt_ffi_fn_func_code_table(RustBuffer id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_FUNC_RENDER_QR
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_FUNC_RENDER_QR
+RustBuffer uniffi_lgt_ffi_fn_func_render_qr(RustBuffer text, uint32_t module_px, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_LGT_FFI_RUSTBUFFER_ALLOC
@@ -856,6 +911,12 @@ uint16_t uniffi_lgt_ffi_checksum_func_code_table(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_FUNC_RENDER_QR
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_FUNC_RENDER_QR
+uint16_t uniffi_lgt_ffi_checksum_func_render_qr(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_LGTCORE_AUDIT
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_LGTCORE_AUDIT
 uint16_t uniffi_lgt_ffi_checksum_method_lgtcore_audit(void
@@ -889,6 +950,12 @@ uint16_t uniffi_lgt_ffi_checksum_method_lgtcore_permits(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_LGTCORE_REGISTRATIONS
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_LGTCORE_REGISTRATIONS
 uint16_t uniffi_lgt_ffi_checksum_method_lgtcore_registrations(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_LGTCORE_SCAN
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_LGTCORE_SCAN
+uint16_t uniffi_lgt_ffi_checksum_method_lgtcore_scan(void
     
 );
 #endif
@@ -937,6 +1004,12 @@ uint16_t uniffi_lgt_ffi_checksum_method_permits_accept(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_PERMITS_APPLY
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_PERMITS_APPLY
 uint16_t uniffi_lgt_ffi_checksum_method_permits_apply(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_PERMITS_QR_CODE
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_PERMITS_QR_CODE
+uint16_t uniffi_lgt_ffi_checksum_method_permits_qr_code(void
     
 );
 #endif
@@ -1003,6 +1076,42 @@ uint16_t uniffi_lgt_ffi_checksum_method_registrations_find_by_name(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_REGISTRATIONS_REGISTER
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_REGISTRATIONS_REGISTER
 uint16_t uniffi_lgt_ffi_checksum_method_registrations_register(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_INTERPRET
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_INTERPRET
+uint16_t uniffi_lgt_ffi_checksum_method_scan_interpret(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_ISSUER_PUBLIC_KEY
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_ISSUER_PUBLIC_KEY
+uint16_t uniffi_lgt_ffi_checksum_method_scan_issuer_public_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_REVOKE_ISSUER
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_REVOKE_ISSUER
+uint16_t uniffi_lgt_ffi_checksum_method_scan_revoke_issuer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_SCAN_FILE
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_SCAN_FILE
+uint16_t uniffi_lgt_ffi_checksum_method_scan_scan_file(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_SCAN_FRAME
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_SCAN_FRAME
+uint16_t uniffi_lgt_ffi_checksum_method_scan_scan_frame(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_TRUST_ISSUER
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_TRUST_ISSUER
+uint16_t uniffi_lgt_ffi_checksum_method_scan_trust_issuer(void
     
 );
 #endif

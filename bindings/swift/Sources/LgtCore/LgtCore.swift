@@ -551,6 +551,22 @@ fileprivate struct FfiConverterInt64: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterFloat: FfiConverterPrimitive {
+    typealias FfiType = Float
+    typealias SwiftType = Float
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Float {
+        return try lift(readFloat(&buf))
+    }
+
+    public static func write(_ value: Float, into buf: inout [UInt8]) {
+        writeFloat(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterBool : FfiConverter {
     typealias FfiType = Int8
     typealias SwiftType = Bool
@@ -1507,6 +1523,12 @@ public protocol LgtCoreProtocol: AnyObject, Sendable {
     func registrations()  -> Registrations
     
     /**
+     * A scanner (camera frames, image files, permit QR verification). Keep one per camera
+     * session: it keeps its decoders between frames.
+     */
+    func scan()  -> Scan
+    
+    /**
      * The store's random id.
      */
     func storeId() throws  -> String
@@ -1677,6 +1699,19 @@ open func registrations() -> Registrations  {
     return try!  FfiConverterTypeRegistrations_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_lgt_ffi_fn_method_lgtcore_registrations(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A scanner (camera frames, image files, permit QR verification). Keep one per camera
+     * session: it keeps its decoders between frames.
+     */
+open func scan() -> Scan  {
+    return try!  FfiConverterTypeScan_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_lgtcore_scan(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -1918,6 +1953,13 @@ public protocol PermitsProtocol: AnyObject, Sendable {
     func apply(permitId: String, baseVersion: UInt32?, event: PermitEvent) throws  -> PermitRecord
     
     /**
+     * The signed QR text of an issued or delivered permit (by record id or permit number),
+     * valid until its next endorsement anniversary; show it with [`crate::render_qr`].
+     * Other devices verify it offline with `scan()`. Audited.
+     */
+    func qrCode(idOrNumber: String) throws  -> String
+    
+    /**
      * A permit with its event log. Audited.
      */
     func show(permitId: String) throws  -> PermitRecord
@@ -2005,6 +2047,21 @@ open func apply(permitId: String, baseVersion: UInt32?, event: PermitEvent)throw
         FfiConverterString.lower(permitId),
         FfiConverterOptionUInt32.lower(baseVersion),
         FfiConverterTypePermitEvent_lower(event),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The signed QR text of an issued or delivered permit (by record id or permit number),
+     * valid until its next endorsement anniversary; show it with [`crate::render_qr`].
+     * Other devices verify it offline with `scan()`. Audited.
+     */
+open func qrCode(idOrNumber: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_permits_qr_code(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(idOrNumber),uniffiCallStatus
     )
 })
 }
@@ -2292,6 +2349,242 @@ public func FfiConverterTypeRegistrations_lift(_ handle: UInt64) throws -> Regis
 #endif
 public func FfiConverterTypeRegistrations_lower(_ value: Registrations) -> UInt64 {
     return FfiConverterTypeRegistrations.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A scanner over one open store: `core.scan()`. It keeps its decoders between frames, so
+ * keep one per camera session; calls on one scanner run one at a time.
+ */
+public protocol ScanProtocol: AnyObject, Sendable {
+    
+    /**
+     * Interprets text another decoder read (e.g. the platform's own scanner), with the same
+     * permit verification.
+     */
+    func interpret(format: BarcodeFormat, text: String) throws  -> ScanResult
+    
+    /**
+     * This device's permit-issuer public key (32 bytes, created on first use), for other
+     * devices to trust.
+     */
+    func issuerPublicKey() throws  -> Data
+    
+    /**
+     * Revokes an issuer key by id: its permit codes read as `UnknownIssuer` from now on.
+     * Audited.
+     */
+    func revokeIssuer(keyId: String) throws 
+    
+    /**
+     * Decodes a JPEG, PNG or WebP file (a photo from the gallery). `None`: no code found.
+     */
+    func scanFile(path: String, options: ScanOptions) throws  -> ScanResult?
+    
+    /**
+     * Decodes one camera frame: the luma (Y) plane as the camera hands it over (CameraX
+     * `ImageProxy.planes[0]`, AVFoundation's plane 0), rows `row_stride` bytes apart.
+     * `None`: no code in this frame.
+     */
+    func scanFrame(luma: Data, width: UInt32, height: UInt32, rowStride: UInt32, options: ScanOptions) throws  -> ScanResult?
+    
+    /**
+     * Trusts another device's or office's issuer key (32 bytes) under a label. Audited.
+     */
+    func trustIssuer(publicKey: Data, label: String) throws 
+    
+}
+/**
+ * A scanner over one open store: `core.scan()`. It keeps its decoders between frames, so
+ * keep one per camera session; calls on one scanner run one at a time.
+ */
+open class Scan: ScanProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_lgt_ffi_fn_clone_scan(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_lgt_ffi_fn_free_scan(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Interprets text another decoder read (e.g. the platform's own scanner), with the same
+     * permit verification.
+     */
+open func interpret(format: BarcodeFormat, text: String)throws  -> ScanResult  {
+    return try  FfiConverterTypeScanResult_lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_scan_interpret(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeBarcodeFormat_lower(format),
+        FfiConverterString.lower(text),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * This device's permit-issuer public key (32 bytes, created on first use), for other
+     * devices to trust.
+     */
+open func issuerPublicKey()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_scan_issuer_public_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Revokes an issuer key by id: its permit codes read as `UnknownIssuer` from now on.
+     * Audited.
+     */
+open func revokeIssuer(keyId: String)throws   {try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_scan_revoke_issuer(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(keyId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Decodes a JPEG, PNG or WebP file (a photo from the gallery). `None`: no code found.
+     */
+open func scanFile(path: String, options: ScanOptions)throws  -> ScanResult?  {
+    return try  FfiConverterOptionTypeScanResult.lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_scan_scan_file(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(path),
+        FfiConverterTypeScanOptions_lower(options),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Decodes one camera frame: the luma (Y) plane as the camera hands it over (CameraX
+     * `ImageProxy.planes[0]`, AVFoundation's plane 0), rows `row_stride` bytes apart.
+     * `None`: no code in this frame.
+     */
+open func scanFrame(luma: Data, width: UInt32, height: UInt32, rowStride: UInt32, options: ScanOptions)throws  -> ScanResult?  {
+    return try  FfiConverterOptionTypeScanResult.lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_scan_scan_frame(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(luma),
+        FfiConverterUInt32.lower(width),
+        FfiConverterUInt32.lower(height),
+        FfiConverterUInt32.lower(rowStride),
+        FfiConverterTypeScanOptions_lower(options),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Trusts another device's or office's issuer key (32 bytes) under a label. Audited.
+     */
+open func trustIssuer(publicKey: Data, label: String)throws   {try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_scan_trust_issuer(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(publicKey),
+        FfiConverterString.lower(label),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScan: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Scan
+
+    public static func lift(_ handle: UInt64) throws -> Scan {
+        return Scan(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Scan) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Scan {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Scan, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScan_lift(_ handle: UInt64) throws -> Scan {
+    return try FfiConverterTypeScan.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScan_lower(_ value: Scan) -> UInt64 {
+    return FfiConverterTypeScan.lower(value)
 }
 
 
@@ -3741,6 +4034,85 @@ public func FfiConverterTypeHouseholder_lower(_ value: Householder) -> RustBuffe
 
 
 /**
+ * Why an identity number is not valid (a scanned code shaped like one that fails the checks).
+ */
+public struct IdIssue: Equatable, Hashable {
+    /**
+     * Stable code of the rule, e.g. `id.check_digit`.
+     */
+    public var code: String
+    /**
+     * English explanation, without the number.
+     */
+    public var messageEn: String
+    /**
+     * Chinese explanation, without the number.
+     */
+    public var messageZh: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Stable code of the rule, e.g. `id.check_digit`.
+         */code: String, 
+        /**
+         * English explanation, without the number.
+         */messageEn: String, 
+        /**
+         * Chinese explanation, without the number.
+         */messageZh: String) {
+        self.code = code
+        self.messageEn = messageEn
+        self.messageZh = messageZh
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension IdIssue: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIdIssue: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IdIssue {
+        return
+            try IdIssue(
+                code: FfiConverterString.read(from: &buf), 
+                messageEn: FfiConverterString.read(from: &buf), 
+                messageZh: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: IdIssue, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.code, into: &buf)
+        FfiConverterString.write(value.messageEn, into: &buf)
+        FfiConverterString.write(value.messageZh, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIdIssue_lift(_ buf: RustBuffer) throws -> IdIssue {
+    return try FfiConverterTypeIdIssue.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIdIssue_lower(_ value: IdIssue) -> RustBuffer {
+    return FfiConverterTypeIdIssue.lower(value)
+}
+
+
+/**
  * A valid identity number and what it encodes.
  */
 public struct IdNumberInfo: Equatable, Hashable {
@@ -4415,6 +4787,96 @@ public func FfiConverterTypePermit_lower(_ value: Permit) -> RustBuffer {
 
 
 /**
+ * What a permit QR asserts, as signed (the holder is referenced by a keyed hash, never by
+ * the ID number).
+ */
+public struct PermitClaim: Equatable, Hashable {
+    /**
+     * The permit number printed on the card.
+     */
+    public var permitNumber: String
+    /**
+     * First day of validity, `YYYY-MM-DD`.
+     */
+    public var validFrom: String
+    /**
+     * Last day of validity (the next endorsement anniversary), `YYYY-MM-DD`.
+     */
+    public var validUntil: String
+    /**
+     * Key id of the issuer's signing key.
+     */
+    public var issuerKeyId: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The permit number printed on the card.
+         */permitNumber: String, 
+        /**
+         * First day of validity, `YYYY-MM-DD`.
+         */validFrom: String, 
+        /**
+         * Last day of validity (the next endorsement anniversary), `YYYY-MM-DD`.
+         */validUntil: String, 
+        /**
+         * Key id of the issuer's signing key.
+         */issuerKeyId: String) {
+        self.permitNumber = permitNumber
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+        self.issuerKeyId = issuerKeyId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PermitClaim: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePermitClaim: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PermitClaim {
+        return
+            try PermitClaim(
+                permitNumber: FfiConverterString.read(from: &buf), 
+                validFrom: FfiConverterString.read(from: &buf), 
+                validUntil: FfiConverterString.read(from: &buf), 
+                issuerKeyId: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PermitClaim, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.permitNumber, into: &buf)
+        FfiConverterString.write(value.validFrom, into: &buf)
+        FfiConverterString.write(value.validUntil, into: &buf)
+        FfiConverterString.write(value.issuerKeyId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePermitClaim_lift(_ buf: RustBuffer) throws -> PermitClaim {
+    return try FfiConverterTypePermitClaim.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePermitClaim_lower(_ value: PermitClaim) -> RustBuffer {
+    return FfiConverterTypePermitClaim.lower(value)
+}
+
+
+/**
  * One entry of a permit's event log.
  */
 public struct PermitEventRecord: Equatable, Hashable {
@@ -4579,6 +5041,85 @@ public func FfiConverterTypePermitRecord_lift(_ buf: RustBuffer) throws -> Permi
 #endif
 public func FfiConverterTypePermitRecord_lower(_ value: PermitRecord) -> RustBuffer {
     return FfiConverterTypePermitRecord.lower(value)
+}
+
+
+/**
+ * A permit QR verified offline: signature, validity, and the local store's state.
+ */
+public struct PermitVerification: Equatable, Hashable {
+    /**
+     * The overall verdict.
+     */
+    public var verdict: PermitVerdict
+    /**
+     * The permit's state in this store, when this store knows the permit.
+     */
+    public var localState: PermitState?
+    /**
+     * The permit's record id in this store, when known.
+     */
+    public var permitId: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The overall verdict.
+         */verdict: PermitVerdict, 
+        /**
+         * The permit's state in this store, when this store knows the permit.
+         */localState: PermitState?, 
+        /**
+         * The permit's record id in this store, when known.
+         */permitId: String?) {
+        self.verdict = verdict
+        self.localState = localState
+        self.permitId = permitId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PermitVerification: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePermitVerification: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PermitVerification {
+        return
+            try PermitVerification(
+                verdict: FfiConverterTypePermitVerdict.read(from: &buf), 
+                localState: FfiConverterOptionTypePermitState.read(from: &buf), 
+                permitId: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PermitVerification, into buf: inout [UInt8]) {
+        FfiConverterTypePermitVerdict.write(value.verdict, into: &buf)
+        FfiConverterOptionTypePermitState.write(value.localState, into: &buf)
+        FfiConverterOptionString.write(value.permitId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePermitVerification_lift(_ buf: RustBuffer) throws -> PermitVerification {
+    return try FfiConverterTypePermitVerification.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePermitVerification_lower(_ value: PermitVerification) -> RustBuffer {
+    return FfiConverterTypePermitVerification.lower(value)
 }
 
 
@@ -4945,6 +5486,75 @@ public func FfiConverterTypePersonRecord_lift(_ buf: RustBuffer) throws -> Perso
 #endif
 public func FfiConverterTypePersonRecord_lower(_ value: PersonRecord) -> RustBuffer {
     return FfiConverterTypePersonRecord.lower(value)
+}
+
+
+/**
+ * A rendered QR code: black modules on white, with the quiet zone.
+ */
+public struct QrImage: Equatable, Hashable {
+    /**
+     * Width and height in pixels.
+     */
+    public var size: UInt32
+    /**
+     * Row-contiguous luma (0 black, 255 white), `size * size` bytes.
+     */
+    public var pixels: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Width and height in pixels.
+         */size: UInt32, 
+        /**
+         * Row-contiguous luma (0 black, 255 white), `size * size` bytes.
+         */pixels: Data) {
+        self.size = size
+        self.pixels = pixels
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension QrImage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQrImage: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QrImage {
+        return
+            try QrImage(
+                size: FfiConverterUInt32.read(from: &buf), 
+                pixels: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: QrImage, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.size, into: &buf)
+        FfiConverterData.write(value.pixels, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQrImage_lift(_ buf: RustBuffer) throws -> QrImage {
+    return try FfiConverterTypeQrImage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQrImage_lower(_ value: QrImage) -> RustBuffer {
+    return FfiConverterTypeQrImage.lower(value)
 }
 
 
@@ -5716,6 +6326,342 @@ public func FfiConverterTypeRegistrationRecord_lower(_ value: RegistrationRecord
 
 
 /**
+ * How to decode.
+ */
+public struct ScanOptions: Equatable, Hashable {
+    /**
+     * Live frame or still photo.
+     */
+    public var mode: ScanMode
+    /**
+     * The viewfinder box; `None` decodes the whole frame.
+     */
+    public var region: ScanRegion?
+    /**
+     * Time after which no further attempt starts; `None`: the mode's default.
+     */
+    public var budgetMs: UInt32?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Live frame or still photo.
+         */mode: ScanMode, 
+        /**
+         * The viewfinder box; `None` decodes the whole frame.
+         */region: ScanRegion? = nil, 
+        /**
+         * Time after which no further attempt starts; `None`: the mode's default.
+         */budgetMs: UInt32? = nil) {
+        self.mode = mode
+        self.region = region
+        self.budgetMs = budgetMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ScanOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScanOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ScanOptions {
+        return
+            try ScanOptions(
+                mode: FfiConverterTypeScanMode.read(from: &buf), 
+                region: FfiConverterOptionTypeScanRegion.read(from: &buf), 
+                budgetMs: FfiConverterOptionUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ScanOptions, into buf: inout [UInt8]) {
+        FfiConverterTypeScanMode.write(value.mode, into: &buf)
+        FfiConverterOptionTypeScanRegion.write(value.region, into: &buf)
+        FfiConverterOptionUInt32.write(value.budgetMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScanOptions_lift(_ buf: RustBuffer) throws -> ScanOptions {
+    return try FfiConverterTypeScanOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScanOptions_lower(_ value: ScanOptions) -> RustBuffer {
+    return FfiConverterTypeScanOptions.lower(value)
+}
+
+
+/**
+ * A point in frame coordinates.
+ */
+public struct ScanPoint: Equatable, Hashable {
+    /**
+     * Horizontal position in pixels.
+     */
+    public var x: Float
+    /**
+     * Vertical position in pixels.
+     */
+    public var y: Float
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Horizontal position in pixels.
+         */x: Float, 
+        /**
+         * Vertical position in pixels.
+         */y: Float) {
+        self.x = x
+        self.y = y
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ScanPoint: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScanPoint: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ScanPoint {
+        return
+            try ScanPoint(
+                x: FfiConverterFloat.read(from: &buf), 
+                y: FfiConverterFloat.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ScanPoint, into buf: inout [UInt8]) {
+        FfiConverterFloat.write(value.x, into: &buf)
+        FfiConverterFloat.write(value.y, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScanPoint_lift(_ buf: RustBuffer) throws -> ScanPoint {
+    return try FfiConverterTypeScanPoint.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScanPoint_lower(_ value: ScanPoint) -> RustBuffer {
+    return FfiConverterTypeScanPoint.lower(value)
+}
+
+
+/**
+ * A rectangle of the frame, in pixels: the viewfinder box.
+ */
+public struct ScanRegion: Equatable, Hashable {
+    /**
+     * Left edge.
+     */
+    public var x: UInt32
+    /**
+     * Top edge.
+     */
+    public var y: UInt32
+    /**
+     * Width.
+     */
+    public var width: UInt32
+    /**
+     * Height.
+     */
+    public var height: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Left edge.
+         */x: UInt32, 
+        /**
+         * Top edge.
+         */y: UInt32, 
+        /**
+         * Width.
+         */width: UInt32, 
+        /**
+         * Height.
+         */height: UInt32) {
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ScanRegion: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScanRegion: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ScanRegion {
+        return
+            try ScanRegion(
+                x: FfiConverterUInt32.read(from: &buf), 
+                y: FfiConverterUInt32.read(from: &buf), 
+                width: FfiConverterUInt32.read(from: &buf), 
+                height: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ScanRegion, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.x, into: &buf)
+        FfiConverterUInt32.write(value.y, into: &buf)
+        FfiConverterUInt32.write(value.width, into: &buf)
+        FfiConverterUInt32.write(value.height, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScanRegion_lift(_ buf: RustBuffer) throws -> ScanRegion {
+    return try FfiConverterTypeScanRegion.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScanRegion_lower(_ value: ScanRegion) -> RustBuffer {
+    return FfiConverterTypeScanRegion.lower(value)
+}
+
+
+/**
+ * One decoded code with its meaning.
+ */
+public struct ScanResult: Equatable, Hashable {
+    /**
+     * Its format.
+     */
+    public var format: BarcodeFormat
+    /**
+     * The decoded text, as the code holds it.
+     */
+    public var text: String
+    /**
+     * Corner or finder points in frame coordinates (for drawing the outline).
+     */
+    public var position: [ScanPoint]
+    /**
+     * What it means.
+     */
+    public var payload: ScanPayload
+    /**
+     * For a permit QR: the verdict (verified offline; audited).
+     */
+    public var permit: PermitVerification?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its format.
+         */format: BarcodeFormat, 
+        /**
+         * The decoded text, as the code holds it.
+         */text: String, 
+        /**
+         * Corner or finder points in frame coordinates (for drawing the outline).
+         */position: [ScanPoint], 
+        /**
+         * What it means.
+         */payload: ScanPayload, 
+        /**
+         * For a permit QR: the verdict (verified offline; audited).
+         */permit: PermitVerification?) {
+        self.format = format
+        self.text = text
+        self.position = position
+        self.payload = payload
+        self.permit = permit
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ScanResult: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScanResult: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ScanResult {
+        return
+            try ScanResult(
+                format: FfiConverterTypeBarcodeFormat.read(from: &buf), 
+                text: FfiConverterString.read(from: &buf), 
+                position: FfiConverterSequenceTypeScanPoint.read(from: &buf), 
+                payload: FfiConverterTypeScanPayload.read(from: &buf), 
+                permit: FfiConverterOptionTypePermitVerification.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ScanResult, into buf: inout [UInt8]) {
+        FfiConverterTypeBarcodeFormat.write(value.format, into: &buf)
+        FfiConverterString.write(value.text, into: &buf)
+        FfiConverterSequenceTypeScanPoint.write(value.position, into: &buf)
+        FfiConverterTypeScanPayload.write(value.payload, into: &buf)
+        FfiConverterOptionTypePermitVerification.write(value.permit, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScanResult_lift(_ buf: RustBuffer) throws -> ScanResult {
+    return try FfiConverterTypeScanResult.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScanResult_lower(_ value: ScanResult) -> RustBuffer {
+    return FfiConverterTypeScanResult.lower(value)
+}
+
+
+/**
  * Where the store lives and who works on it.
  */
 public struct StoreConfig: Equatable, Hashable {
@@ -6045,6 +6991,101 @@ public func FfiConverterTypeWatchlistSubject_lift(_ buf: RustBuffer) throws -> W
 public func FfiConverterTypeWatchlistSubject_lower(_ value: WatchlistSubject) -> RustBuffer {
     return FfiConverterTypeWatchlistSubject.lower(value)
 }
+
+
+/**
+ * The barcode formats the handhelds read.
+ */
+
+public enum BarcodeFormat: Equatable, Hashable {
+    
+    /**
+     * QR Code.
+     */
+    case qr
+    /**
+     * PDF417 (foreign documents).
+     */
+    case pdf417
+    /**
+     * Data Matrix.
+     */
+    case dataMatrix
+    /**
+     * Code 128 (ID numbers printed on forms).
+     */
+    case code128
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension BarcodeFormat: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBarcodeFormat: FfiConverterRustBuffer {
+    typealias SwiftType = BarcodeFormat
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BarcodeFormat {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .qr
+        
+        case 2: return .pdf417
+        
+        case 3: return .dataMatrix
+        
+        case 4: return .code128
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: BarcodeFormat, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .qr:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .pdf417:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .dataMatrix:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .code128:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBarcodeFormat_lift(_ buf: RustBuffer) throws -> BarcodeFormat {
+    return try FfiConverterTypeBarcodeFormat.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBarcodeFormat_lower(_ value: BarcodeFormat) -> RustBuffer {
+    return FfiConverterTypeBarcodeFormat.lower(value)
+}
+
 
 
 /**
@@ -7521,6 +8562,131 @@ public func FfiConverterTypePermitState_lower(_ value: PermitState) -> RustBuffe
 
 
 /**
+ * The verdict on a permit QR.
+ */
+
+public enum PermitVerdict: Equatable, Hashable {
+    
+    /**
+     * Signed by a trusted issuer, within its validity, not cancelled or suspended here.
+     */
+    case valid
+    /**
+     * The signature does not verify, or the code is malformed: forged or altered.
+     */
+    case forged
+    /**
+     * Signed by a key this device does not trust (not yet synced, or revoked).
+     */
+    case unknownIssuer
+    /**
+     * Past its validity.
+     */
+    case expired
+    /**
+     * Before its validity.
+     */
+    case notYetValid
+    /**
+     * Genuine, but the permit is cancelled in the local store.
+     */
+    case cancelled
+    /**
+     * Genuine, but the permit is suspended (missed endorsement) in the local store.
+     */
+    case suspended
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PermitVerdict: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePermitVerdict: FfiConverterRustBuffer {
+    typealias SwiftType = PermitVerdict
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PermitVerdict {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .valid
+        
+        case 2: return .forged
+        
+        case 3: return .unknownIssuer
+        
+        case 4: return .expired
+        
+        case 5: return .notYetValid
+        
+        case 6: return .cancelled
+        
+        case 7: return .suspended
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PermitVerdict, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .valid:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .forged:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .unknownIssuer:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .expired:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .notYetValid:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .cancelled:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .suspended:
+            writeInt(&buf, Int32(7))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePermitVerdict_lift(_ buf: RustBuffer) throws -> PermitVerdict {
+    return try FfiConverterTypePermitVerdict.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePermitVerdict_lower(_ value: PermitVerdict) -> RustBuffer {
+    return FfiConverterTypePermitVerdict.lower(value)
+}
+
+
+
+/**
  * Whether a registration is the person's current residence.
  */
 
@@ -7591,6 +8757,225 @@ public func FfiConverterTypeRegistrationStatus_lift(_ buf: RustBuffer) throws ->
 #endif
 public func FfiConverterTypeRegistrationStatus_lower(_ value: RegistrationStatus) -> RustBuffer {
     return FfiConverterTypeRegistrationStatus.lower(value)
+}
+
+
+
+/**
+ * Live camera loop or still photo.
+ */
+
+public enum ScanMode: Equatable, Hashable {
+    
+    /**
+     * One frame of a camera loop: fast (25 ms budget); the next frame retries.
+     */
+    case live
+    /**
+     * A photo: try harder (rotations, inversion, other binarizers; 2 s budget).
+     */
+    case still
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ScanMode: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScanMode: FfiConverterRustBuffer {
+    typealias SwiftType = ScanMode
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ScanMode {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .live
+        
+        case 2: return .still
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ScanMode, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .live:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .still:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScanMode_lift(_ buf: RustBuffer) throws -> ScanMode {
+    return try FfiConverterTypeScanMode.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScanMode_lower(_ value: ScanMode) -> RustBuffer {
+    return FfiConverterTypeScanMode.lower(value)
+}
+
+
+
+/**
+ * What a decoded code means.
+ */
+
+public enum ScanPayload: Equatable, Hashable {
+    
+    /**
+     * A valid identity number. Check it against the watchlist with
+     * `watchlist().check_identity`.
+     */
+    case idNumber(
+        /**
+         * What it encodes.
+         */info: IdNumberInfo
+    )
+    /**
+     * Text shaped like an identity number that fails the checks (check digit, date).
+     */
+    case invalidIdNumber(
+        /**
+         * Why, in both languages, without the number.
+         */issue: IdIssue
+    )
+    /**
+     * A residence-permit QR of this system; see [`ScanResult::permit`] for the verdict.
+     */
+    case permit(
+        /**
+         * The claim; `None` when the code does not parse (its verdict is `Forged`).
+         */claim: PermitClaim?
+    )
+    /**
+     * A door plate's standard address: fills a registration's dwelling.
+     */
+    case doorPlate(
+        /**
+         * House code, normalised.
+         */houseCode: String, 
+        /**
+         * The address, when the plate carries it.
+         */address: String?
+    )
+    /**
+     * An electronic-ID (CTID) token: verifiable only online by its platform.
+     */
+    case ctid
+    /**
+     * Anything else; the raw text is in [`ScanResult::text`].
+     */
+    case unknown
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ScanPayload: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScanPayload: FfiConverterRustBuffer {
+    typealias SwiftType = ScanPayload
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ScanPayload {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .idNumber(info: try FfiConverterTypeIdNumberInfo.read(from: &buf)
+        )
+        
+        case 2: return .invalidIdNumber(issue: try FfiConverterTypeIdIssue.read(from: &buf)
+        )
+        
+        case 3: return .permit(claim: try FfiConverterOptionTypePermitClaim.read(from: &buf)
+        )
+        
+        case 4: return .doorPlate(houseCode: try FfiConverterString.read(from: &buf), address: try FfiConverterOptionString.read(from: &buf)
+        )
+        
+        case 5: return .ctid
+        
+        case 6: return .unknown
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ScanPayload, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .idNumber(info):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeIdNumberInfo.write(info, into: &buf)
+            
+        
+        case let .invalidIdNumber(issue):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeIdIssue.write(issue, into: &buf)
+            
+        
+        case let .permit(claim):
+            writeInt(&buf, Int32(3))
+            FfiConverterOptionTypePermitClaim.write(claim, into: &buf)
+            
+        
+        case let .doorPlate(houseCode,address):
+            writeInt(&buf, Int32(4))
+            FfiConverterString.write(houseCode, into: &buf)
+            FfiConverterOptionString.write(address, into: &buf)
+            
+        
+        case .ctid:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(6))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScanPayload_lift(_ buf: RustBuffer) throws -> ScanPayload {
+    return try FfiConverterTypeScanPayload.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScanPayload_lower(_ value: ScanPayload) -> RustBuffer {
+    return FfiConverterTypeScanPayload.lower(value)
 }
 
 
@@ -7837,6 +9222,54 @@ fileprivate struct FfiConverterOptionTypeListInfo: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypePermitClaim: FfiConverterRustBuffer {
+    typealias SwiftType = PermitClaim?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePermitClaim.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePermitClaim.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypePermitVerification: FfiConverterRustBuffer {
+    typealias SwiftType = PermitVerification?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePermitVerification.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePermitVerification.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeRegion: FfiConverterRustBuffer {
     typealias SwiftType = Region?
 
@@ -7885,6 +9318,54 @@ fileprivate struct FfiConverterOptionTypeRegistrationRecord: FfiConverterRustBuf
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeScanRegion: FfiConverterRustBuffer {
+    typealias SwiftType = ScanRegion?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeScanRegion.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeScanRegion.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeScanResult: FfiConverterRustBuffer {
+    typealias SwiftType = ScanResult?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeScanResult.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeScanResult.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeIdKind: FfiConverterRustBuffer {
     typealias SwiftType = IdKind?
 
@@ -7925,6 +9406,30 @@ fileprivate struct FfiConverterOptionTypeOperationState: FfiConverterRustBuffer 
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeOperationState.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypePermitState: FfiConverterRustBuffer {
+    typealias SwiftType = PermitState?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePermitState.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePermitState.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -8233,6 +9738,31 @@ fileprivate struct FfiConverterSequenceTypeRegistrationRecord: FfiConverterRustB
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeScanPoint: FfiConverterRustBuffer {
+    typealias SwiftType = [ScanPoint]
+
+    public static func write(_ value: [ScanPoint], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeScanPoint.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ScanPoint] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ScanPoint]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeScanPoint.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeWatchlistAlert: FfiConverterRustBuffer {
     typealias SwiftType = [WatchlistAlert]
 
@@ -8299,6 +9829,19 @@ public func codeTable(id: CodeTableId) -> CodeTable  {
         uniffiCallStatus in
     uniffi_lgt_ffi_fn_func_code_table(
         FfiConverterTypeCodeTableId_lower(id),uniffiCallStatus
+    )
+})
+}
+/**
+ * Renders text as a QR code (error correction M), `module_px` pixels per module (1 to 32):
+ * for showing a permit's signed code on screen.
+ */
+public func renderQr(text: String, modulePx: UInt32)throws  -> QrImage  {
+    return try  FfiConverterTypeQrImage_lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_func_render_qr(
+        FfiConverterString.lower(text),
+        FfiConverterUInt32.lower(modulePx),uniffiCallStatus
     )
 })
 }
