@@ -124,8 +124,16 @@ fn upgrades_to_the_current_schema(from: u32) {
         .unwrap();
     let fresh_schema = fresh.read(|c| Ok::<_, StoreError>(schema_of(c))).unwrap();
     assert_eq!(upgraded_schema, fresh_schema);
-    for table in ["permits", "trusted_issuers", "watchlist_entries", "watchlist_alerts"] {
-        assert!(upgraded_schema.iter().any(|(name, _)| name == table), "{table}");
+    for table in [
+        "permits",
+        "trusted_issuers",
+        "watchlist_entries",
+        "watchlist_alerts",
+    ] {
+        assert!(
+            upgraded_schema.iter().any(|(name, _)| name == table),
+            "{table}"
+        );
     }
     let (version, persons): (u32, i64) = upgraded
         .read(|c| {
