@@ -55,6 +55,11 @@ public final class FieldStore: @unchecked Sendable {
         try await offMain { try FieldStore(core: try LgtCore.open(config: config, keys: keys, clock: clock)) }
     }
 
+    /// A scanner for one camera session (it keeps its decoders between frames).
+    public func scanner() -> FieldScanner {
+        FieldScanner(inner: core.scan())
+    }
+
     /// SQLite's integrity check: "ok" or its complaints.
     public func integrityCheck() async throws -> String {
         try await offMain { [core] in try core.integrityCheck() }
@@ -125,6 +130,11 @@ public final class FieldPermits: @unchecked Sendable {
     /// A permit with its event log. Audited.
     public func show(permitId: String) async throws -> PermitRecord {
         try await offMain { [inner] in try inner.show(permitId: permitId) }
+    }
+
+    /// The signed QR text of an issued or delivered permit; draw it with `renderQr`. Audited.
+    public func qrCode(_ idOrNumber: String) async throws -> String {
+        try await offMain { [inner] in try inner.qrCode(idOrNumber: idOrNumber) }
     }
 }
 
@@ -199,5 +209,44 @@ public final class FieldWatchlist: @unchecked Sendable {
     /// The score below which name hits raise no alert (default 50).
     public func setThreshold(_ threshold: UInt8) async throws {
         try await offMain { [inner] in try inner.setThreshold(threshold: threshold) }
+    }
+}
+
+/// A scanner of a `FieldStore` for one camera session.
+public final class FieldScanner: @unchecked Sendable {
+    private let inner: Scan
+    init(inner: Scan) { self.inner = inner }
+
+    /// Decodes one camera frame's luma plane (`CVPixelBuffer` plane 0 with its bytes-per-row);
+    /// nil when the frame holds no code.
+    public func scanFrame(_ luma: Data, width: UInt32, height: UInt32, rowStride: UInt32, options: ScanOptions) async throws -> ScanResult? {
+        try await offMain { [inner] in
+            try inner.scanFrame(luma: luma, width: width, height: height, rowStride: rowStride, options: options)
+        }
+    }
+
+    /// Decodes a JPEG, PNG or WebP file; nil when it holds no code.
+    public func scanFile(_ path: String, options: ScanOptions) async throws -> ScanResult? {
+        try await offMain { [inner] in try inner.scanFile(path: path, options: options) }
+    }
+
+    /// Interprets text another decoder read (e.g. VisionKit), with the same permit verification.
+    public func interpret(_ text: String, format: BarcodeFormat) async throws -> ScanResult {
+        try await offMain { [inner] in try inner.interpret(format: format, text: text) }
+    }
+
+    /// This device's permit-issuer public key, for other devices to trust.
+    public func issuerPublicKey() async throws -> Data {
+        try await offMain { [inner] in try inner.issuerPublicKey() }
+    }
+
+    /// Trusts another device's or office's issuer key. Audited.
+    public func trustIssuer(_ publicKey: Data, label: String) async throws {
+        try await offMain { [inner] in try inner.trustIssuer(publicKey: publicKey, label: label) }
+    }
+
+    /// Revokes an issuer key: its codes read as unknown issuer from now on. Audited.
+    public func revokeIssuer(keyId: String) async throws {
+        try await offMain { [inner] in try inner.revokeIssuer(keyId: keyId) }
     }
 }

@@ -1,9 +1,10 @@
 package cn.lgt.field
 
+import cn.lgt.core.AlertListener
 import cn.lgt.core.Audit
 import cn.lgt.core.AuditRecord
-import cn.lgt.core.AlertListener
 import cn.lgt.core.AuditReport
+import cn.lgt.core.BarcodeFormat
 import cn.lgt.core.CheckOutcome
 import cn.lgt.core.Clock
 import cn.lgt.core.DocumentInput
@@ -11,9 +12,9 @@ import cn.lgt.core.IdNumberInfo
 import cn.lgt.core.Identifier
 import cn.lgt.core.KeyProvider
 import cn.lgt.core.LgtCore
+import cn.lgt.core.LgtException
 import cn.lgt.core.ListInfo
 import cn.lgt.core.ListStatus
-import cn.lgt.core.LgtException
 import cn.lgt.core.Operation
 import cn.lgt.core.OperationState
 import cn.lgt.core.Outbox
@@ -26,6 +27,9 @@ import cn.lgt.core.RecheckReport
 import cn.lgt.core.RegistrationInput
 import cn.lgt.core.RegistrationReceipt
 import cn.lgt.core.Registrations
+import cn.lgt.core.Scan
+import cn.lgt.core.ScanOptions
+import cn.lgt.core.ScanResult
 import cn.lgt.core.StoreConfig
 import cn.lgt.core.Watchlist
 import cn.lgt.core.WatchlistAlert
@@ -96,6 +100,12 @@ class FieldStore private constructor(
      * the oldest.
      */
     val alerts: SharedFlow<WatchlistAlert> = alertFlow.asSharedFlow()
+
+    /**
+     * A scanner for one camera session (it keeps its decoders between frames). Close it when
+     * the session ends.
+     */
+    fun scanner(): FieldScanner = FieldScanner(core.scan(), dispatcher)
 
     /** The store's random id. */
     suspend fun storeId(): String = withContext(dispatcher) { core.storeId() }
@@ -168,6 +178,9 @@ class FieldPermits internal constructor(
 
     /** A permit with its event log. Audited. */
     suspend fun show(permitId: String): PermitRecord = withContext(dispatcher) { inner.show(permitId) }
+
+    /** The signed QR text of an issued or delivered permit; draw it with `renderQr`. Audited. */
+    suspend fun qrCode(idOrNumber: String): String = withContext(dispatcher) { inner.qrCode(idOrNumber) }
 }
 
 /** The audit trail of a [FieldStore]. */
@@ -219,4 +232,38 @@ class FieldWatchlist internal constructor(
 
     /** The score below which name hits raise no alert (default 50). */
     suspend fun setThreshold(threshold: UByte) = withContext(dispatcher) { inner.setThreshold(threshold) }
+}
+
+/** A scanner of a [FieldStore] for one camera session. */
+class FieldScanner internal constructor(
+    private val inner: Scan,
+    private val dispatcher: CoroutineDispatcher,
+) : AutoCloseable {
+    /**
+     * Decodes one camera frame's luma plane (CameraX `ImageProxy.planes[0]`: its buffer, width,
+     * height and `rowStride`); null when the frame holds no code.
+     */
+    suspend fun scanFrame(luma: ByteArray, width: Int, height: Int, rowStride: Int, options: ScanOptions): ScanResult? =
+        withContext(dispatcher) { inner.scanFrame(luma, width.toUInt(), height.toUInt(), rowStride.toUInt(), options) }
+
+    /** Decodes a JPEG, PNG or WebP file; null when it holds no code. */
+    suspend fun scanFile(path: String, options: ScanOptions): ScanResult? =
+        withContext(dispatcher) { inner.scanFile(path, options) }
+
+    /** Interprets text another decoder read, with the same permit verification. */
+    suspend fun interpret(format: BarcodeFormat, text: String): ScanResult =
+        withContext(dispatcher) { inner.interpret(format, text) }
+
+    /** This device's permit-issuer public key, for other devices to trust. */
+    suspend fun issuerPublicKey(): ByteArray = withContext(dispatcher) { inner.issuerPublicKey() }
+
+    /** Trusts another device's or office's issuer key. Audited. */
+    suspend fun trustIssuer(publicKey: ByteArray, label: String) =
+        withContext(dispatcher) { inner.trustIssuer(publicKey, label) }
+
+    /** Revokes an issuer key: its codes read as unknown issuer from now on. Audited. */
+    suspend fun revokeIssuer(keyId: String) = withContext(dispatcher) { inner.revokeIssuer(keyId) }
+
+    /** Frees the native scanner. */
+    override fun close() = inner.close()
 }

@@ -1,0 +1,79 @@
+package cn.lgt.field
+
+import cn.lgt.core.BarcodeFormat
+import cn.lgt.core.Durability
+import cn.lgt.core.LgtException
+import cn.lgt.core.PermitEvent
+import cn.lgt.core.PermitState
+import cn.lgt.core.PermitVerdict
+import cn.lgt.core.ScanMode
+import cn.lgt.core.ScanOptions
+import cn.lgt.core.ScanPayload
+import cn.lgt.core.StoreConfig
+import cn.lgt.core.renderQr
+import kotlinx.coroutines.runBlocking
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+import org.junit.jupiter.api.io.TempDir
+import java.io.File
+
+/** Scanning through the generated Kotlin and the hand-written layer. */
+class ScanTest {
+    @TempDir
+    lateinit var tmp: File
+
+    private val corpus = File(System.getProperty("lgt.corpus") ?: "../../../shared/corpus/barcode")
+    private val still = ScanOptions(mode = ScanMode.STILL)
+
+    private fun newStore(name: String = "store") = runBlocking {
+        FieldStore.create(StoreConfig(File(tmp, name).path, "tester-1", Durability.NORMAL), MemoryKeys(), MovableClock())
+    }
+
+    @Test
+    fun `a corpus image file decodes to its text`() = runBlocking {
+        val image = File(corpus, "qrcode-1/1.png")
+        check(image.exists()) { "barcode corpus missing at ${corpus.path}: pass -Dlgt.corpus=..." }
+        newStore().use { store ->
+            store.scanner().use { scanner ->
+                val result = checkNotNull(scanner.scanFile(image.path, still)) { "no code found" }
+                assertEquals(BarcodeFormat.QR, result.format)
+                assertEquals(File(corpus, "qrcode-1/1.txt").readText(), result.text)
+                val missing = assertThrows<LgtException.Invalid> { runBlocking { scanner.scanFile(File(tmp, "none.png").path, still) } }
+                assertEquals("scan.io", missing.code)
+            }
+        }
+    }
+
+    @Test
+    fun `a permit QR on screen is verified offline from a camera frame`() = runBlocking {
+        newStore().use { store ->
+            val personId = store.registrations.register(registration()).personId
+            val permitId = store.permits.accept(personId).permit.id
+            store.permits.apply(permitId, PermitEvent.Issue("SZ20260001"))
+            store.permits.apply(permitId, PermitEvent.Deliver)
+            val qr = renderQr(store.permits.qrCode(permitId), 3u)
+            // A camera plane with 16 bytes of row padding.
+            val size = qr.size.toInt()
+            val stride = size + 16
+            val luma = ByteArray(stride * size) { i -> if (i % stride < size) qr.pixels[(i / stride) * size + i % stride] else 0x7f }
+            store.scanner().use { scanner ->
+                val result = checkNotNull(scanner.scanFrame(luma, size, size, stride, still)) { "no code found" }
+                val payload = result.payload as ScanPayload.Permit
+                assertEquals("SZ20260001", payload.claim?.permitNumber)
+                assertEquals(PermitVerdict.VALID, result.permit?.verdict)
+                assertEquals(PermitState.DELIVERED, result.permit?.localState)
+                assertEquals(permitId, result.permit?.permitId)
+
+                newStore("other").use { other ->
+                    other.scanner().use { otherScanner ->
+                        val unknown = otherScanner.interpret(BarcodeFormat.QR, result.text)
+                        assertEquals(PermitVerdict.UNKNOWN_ISSUER, unknown.permit?.verdict)
+                        otherScanner.trustIssuer(scanner.issuerPublicKey(), "office-1")
+                        assertEquals(PermitVerdict.VALID, otherScanner.interpret(BarcodeFormat.QR, result.text).permit?.verdict)
+                    }
+                }
+            }
+        }
+    }
+}
