@@ -21,6 +21,8 @@ use serde_json::json;
 use crate::args::*;
 use crate::output::Printer;
 
+mod sync;
+
 struct Session {
     store: Option<PathBuf>,
     key_file: Option<PathBuf>,
@@ -116,6 +118,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Wipe { yes } => wipe(&ctx, yes),
         Command::Seed { count, seed } => seed_synthetic(&ctx, count, seed),
         Command::Demo => crate::demo::run(ctx.clock.clone(), &ctx.actor),
+        Command::Enroll { server, code } => sync::enroll(&ctx, &server, &code),
+        Command::Sync { watch, interval } => sync::sync(&ctx, watch, interval),
+        Command::Status => sync::status(&ctx),
     }
 }
 

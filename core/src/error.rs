@@ -5,6 +5,7 @@ use crate::identity::IdError;
 use crate::permit::PermitError;
 use crate::registration::ValidationErrors;
 use crate::store::StoreError;
+use crate::sync::SyncError;
 
 /// Anything the core can refuse or fail at.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +22,9 @@ pub enum Error {
     /// A permit transition is not allowed.
     #[error(transparent)]
     Permit(#[from] PermitError),
+    /// Sync with the server failed.
+    #[error(transparent)]
+    Sync(#[from] SyncError),
     /// No such record.
     #[error("{kind} {id} not found")]
     NotFound {
@@ -67,6 +71,7 @@ impl Error {
             Error::Id(e) => e.code(),
             Error::Validation(_) => "validation",
             Error::Permit(e) => e.code(),
+            Error::Sync(e) => e.code(),
             Error::NotFound { .. } => "not_found",
             Error::Conflict { .. } => "conflict",
             Error::InvalidArgument { .. } => "invalid_argument",

@@ -14,6 +14,7 @@
 //!  ├─ permit        the GA/T 2000.6 state machine and its append-only event log
 //!  ├─ outbox        frozen operations awaiting sync, written with each change
 //!  ├─ audit         append-only MAC-chained trail, ids only
+//!  ├─ sync          push/pull with the server, retry timer (the only network path)
 //!  │
 //!  store            SQLite (WAL), schema migrations, sealed rows and blind indexes
 //!  crypto           AES-256-GCM, HMAC blind indexes, HKDF; the only user of `ring`
@@ -35,6 +36,7 @@ pub mod outbox;
 pub mod permit;
 pub mod registration;
 pub mod store;
+pub mod sync;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;
 

@@ -21,6 +21,8 @@ use crate::registration::{
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::Error;
 
+mod sync;
+
 /// What the core needs from its caller to open a store.
 pub struct OpenParams<'a> {
     /// Directory of the store.

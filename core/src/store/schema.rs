@@ -8,13 +8,17 @@ use rusqlite::Transaction;
 use super::StoreError;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u32 = 2;
+pub const CURRENT_VERSION: u32 = 3;
 
 /// The first released schema, kept verbatim.
 pub(crate) const V1: &str = include_str!("sql/v1.sql");
 
 /// Migration scripts: entry `i` upgrades version `i + 1` to `i + 2`.
-const MIGRATIONS: &[&str] = &[include_str!("sql/migrations/002_permits.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("sql/migrations/002_permits.sql"),
+    // Numbered 005 on this branch so parallel branches do not collide; it upgrades to 3 here.
+    include_str!("sql/migrations/005_sync.sql"),
+];
 
 /// Brings the database in `tx` from `from` to [`CURRENT_VERSION`]; `from == 0` is a new file.
 pub(crate) fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), StoreError> {

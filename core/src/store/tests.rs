@@ -129,3 +129,44 @@ fn a_newer_schema_is_refused() {
     let err = Store::open(dir.path(), &FixedKey([1; 32]), StoreOptions::default()).unwrap_err();
     assert!(matches!(err, StoreError::NewerSchema { found: 99 }));
 }
+
+/// A version 2 store (permits, no sync) gains the sync tables and keeps its outbox.
+#[test]
+fn a_version_2_file_upgrades_with_the_sync_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let cipher = FieldCipher::new(&DataKey::from_bytes([6; 32]));
+    {
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        conn.execute_batch(schema::V1).unwrap();
+        conn.execute_batch(include_str!("sql/migrations/002_permits.sql"))
+            .unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        let canary = cipher.seal(CANARY_CONTEXT, CANARY_PLAINTEXT).unwrap();
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('canary', ?1), ('store_id', ?2)",
+            rusqlite::params![canary, b"v2-store".to_vec()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO outbox (op_id, kind, record_id, payload, payload_hash, created_at)
+             VALUES ('op1', 'permit.event', 'p1', x'00', x'00', 't')",
+            [],
+        )
+        .unwrap();
+    }
+    let store = Store::open(dir.path(), &FixedKey([6; 32]), StoreOptions::default()).unwrap();
+    let (version, tables, queued): (u32, i64, i64) = store
+        .read(|c| {
+            Ok::<_, StoreError>((
+                c.pragma_query_value(None, "user_version", |r| r.get(0))?,
+                c.query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE name IN ('sync_device', 'sync_buckets', 'sync_entries')",
+                    [],
+                    |r| r.get(0),
+                )?,
+                c.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?,
+            ))
+        })
+        .unwrap();
+    assert_eq!((version, tables, queued), (schema::CURRENT_VERSION, 3, 1));
+}

@@ -1,0 +1,251 @@
+//! The sync engine's rows in the phone store: the enrollment, bucket cursors and the
+//! replica of the server's buckets, applied only at checkpoints.
+
+use chrono::{DateTime, Utc};
+use lgt_protocol::{checksum, checksum_hex, entry_digest_input, Bucket, Entry};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+
+use super::client::Credentials;
+use crate::crypto::{sha256, FieldCipher, SigningKey};
+use crate::store::{timestamp, StoreError};
+
+const KEY_CONTEXT: &str = "sync_device:signing_key";
+
+/// Where this device syncs, and as whom.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Enrollment {
+    /// The server's base URL.
+    pub server_url: String,
+    /// The device id the server assigned.
+    pub device_id: String,
+    /// The coordinator account the device is bound to.
+    pub coordinator: String,
+    /// The district whose permits it receives.
+    pub district: String,
+    /// When it enrolled.
+    pub enrolled_at: String,
+}
+
+pub(crate) fn save_enrollment(
+    tx: &Transaction<'_>,
+    cipher: &FieldCipher,
+    enrollment: &Enrollment,
+    key: &SigningKey,
+) -> Result<(), StoreError> {
+    let sealed = cipher
+        .seal(KEY_CONTEXT, key.pkcs8())
+        .map_err(|source| StoreError::Crypto {
+            record: KEY_CONTEXT.into(),
+            source,
+        })?;
+    tx.execute(
+        "INSERT INTO sync_device (singleton, server_url, device_id, coordinator, district, signing_key, enrolled_at)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            enrollment.server_url,
+            enrollment.device_id,
+            enrollment.coordinator,
+            enrollment.district,
+            sealed,
+            enrollment.enrolled_at
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn enrollment(conn: &Connection) -> Result<Option<Enrollment>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT server_url, device_id, coordinator, district, enrolled_at FROM sync_device",
+            [],
+            |r| {
+                Ok(Enrollment {
+                    server_url: r.get(0)?,
+                    device_id: r.get(1)?,
+                    coordinator: r.get(2)?,
+                    district: r.get(3)?,
+                    enrolled_at: r.get(4)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+pub(crate) fn credentials(
+    conn: &Connection,
+    cipher: &FieldCipher,
+) -> Result<Option<(Enrollment, Credentials)>, StoreError> {
+    let Some(enrollment) = enrollment(conn)? else {
+        return Ok(None);
+    };
+    let sealed: Vec<u8> =
+        conn.query_row("SELECT signing_key FROM sync_device", [], |r| r.get(0))?;
+    let malformed = || StoreError::Malformed {
+        record: KEY_CONTEXT.into(),
+    };
+    let pkcs8 = cipher
+        .open(KEY_CONTEXT, &sealed)
+        .map_err(|source| StoreError::Crypto {
+            record: KEY_CONTEXT.into(),
+            source,
+        })?;
+    let key = SigningKey::from_pkcs8(&pkcs8).map_err(|_| malformed())?;
+    let credentials = Credentials {
+        device_id: enrollment.device_id.clone(),
+        key,
+    };
+    Ok(Some((enrollment, credentials)))
+}
+
+/// Records how the last attempt ended.
+pub(crate) fn record_attempt(
+    tx: &Transaction<'_>,
+    at: DateTime<Utc>,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    match error {
+        None => tx.execute(
+            "UPDATE sync_device SET last_success = ?1, last_error = NULL",
+            [timestamp(at)],
+        )?,
+        Some(error) => tx.execute("UPDATE sync_device SET last_error = ?1", [error])?,
+    };
+    Ok(())
+}
+
+pub(crate) fn last_attempt(
+    conn: &Connection,
+) -> Result<(Option<String>, Option<String>), StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT last_success, last_error FROM sync_device",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or((None, None)))
+}
+
+pub(crate) fn cursor(conn: &Connection, bucket: Bucket) -> Result<i64, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT cursor FROM sync_buckets WHERE bucket = ?1",
+            [bucket.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// The bucket's checksum over the replica's live entries.
+pub(crate) fn local_checksum(conn: &Connection, bucket: Bucket) -> Result<String, StoreError> {
+    let mut statement = conn.prepare_cached("SELECT digest FROM sync_entries WHERE bucket = ?1")?;
+    let digests: Vec<[u8; 32]> = statement
+        .query_map([bucket.as_str()], |r| r.get::<_, Vec<u8>>(0))?
+        .map(|row| {
+            row.map_err(StoreError::from).and_then(|d| {
+                d.try_into().map_err(|_| StoreError::Malformed {
+                    record: format!("sync_entries:{}", bucket.as_str()),
+                })
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(checksum_hex(checksum(&digests)))
+}
+
+pub(crate) fn entry_count(conn: &Connection, bucket: Bucket) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM sync_entries WHERE bucket = ?1",
+        [bucket.as_str()],
+        |r| r.get(0),
+    )?)
+}
+
+/// Applies staged entries of one bucket up to its checkpoint, all or nothing: the entries
+/// (replacing the whole bucket when `replace`), then the cursor, but only if the replica's
+/// checksum then equals the server's. Returns whether it did.
+pub(crate) fn apply_checkpoint(
+    tx: &Transaction<'_>,
+    cipher: &FieldCipher,
+    bucket: Bucket,
+    entries: &[Entry],
+    cursor: i64,
+    server_checksum: &str,
+    replace: bool,
+) -> Result<bool, StoreError> {
+    tx.execute_batch("SAVEPOINT checkpoint")?;
+    let applied = (|| {
+        if replace {
+            tx.execute(
+                "DELETE FROM sync_entries WHERE bucket = ?1",
+                [bucket.as_str()],
+            )?;
+        }
+        for entry in entries {
+            match &entry.data {
+                Some(data) => {
+                    let context = format!("sync_entries:{}:{}", bucket.as_str(), entry.key);
+                    let digest = sha256(&entry_digest_input(&entry.key, data));
+                    let sealed = cipher.seal(&context, data.as_bytes()).map_err(|source| {
+                        StoreError::Crypto {
+                            record: context.clone(),
+                            source,
+                        }
+                    })?;
+                    tx.prepare_cached(
+                        "INSERT INTO sync_entries (bucket, key, seq, digest, sealed) VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT (bucket, key) DO UPDATE SET seq = excluded.seq, digest = excluded.digest, sealed = excluded.sealed",
+                    )?
+                    .execute(params![bucket.as_str(), entry.key, entry.seq, digest.to_vec(), sealed])?;
+                }
+                None => {
+                    tx.prepare_cached("DELETE FROM sync_entries WHERE bucket = ?1 AND key = ?2")?
+                        .execute(params![bucket.as_str(), entry.key])?;
+                }
+            }
+        }
+        if local_checksum(tx, bucket)? != server_checksum {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO sync_buckets (bucket, cursor) VALUES (?1, ?2)
+             ON CONFLICT (bucket) DO UPDATE SET cursor = excluded.cursor",
+            params![bucket.as_str(), cursor],
+        )?;
+        Ok::<_, StoreError>(true)
+    })();
+    match applied {
+        Ok(true) => tx.execute_batch("RELEASE checkpoint")?,
+        _ => tx.execute_batch("ROLLBACK TO checkpoint; RELEASE checkpoint")?,
+    }
+    applied
+}
+
+/// The replica's live entries of one bucket, decrypted: `(key, JSON text)`, by key.
+pub(crate) fn entries(
+    conn: &Connection,
+    cipher: &FieldCipher,
+    bucket: Bucket,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let mut statement =
+        conn.prepare_cached("SELECT key, sealed FROM sync_entries WHERE bucket = ?1 ORDER BY key")?;
+    let rows = statement.query_map([bucket.as_str()], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (key, sealed) = row?;
+        let context = format!("sync_entries:{}:{key}", bucket.as_str());
+        let plain = cipher
+            .open(&context, &sealed)
+            .map_err(|source| StoreError::Crypto {
+                record: context.clone(),
+                source,
+            })?;
+        let text = String::from_utf8(plain.to_vec())
+            .map_err(|_| StoreError::Malformed { record: context })?;
+        out.push((key, text));
+    }
+    Ok(out)
+}

@@ -1,0 +1,157 @@
+//! The real server, in this process, on a loopback port.
+
+use std::path::Path;
+
+use lgt_server::Db;
+use tempfile::TempDir;
+use tokio::runtime::Runtime;
+use tokio::sync::oneshot;
+
+/// Which database a test server runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// SQLite in a temporary data directory.
+    Sqlite,
+    /// A fresh database on the PostgreSQL server at this URL.
+    Postgres(String),
+}
+
+/// The backends every server test runs on: SQLite always, and PostgreSQL when
+/// `LGT_TEST_DATABASE_URL` is set. CI sets it (and checks that the PostgreSQL runs
+/// happened); `LGT_REQUIRE_POSTGRES=1` turns its absence into a failure.
+pub fn backends() -> Vec<BackendChoice> {
+    let mut out = vec![BackendChoice::Sqlite];
+    match std::env::var("LGT_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => out.push(BackendChoice::Postgres(url)),
+        _ => assert!(
+            std::env::var("LGT_REQUIRE_POSTGRES").is_err(),
+            "LGT_REQUIRE_POSTGRES is set but LGT_TEST_DATABASE_URL is not"
+        ),
+    }
+    out
+}
+
+/// A running server.
+pub struct TestServer {
+    /// Its base URL, `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// Its database, for checks and admin commands.
+    pub db: Db,
+    runtime: Runtime,
+    shutdown: Option<oneshot::Sender<()>>,
+    _data: TempDir,
+}
+
+impl TestServer {
+    /// Starts a server on `backend` with an empty database.
+    pub fn start(backend: &BackendChoice) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let data = tempfile::tempdir().expect("temp dir");
+        let db = runtime.block_on(open_db(data.path(), backend));
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = oneshot::channel::<()>();
+        let serving = db.clone();
+        runtime.spawn(async move {
+            lgt_server::serve(listener, serving, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+        });
+        Self {
+            url,
+            db,
+            runtime,
+            shutdown: Some(tx),
+            _data: data,
+        }
+    }
+
+    /// Runs a future on the server's runtime (database checks).
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// A one-time enrollment code for `coordinator` in `district`.
+    pub fn enrollment_code(&self, coordinator: &str, district: &str) -> String {
+        self.block_on(lgt_server::admin::create_enrollment_code(
+            &self.db,
+            coordinator,
+            district,
+            3600,
+        ))
+        .expect("enrollment code")
+        .code
+    }
+
+    /// Rows of a query with no parameters, each column read as text.
+    pub fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        use sqlx::Row;
+        let sql = sql.to_owned();
+        self.block_on(async {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&self.db.pool)
+                .await
+                .expect("query");
+            rows.iter()
+                .map(|row| {
+                    (0..row.len())
+                        .map(|i| {
+                            row.try_get::<Option<String>, _>(i)
+                                .or_else(|_| {
+                                    row.try_get::<Option<i64>, _>(i)
+                                        .map(|v| v.map(|v| v.to_string()))
+                                })
+                                .expect("text or integer column")
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+    }
+
+    /// One integer from a query.
+    pub fn count(&self, sql: &str) -> i64 {
+        self.rows(sql)[0][0]
+            .as_deref()
+            .expect("a value")
+            .parse()
+            .expect("an integer")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+async fn open_db(data: &Path, backend: &BackendChoice) -> Db {
+    match backend {
+        BackendChoice::Sqlite => Db::open(data, None).await.expect("sqlite"),
+        BackendChoice::Postgres(url) => {
+            // A fresh database per server, so tests neither see nor disturb each other.
+            sqlx::any::install_default_drivers();
+            let name = format!("lgt_test_{}", uuid::Uuid::now_v7().simple());
+            let admin = sqlx::AnyPool::connect(url).await.expect("postgres");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&admin)
+                .await
+                .expect("create database");
+            admin.close().await;
+            let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base);
+            Db::open(data, Some(&format!("{base}/{name}")))
+                .await
+                .expect("postgres database")
+        }
+    }
+}
