@@ -3,7 +3,6 @@
 //! tombstones. Every test runs on SQLite, and on PostgreSQL when configured.
 
 use lgt_core::crypto::{sha256, SigningKey};
-use lgt_core::permit::PermitEvent;
 use lgt_core::sync::{Client, Credentials, SyncError};
 use lgt_core::Error;
 use lgt_e2e::{backends, Phone, TestServer};
