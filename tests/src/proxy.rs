@@ -61,18 +61,30 @@ pub struct FaultProxy {
     /// Its base URL.
     pub url: String,
     shared: Arc<Mutex<Shared>>,
+    upstreams: Arc<Vec<String>>,
     _runtime: Runtime,
 }
 
 impl FaultProxy {
     /// Starts a proxy to `upstream` (`http://host:port`), faulting `fault_rate` of requests.
     pub fn start(upstream: &str, seed: u64, fault_rate: f64) -> Self {
+        Self::balancing(&[upstream], seed, fault_rate)
+    }
+
+    /// Like [`FaultProxy::start`], spreading requests (and each copy of a duplicated or
+    /// replayed one) at random over several server processes, like a load balancer.
+    pub fn balancing(upstreams: &[&str], seed: u64, fault_rate: f64) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("runtime");
-        let upstream = upstream.trim_start_matches("http://").to_owned();
+        let upstreams: Arc<Vec<String>> = Arc::new(
+            upstreams
+                .iter()
+                .map(|u| u.trim_start_matches("http://").to_owned())
+                .collect(),
+        );
         let listener = runtime
             .block_on(TcpListener::bind("127.0.0.1:0"))
             .expect("bind");
@@ -84,18 +96,20 @@ impl FaultProxy {
             captured: Vec::new(),
         }));
         let state = shared.clone();
+        let serving = upstreams.clone();
         runtime.spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let state = state.clone();
-                let upstream = upstream.clone();
+                let upstreams = serving.clone();
                 tokio::spawn(async move {
-                    let _ = handle(client, &upstream, &state).await;
+                    let _ = handle(client, &upstreams, &state).await;
                 });
             }
         });
         Self {
             url,
             shared,
+            upstreams,
             _runtime: runtime,
         }
     }
@@ -103,6 +117,35 @@ impl FaultProxy {
     /// Changes the share of faulted requests (0 turns faults off).
     pub fn set_fault_rate(&self, rate: f64) {
         self.shared.lock().expect("lock").fault_rate = rate;
+    }
+
+    /// Replays every signed request captured so far (the first 64) to the servers, as an
+    /// attacker on the network would; returns how many were sent and how many the servers
+    /// accepted (must be none).
+    pub fn replay_captured(&self) -> (usize, usize) {
+        let captured: Vec<Vec<u8>> = self
+            .shared
+            .lock()
+            .expect("lock")
+            .captured
+            .iter()
+            .filter(|r| is_signed(r))
+            .cloned()
+            .collect();
+        let upstreams = self.upstreams.clone();
+        let accepted = self._runtime.block_on(async {
+            let mut accepted = 0;
+            for (i, request) in captured.iter().enumerate() {
+                let answer = forward(&upstreams[i % upstreams.len()], request)
+                    .await
+                    .expect("server reachable");
+                if answer.starts_with(b"HTTP/1.1 2") {
+                    accepted += 1;
+                }
+            }
+            accepted
+        });
+        (captured.len(), accepted)
     }
 
     /// What the proxy did so far.
@@ -144,16 +187,22 @@ fn pick(shared: &Mutex<Shared>) -> (Fault, Duration, Option<Vec<u8>>) {
 
 async fn handle(
     mut client: TcpStream,
-    upstream: &str,
+    upstreams: &[String],
     shared: &Mutex<Shared>,
 ) -> std::io::Result<()> {
+    let upstream = || {
+        let mut s = shared.lock().expect("lock");
+        upstreams[s.rng.random_range(0..upstreams.len())].clone()
+    };
     let Some(request) = read_message(&mut client, false).await? else {
         return Ok(());
     };
     let (fault, delay, replay) = pick(shared);
+    let forwarded = !matches!(fault, Fault::DropRequest | Fault::Status(_));
     {
+        // Only requests the server received: replaying one is a replay.
         let mut s = shared.lock().expect("lock");
-        if s.captured.len() < 64 {
+        if forwarded && s.captured.len() < 64 {
             s.captured.push(request.clone());
         }
     }
@@ -170,18 +219,18 @@ async fn handle(
         }
         Fault::Delay => {
             tokio::time::sleep(delay).await;
-            forward(upstream, &request).await?
+            forward(&upstream(), &request).await?
         }
         Fault::Duplicate => {
-            let _ = forward(upstream, &request).await?;
-            forward(upstream, &request).await?
+            let _ = forward(&upstream(), &request).await?;
+            forward(&upstream(), &request).await?
         }
         Fault::Pass | Fault::DropResponse | Fault::Cut | Fault::Replay => {
-            forward(upstream, &request).await?
+            forward(&upstream(), &request).await?
         }
     };
     if let Some(old) = replay {
-        let answer = forward(upstream, &old).await?;
+        let answer = forward(&upstream(), &old).await?;
         let mut s = shared.lock().expect("lock");
         s.stats.replays += 1;
         // Unsigned requests (enrollment, health) may be answered again; a signed one that

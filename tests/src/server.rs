@@ -37,21 +37,41 @@ pub struct TestServer {
     pub url: String,
     /// Its database, for checks and admin commands.
     pub db: Db,
+    /// The PostgreSQL database URL, when not on SQLite.
+    database_url: Option<String>,
+    data: std::path::PathBuf,
     runtime: Runtime,
     shutdown: Option<oneshot::Sender<()>>,
-    _data: TempDir,
+    _data: Option<TempDir>,
 }
 
 impl TestServer {
     /// Starts a server on `backend` with an empty database.
     pub fn start(backend: &BackendChoice) -> Self {
+        let data = tempfile::tempdir().expect("temp dir");
+        let database_url = match backend {
+            BackendChoice::Sqlite => None,
+            BackendChoice::Postgres(url) => Some(fresh_postgres_database(url)),
+        };
+        let mut server = Self::open(data.path(), database_url);
+        server._data = Some(data);
+        server
+    }
+
+    /// A second server process on the same database, as behind a load balancer.
+    pub fn start_beside(&self) -> Self {
+        Self::open(&self.data, self.database_url.clone())
+    }
+
+    fn open(data: &Path, database_url: Option<String>) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
-        let data = tempfile::tempdir().expect("temp dir");
-        let db = runtime.block_on(open_db(data.path(), backend));
+        let db = runtime
+            .block_on(Db::open(data, database_url.as_deref()))
+            .expect("database");
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind");
@@ -68,9 +88,11 @@ impl TestServer {
         Self {
             url,
             db,
+            database_url,
+            data: data.to_path_buf(),
             runtime,
             shutdown: Some(tx),
-            _data: data,
+            _data: None,
         }
     }
 
@@ -135,23 +157,23 @@ impl Drop for TestServer {
     }
 }
 
-async fn open_db(data: &Path, backend: &BackendChoice) -> Db {
-    match backend {
-        BackendChoice::Sqlite => Db::open(data, None).await.expect("sqlite"),
-        BackendChoice::Postgres(url) => {
-            // A fresh database per server, so tests neither see nor disturb each other.
-            sqlx::any::install_default_drivers();
-            let name = format!("lgt_test_{}", uuid::Uuid::now_v7().simple());
-            let admin = sqlx::AnyPool::connect(url).await.expect("postgres");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&admin)
-                .await
-                .expect("create database");
-            admin.close().await;
-            let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base);
-            Db::open(data, Some(&format!("{base}/{name}")))
-                .await
-                .expect("postgres database")
-        }
-    }
+/// A new, empty database on the PostgreSQL server at `url`; returns its URL. A fresh one
+/// per test server, so tests neither see nor disturb each other.
+fn fresh_postgres_database(url: &str) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        sqlx::any::install_default_drivers();
+        let name = format!("lgt_test_{}", uuid::Uuid::now_v7().simple());
+        let admin = sqlx::AnyPool::connect(url).await.expect("postgres");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .expect("create database");
+        admin.close().await;
+        let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
+        format!("{base}/{name}")
+    })
 }
