@@ -33,6 +33,8 @@ pub mod paths {
     pub const PULL: &str = "/v1/pull";
     /// Liveness.
     pub const HEALTH: &str = "/health";
+    /// The server's Prometheus metrics (not part of the device protocol).
+    pub const METRICS: &str = "/metrics";
 }
 
 /// Headers of a signed request.

@@ -17,6 +17,7 @@ use crate::auth::{self, Device};
 use crate::buckets;
 use crate::db::{now, Db};
 use crate::error::ApiError;
+use crate::metrics;
 use crate::push;
 
 /// Most entries per bucket in one pull answer, whatever the device asks.
@@ -29,7 +30,9 @@ pub fn router(db: Db) -> Router {
         .route(paths::ENROLL, post(enroll))
         .route(paths::PUSH, post(push))
         .route(paths::PULL, post(pull))
+        .route(paths::METRICS, get(metrics::render))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(metrics::track))
         .with_state(db)
 }
 

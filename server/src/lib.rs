@@ -19,6 +19,7 @@ mod auth;
 mod buckets;
 pub mod db;
 mod error;
+mod metrics;
 mod push;
 
 use std::future::Future;

@@ -17,6 +17,7 @@ use crate::auth::Device;
 use crate::buckets;
 use crate::db::{now, Db};
 use crate::error::ApiError;
+use crate::metrics;
 
 /// Tries per operation when another process wins the race for its ledger row.
 const LEDGER_RACES: usize = 3;
@@ -45,6 +46,7 @@ pub async fn push_one(
                 .await?;
         if let Some((hash, outcome)) = seen {
             if hash != op.payload_sha256.to_ascii_lowercase() {
+                metrics::operation("hash_mismatch");
                 tracing::warn!(op_id = %op.op_id, device = %device.id, "operation id reused with another payload");
                 return Ok(OperationResult::HashMismatch {
                     op_id: op.op_id.clone(),
@@ -57,6 +59,7 @@ pub async fn push_one(
                     "a ledger row is unreadable",
                 )
             })?;
+            metrics::operation("duplicate");
             return Ok(OperationResult::Duplicate {
                 op_id: op.op_id.clone(),
                 outcome,
@@ -85,6 +88,7 @@ pub async fn push_one(
         }
         tx.commit().await?;
         tracing::info!(op_id = %op.op_id, device = %device.id, kind = %op.kind, outcome = outcome_name(&outcome), "operation");
+        metrics::operation(outcome_name(&outcome));
         return Ok(OperationResult::New {
             op_id: op.op_id.clone(),
             outcome,

@@ -213,7 +213,13 @@ async fn the_live_server_answers_as_documented() {
         .collect();
     assert_eq!(
         documented,
-        BTreeSet::from([paths::HEALTH, paths::ENROLL, paths::PUSH, paths::PULL])
+        BTreeSet::from([
+            paths::HEALTH,
+            paths::METRICS,
+            paths::ENROLL,
+            paths::PUSH,
+            paths::PULL
+        ])
     );
 
     let data = tempfile::tempdir().unwrap();
@@ -259,6 +265,17 @@ async fn the_live_server_answers_as_documented() {
         assert_eq!(status, "401");
         documented_answer(path, "post", &status, &body);
     }
+    let metrics = http
+        .get(format!("{base}{}", paths::METRICS))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status().as_u16(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains("lgt_requests_total{route=\"/v1/push\",status=\"401\"} 1"),
+        "{text}"
+    );
     let undocumented = http.get(format!("{base}/v1/admin")).send().await.unwrap();
     assert_eq!(undocumented.status().as_u16(), 404);
 }
