@@ -233,9 +233,9 @@ pub enum PermitCommand {
     Issue {
         #[command(flatten)]
         target: Target,
-        /// The permit number.
+        /// The permit number (default: the next one the sync server reserved for this device).
         #[arg(long)]
-        number: String,
+        number: Option<String>,
     },
     /// Hand the card over (发放).
     Deliver(Target),

@@ -288,7 +288,15 @@ fn permit(ctx: &Session, command: PermitCommand) -> Result<()> {
             return ctx.out.value(&record, crate::output::permit_with_log);
         }
         PermitCommand::Accept { person_id } => CorePermitCommand::Accept { person_id },
-        PermitCommand::Issue { target, number } => apply(target, PermitEvent::Issue { number }),
+        PermitCommand::Issue { target, number } => {
+            let number = match number {
+                Some(number) => number,
+                None => core.permit_number_from_pool()?.ok_or_else(|| {
+                    anyhow!("no reserved permit number left: sync to refill, or pass --number")
+                })?,
+            };
+            apply(target, PermitEvent::Issue { number })
+        }
         PermitCommand::Deliver(target) => apply(target, PermitEvent::Deliver),
         PermitCommand::Endorse(target) => apply(target, PermitEvent::Endorse),
         PermitCommand::Suspend(target) => apply(target, PermitEvent::Suspend),

@@ -31,6 +31,8 @@ pub mod paths {
     pub const PUSH: &str = "/v1/push";
     /// Pull bucket pages.
     pub const PULL: &str = "/v1/pull";
+    /// Top up and list the device's reserved permit numbers.
+    pub const NUMBERS: &str = "/v1/numbers";
     /// Liveness.
     pub const HEALTH: &str = "/health";
     /// The server's Prometheus metrics (not part of the device protocol).
@@ -187,6 +189,33 @@ impl OperationResult {
 pub struct PushResponse {
     /// Results in request order.
     pub results: Vec<OperationResult>,
+}
+
+/// A device whose unused reserved permit numbers fall below this many gets more.
+pub const NUMBER_POOL_LOW: u32 = 50;
+/// ... up to this many.
+pub const NUMBER_POOL_TARGET: u32 = 100;
+/// How long a reserved number may be issued, in seconds (60 days).
+pub const NUMBER_POOL_LIFETIME_SECS: i64 = 60 * 24 * 3600;
+
+/// `POST /v1/numbers` (signed): the device asks for its pool, topped up.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumbersRequest {}
+
+/// A permit number reserved for one device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservedNumber {
+    /// The number.
+    pub number: String,
+    /// Unix seconds after which it may no longer be issued.
+    pub expires_at: i64,
+}
+
+/// Every unused, unexpired number reserved for the device, after topping up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumbersResponse {
+    /// The pool.
+    pub numbers: Vec<ReservedNumber>,
 }
 
 /// The buckets a device pulls. Which rows they hold depends on the device (its district,

@@ -7,8 +7,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use lgt_core::crypto::{sha256, PublicKey};
 use lgt_protocol::{
-    hex, paths, unhex, Bucket, EnrollRequest, EnrollResponse, PullRequest, PullResponse,
-    PushRequest, PushResponse, MAX_BODY_BYTES, MAX_PUSH_OPERATIONS,
+    hex, paths, unhex, Bucket, EnrollRequest, EnrollResponse, NumbersRequest, NumbersResponse,
+    PullRequest, PullResponse, PushRequest, PushResponse, MAX_BODY_BYTES, MAX_PUSH_OPERATIONS,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -18,6 +18,7 @@ use crate::buckets;
 use crate::db::{now, Db};
 use crate::error::ApiError;
 use crate::metrics;
+use crate::numbers as pools;
 use crate::push;
 
 /// Most entries per bucket in one pull answer, whatever the device asks.
@@ -30,6 +31,7 @@ pub fn router(db: Db) -> Router {
         .route(paths::ENROLL, post(enroll))
         .route(paths::PUSH, post(push))
         .route(paths::PULL, post(pull))
+        .route(paths::NUMBERS, post(numbers))
         .route(paths::METRICS, get(metrics::render))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(metrics::track))
@@ -166,4 +168,16 @@ async fn pull(
     }
     tx.commit().await?;
     Ok(Json(PullResponse { buckets: pages }))
+}
+
+async fn numbers(
+    State(db): State<Db>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<NumbersResponse>, ApiError> {
+    let device = signed(&db, paths::NUMBERS, &headers, &body).await?;
+    let _: NumbersRequest = parse(&body)?;
+    Ok(Json(NumbersResponse {
+        numbers: pools::top_up(&db, &device).await?,
+    }))
 }

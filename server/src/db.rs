@@ -9,7 +9,10 @@ use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 /// The schema scripts; entry `i` brings version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/001_init.sql"),
+    include_str!("../migrations/002_number_pools.sql"),
+];
 
 /// Which database the server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,6 +20,7 @@ mod buckets;
 pub mod db;
 mod error;
 mod metrics;
+mod numbers;
 mod push;
 
 use std::future::Future;

@@ -18,6 +18,7 @@ use crate::buckets;
 use crate::db::{now, Db};
 use crate::error::ApiError;
 use crate::metrics;
+use crate::numbers;
 
 /// Tries per operation when another process wins the race for its ledger row.
 const LEDGER_RACES: usize = 3;
@@ -225,6 +226,11 @@ async fn apply_permit_event(
                 "permit {}: its number is already held by permit {holder}",
                 next.id
             )));
+        }
+        if matches!(op_event.event, PermitEvent::Issue { .. }) {
+            if let Some(reason) = numbers::claim(conn, device, number, &next.id).await? {
+                return Ok(rejected(reason));
+            }
         }
     }
     let data = serde_json::to_string(&next).map_err(|_| {

@@ -172,6 +172,17 @@ fn every_protocol_type_matches_its_schema() {
             buckets: vec![page(true), page(false)],
         },
     );
+    conforms(&doc, "NumbersRequest", &NumbersRequest {});
+    conforms(
+        &doc,
+        "NumbersResponse",
+        &NumbersResponse {
+            numbers: vec![ReservedNumber {
+                number: "11010500000001".into(),
+                expires_at: 1,
+            }],
+        },
+    );
     conforms(
         &doc,
         "ErrorBody",
@@ -218,7 +229,8 @@ async fn the_live_server_answers_as_documented() {
             paths::METRICS,
             paths::ENROLL,
             paths::PUSH,
-            paths::PULL
+            paths::PULL,
+            paths::NUMBERS
         ])
     );
 
@@ -259,7 +271,7 @@ async fn the_live_server_answers_as_documented() {
         documented_answer(paths::ENROLL, "post", &status, &body);
     }
 
-    for path in [paths::PUSH, paths::PULL] {
+    for path in [paths::PUSH, paths::PULL, paths::NUMBERS] {
         let url = format!("{base}{path}");
         let (status, body) = answer(post_json(&http, url, &json!({})).send().await.unwrap()).await;
         assert_eq!(status, "401");

@@ -442,3 +442,64 @@ fn a_checksum_mismatch_downloads_the_bucket_again_and_tombstones_remove_entries(
             .all(|o| o.state == lgt_core::outbox::OperationState::Acknowledged));
     }
 }
+
+#[test]
+fn permit_numbers_are_reserved_per_device_refilled_and_never_shared() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let mut first = Phone::new(41);
+        let mut second = Phone::new(42);
+        first.enroll(&server.url, &server.enrollment_code("c1", "110105"));
+        second.enroll(&server.url, &server.enrollment_code("c2", "110105"));
+        first.sync_until_quiet(3);
+        second.sync_until_quiet(3);
+        assert_eq!(first.status().permit_numbers_left, 100);
+        let first_pool: Vec<String> = server
+            .rows(&format!(
+                "SELECT number FROM reserved_numbers WHERE device_id = '{}'",
+                first.status().enrollment.unwrap().device_id
+            ))
+            .into_iter()
+            .map(|r| r[0].clone().unwrap())
+            .collect();
+        assert_eq!(first_pool.len(), 100);
+        assert_eq!(
+            server.count("SELECT COUNT(DISTINCT number) FROM reserved_numbers"),
+            200
+        );
+
+        // Offline, the first phone issues 51 permits from its pool.
+        let receipts = first.register(51);
+        for receipt in &receipts {
+            let number = first.core.permit_number_from_pool().unwrap().unwrap();
+            assert!(first_pool.contains(&number));
+            first.permit(&receipt.person_id, &number);
+        }
+        assert_eq!(first.status().permit_numbers_left, 49);
+        first.sync_until_quiet(3);
+        // Below 50 left: topped up to 100 with numbers never reserved before.
+        assert_eq!(first.status().permit_numbers_left, 100);
+        assert_eq!(server.count("SELECT COUNT(*) FROM reserved_numbers"), 251);
+        assert_eq!(
+            server.count("SELECT COUNT(*) FROM reserved_numbers WHERE used_by IS NOT NULL"),
+            51
+        );
+
+        // The second phone typing a number reserved for the first is refused.
+        let b = second.register(1);
+        let taken = second.permit(
+            &b[0].person_id,
+            &first.core.permit_number_from_pool().unwrap().unwrap(),
+        );
+        second.core.sync_now().unwrap();
+        let quarantined = second.status().quarantined;
+        assert_eq!(quarantined.len(), 1);
+        assert_eq!(quarantined[0].record_id, taken.permit.id);
+        assert!(
+            quarantined[0]
+                .reason
+                .contains("reserved for another device"),
+            "{quarantined:?}"
+        );
+    }
+}

@@ -80,7 +80,13 @@ impl FieldCore {
 
     /// Queue depth, last success, quarantined operations with reasons, bucket cursors.
     pub fn sync_status(&self) -> Result<SyncStatus, Error> {
-        Ok(sync::status(&self.store)?)
+        Ok(sync::status(&self.store, self.clock.now())?)
+    }
+
+    /// The next permit number the server reserved for this device (lowest first), to issue
+    /// offline; `None` when the pool is empty or expired (sync to refill it).
+    pub fn permit_number_from_pool(&self) -> Result<Option<String>, Error> {
+        Ok(sync::next_permit_number(&self.store, self.clock.now())?)
     }
 
     /// The replica of one server bucket: `(key, JSON text)` by key. Audited: it is

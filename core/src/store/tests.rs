@@ -160,7 +160,7 @@ fn a_version_2_file_upgrades_with_the_sync_tables() {
             Ok::<_, StoreError>((
                 c.pragma_query_value(None, "user_version", |r| r.get(0))?,
                 c.query_row(
-                    "SELECT count(*) FROM sqlite_master WHERE name IN ('sync_device', 'sync_buckets', 'sync_entries')",
+                    "SELECT count(*) FROM sqlite_master WHERE name IN ('sync_device', 'sync_buckets', 'sync_entries', 'sync_numbers')",
                     [],
                     |r| r.get(0),
                 )?,
@@ -168,5 +168,5 @@ fn a_version_2_file_upgrades_with_the_sync_tables() {
             ))
         })
         .unwrap();
-    assert_eq!((version, tables, queued), (schema::CURRENT_VERSION, 3, 1));
+    assert_eq!((version, tables, queued), (schema::CURRENT_VERSION, 4, 1));
 }

@@ -23,9 +23,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use lgt_protocol::{
-    hex, paths, Bucket, BucketCursor, EnrollRequest, EnrollResponse, Entry, OperationResult,
-    Outcome, PullRequest, PullResponse, PushOperation, PushRequest, PushResponse, MAX_BODY_BYTES,
-    MAX_PUSH_OPERATIONS,
+    hex, paths, Bucket, BucketCursor, EnrollRequest, EnrollResponse, Entry, NumbersRequest,
+    NumbersResponse, OperationResult, Outcome, PullRequest, PullResponse, PushOperation,
+    PushRequest, PushResponse, MAX_BODY_BYTES, MAX_PUSH_OPERATIONS,
 };
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -108,6 +108,8 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
     /// The replica's buckets.
     pub buckets: Vec<BucketStatus>,
+    /// Reserved permit numbers still valid and unissued.
+    pub permit_numbers_left: usize,
 }
 
 /// One attempt of a watching sync, for an observer.
@@ -198,6 +200,7 @@ pub(crate) async fn sync_once(store: &Store, now: DateTime<Utc>) -> Result<SyncR
     let mut report = SyncReport::default();
     let result = async {
         push(store, &client, &credentials, &mut report).await?;
+        refill_numbers(store, &client, &credentials).await?;
         pull(store, &client, &credentials, &mut report).await
     }
     .await;
@@ -332,6 +335,20 @@ fn settle(
         }
         Ok(settled)
     })
+}
+
+/// Asks the server to top up this device's reserved permit numbers and keeps its list. Runs
+/// after the push, so the server already knows which numbers were issued.
+async fn refill_numbers(
+    store: &Store,
+    client: &Client,
+    credentials: &Credentials,
+) -> Result<(), SyncError> {
+    let response: NumbersResponse = client
+        .signed(credentials, paths::NUMBERS, &NumbersRequest {})
+        .await?;
+    store.write(|tx| state::replace_numbers(tx, store.cipher(), &response.numbers))?;
+    Ok(())
 }
 
 /// Pages of one bucket gathered up to its checkpoint.
@@ -502,7 +519,7 @@ pub(crate) async fn watch(
 }
 
 /// Sync health from the store.
-pub(crate) fn status(store: &Store) -> Result<SyncStatus, StoreError> {
+pub(crate) fn status(store: &Store, now: DateTime<Utc>) -> Result<SyncStatus, StoreError> {
     store.read(|conn| {
         let waiting = outbox::sendable(conn, usize::MAX)?;
         let quarantined = outbox::list(conn, Some(OperationState::Quarantined))?
@@ -536,6 +553,8 @@ pub(crate) fn status(store: &Store) -> Result<SyncStatus, StoreError> {
             last_success,
             last_error,
             buckets,
+            permit_numbers_left: state::unissued_numbers(conn, store.cipher(), now.timestamp())?
+                .len(),
         })
     })
 }
@@ -543,4 +562,18 @@ pub(crate) fn status(store: &Store) -> Result<SyncStatus, StoreError> {
 /// The replica's live entries of a bucket: `(key, JSON text)`.
 pub(crate) fn replica(store: &Store, bucket: Bucket) -> Result<Vec<(String, String)>, StoreError> {
     store.read(|conn| state::entries(conn, store.cipher(), bucket))
+}
+
+/// The next reserved permit number to issue offline, if the pool holds one.
+pub(crate) fn next_permit_number(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, StoreError> {
+    store.read(|conn| {
+        Ok(
+            state::unissued_numbers(conn, store.cipher(), now.timestamp())?
+                .into_iter()
+                .next(),
+        )
+    })
 }

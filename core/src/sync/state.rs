@@ -2,12 +2,12 @@
 //! replica of the server's buckets, applied only at checkpoints.
 
 use chrono::{DateTime, Utc};
-use lgt_protocol::{checksum, checksum_hex, entry_digest_input, Bucket, Entry};
+use lgt_protocol::{checksum, checksum_hex, entry_digest_input, Bucket, Entry, ReservedNumber};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
 use super::client::Credentials;
-use crate::crypto::{sha256, FieldCipher, SigningKey};
+use crate::crypto::{sha256, BlindIndex, FieldCipher, SigningKey};
 use crate::store::{timestamp, StoreError};
 
 const KEY_CONTEXT: &str = "sync_device:signing_key";
@@ -248,4 +248,48 @@ pub(crate) fn entries(
         out.push((key, text));
     }
     Ok(out)
+}
+
+/// Replaces the pool of reserved permit numbers with the server's list, leaving out numbers
+/// this phone has issued already (their operations may not have reached the server).
+pub(crate) fn replace_numbers(
+    tx: &Transaction<'_>,
+    cipher: &FieldCipher,
+    numbers: &[ReservedNumber],
+) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM sync_numbers", [])?;
+    for reserved in numbers {
+        if !issued_here(tx, cipher, &reserved.number)? {
+            tx.prepare_cached("INSERT INTO sync_numbers (number, expires_at) VALUES (?1, ?2)")?
+                .execute(params![reserved.number, reserved.expires_at])?;
+        }
+    }
+    Ok(())
+}
+
+fn issued_here(conn: &Connection, cipher: &FieldCipher, number: &str) -> Result<bool, StoreError> {
+    let blind = cipher.blind(BlindIndex::PermitNumber, number);
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM permits WHERE number_blind = ?1")?
+        .exists([blind])?)
+}
+
+/// Reserved numbers still valid at `now` (Unix seconds) and not issued here, lowest first.
+pub(crate) fn unissued_numbers(
+    conn: &Connection,
+    cipher: &FieldCipher,
+    now: i64,
+) -> Result<Vec<String>, StoreError> {
+    let mut statement = conn
+        .prepare_cached("SELECT number FROM sync_numbers WHERE expires_at > ?1 ORDER BY number")?;
+    let numbers: Vec<String> = statement
+        .query_map([now], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut unissued = Vec::with_capacity(numbers.len());
+    for number in numbers {
+        if !issued_here(conn, cipher, &number)? {
+            unissued.push(number);
+        }
+    }
+    Ok(unissued)
 }

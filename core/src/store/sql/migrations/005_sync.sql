@@ -29,3 +29,10 @@ CREATE TABLE sync_entries (
     sealed BLOB NOT NULL,
     PRIMARY KEY (bucket, key)
 ) STRICT, WITHOUT ROWID;
+
+-- Permit numbers the server reserved for this device, to issue offline (not yet linked to
+-- anyone, so kept in clear; a used one is recognised by the permits' blind index).
+CREATE TABLE sync_numbers (
+    number     TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+) STRICT;
