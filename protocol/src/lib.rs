@@ -100,6 +100,9 @@ pub struct EnrollResponse {
     pub coordinator: String,
     /// The district whose permits the device receives.
     pub district: String,
+    /// Seconds the device may go without a successful sync before it locks its personal
+    /// data until the next one.
+    pub max_offline_secs: i64,
 }
 
 /// One outbox operation as pushed.

@@ -8,6 +8,8 @@ CREATE TABLE enrollment_codes (
     district    TEXT NOT NULL,
     created_at  BIGINT NOT NULL,
     expires_at  BIGINT NOT NULL,
+    -- How long the device may go without syncing before it locks its personal data.
+    max_offline_secs BIGINT NOT NULL,
     used_by     TEXT
 );
 

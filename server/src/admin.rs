@@ -19,6 +19,8 @@ pub struct EnrollmentCode {
     pub district: String,
     /// Unix seconds after which the code no longer works.
     pub expires_at: i64,
+    /// How long the device may go without syncing before it locks its personal data.
+    pub max_offline_secs: i64,
 }
 
 /// Issues a one-time enrollment code valid for `ttl_secs`.
@@ -27,19 +29,22 @@ pub async fn create_enrollment_code(
     coordinator: &str,
     district: &str,
     ttl_secs: i64,
+    max_offline_secs: i64,
 ) -> anyhow::Result<EnrollmentCode> {
+    anyhow::ensure!(max_offline_secs > 0, "the offline limit must be positive");
     // 122 random bits from the OS generator.
     let code = Uuid::new_v4().simple().to_string();
     let created = now();
     sqlx::query(
-        "INSERT INTO enrollment_codes (code_sha256, coordinator, district, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO enrollment_codes (code_sha256, coordinator, district, created_at, expires_at, max_offline_secs)
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(hex(&sha256(code.as_bytes())))
     .bind(coordinator)
     .bind(district)
     .bind(created)
     .bind(created + ttl_secs)
+    .bind(max_offline_secs)
     .execute(&db.pool)
     .await?;
     Ok(EnrollmentCode {
@@ -47,6 +52,7 @@ pub async fn create_enrollment_code(
         coordinator: coordinator.to_owned(),
         district: district.to_owned(),
         expires_at: created + ttl_secs,
+        max_offline_secs,
     })
 }
 

@@ -62,8 +62,8 @@ async fn enroll(
     let public_key = hex(key.as_bytes());
     let code_sha256 = hex(&sha256(request.code.trim().as_bytes()));
     let mut tx = db.pool.begin().await?;
-    let code: Option<(String, String, i64, Option<String>)> = sqlx::query_as(
-        "SELECT coordinator, district, expires_at, used_by FROM enrollment_codes WHERE code_sha256 = $1",
+    let code: Option<(String, String, i64, i64, Option<String>)> = sqlx::query_as(
+        "SELECT coordinator, district, expires_at, max_offline_secs, used_by FROM enrollment_codes WHERE code_sha256 = $1",
     )
     .bind(&code_sha256)
     .fetch_optional(&mut *tx)
@@ -74,7 +74,8 @@ async fn enroll(
             "the enrollment code is unknown, used or expired",
         )
     };
-    let (coordinator, district, expires_at, used_by) = code.ok_or_else(invalid)?;
+    let (coordinator, district, expires_at, max_offline_secs, used_by) =
+        code.ok_or_else(invalid)?;
     if let Some(device_id) = used_by {
         // The same key asking again (its first answer was lost) gets the same device.
         let same: Option<(String,)> =
@@ -88,6 +89,7 @@ async fn enroll(
                 device_id,
                 coordinator,
                 district,
+                max_offline_secs,
             })),
             None => Err(invalid()),
         };
@@ -119,6 +121,7 @@ async fn enroll(
         device_id,
         coordinator,
         district,
+        max_offline_secs,
     }))
 }
 

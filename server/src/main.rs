@@ -48,6 +48,9 @@ enum Command {
         /// Hours the code stays valid.
         #[arg(long, default_value_t = 24)]
         ttl_hours: i64,
+        /// Hours the device may go without syncing before it locks its personal data.
+        #[arg(long, default_value_t = 72)]
+        max_offline_hours: i64,
     },
     /// List devices with their sync health.
     Devices,
@@ -94,10 +97,16 @@ async fn main() -> anyhow::Result<()> {
             coordinator,
             district,
             ttl_hours,
+            max_offline_hours,
         } => {
-            let code =
-                admin::create_enrollment_code(&db, &coordinator, &district, ttl_hours * 3600)
-                    .await?;
+            let code = admin::create_enrollment_code(
+                &db,
+                &coordinator,
+                &district,
+                ttl_hours * 3600,
+                max_offline_hours * 3600,
+            )
+            .await?;
             print_json(&code)?;
         }
         Command::Devices => print_json(&admin::devices(&db).await?)?,

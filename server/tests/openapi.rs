@@ -88,6 +88,7 @@ fn every_protocol_type_matches_its_schema() {
             device_id: "d".into(),
             coordinator: "c".into(),
             district: "110105".into(),
+            max_offline_secs: 3600,
         },
     );
     let op = PushOperation {

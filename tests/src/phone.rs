@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use lgt_core::clock::SystemClock;
+use lgt_core::clock::{Clock, SystemClock};
 use lgt_core::crypto::KeyFile;
 use lgt_core::permit::{PermitCommand, PermitEvent, PermitRecord};
 use lgt_core::registration::RegistrationReceipt;
@@ -23,19 +23,24 @@ pub struct Phone {
 impl Phone {
     /// A phone with a new store; `seed` picks its synthetic people.
     pub fn new(seed: u64) -> Self {
+        Self::with_clock(seed, std::sync::Arc::new(SystemClock))
+    }
+
+    /// A phone whose core reads `clock` (request signatures still use the real time).
+    pub fn with_clock(seed: u64, clock: std::sync::Arc<dyn Clock>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let keys = KeyFile::create(dir.path().join("store.key")).expect("key");
         let core = FieldCore::create(OpenParams {
             dir: &dir.path().join("store"),
             keys: &keys,
             actor: "coordinator-e2e",
-            clock: std::sync::Arc::new(SystemClock),
+            clock: clock.clone(),
             options: StoreOptions::default(),
         })
         .expect("store");
         Self {
             core,
-            people: SyntheticPeople::new(seed, chrono::Utc::now().date_naive()),
+            people: SyntheticPeople::new(seed, clock.today()),
             dir,
         }
     }

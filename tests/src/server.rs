@@ -101,13 +101,24 @@ impl TestServer {
         self.runtime.block_on(future)
     }
 
-    /// A one-time enrollment code for `coordinator` in `district`.
+    /// A one-time enrollment code for `coordinator` in `district` (72 h offline limit).
     pub fn enrollment_code(&self, coordinator: &str, district: &str) -> String {
+        self.enrollment_code_with_limit(coordinator, district, 72 * 3600)
+    }
+
+    /// A one-time enrollment code whose device locks after `max_offline_secs` unsynced.
+    pub fn enrollment_code_with_limit(
+        &self,
+        coordinator: &str,
+        district: &str,
+        max_offline_secs: i64,
+    ) -> String {
         self.block_on(lgt_server::admin::create_enrollment_code(
             &self.db,
             coordinator,
             district,
             3600,
+            max_offline_secs,
         ))
         .expect("enrollment code")
         .code

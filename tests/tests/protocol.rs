@@ -503,3 +503,33 @@ fn permit_numbers_are_reserved_per_device_refilled_and_never_shared() {
         );
     }
 }
+
+#[test]
+fn a_phone_past_its_offline_limit_locks_personal_data_until_it_syncs() {
+    let server = TestServer::start(&lgt_e2e::BackendChoice::Sqlite);
+    let clock = std::sync::Arc::new(lgt_core::clock::FixedClock::new(chrono::Utc::now()));
+    let mut phone = Phone::with_clock(51, clock.clone());
+    phone.enroll(
+        &server.url,
+        &server.enrollment_code_with_limit("c1", "110105", 3600),
+    );
+    let receipts = phone.register(1);
+    phone.sync_until_quiet(3);
+    clock.set(chrono::Utc::now() + chrono::Duration::hours(2));
+    let refused = [
+        phone.core.find_by_name("anyone").map(|_| ()),
+        phone.core.export_person(&receipts[0].person_id).map(|_| ()),
+        phone.core.sync_replica(Bucket::Records).map(|_| ()),
+    ];
+    for result in refused {
+        match result {
+            Err(e) => assert_eq!(e.code(), "sync.locked"),
+            Ok(()) => panic!("personal data readable past the offline limit"),
+        }
+    }
+    // The status screen still works, and a successful sync unlocks.
+    assert!(phone.status().last_success.is_some());
+    phone.core.sync_now().unwrap();
+    phone.core.export_person(&receipts[0].person_id).unwrap();
+    phone.register(1);
+}

@@ -152,6 +152,7 @@ impl FieldCore {
 
     /// Validates and stores a registration with its outbox operation and audit record.
     pub fn register(&self, input: &RegistrationInput) -> Result<RegistrationReceipt, Error> {
+        self.check_unlocked()?;
         registration::register(&self.session(), input)
     }
 
@@ -161,22 +162,26 @@ impl FieldCore {
         person_id: &str,
         document: &DocumentInput,
     ) -> Result<Identifier, Error> {
+        self.check_unlocked()?;
         registration::add_identifier(&self.session(), person_id, document)
     }
 
     /// Persons holding (or having held) a document number; 15-digit numbers match their
     /// 18-digit upgrade.
     pub fn find_by_document_number(&self, number: &str) -> Result<Vec<PersonRecord>, Error> {
+        self.check_unlocked()?;
         registration::find_by_document_number(&self.session(), number)
     }
 
     /// Persons with this current or former name.
     pub fn find_by_name(&self, name: &str) -> Result<Vec<PersonRecord>, Error> {
+        self.check_unlocked()?;
         registration::find_by_name(&self.session(), name)
     }
 
     /// Everything stored about one person, for the person's own request. Audited.
     pub fn export_person(&self, person_id: &str) -> Result<PersonExport, Error> {
+        self.check_unlocked()?;
         let session = self.session();
         let cipher = self.store.cipher();
         self.store.write(|tx| {
@@ -193,11 +198,13 @@ impl FieldCore {
 
     /// Applies a permit command (accept, issue, deliver, endorse, ...).
     pub fn permit(&self, command: &PermitCommand) -> Result<PermitRecord, Error> {
+        self.check_unlocked()?;
         permit::execute(&self.session(), command)
     }
 
     /// A permit with its event log. Audited.
     pub fn permit_show(&self, permit_id: &str) -> Result<PermitRecord, Error> {
+        self.check_unlocked()?;
         permit::show(&self.session(), permit_id)
     }
 

@@ -92,12 +92,19 @@ impl FieldCore {
     /// The replica of one server bucket: `(key, JSON text)` by key. Audited: it is
     /// personal data.
     pub fn sync_replica(&self, bucket: Bucket) -> Result<Vec<(String, String)>, Error> {
+        self.check_unlocked()?;
         let entries = sync::replica(&self.store, bucket)?;
         self.store.write(|tx| {
             self.session()
                 .audit(tx, "sync.replica_read", "bucket", bucket.as_str())
         })?;
         Ok(entries)
+    }
+
+    /// Refuses personal data once the device has gone past its offline limit without a
+    /// successful sync (a never-enrolled store has no limit).
+    pub(super) fn check_unlocked(&self) -> Result<(), Error> {
+        Ok(sync::check_unlocked(&self.store, self.clock.now())?)
     }
 
     /// The audit record of a sync attempt (it read and sent personal data).

@@ -55,6 +55,13 @@ pub enum SyncError {
         /// The server's message.
         message: String,
     },
+    /// The device went too long without syncing: personal data stays locked until a sync
+    /// succeeds.
+    #[error("no successful sync since {since}: personal data is locked until the next sync")]
+    Locked {
+        /// When the offline limit ran out.
+        since: String,
+    },
     /// The request was too large for the server (413).
     #[error("the request was too large for the server")]
     TooLarge,
@@ -68,7 +75,9 @@ impl SyncError {
     pub fn class(&self) -> ErrorClass {
         match self {
             Self::Transient { .. } => ErrorClass::Transient,
-            Self::Auth { .. } | Self::Revoked | Self::NotEnrolled => ErrorClass::Auth,
+            Self::Auth { .. } | Self::Revoked | Self::NotEnrolled | Self::Locked { .. } => {
+                ErrorClass::Auth
+            }
             Self::AlreadyEnrolled { .. } | Self::Permanent { .. } | Self::TooLarge => {
                 ErrorClass::Permanent
             }
@@ -85,6 +94,7 @@ impl SyncError {
             Self::Transient { .. } => "sync.transient",
             Self::Auth { .. } => "sync.auth",
             Self::Revoked => "sync.revoked",
+            Self::Locked { .. } => "sync.locked",
             Self::Permanent { .. } => "sync.refused",
             Self::TooLarge => "sync.too_large",
             Self::Store(_) => "sync.store",

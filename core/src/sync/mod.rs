@@ -186,6 +186,7 @@ pub(crate) async fn enroll(
         coordinator: response.coordinator,
         district: response.district,
         enrolled_at: timestamp(now),
+        max_offline_secs: response.max_offline_secs,
     };
     store.write(|tx| state::save_enrollment(tx, store.cipher(), &enrollment, &key))?;
     Ok(enrollment)
@@ -562,6 +563,16 @@ pub(crate) fn status(store: &Store, now: DateTime<Utc>) -> Result<SyncStatus, St
 /// The replica's live entries of a bucket: `(key, JSON text)`.
 pub(crate) fn replica(store: &Store, bucket: Bucket) -> Result<Vec<(String, String)>, StoreError> {
     store.read(|conn| state::entries(conn, store.cipher(), bucket))
+}
+
+/// Refuses access to personal data when the device has gone past its offline limit.
+pub(crate) fn check_unlocked(store: &Store, now: DateTime<Utc>) -> Result<(), SyncError> {
+    match store.read(|conn| state::locked_since(conn, now))? {
+        Some(since) => Err(SyncError::Locked {
+            since: timestamp(since),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The next reserved permit number to issue offline, if the pool holds one.

@@ -25,6 +25,8 @@ pub struct Enrollment {
     pub district: String,
     /// When it enrolled.
     pub enrolled_at: String,
+    /// Seconds without a successful sync after which personal data locks.
+    pub max_offline_secs: i64,
 }
 
 pub(crate) fn save_enrollment(
@@ -40,15 +42,16 @@ pub(crate) fn save_enrollment(
             source,
         })?;
     tx.execute(
-        "INSERT INTO sync_device (singleton, server_url, device_id, coordinator, district, signing_key, enrolled_at)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO sync_device (singleton, server_url, device_id, coordinator, district, signing_key, enrolled_at, max_offline_secs)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             enrollment.server_url,
             enrollment.device_id,
             enrollment.coordinator,
             enrollment.district,
             sealed,
-            enrollment.enrolled_at
+            enrollment.enrolled_at,
+            enrollment.max_offline_secs
         ],
     )?;
     Ok(())
@@ -57,7 +60,7 @@ pub(crate) fn save_enrollment(
 pub(crate) fn enrollment(conn: &Connection) -> Result<Option<Enrollment>, StoreError> {
     Ok(conn
         .query_row(
-            "SELECT server_url, device_id, coordinator, district, enrolled_at FROM sync_device",
+            "SELECT server_url, device_id, coordinator, district, enrolled_at, max_offline_secs FROM sync_device",
             [],
             |r| {
                 Ok(Enrollment {
@@ -66,6 +69,7 @@ pub(crate) fn enrollment(conn: &Connection) -> Result<Option<Enrollment>, StoreE
                     coordinator: r.get(2)?,
                     district: r.get(3)?,
                     enrolled_at: r.get(4)?,
+                    max_offline_secs: r.get(5)?,
                 })
             },
         )
@@ -292,4 +296,24 @@ pub(crate) fn unissued_numbers(
         }
     }
     Ok(unissued)
+}
+
+/// When an enrolled device went past its offline limit at `now`: the instant its last
+/// successful sync (or its enrollment) became too old. `None` while it may work.
+pub(crate) fn locked_since(
+    conn: &Connection,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let Some(enrollment) = enrollment(conn)? else {
+        return Ok(None);
+    };
+    let (last_success, _) = last_attempt(conn)?;
+    let reference = last_success.unwrap_or(enrollment.enrolled_at);
+    let reference = DateTime::parse_from_rfc3339(&reference)
+        .map_err(|_| StoreError::Malformed {
+            record: "sync_device:last_success".into(),
+        })?
+        .with_timezone(&Utc);
+    let limit = reference + chrono::Duration::seconds(enrollment.max_offline_secs);
+    Ok((now > limit).then_some(limit))
 }

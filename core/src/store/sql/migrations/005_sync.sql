@@ -9,6 +9,8 @@ CREATE TABLE sync_device (
     district    TEXT NOT NULL,
     signing_key BLOB NOT NULL,
     enrolled_at TEXT NOT NULL,
+    -- Seconds without a successful sync after which personal data is locked.
+    max_offline_secs INTEGER NOT NULL,
     last_success TEXT,
     last_error   TEXT
 ) STRICT;
