@@ -143,10 +143,7 @@ async fn push(
             format!("at most {MAX_PUSH_OPERATIONS} operations per push"),
         ));
     }
-    let mut results = Vec::with_capacity(request.operations.len());
-    for op in &request.operations {
-        results.push(push::push_one(&db, &device, op).await?);
-    }
+    let results = push::push_batch(&db, &device, &request.operations).await?;
     Ok(Json(PushResponse { results }))
 }
 

@@ -1,9 +1,11 @@
 //! Push: the exactly-once ledger and the domain it guards.
 //!
-//! Each operation runs in its own transaction: look up its id in the ledger; if absent,
-//! apply it to the domain and write the ledger row with the result, both or neither. A
-//! second server process racing on the same id loses on the ledger's primary key, rolls
-//! back its domain change and then reads the winner's result as a duplicate.
+//! A batch runs in one transaction (one commit, one fsync), each operation under a savepoint
+//! of its own: look up its id in the ledger; if absent, apply it to the domain and write the
+//! ledger row with the result, both or neither. A second server process racing on the same
+//! id loses on the ledger's primary key, rolls back to the savepoint and then reads the
+//! winner's result as a duplicate. If the batch's commit fails, none of its results were
+//! sent, and the phone sends the batch again.
 
 use chrono::NaiveDate;
 use lgt_core::crypto::sha256;
@@ -16,6 +18,7 @@ use uuid::Uuid;
 use crate::auth::Device;
 use crate::buckets;
 use crate::db::{now, Db};
+
 use crate::error::ApiError;
 use crate::metrics;
 use crate::numbers;
@@ -23,9 +26,24 @@ use crate::numbers;
 /// Tries per operation when another process wins the race for its ledger row.
 const LEDGER_RACES: usize = 3;
 
-/// Applies one operation at most once; returns its result.
-pub async fn push_one(
+/// Applies a batch of operations, each at most once; returns their results in order.
+pub async fn push_batch(
     db: &Db,
+    device: &Device,
+    operations: &[PushOperation],
+) -> Result<Vec<OperationResult>, ApiError> {
+    let mut tx = db.pool.begin().await?;
+    let mut results = Vec::with_capacity(operations.len());
+    for op in operations {
+        results.push(push_one(&mut tx, device, op).await?);
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// Applies one operation at most once, inside the batch's transaction.
+async fn push_one(
+    conn: &mut AnyConnection,
     device: &Device,
     op: &PushOperation,
 ) -> Result<OperationResult, ApiError> {
@@ -39,7 +57,8 @@ pub async fn push_one(
         });
     }
     for _ in 0..LEDGER_RACES {
-        let mut tx = db.pool.begin().await?;
+        // Nested: a savepoint.
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         let seen: Option<(String, String)> =
             sqlx::query_as("SELECT payload_sha256, outcome FROM ledger WHERE op_id = $1")
                 .bind(&op.op_id)

@@ -204,7 +204,16 @@ pub(crate) async fn sync_once(store: &Store, now: DateTime<Utc>) -> Result<SyncR
         refill_numbers(store, &client, &credentials).await?;
         pull(store, &client, &credentials, &mut report).await
     }
-    .await;
+    .await
+    .map_err(|e| match e {
+        // Push settles a 413 for one of its operations itself; any other 413 (a pull, a
+        // number refill: a few bytes) came from the network, not from a request too large.
+        SyncError::TooLarge => SyncError::Transient {
+            reason: "HTTP 413 for a small request".into(),
+            retry_after: None,
+        },
+        e => e,
+    });
     let error = result.as_ref().err().map(|e| e.to_string());
     store.write(|tx| state::record_attempt(tx, now, error.as_deref()))?;
     result.map(|()| report)
@@ -452,17 +461,7 @@ async fn fetch(
                 .collect(),
             limit: PULL_LIMIT,
         };
-        let response: PullResponse = client
-            .signed(credentials, paths::PULL, &request)
-            .await
-            .map_err(|e| match e {
-                // A pull request is a few cursors: a 413 for it came from the network.
-                SyncError::TooLarge => SyncError::Transient {
-                    reason: "HTTP 413 for a pull".into(),
-                    retry_after: None,
-                },
-                e => e,
-            })?;
+        let response: PullResponse = client.signed(credentials, paths::PULL, &request).await?;
         for page in response.buckets {
             let Some(stage) = staged.get_mut(&page.bucket) else {
                 continue;
