@@ -54,6 +54,7 @@ struct Shared {
     fault_rate: f64,
     stats: FaultStats,
     captured: Vec<Vec<u8>>,
+    forced: std::collections::VecDeque<Fault>,
 }
 
 /// A running proxy.
@@ -94,6 +95,7 @@ impl FaultProxy {
             fault_rate,
             stats: FaultStats::default(),
             captured: Vec::new(),
+            forced: std::collections::VecDeque::new(),
         }));
         let state = shared.clone();
         let serving = upstreams.clone();
@@ -112,6 +114,12 @@ impl FaultProxy {
             upstreams,
             _runtime: runtime,
         }
+    }
+
+    /// Gives the next `count` requests `fault`, before any random choice.
+    pub fn force_next(&self, count: usize, fault: Fault) {
+        let mut s = self.shared.lock().expect("lock");
+        s.forced.extend(std::iter::repeat_n(fault, count));
     }
 
     /// Changes the share of faulted requests (0 turns faults off).
@@ -157,6 +165,10 @@ impl FaultProxy {
 fn pick(shared: &Mutex<Shared>) -> (Fault, Duration, Option<Vec<u8>>) {
     let mut s = shared.lock().expect("lock");
     s.stats.requests += 1;
+    if let Some(fault) = s.forced.pop_front() {
+        s.stats.faults += 1;
+        return (fault, Duration::ZERO, None);
+    }
     let rate = s.fault_rate;
     if !s.rng.random_bool(rate.clamp(0.0, 1.0)) {
         return (Fault::Pass, Duration::ZERO, None);
