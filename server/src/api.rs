@@ -125,8 +125,15 @@ async fn enroll(
     }))
 }
 
-async fn signed(db: &Db, path: &str, headers: &HeaderMap, body: &[u8]) -> Result<Device, ApiError> {
-    auth::verify(db, "POST", path, headers, body).await
+/// The device of a signed POST, and its body.
+async fn signed<T: DeserializeOwned>(
+    db: &Db,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Device, T), ApiError> {
+    let device = auth::verify(db, "POST", path, headers, body).await?;
+    Ok((device, parse(body)?))
 }
 
 async fn push(
@@ -134,8 +141,7 @@ async fn push(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<PushResponse>, ApiError> {
-    let device = signed(&db, paths::PUSH, &headers, &body).await?;
-    let request: PushRequest = parse(&body)?;
+    let (device, request): (_, PushRequest) = signed(&db, paths::PUSH, &headers, &body).await?;
     if request.operations.len() > MAX_PUSH_OPERATIONS {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -152,8 +158,7 @@ async fn pull(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<PullResponse>, ApiError> {
-    let device = signed(&db, paths::PULL, &headers, &body).await?;
-    let request: PullRequest = parse(&body)?;
+    let (device, request): (_, PullRequest) = signed(&db, paths::PULL, &headers, &body).await?;
     let limit = request.limit.clamp(1, MAX_PULL_LIMIT);
     let mut tx = db.begin_snapshot().await?;
     let mut pages = Vec::new();
@@ -175,8 +180,7 @@ async fn numbers(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<NumbersResponse>, ApiError> {
-    let device = signed(&db, paths::NUMBERS, &headers, &body).await?;
-    let _: NumbersRequest = parse(&body)?;
+    let (device, NumbersRequest {}) = signed(&db, paths::NUMBERS, &headers, &body).await?;
     Ok(Json(NumbersResponse {
         numbers: pools::top_up(&db, &device).await?,
     }))

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::crypto::{sha256, FieldCipher};
-use crate::store::{timestamp, StoreError};
+use crate::store::{open_bytes, seal_bytes, timestamp, StoreError};
 
 /// Where an operation is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,12 +88,7 @@ pub fn enqueue<P: Serialize>(
         }
     })?);
     let hash = sha256(&bytes);
-    let sealed = cipher
-        .seal(&context, &bytes)
-        .map_err(|source| StoreError::Crypto {
-            record: context,
-            source,
-        })?;
+    let sealed = seal_bytes(cipher, &context, &bytes)?;
     tx.prepare_cached(
         "INSERT INTO outbox (op_id, kind, record_id, payload, payload_hash, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -171,12 +166,7 @@ pub fn payload(
         [op_id],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let plain = cipher
-        .open(&context, &sealed)
-        .map_err(|source| StoreError::Crypto {
-            record: context.clone(),
-            source,
-        })?;
+    let plain = open_bytes(cipher, &context, &sealed)?;
     if sha256(&plain).as_slice() != hash.as_slice() {
         return Err(StoreError::Malformed { record: context });
     }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::client::Credentials;
 use crate::crypto::{sha256, BlindIndex, FieldCipher, SigningKey};
-use crate::store::{timestamp, StoreError};
+use crate::store::{open_bytes, seal_bytes, timestamp, StoreError};
 
 const KEY_CONTEXT: &str = "sync_device:signing_key";
 
@@ -35,12 +35,7 @@ pub(crate) fn save_enrollment(
     enrollment: &Enrollment,
     key: &SigningKey,
 ) -> Result<(), StoreError> {
-    let sealed = cipher
-        .seal(KEY_CONTEXT, key.pkcs8())
-        .map_err(|source| StoreError::Crypto {
-            record: KEY_CONTEXT.into(),
-            source,
-        })?;
+    let sealed = seal_bytes(cipher, KEY_CONTEXT, key.pkcs8())?;
     tx.execute(
         "INSERT INTO sync_device (singleton, server_url, device_id, coordinator, district, signing_key, enrolled_at, max_offline_secs)
          VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -88,12 +83,7 @@ pub(crate) fn credentials(
     let malformed = || StoreError::Malformed {
         record: KEY_CONTEXT.into(),
     };
-    let pkcs8 = cipher
-        .open(KEY_CONTEXT, &sealed)
-        .map_err(|source| StoreError::Crypto {
-            record: KEY_CONTEXT.into(),
-            source,
-        })?;
+    let pkcs8 = open_bytes(cipher, KEY_CONTEXT, &sealed)?;
     let key = SigningKey::from_pkcs8(&pkcs8).map_err(|_| malformed())?;
     let credentials = Credentials {
         device_id: enrollment.device_id.clone(),
@@ -191,12 +181,7 @@ pub(crate) fn apply_checkpoint(
                 Some(data) => {
                     let context = format!("sync_entries:{}:{}", bucket.as_str(), entry.key);
                     let digest = sha256(&entry_digest_input(&entry.key, data));
-                    let sealed = cipher.seal(&context, data.as_bytes()).map_err(|source| {
-                        StoreError::Crypto {
-                            record: context.clone(),
-                            source,
-                        }
-                    })?;
+                    let sealed = seal_bytes(cipher, &context, data.as_bytes())?;
                     tx.prepare_cached(
                         "INSERT INTO sync_entries (bucket, key, seq, digest, sealed) VALUES (?1, ?2, ?3, ?4, ?5)
                          ON CONFLICT (bucket, key) DO UPDATE SET seq = excluded.seq, digest = excluded.digest, sealed = excluded.sealed",
@@ -241,12 +226,7 @@ pub(crate) fn entries(
     for row in rows {
         let (key, sealed) = row?;
         let context = format!("sync_entries:{}:{key}", bucket.as_str());
-        let plain = cipher
-            .open(&context, &sealed)
-            .map_err(|source| StoreError::Crypto {
-                record: context.clone(),
-                source,
-            })?;
+        let plain = open_bytes(cipher, &context, &sealed)?;
         let text = String::from_utf8(plain.to_vec())
             .map_err(|_| StoreError::Malformed { record: context })?;
         out.push((key, text));
