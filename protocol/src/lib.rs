@@ -266,6 +266,17 @@ pub struct PullRequest {
     pub cursors: Vec<BucketCursor>,
     /// Most entries per bucket in this answer.
     pub limit: u32,
+    /// The device's outbox as it pulls, for the supervisors' sync-health list.
+    pub queue: QueueHealth,
+}
+
+/// How a device's outbox stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueHealth {
+    /// Operations waiting to be sent.
+    pub depth: u64,
+    /// When the oldest of them was queued (RFC 3339).
+    pub oldest_pending: Option<String>,
 }
 
 /// One entry of a bucket: the latest value of one key, or its tombstone.

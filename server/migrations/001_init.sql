@@ -21,6 +21,9 @@ CREATE TABLE devices (
     client_version TEXT NOT NULL,
     enrolled_at    BIGINT NOT NULL,
     last_contact   BIGINT,
+    -- The outbox as the device last reported it (with each pull).
+    queue_depth    BIGINT,
+    oldest_pending TEXT,
     revoked_at     BIGINT
 );
 

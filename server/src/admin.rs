@@ -67,6 +67,10 @@ pub struct DeviceHealth {
     pub district: String,
     /// Unix seconds of the last signed request.
     pub last_contact: Option<i64>,
+    /// Operations waiting on the device, as it last reported (with its last pull).
+    pub queue_depth: Option<i64>,
+    /// When its oldest waiting operation was queued, as it last reported.
+    pub oldest_pending: Option<String>,
     /// Operations received from it.
     pub operations: i64,
     /// Unix seconds of the latest operation received.
@@ -82,32 +86,35 @@ pub async fn devices(db: &Db) -> anyhow::Result<Vec<DeviceHealth>> {
         String,
         String,
         Option<i64>,
+        Option<i64>,
+        Option<String>,
         i64,
         Option<i64>,
         Option<i64>,
     );
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT d.id, d.coordinator, d.district, d.last_contact, COUNT(l.op_id), MAX(l.received_at), d.revoked_at
+        "SELECT d.id, d.coordinator, d.district, d.last_contact, d.queue_depth, d.oldest_pending,
+                COUNT(l.op_id), MAX(l.received_at), d.revoked_at
          FROM devices d LEFT JOIN ledger l ON l.device_id = d.id
-         GROUP BY d.id, d.coordinator, d.district, d.last_contact, d.revoked_at ORDER BY d.id",
+         GROUP BY d.id, d.coordinator, d.district, d.last_contact, d.queue_depth,
+                  d.oldest_pending, d.revoked_at
+         ORDER BY d.id",
     )
     .fetch_all(&db.pool)
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(id, coordinator, district, last_contact, operations, last_operation, revoked_at)| {
-                DeviceHealth {
-                    id,
-                    coordinator,
-                    district,
-                    last_contact,
-                    operations,
-                    last_operation,
-                    revoked_at,
-                }
-            },
-        )
+        .map(|row| DeviceHealth {
+            id: row.0,
+            coordinator: row.1,
+            district: row.2,
+            last_contact: row.3,
+            queue_depth: row.4,
+            oldest_pending: row.5,
+            operations: row.6,
+            last_operation: row.7,
+            revoked_at: row.8,
+        })
         .collect())
 }
 

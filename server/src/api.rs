@@ -160,6 +160,12 @@ async fn pull(
 ) -> Result<Json<PullResponse>, ApiError> {
     let (device, request): (_, PullRequest) = signed(&db, paths::PULL, &headers, &body).await?;
     let limit = request.limit.clamp(1, MAX_PULL_LIMIT);
+    sqlx::query("UPDATE devices SET queue_depth = $2, oldest_pending = $3 WHERE id = $1")
+        .bind(&device.id)
+        .bind(i64::try_from(request.queue.depth).unwrap_or(i64::MAX))
+        .bind(request.queue.oldest_pending.as_deref())
+        .execute(&db.pool)
+        .await?;
     let mut tx = db.begin_snapshot().await?;
     let mut pages = Vec::new();
     for bucket in Bucket::ALL {

@@ -146,6 +146,10 @@ fn every_protocol_type_matches_its_schema() {
                 })
                 .collect(),
             limit: 10,
+            queue: QueueHealth {
+                depth: 2,
+                oldest_pending: Some("2026-01-01T00:00:00Z".into()),
+            },
         },
     );
     let page = |has_more: bool| BucketPage {

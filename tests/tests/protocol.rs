@@ -366,6 +366,9 @@ fn a_revoked_device_is_told_to_purge() {
             .unwrap();
         assert!(devices[0].revoked_at.is_some());
         assert_eq!(devices[0].operations, 1);
+        // As the phone last reported with its pull: nothing waiting.
+        assert_eq!(devices[0].queue_depth, Some(0));
+        assert!(devices[0].last_contact.is_some());
     }
 }
 

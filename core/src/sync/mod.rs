@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use lgt_protocol::{
     hex, paths, Bucket, BucketCursor, EnrollRequest, EnrollResponse, Entry, NumbersRequest,
     NumbersResponse, OperationResult, Outcome, PullRequest, PullResponse, PushOperation,
-    PushRequest, PushResponse, MAX_BODY_BYTES, MAX_PUSH_OPERATIONS,
+    PushRequest, PushResponse, QueueHealth, MAX_BODY_BYTES, MAX_PUSH_OPERATIONS,
 };
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -380,7 +380,14 @@ async fn pull(
             .map(|b| Ok((b, state::cursor(conn, b)?)))
             .collect::<Result<Vec<_>, StoreError>>()
     })?;
-    let staged = fetch(client, credentials, &start).await?;
+    let queue = store.read(|conn| {
+        let waiting = outbox::sendable(conn, usize::MAX)?;
+        Ok::<_, StoreError>(QueueHealth {
+            depth: waiting.len() as u64,
+            oldest_pending: waiting.first().map(|op| op.created_at.clone()),
+        })
+    })?;
+    let staged = fetch(client, credentials, &start, &queue).await?;
     let mismatched = store.write(|tx| {
         let mut mismatched = Vec::new();
         for (bucket, page) in &staged {
@@ -406,7 +413,7 @@ async fn pull(
     }
     // Recovery: download the drifted buckets whole and swap them in.
     let from_zero: Vec<(Bucket, i64)> = mismatched.iter().map(|b| (*b, 0)).collect();
-    let staged = fetch(client, credentials, &from_zero).await?;
+    let staged = fetch(client, credentials, &from_zero, &queue).await?;
     store.write(|tx| {
         for (bucket, page) in &staged {
             let checksum = page.checksum.as_deref().unwrap_or_default();
@@ -436,6 +443,7 @@ async fn fetch(
     client: &Client,
     credentials: &Credentials,
     buckets: &[(Bucket, i64)],
+    queue: &QueueHealth,
 ) -> Result<BTreeMap<Bucket, Staged>, SyncError> {
     let mut staged: BTreeMap<Bucket, Staged> = buckets
         .iter()
@@ -460,6 +468,7 @@ async fn fetch(
                 })
                 .collect(),
             limit: PULL_LIMIT,
+            queue: queue.clone(),
         };
         let response: PullResponse = client.signed(credentials, paths::PULL, &request).await?;
         for page in response.buckets {
