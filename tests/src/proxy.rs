@@ -210,14 +210,6 @@ async fn handle(
         return Ok(());
     };
     let (fault, delay, replay) = pick(shared);
-    let forwarded = !matches!(fault, Fault::DropRequest | Fault::Status(_));
-    {
-        // Only requests the server received: replaying one is a replay.
-        let mut s = shared.lock().expect("lock");
-        if forwarded && s.captured.len() < 64 {
-            s.captured.push(request.clone());
-        }
-    }
     let response = match fault {
         Fault::DropRequest => return Ok(()),
         Fault::Status(status) => {
@@ -241,6 +233,13 @@ async fn handle(
             forward(&upstream(), &request).await?
         }
     };
+    {
+        // Only requests the server has received (and answered): replaying one is a replay.
+        let mut s = shared.lock().expect("lock");
+        if s.captured.len() < 64 {
+            s.captured.push(request.clone());
+        }
+    }
     if let Some(old) = replay {
         let answer = forward(&upstream(), &old).await?;
         let mut s = shared.lock().expect("lock");
