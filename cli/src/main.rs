@@ -6,8 +6,8 @@ mod args;
 mod commands;
 mod demo;
 mod output;
-mod watchlist;
 mod scan;
+mod watchlist;
 
 use std::process::ExitCode;
 

@@ -181,7 +181,12 @@ impl From<lgt_core::Error> for LgtError {
                     fields: Vec::new(),
                 }
             }
-            E::Permit(_) | E::Conflict { .. } | E::Watchlist(_) => Self::Refused {
+            E::Permit(_)
+            | E::Conflict { .. }
+            | E::Watchlist(_)
+            | E::Scan(_)
+            | E::PermitQr(_)
+            | E::Sync(_) => Self::Refused {
                 code,
                 message_en,
                 message_zh,
@@ -286,6 +291,9 @@ fn chinese(error: &lgt_core::Error) -> String {
         E::Conflict { .. } => "此操作与已存储的记录冲突".into(),
         E::InvalidArgument { field, .. } => format!("参数 {field} 无效"),
         E::Watchlist(watchlist) => watchlist_zh(watchlist),
+        E::Scan(_) => "无法识别此图像或画面中的条码".into(),
+        E::PermitQr(_) => "居住证二维码无法生成或读取".into(),
+        E::Sync(_) => "与服务器同步失败".into(),
     }
 }
 

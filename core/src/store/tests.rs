@@ -99,7 +99,7 @@ fn a_version_1_file_upgrades_to_the_current_schema() {
     upgrades_to_the_current_schema(1);
 }
 
-/// The same from version 2 (before the scan keys and the watchlist).
+/// The same from version 2 (before the scan keys, the watchlist and sync).
 #[test]
 fn a_version_2_file_upgrades_to_the_current_schema() {
     upgrades_to_the_current_schema(2);
@@ -124,8 +124,20 @@ fn upgrades_to_the_current_schema(from: u32) {
         .unwrap();
     let fresh_schema = fresh.read(|c| Ok::<_, StoreError>(schema_of(c))).unwrap();
     assert_eq!(upgraded_schema, fresh_schema);
-    for table in ["permits", "trusted_issuers", "watchlist_entries", "watchlist_alerts"] {
-        assert!(upgraded_schema.iter().any(|(name, _)| name == table), "{table}");
+    for table in [
+        "permits",
+        "trusted_issuers",
+        "watchlist_entries",
+        "watchlist_alerts",
+        "sync_device",
+        "sync_buckets",
+        "sync_entries",
+        "sync_numbers",
+    ] {
+        assert!(
+            upgraded_schema.iter().any(|(name, _)| name == table),
+            "{table}"
+        );
     }
     let (version, persons): (u32, i64) = upgraded
         .read(|c| {
