@@ -96,6 +96,26 @@ pub enum Command {
         #[arg(long, default_value = "still")]
         mode: String,
     },
+    /// Enroll this store's device with a sync server under a supervisor's one-time code.
+    Enroll {
+        /// The server's base URL, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        server: String,
+        /// The one-time enrollment code.
+        #[arg(long)]
+        code: String,
+    },
+    /// Push queued operations and pull the server's changes.
+    Sync {
+        /// Keep syncing: every --interval, after a backoff on failure, until interrupted.
+        #[arg(long)]
+        watch: bool,
+        /// Seconds between successful syncs with --watch.
+        #[arg(long, default_value_t = 300)]
+        interval: u64,
+    },
+    /// Sync health: queue depth, last success, quarantined operations, buckets.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,9 +246,9 @@ pub enum PermitCommand {
     Issue {
         #[command(flatten)]
         target: Target,
-        /// The permit number.
+        /// The permit number (default: the next one the sync server reserved for this device).
         #[arg(long)]
-        number: String,
+        number: Option<String>,
     },
     /// Hand the card over (发放).
     Deliver(Target),

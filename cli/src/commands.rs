@@ -21,6 +21,8 @@ use serde_json::json;
 use crate::args::*;
 use crate::output::Printer;
 
+mod sync;
+
 pub(crate) struct Session {
     pub(crate) store: Option<PathBuf>,
     key_file: Option<PathBuf>,
@@ -118,6 +120,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo => crate::demo::run(ctx.clock.clone(), &ctx.actor),
         Command::Watchlist(command) => crate::watchlist::run(&ctx, command),
         Command::Scan { paths, mode } => crate::scan::scan(&ctx, &paths, &mode),
+        Command::Enroll { server, code } => sync::enroll(&ctx, &server, &code),
+        Command::Sync { watch, interval } => sync::sync(&ctx, watch, interval),
+        Command::Status => sync::status(&ctx),
     }
 }
 
@@ -301,7 +306,15 @@ fn permit(ctx: &Session, command: PermitCommand) -> Result<()> {
             });
         }
         PermitCommand::Accept { person_id } => CorePermitCommand::Accept { person_id },
-        PermitCommand::Issue { target, number } => apply(target, PermitEvent::Issue { number }),
+        PermitCommand::Issue { target, number } => {
+            let number = match number {
+                Some(number) => number,
+                None => core.permit_number_from_pool()?.ok_or_else(|| {
+                    anyhow!("no reserved permit number left: sync to refill, or pass --number")
+                })?,
+            };
+            apply(target, PermitEvent::Issue { number })
+        }
         PermitCommand::Deliver(target) => apply(target, PermitEvent::Deliver),
         PermitCommand::Endorse(target) => apply(target, PermitEvent::Endorse),
         PermitCommand::Suspend(target) => apply(target, PermitEvent::Suspend),

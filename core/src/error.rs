@@ -7,6 +7,7 @@ use crate::registration::ValidationErrors;
 use crate::scan::permit_qr::PermitQrError;
 use crate::scan::ScanError;
 use crate::store::StoreError;
+use crate::sync::SyncError;
 use crate::watchlist::WatchlistError;
 
 /// Anything the core can refuse or fail at.
@@ -33,6 +34,9 @@ pub enum Error {
     /// A permit QR code could not be made or read.
     #[error(transparent)]
     PermitQr(#[from] PermitQrError),
+    /// Sync with the server failed.
+    #[error(transparent)]
+    Sync(#[from] SyncError),
     /// No such record.
     #[error("{kind} {id} not found")]
     NotFound {
@@ -82,6 +86,7 @@ impl Error {
             Error::Watchlist(e) => e.code(),
             Error::Scan(e) => e.code(),
             Error::PermitQr(e) => e.code(),
+            Error::Sync(e) => e.code(),
             Error::NotFound { .. } => "not_found",
             Error::Conflict { .. } => "conflict",
             Error::InvalidArgument { .. } => "invalid_argument",

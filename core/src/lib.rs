@@ -16,6 +16,7 @@
 //!  ├─ audit         append-only MAC-chained trail, ids only
 //!  ├─ watchlist     signed offline wanted-persons list (stretched tags), alerts, hit reports
 //!  ├─ scan          camera frames and photos to payloads; signed permit QR codes
+//!  ├─ sync          push/pull with the server, retry timer (the only network path)
 //!  │
 //!  store            SQLite (WAL), schema migrations, sealed rows and blind indexes
 //!  crypto           AES-256-GCM, HMAC blind indexes, HKDF; the only user of `ring`
@@ -38,6 +39,7 @@ pub mod permit;
 pub mod registration;
 pub mod scan;
 pub mod store;
+pub mod sync;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;
 pub mod watchlist;

@@ -10,6 +10,7 @@ use lgt_core::registration::FieldError;
 use lgt_core::scan::permit_qr::PermitQrError;
 use lgt_core::scan::ScanError;
 use lgt_core::store::StoreError;
+use lgt_core::sync::SyncError;
 use lgt_core::watchlist::WatchlistError;
 
 /// One field of a registration that failed validation.
@@ -113,6 +114,51 @@ pub enum LgtError {
         /// Chinese message.
         message_zh: String,
     },
+    /// The sync server or the network is unavailable for now: try again later (a watching
+    /// sync retries by itself with backoff).
+    #[error("{code}: {message_en}")]
+    Offline {
+        /// Stable code.
+        code: String,
+        /// English message.
+        message_en: String,
+        /// Chinese message.
+        message_zh: String,
+        /// How long the server asked to wait, if it said.
+        retry_after_ms: Option<u64>,
+    },
+    /// The sync server refused this device's credentials: ask the user to check the clock or
+    /// enroll the device again.
+    #[error("{code}: {message_en}")]
+    AuthRequired {
+        /// Stable code.
+        code: String,
+        /// English message.
+        message_en: String,
+        /// Chinese message.
+        message_zh: String,
+    },
+    /// A supervisor revoked this device: wipe the store now.
+    #[error("{code}: {message_en}")]
+    Revoked {
+        /// Stable code.
+        code: String,
+        /// English message.
+        message_en: String,
+        /// Chinese message.
+        message_zh: String,
+    },
+    /// The device went past its offline limit without a successful sync: personal data stays
+    /// locked until a sync succeeds.
+    #[error("{code}: {message_en}")]
+    Locked {
+        /// Stable code.
+        code: String,
+        /// English message.
+        message_en: String,
+        /// Chinese message.
+        message_zh: String,
+    },
     /// The store was closed or wiped; open it again.
     #[error("{code}: {message_en}")]
     Closed {
@@ -146,6 +192,10 @@ impl LgtError {
             | Self::WrongKey { code, .. }
             | Self::KeyUnavailable { code, .. }
             | Self::Store { code, .. }
+            | Self::Offline { code, .. }
+            | Self::AuthRequired { code, .. }
+            | Self::Revoked { code, .. }
+            | Self::Locked { code, .. }
             | Self::Closed { code, .. }
             | Self::Internal { code, .. } => code,
         }
@@ -209,7 +259,34 @@ impl From<lgt_core::Error> for LgtError {
                     fields: Vec::new(),
                 }
             }
-            E::Permit(_) | E::Conflict { .. } | E::Watchlist(_) => Self::Refused {
+            E::Sync(SyncError::Transient { retry_after, .. }) => Self::Offline {
+                code,
+                message_en,
+                message_zh,
+                retry_after_ms: retry_after
+                    .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            },
+            E::Sync(SyncError::Auth { .. }) => Self::AuthRequired {
+                code,
+                message_en,
+                message_zh,
+            },
+            E::Sync(SyncError::Revoked) => Self::Revoked {
+                code,
+                message_en,
+                message_zh,
+            },
+            E::Sync(SyncError::Locked { .. }) => Self::Locked {
+                code,
+                message_en,
+                message_zh,
+            },
+            E::Sync(SyncError::Store(_)) => Self::Store {
+                code,
+                message_en,
+                message_zh,
+            },
+            E::Permit(_) | E::Conflict { .. } | E::Watchlist(_) | E::Sync(_) => Self::Refused {
                 code,
                 message_en,
                 message_zh,
@@ -316,6 +393,27 @@ fn chinese(error: &lgt_core::Error) -> String {
         E::Watchlist(watchlist) => watchlist_zh(watchlist),
         E::Scan(scan) => scan_zh(scan),
         E::PermitQr(qr) => permit_qr_zh(qr),
+        E::Sync(sync) => sync_zh(sync),
+    }
+}
+
+fn sync_zh(error: &SyncError) -> String {
+    match error {
+        SyncError::NotEnrolled => "本设备尚未在同步服务器注册（请先注册设备）".into(),
+        SyncError::AlreadyEnrolled { device_id } => format!("本设备已注册为 {device_id}"),
+        SyncError::Transient { .. } => "服务器或网络暂时不可用，稍后将自动重试".into(),
+        SyncError::Auth { code } => {
+            format!("服务器拒绝了本设备（{code}），请检查时钟或重新注册设备")
+        }
+        SyncError::Revoked => "本设备已被主管吊销，必须立即清除数据".into(),
+        SyncError::Permanent { status, code, .. } => {
+            format!("服务器拒绝了该请求（{status} {code}）")
+        }
+        SyncError::Locked { since } => {
+            format!("自 {since} 起未成功同步：个人数据已锁定，同步成功后解锁")
+        }
+        SyncError::TooLarge => "请求过大，服务器无法处理".into(),
+        SyncError::Store(_) => "同步时本地数据库出错".into(),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::error::IdIssue;
 use crate::permits::PermitState;
 use crate::registrations::IdNumberInfo;
 use crate::shared::{guarded, Shared};
+use crate::watchlist::CheckOutcome;
 use crate::LgtError;
 
 /// The barcode formats the handhelds read.
@@ -89,8 +90,8 @@ pub struct PermitClaim {
 /// What a decoded code means.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum ScanPayload {
-    /// A valid identity number. Check it against the watchlist with
-    /// `watchlist().check_identity`.
+    /// A valid identity number (already checked against the watchlist: see
+    /// [`ScanResult::watchlist`]).
     IdNumber {
         /// What it encodes.
         info: IdNumberInfo,
@@ -161,6 +162,9 @@ pub struct ScanResult {
     pub payload: ScanPayload,
     /// For a permit QR: the verdict (verified offline; audited).
     pub permit: Option<PermitVerification>,
+    /// For an identity number: the watchlist check made inside the scan (its alerts also
+    /// went to the alert listener).
+    pub watchlist: Option<CheckOutcome>,
 }
 
 /// A rendered QR code: black modules on white, with the quiet zone.
@@ -381,6 +385,7 @@ impl From<core::ScanResult> for ScanResult {
                 .collect(),
             payload: r.payload.into(),
             permit: r.permit.map(Into::into),
+            watchlist: r.watchlist.map(Into::into),
         }
     }
 }

@@ -273,6 +273,13 @@ pub fn random_bytes(out: &mut [u8]) -> Result<(), CryptoError> {
         .map_err(|_| CryptoError::Random)
 }
 
+/// A random `u64` from the operating system's CSPRNG (retry jitter, nonces).
+pub fn random_u64() -> Result<u64, CryptoError> {
+    let mut bytes = [0u8; 8];
+    random_bytes(&mut bytes)?;
+    Ok(u64::from_le_bytes(bytes))
+}
+
 /// Compares two MACs without leaking where they differ through timing.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0

@@ -23,6 +23,7 @@ use crate::registration::{
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::Error;
 
+mod sync;
 mod watchlist;
 
 /// What the core needs from its caller to open a store.
@@ -158,6 +159,7 @@ impl FieldCore {
     /// checks the person against the watchlist: alerts are committed with the registration
     /// and returned in the receipt (and handed to the alert listener).
     pub fn register(&self, input: &RegistrationInput) -> Result<RegistrationReceipt, Error> {
+        self.check_unlocked()?;
         let prepared = self.watchlist_prepare_registration(input)?;
         let receipt =
             registration::register(&self.session(), input, |tx, person_id| match &prepared {
@@ -174,6 +176,7 @@ impl FieldCore {
         person_id: &str,
         document: &DocumentInput,
     ) -> Result<Identifier, Error> {
+        self.check_unlocked()?;
         registration::add_identifier(&self.session(), person_id, document)
     }
 
@@ -181,6 +184,7 @@ impl FieldCore {
     /// 18-digit upgrade. The number and the persons found are checked against the
     /// watchlist; alerts go to the alert listener.
     pub fn find_by_document_number(&self, number: &str) -> Result<Vec<PersonRecord>, Error> {
+        self.check_unlocked()?;
         let found = registration::find_by_document_number(&self.session(), number)?;
         self.watchlist_after_find(Some(number), &found)?;
         Ok(found)
@@ -189,6 +193,7 @@ impl FieldCore {
     /// Persons with this current or former name. The persons found are checked against the
     /// watchlist by their identity numbers; alerts go to the alert listener.
     pub fn find_by_name(&self, name: &str) -> Result<Vec<PersonRecord>, Error> {
+        self.check_unlocked()?;
         let found = registration::find_by_name(&self.session(), name)?;
         self.watchlist_after_find(None, &found)?;
         Ok(found)
@@ -196,6 +201,7 @@ impl FieldCore {
 
     /// Everything stored about one person, for the person's own request. Audited.
     pub fn export_person(&self, person_id: &str) -> Result<PersonExport, Error> {
+        self.check_unlocked()?;
         let session = self.session();
         let cipher = self.store.cipher();
         self.store.write(|tx| {
@@ -212,11 +218,13 @@ impl FieldCore {
 
     /// Applies a permit command (accept, issue, deliver, endorse, ...).
     pub fn permit(&self, command: &PermitCommand) -> Result<PermitRecord, Error> {
+        self.check_unlocked()?;
         permit::execute(&self.session(), command)
     }
 
     /// A permit with its event log. Audited.
     pub fn permit_show(&self, permit_id: &str) -> Result<PermitRecord, Error> {
+        self.check_unlocked()?;
         permit::show(&self.session(), permit_id)
     }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::crypto::{sha256, FieldCipher};
-use crate::store::{timestamp, StoreError};
+use crate::store::{open_bytes, seal_bytes, timestamp, StoreError};
 
 /// Where an operation is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,12 +88,7 @@ pub fn enqueue<P: Serialize>(
         }
     })?);
     let hash = sha256(&bytes);
-    let sealed = cipher
-        .seal(&context, &bytes)
-        .map_err(|source| StoreError::Crypto {
-            record: context,
-            source,
-        })?;
+    let sealed = seal_bytes(cipher, &context, &bytes)?;
     tx.prepare_cached(
         "INSERT INTO outbox (op_id, kind, record_id, payload, payload_hash, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -114,11 +109,22 @@ pub fn list(
     conn: &Connection,
     state: Option<OperationState>,
 ) -> Result<Vec<Operation>, StoreError> {
-    let mut statement = conn.prepare(
-        "SELECT seq, op_id, kind, record_id, payload_hash, state, created_at FROM outbox
-         WHERE ?1 IS NULL OR state = ?1 ORDER BY seq",
-    )?;
-    let rows = statement.query_map([state.map(OperationState::as_str)], |r| {
+    select(
+        conn,
+        "WHERE ?1 IS NULL OR state = ?1 ORDER BY seq",
+        params![state.map(OperationState::as_str)],
+    )
+}
+
+fn select(
+    conn: &Connection,
+    filter: &str,
+    arguments: impl rusqlite::Params,
+) -> Result<Vec<Operation>, StoreError> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT seq, op_id, kind, record_id, payload_hash, state, created_at FROM outbox {filter}"
+    ))?;
+    let rows = statement.query_map(arguments, |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,
@@ -160,12 +166,7 @@ pub fn payload(
         [op_id],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let plain = cipher
-        .open(&context, &sealed)
-        .map_err(|source| StoreError::Crypto {
-            record: context.clone(),
-            source,
-        })?;
+    let plain = open_bytes(cipher, &context, &sealed)?;
     if sha256(&plain).as_slice() != hash.as_slice() {
         return Err(StoreError::Malformed { record: context });
     }
@@ -178,4 +179,50 @@ fn payload_context(op_id: &str) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Operations the sync engine may send, in queue order: pending ones, and in-flight ones
+/// whose answer never came (a dropped connection or a killed process; the server's ledger
+/// makes sending them again harmless).
+pub(crate) fn sendable(conn: &Connection, limit: usize) -> Result<Vec<Operation>, StoreError> {
+    select(
+        conn,
+        "WHERE state IN ('pending', 'in_flight') ORDER BY seq LIMIT ?1",
+        [i64::try_from(limit).unwrap_or(i64::MAX)],
+    )
+}
+
+/// Moves an operation to `state`, recording `note` (the server's reason, for a quarantined
+/// or conflicting operation) and counting the attempt.
+pub(crate) fn settle(
+    tx: &Transaction<'_>,
+    op_id: &str,
+    state: OperationState,
+    note: Option<&str>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "UPDATE outbox SET state = ?2, last_error = ?3, attempts = attempts + 1 WHERE op_id = ?1",
+    )?
+    .execute(params![op_id, state.as_str(), note])?;
+    Ok(())
+}
+
+/// Marks operations as sent, awaiting their answer.
+pub(crate) fn mark_in_flight(tx: &Transaction<'_>, op_ids: &[String]) -> Result<(), StoreError> {
+    let mut statement = tx.prepare_cached(
+        "UPDATE outbox SET state = 'in_flight' WHERE op_id = ?1 AND state = 'pending'",
+    )?;
+    for op_id in op_ids {
+        statement.execute([op_id])?;
+    }
+    Ok(())
+}
+
+/// The reason kept with an operation (a quarantine or conflict), if any.
+pub(crate) fn note(conn: &Connection, op_id: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn.query_row(
+        "SELECT last_error FROM outbox WHERE op_id = ?1",
+        [op_id],
+        |r| r.get(0),
+    )?)
 }

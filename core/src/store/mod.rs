@@ -264,6 +264,34 @@ pub(crate) fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
+/// Seals bytes for the row named by `context` (`table:id`).
+pub(crate) fn seal_bytes(
+    cipher: &FieldCipher,
+    context: &str,
+    plain: &[u8],
+) -> Result<Vec<u8>, StoreError> {
+    cipher
+        .seal(context, plain)
+        .map_err(|source| StoreError::Crypto {
+            record: context.into(),
+            source,
+        })
+}
+
+/// Opens bytes sealed by [`seal_bytes`] for the same `context`.
+pub(crate) fn open_bytes(
+    cipher: &FieldCipher,
+    context: &str,
+    sealed: &[u8],
+) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
+    cipher
+        .open(context, sealed)
+        .map_err(|source| StoreError::Crypto {
+            record: context.into(),
+            source,
+        })
+}
+
 /// Serialises `value` and seals it for the row named by `context` (`table:id`).
 pub(crate) fn seal_json<T: serde::Serialize>(
     cipher: &FieldCipher,
@@ -276,12 +304,7 @@ pub(crate) fn seal_json<T: serde::Serialize>(
                 record: context.into(),
             })?,
         );
-    cipher
-        .seal(context, &plain)
-        .map_err(|source| StoreError::Crypto {
-            record: context.into(),
-            source,
-        })
+    seal_bytes(cipher, context, &plain)
 }
 
 /// Opens a value sealed by [`seal_json`] for the same `context`.
@@ -290,12 +313,7 @@ pub(crate) fn open_json<T: serde::de::DeserializeOwned>(
     context: &str,
     sealed: &[u8],
 ) -> Result<T, StoreError> {
-    let plain = cipher
-        .open(context, sealed)
-        .map_err(|source| StoreError::Crypto {
-            record: context.into(),
-            source,
-        })?;
+    let plain = open_bytes(cipher, context, sealed)?;
     serde_json::from_slice(&plain).map_err(|_| StoreError::Malformed {
         record: context.into(),
     })

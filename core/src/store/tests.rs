@@ -99,7 +99,7 @@ fn a_version_1_file_upgrades_to_the_current_schema() {
     upgrades_to_the_current_schema(1);
 }
 
-/// The same from version 2 (before the scan keys and the watchlist).
+/// The same from version 2 (before the scan keys, the watchlist and sync).
 #[test]
 fn a_version_2_file_upgrades_to_the_current_schema() {
     upgrades_to_the_current_schema(2);
@@ -129,6 +129,10 @@ fn upgrades_to_the_current_schema(from: u32) {
         "trusted_issuers",
         "watchlist_entries",
         "watchlist_alerts",
+        "sync_device",
+        "sync_buckets",
+        "sync_entries",
+        "sync_numbers",
     ] {
         assert!(
             upgraded_schema.iter().any(|(name, _)| name == table),

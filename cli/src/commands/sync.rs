@@ -1,0 +1,130 @@
+//! `lgt enroll`, `lgt sync`, `lgt status`.
+
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use lgt_core::crypto::KeyFile;
+use lgt_core::sync::{SyncError, SyncReport, SyncStatus, SyncTrigger, WatchOptions};
+use lgt_core::{Error, FieldCore};
+use serde_json::json;
+
+use super::Session;
+
+pub(super) fn enroll(ctx: &Session, server: &str, code: &str) -> Result<()> {
+    let enrollment = ctx.open()?.sync_enroll(server, code)?;
+    ctx.out.value(&enrollment, |e| {
+        format!(
+            "enrolled as device {} (coordinator {}, district {})",
+            e.device_id, e.coordinator, e.district
+        )
+    })
+}
+
+fn report_line(report: &SyncReport) -> String {
+    format!(
+        "synced: {} acknowledged, {} conflicts, {} quarantined, {} entries pulled{}",
+        report.acknowledged,
+        report.conflicts,
+        report.quarantined,
+        report.pulled,
+        if report.recovered.is_empty() {
+            String::new()
+        } else {
+            format!(", {} buckets recovered", report.recovered.len())
+        }
+    )
+}
+
+pub(super) fn sync(ctx: &Session, watch: bool, interval: u64) -> Result<()> {
+    let core = ctx.open()?;
+    let result = if watch {
+        let options = WatchOptions {
+            interval: Duration::from_secs(interval),
+            ..WatchOptions::default()
+        };
+        core.sync_watch(options, &SyncTrigger::new(), &mut |attempt| {
+            let line = match &attempt.result {
+                Ok(report) => report_line(report),
+                Err(e) => format!("sync failed ({}): {e}", e.code()),
+            };
+            let _ = ctx.out.value(
+                &json!({
+                    "ok": attempt.result.is_ok(),
+                    "message": line,
+                    "next_in_secs": attempt.next_in.as_secs_f64(),
+                }),
+                |_| {
+                    format!(
+                        "{line}; next attempt in {:.0} s",
+                        attempt.next_in.as_secs_f64()
+                    )
+                },
+            );
+            ControlFlow::Continue(())
+        })
+        .map(|()| None)
+    } else {
+        core.sync_now().map(Some)
+    };
+    match result {
+        Err(Error::Sync(SyncError::Revoked)) => wipe_revoked(ctx, core),
+        Err(e) => Err(e.into()),
+        Ok(Some(report)) => ctx.out.value(&report, report_line),
+        Ok(None) => Ok(()),
+    }
+}
+
+/// A revoked device purges itself at once: key first, then the files.
+fn wipe_revoked(ctx: &Session, core: FieldCore) -> Result<()> {
+    let keys = KeyFile::open(ctx.key_path()?).context("cannot read the key file")?;
+    core.wipe(&keys)?;
+    anyhow::bail!("this device was revoked by a supervisor: its store has been wiped")
+}
+
+pub(super) fn status(ctx: &Session) -> Result<()> {
+    let status = ctx.open()?.sync_status()?;
+    ctx.out.value(&status, human_status)
+}
+
+fn human_status(status: &SyncStatus) -> String {
+    let mut lines = vec![match &status.enrollment {
+        Some(e) => format!(
+            "device {} at {} (district {})",
+            e.device_id, e.server_url, e.district
+        ),
+        None => "not enrolled".to_owned(),
+    }];
+    lines.push(format!(
+        "queue: {} waiting{}",
+        status.queue_depth,
+        status
+            .oldest_pending
+            .as_ref()
+            .map_or_else(String::new, |t| format!(", oldest queued {t}"))
+    ));
+    lines.push(format!(
+        "last success: {}",
+        status.last_success.as_deref().unwrap_or("never")
+    ));
+    if let Some(error) = &status.last_error {
+        lines.push(format!("last error: {error}"));
+    }
+    for b in &status.buckets {
+        lines.push(format!(
+            "bucket {}: cursor {}, {} entries, checksum {}",
+            b.bucket.as_str(),
+            b.cursor,
+            b.entries,
+            b.checksum
+        ));
+    }
+    lines.push(format!("{} quarantined", status.quarantined.len()));
+    for q in &status.quarantined {
+        lines.push(format!(
+            "  {} {} {}: {}",
+            q.op_id, q.kind, q.record_id, q.reason
+        ));
+    }
+    lines.join("\n")
+}

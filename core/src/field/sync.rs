@@ -1,0 +1,117 @@
+//! FieldCore's sync methods: blocking calls for the shell, each running the async engine
+//! on a runtime of its own, and each audited.
+
+use std::ops::ControlFlow;
+
+use lgt_protocol::Bucket;
+
+use super::FieldCore;
+use crate::sync::{
+    self, Enrollment, SyncAttempt, SyncError, SyncReport, SyncStatus, SyncTrigger, WatchOptions,
+};
+use crate::Error;
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|_| {
+            SyncError::Transient {
+                reason: "could not start the sync runtime".into(),
+                retry_after: None,
+            }
+            .into()
+        })
+}
+
+impl FieldCore {
+    /// Enrolls this device with a sync server under a supervisor's one-time code.
+    pub fn sync_enroll(&self, server_url: &str, code: &str) -> Result<Enrollment, Error> {
+        let enrollment = runtime()?.block_on(sync::enroll(
+            &self.store,
+            self.clock.now(),
+            server_url,
+            code,
+        ))?;
+        self.store.write(|tx| {
+            self.session()
+                .audit(tx, "sync.enroll", "device", &enrollment.device_id)
+        })?;
+        Ok(enrollment)
+    }
+
+    /// Syncs once: pushes the outbox, pulls every bucket to its checkpoint. A
+    /// [`SyncError::Revoked`] answer means the shell must wipe the store now.
+    pub fn sync_now(&self) -> Result<SyncReport, Error> {
+        let result = runtime()?.block_on(sync::sync_once(&self.store, self.clock.now()));
+        self.audit_sync()?;
+        Ok(result?)
+    }
+
+    /// Syncs now and then by itself (see [`WatchOptions`]) until `observer` breaks or an
+    /// error needs the user; `trigger` wakes it early.
+    pub fn sync_watch(
+        &self,
+        options: WatchOptions,
+        trigger: &SyncTrigger,
+        observer: &mut dyn FnMut(&SyncAttempt) -> ControlFlow<()>,
+    ) -> Result<(), Error> {
+        let mut audit_failure = None;
+        let mut audited = |attempt: &SyncAttempt| match self.audit_sync() {
+            Ok(()) => observer(attempt),
+            Err(e) => {
+                audit_failure = Some(e);
+                ControlFlow::Break(())
+            }
+        };
+        let now = || self.clock.now();
+        let result = runtime()?.block_on(sync::watch(
+            &self.store,
+            now,
+            options,
+            trigger,
+            &mut audited,
+        ));
+        match audit_failure {
+            Some(e) => Err(e),
+            None => Ok(result?),
+        }
+    }
+
+    /// Queue depth, last success, quarantined operations with reasons, bucket cursors.
+    pub fn sync_status(&self) -> Result<SyncStatus, Error> {
+        Ok(sync::status(&self.store, self.clock.now())?)
+    }
+
+    /// The next permit number the server reserved for this device (lowest first), to issue
+    /// offline; `None` when the pool is empty or expired (sync to refill it).
+    pub fn permit_number_from_pool(&self) -> Result<Option<String>, Error> {
+        Ok(sync::next_permit_number(&self.store, self.clock.now())?)
+    }
+
+    /// The replica of one server bucket: `(key, JSON text)` by key. Audited: it is
+    /// personal data.
+    pub fn sync_replica(&self, bucket: Bucket) -> Result<Vec<(String, String)>, Error> {
+        self.check_unlocked()?;
+        let entries = sync::replica(&self.store, bucket)?;
+        self.store.write(|tx| {
+            self.session()
+                .audit(tx, "sync.replica_read", "bucket", bucket.as_str())
+        })?;
+        Ok(entries)
+    }
+
+    /// Refuses personal data once the device has gone past its offline limit without a
+    /// successful sync (a never-enrolled store has no limit).
+    pub(super) fn check_unlocked(&self) -> Result<(), Error> {
+        Ok(sync::check_unlocked(&self.store, self.clock.now())?)
+    }
+
+    /// The audit record of a sync attempt (it read and sent personal data).
+    fn audit_sync(&self) -> Result<(), Error> {
+        let store_id = self.store.id().to_owned();
+        Ok(self
+            .store
+            .write(|tx| self.session().audit(tx, "sync.run", "store", &store_id))?)
+    }
+}

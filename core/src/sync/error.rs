@@ -1,0 +1,103 @@
+//! Why a sync failed, sorted into the classes that decide what happens next.
+
+use std::time::Duration;
+
+use crate::store::StoreError;
+
+/// What the engine does about an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// Try again later by itself (network, DNS, timeouts, 429, 5xx, a cut response).
+    Transient,
+    /// Stop and ask the user (credentials refused, clock far off).
+    Auth,
+    /// Will not succeed by retrying (the request itself is refused).
+    Permanent,
+}
+
+/// A failed sync. Messages carry codes and ids, never personal values.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The device has not enrolled with a server yet.
+    #[error("this device is not enrolled with a sync server (run enroll first)")]
+    NotEnrolled,
+    /// The device is enrolled already.
+    #[error("this device is already enrolled as {device_id}")]
+    AlreadyEnrolled {
+        /// Its device id.
+        device_id: String,
+    },
+    /// The server or the network is unavailable for now.
+    #[error("server unavailable for now: {reason}")]
+    Transient {
+        /// What happened (a status or an error kind).
+        reason: String,
+        /// How long the server asked us to wait.
+        retry_after: Option<Duration>,
+    },
+    /// The server refused the device's credentials.
+    #[error("the server refused this device ({code}); check the clock or enroll again")]
+    Auth {
+        /// The server's error code.
+        code: String,
+    },
+    /// The server revoked this device: its personal data must be purged now.
+    #[error("this device was revoked by a supervisor; its data must be wiped")]
+    Revoked,
+    /// The server refused the request for good.
+    #[error("the server refused the request ({status} {code}): {message}")]
+    Permanent {
+        /// HTTP status.
+        status: u16,
+        /// The server's error code.
+        code: String,
+        /// The server's message.
+        message: String,
+    },
+    /// The device went too long without syncing: personal data stays locked until a sync
+    /// succeeds.
+    #[error("no successful sync since {since}: personal data is locked until the next sync")]
+    Locked {
+        /// When the offline limit ran out.
+        since: String,
+    },
+    /// The request was too large for the server (413).
+    #[error("the request was too large for the server")]
+    TooLarge,
+    /// The local store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SyncError {
+    /// The error's class.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Self::Transient { .. } => ErrorClass::Transient,
+            Self::Auth { .. } | Self::Revoked | Self::NotEnrolled | Self::Locked { .. } => {
+                ErrorClass::Auth
+            }
+            Self::AlreadyEnrolled { .. } | Self::Permanent { .. } | Self::TooLarge => {
+                ErrorClass::Permanent
+            }
+            // A busy or full disk may clear; a corrupt store will keep failing, loudly.
+            Self::Store(_) => ErrorClass::Transient,
+        }
+    }
+
+    /// A stable code for this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotEnrolled => "sync.not_enrolled",
+            Self::AlreadyEnrolled { .. } => "sync.already_enrolled",
+            Self::Transient { .. } => "sync.transient",
+            Self::Auth { .. } => "sync.auth",
+            Self::Revoked => "sync.revoked",
+            Self::Locked { .. } => "sync.locked",
+            Self::Permanent { .. } => "sync.refused",
+            Self::TooLarge => "sync.too_large",
+            Self::Store(_) => "sync.store",
+        }
+    }
+}

@@ -1,0 +1,598 @@
+//! The sync engine: the only network path into the store.
+//!
+//! Push drains the outbox in batches; the server's ledger answers each operation on its
+//! own, and each answer is settled in the store as it arrives, so a dropped connection or a
+//! killed process resumes where it stopped (in-flight operations are simply sent again).
+//! Pull fetches every bucket's pages up to a checkpoint, then applies them in one
+//! transaction and compares the order-independent checksum; a mismatch re-downloads that
+//! bucket whole and swaps it in, leaving the outbox untouched.
+//!
+//! Errors fall into three classes ([`ErrorClass`]): transient ones are retried by the
+//! timer with exponential backoff, jitter and the server's Retry-After; auth errors stop
+//! and ask the user; permanent refusals of one operation quarantine that operation only.
+
+mod backoff;
+mod client;
+mod error;
+mod state;
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use lgt_protocol::{
+    hex, paths, Bucket, BucketCursor, EnrollRequest, EnrollResponse, Entry, NumbersRequest,
+    NumbersResponse, OperationResult, Outcome, PullRequest, PullResponse, PushOperation,
+    PushRequest, PushResponse, QueueHealth, MAX_BODY_BYTES, MAX_PUSH_OPERATIONS,
+};
+use serde::Serialize;
+use tokio::sync::Notify;
+
+pub use backoff::Backoff;
+pub use client::{Client, Credentials};
+pub use error::{ErrorClass, SyncError};
+pub use state::Enrollment;
+
+use crate::crypto::SigningKey;
+use crate::outbox::{self, OperationState};
+use crate::store::{timestamp, Store, StoreError};
+
+/// Operations per push; a 413 or a malformed-request refusal halves it to isolate the
+/// operation at fault.
+const PUSH_BATCH: usize = if MAX_PUSH_OPERATIONS < 200 {
+    MAX_PUSH_OPERATIONS
+} else {
+    200
+};
+
+/// Entries per bucket per pull answer.
+const PULL_LIMIT: u32 = 500;
+
+/// What one sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    /// Operations the server applied now or had applied before.
+    pub acknowledged: usize,
+    /// Operations the server kept as conflicts for a supervisor.
+    pub conflicts: usize,
+    /// Operations refused for good, now quarantined with their reason.
+    pub quarantined: usize,
+    /// Bucket entries applied.
+    pub pulled: usize,
+    /// Buckets whose checksum disagreed and were downloaded again whole.
+    pub recovered: Vec<Bucket>,
+}
+
+/// An operation the server refused, with the reason shown to the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuarantinedOperation {
+    /// The operation.
+    pub op_id: String,
+    /// Its kind.
+    pub kind: String,
+    /// The record it concerns.
+    pub record_id: String,
+    /// Why the server refused it.
+    pub reason: String,
+}
+
+/// One bucket of the replica.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BucketStatus {
+    /// The bucket.
+    pub bucket: Bucket,
+    /// The last sequence applied.
+    pub cursor: i64,
+    /// Live entries held.
+    pub entries: i64,
+    /// The replica's checksum.
+    pub checksum: String,
+}
+
+/// Sync health, for a status screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncStatus {
+    /// The enrollment, if any.
+    pub enrollment: Option<Enrollment>,
+    /// Operations waiting to be sent (pending or in flight).
+    pub queue_depth: usize,
+    /// When the oldest of them was queued.
+    pub oldest_pending: Option<String>,
+    /// Operations refused for good, with reasons.
+    pub quarantined: Vec<QuarantinedOperation>,
+    /// When the last sync succeeded.
+    pub last_success: Option<String>,
+    /// How the last failed attempt failed.
+    pub last_error: Option<String>,
+    /// The replica's buckets.
+    pub buckets: Vec<BucketStatus>,
+    /// Reserved permit numbers still valid and unissued.
+    pub permit_numbers_left: usize,
+}
+
+/// One attempt of a watching sync, for an observer.
+#[derive(Debug)]
+pub struct SyncAttempt {
+    /// What it did, or why it failed.
+    pub result: Result<SyncReport, SyncError>,
+    /// When the next attempt starts unless a trigger comes first.
+    pub next_in: Duration,
+}
+
+/// How a watching sync paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct WatchOptions {
+    /// Time between successful syncs.
+    pub interval: Duration,
+    /// The retry backoff after transient failures.
+    pub backoff: Backoff,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(300),
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+/// A handle the shell pokes when the network comes back: the watching sync tries at once
+/// (the timer fires by itself too; this is only a hint).
+#[derive(Debug, Clone, Default)]
+pub struct SyncTrigger(Arc<Notify>);
+
+impl SyncTrigger {
+    /// A new trigger.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Tells the watching sync the network is available.
+    pub fn network_available(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// Makes a device key, enrolls it with the server under a one-time code, and stores the
+/// enrollment with the key sealed under the store's data key.
+pub(crate) async fn enroll(
+    store: &Store,
+    now: DateTime<Utc>,
+    server_url: &str,
+    code: &str,
+) -> Result<Enrollment, SyncError> {
+    if let Some(enrolled) = store.read(state::enrollment)? {
+        return Err(SyncError::AlreadyEnrolled {
+            device_id: enrolled.device_id,
+        });
+    }
+    let key = SigningKey::generate().map_err(|source| StoreError::Crypto {
+        record: "sync_device:signing_key".into(),
+        source,
+    })?;
+    let client = Client::new(server_url)?;
+    let request = EnrollRequest {
+        code: code.to_owned(),
+        public_key: hex(key.public_key().as_bytes()),
+        client_version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    let response: EnrollResponse = client.post(paths::ENROLL, &request).await?;
+    let enrollment = Enrollment {
+        server_url: server_url.trim_end_matches('/').to_owned(),
+        device_id: response.device_id,
+        coordinator: response.coordinator,
+        district: response.district,
+        enrolled_at: timestamp(now),
+        max_offline_secs: response.max_offline_secs,
+    };
+    store.write(|tx| state::save_enrollment(tx, store.cipher(), &enrollment, &key))?;
+    Ok(enrollment)
+}
+
+/// One full sync: push everything sendable, then pull every bucket to its checkpoint.
+pub(crate) async fn sync_once(store: &Store, now: DateTime<Utc>) -> Result<SyncReport, SyncError> {
+    let (enrollment, credentials) = store
+        .read(|conn| state::credentials(conn, store.cipher()))?
+        .ok_or(SyncError::NotEnrolled)?;
+    let client = Client::new(&enrollment.server_url)?;
+    let mut report = SyncReport::default();
+    let result = async {
+        push(store, &client, &credentials, &mut report).await?;
+        refill_numbers(store, &client, &credentials).await?;
+        pull(store, &client, &credentials, &mut report).await
+    }
+    .await
+    .map_err(|e| match e {
+        // Push settles a 413 for one of its operations itself; any other 413 (a pull, a
+        // number refill: a few bytes) came from the network, not from a request too large.
+        SyncError::TooLarge => SyncError::Transient {
+            reason: "HTTP 413 for a small request".into(),
+            retry_after: None,
+        },
+        e => e,
+    });
+    let error = result.as_ref().err().map(|e| e.to_string());
+    store.write(|tx| state::record_attempt(tx, now, error.as_deref()))?;
+    result.map(|()| report)
+}
+
+async fn push(
+    store: &Store,
+    client: &Client,
+    credentials: &Credentials,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let mut batch = PUSH_BATCH;
+    loop {
+        let operations = store.read(|conn| {
+            outbox::sendable(conn, batch)?
+                .into_iter()
+                .map(|op| {
+                    let payload = outbox::payload(conn, store.cipher(), &op.op_id)?;
+                    let payload =
+                        String::from_utf8(payload).map_err(|_| StoreError::Malformed {
+                            record: format!("outbox:{}", op.op_id),
+                        })?;
+                    Ok(PushOperation {
+                        op_id: op.op_id,
+                        kind: op.kind,
+                        record_id: op.record_id,
+                        payload_sha256: op.payload_hash,
+                        payload,
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()
+        })?;
+        if operations.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = operations.iter().map(|op| op.op_id.clone()).collect();
+        store.write(|tx| outbox::mark_in_flight(tx, &ids))?;
+        let request = PushRequest { operations };
+        match client.signed(credentials, paths::PUSH, &request).await {
+            Ok(PushResponse { results }) => {
+                let settled = settle(store, &ids, &results, report)?;
+                if settled < ids.len() {
+                    // The answer skipped some: they stay in flight and go again next time.
+                    return Err(SyncError::Transient {
+                        reason: "the server answered part of a batch".into(),
+                        retry_after: None,
+                    });
+                }
+            }
+            Err(e) if isolates(&e) && ids.len() > 1 => batch = ids.len() / 2,
+            Err(SyncError::TooLarge) if encoded_len(&request) <= MAX_BODY_BYTES => {
+                // One operation within the protocol's limit: the refusal is not about it.
+                return Err(SyncError::Transient {
+                    reason: "HTTP 413 for a request within the protocol's size limit".into(),
+                    retry_after: None,
+                });
+            }
+            Err(e) if isolates(&e) => {
+                let reason = format!("refused by the server: {e}");
+                store.write(|tx| {
+                    outbox::settle(tx, &ids[0], OperationState::Quarantined, Some(&reason))
+                })?;
+                report.quarantined += 1;
+                batch = PUSH_BATCH;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn encoded_len(request: &PushRequest) -> usize {
+    serde_json::to_vec(request).map_or(usize::MAX, |bytes| bytes.len())
+}
+
+/// Whether a refusal of a whole batch is to be narrowed down to the operation causing it.
+fn isolates(error: &SyncError) -> bool {
+    matches!(
+        error,
+        SyncError::TooLarge
+            | SyncError::Permanent {
+                status: 400 | 422,
+                ..
+            }
+    )
+}
+
+/// Settles each answered operation in one transaction; returns how many were answered.
+fn settle(
+    store: &Store,
+    ids: &[String],
+    results: &[OperationResult],
+    report: &mut SyncReport,
+) -> Result<usize, StoreError> {
+    store.write(|tx| {
+        let mut settled = 0;
+        for result in results {
+            if !ids.iter().any(|id| id == result.op_id()) {
+                continue;
+            }
+            let (state, note) = match result {
+                OperationResult::New { outcome, .. }
+                | OperationResult::Duplicate { outcome, .. } => match outcome {
+                    Outcome::Applied => (OperationState::Acknowledged, None),
+                    Outcome::Conflict { reason, .. } => {
+                        report.conflicts += 1;
+                        (
+                            OperationState::Acknowledged,
+                            Some(format!("conflict: {reason}")),
+                        )
+                    }
+                    Outcome::Rejected { reason } => {
+                        report.quarantined += 1;
+                        (OperationState::Quarantined, Some(reason.clone()))
+                    }
+                },
+                OperationResult::HashMismatch { .. } => {
+                    report.quarantined += 1;
+                    (
+                        OperationState::Quarantined,
+                        Some("the server holds a different payload under this operation id".into()),
+                    )
+                }
+            };
+            if state == OperationState::Acknowledged {
+                report.acknowledged += 1;
+            }
+            outbox::settle(tx, result.op_id(), state, note.as_deref())?;
+            settled += 1;
+        }
+        Ok(settled)
+    })
+}
+
+/// Asks the server to top up this device's reserved permit numbers and keeps its list. Runs
+/// after the push, so the server already knows which numbers were issued.
+async fn refill_numbers(
+    store: &Store,
+    client: &Client,
+    credentials: &Credentials,
+) -> Result<(), SyncError> {
+    let response: NumbersResponse = client
+        .signed(credentials, paths::NUMBERS, &NumbersRequest {})
+        .await?;
+    store.write(|tx| state::replace_numbers(tx, store.cipher(), &response.numbers))?;
+    Ok(())
+}
+
+/// Pages of one bucket gathered up to its checkpoint.
+struct Staged {
+    entries: Vec<Entry>,
+    cursor: i64,
+    checksum: Option<String>,
+}
+
+async fn pull(
+    store: &Store,
+    client: &Client,
+    credentials: &Credentials,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let start = store.read(|conn| {
+        Bucket::ALL
+            .into_iter()
+            .map(|b| Ok((b, state::cursor(conn, b)?)))
+            .collect::<Result<Vec<_>, StoreError>>()
+    })?;
+    let queue = store.read(|conn| {
+        let waiting = outbox::sendable(conn, usize::MAX)?;
+        Ok::<_, StoreError>(QueueHealth {
+            depth: waiting.len() as u64,
+            oldest_pending: waiting.first().map(|op| op.created_at.clone()),
+        })
+    })?;
+    let staged = fetch(client, credentials, &start, &queue).await?;
+    let mismatched = store.write(|tx| {
+        let mut mismatched = Vec::new();
+        for (bucket, page) in &staged {
+            let checksum = page.checksum.as_deref().unwrap_or_default();
+            if state::apply_checkpoint(
+                tx,
+                store.cipher(),
+                *bucket,
+                &page.entries,
+                page.cursor,
+                checksum,
+                false,
+            )? {
+                report.pulled += page.entries.len();
+            } else {
+                mismatched.push(*bucket);
+            }
+        }
+        Ok::<_, StoreError>(mismatched)
+    })?;
+    if mismatched.is_empty() {
+        return Ok(());
+    }
+    // Recovery: download the drifted buckets whole and swap them in.
+    let from_zero: Vec<(Bucket, i64)> = mismatched.iter().map(|b| (*b, 0)).collect();
+    let staged = fetch(client, credentials, &from_zero, &queue).await?;
+    store.write(|tx| {
+        for (bucket, page) in &staged {
+            let checksum = page.checksum.as_deref().unwrap_or_default();
+            if !state::apply_checkpoint(
+                tx,
+                store.cipher(),
+                *bucket,
+                &page.entries,
+                page.cursor,
+                checksum,
+                true,
+            )? {
+                return Err(SyncError::Transient {
+                    reason: format!("bucket {} changed during its recovery", bucket.as_str()),
+                    retry_after: None,
+                });
+            }
+            report.pulled += page.entries.len();
+            report.recovered.push(*bucket);
+        }
+        Ok(())
+    })
+}
+
+/// Pulls pages of `buckets` from their cursors until each reaches a checkpoint.
+async fn fetch(
+    client: &Client,
+    credentials: &Credentials,
+    buckets: &[(Bucket, i64)],
+    queue: &QueueHealth,
+) -> Result<BTreeMap<Bucket, Staged>, SyncError> {
+    let mut staged: BTreeMap<Bucket, Staged> = buckets
+        .iter()
+        .map(|(b, cursor)| {
+            (
+                *b,
+                Staged {
+                    entries: Vec::new(),
+                    cursor: *cursor,
+                    checksum: None,
+                },
+            )
+        })
+        .collect();
+    while staged.values().any(|s| s.checksum.is_none()) {
+        let request = PullRequest {
+            cursors: staged
+                .iter()
+                .map(|(bucket, s)| BucketCursor {
+                    bucket: *bucket,
+                    cursor: s.cursor,
+                })
+                .collect(),
+            limit: PULL_LIMIT,
+            queue: queue.clone(),
+        };
+        let response: PullResponse = client.signed(credentials, paths::PULL, &request).await?;
+        for page in response.buckets {
+            let Some(stage) = staged.get_mut(&page.bucket) else {
+                continue;
+            };
+            if stage.checksum.is_some() {
+                continue;
+            }
+            stage.entries.extend(page.entries);
+            stage.cursor = page.cursor;
+            if !page.has_more {
+                stage.checksum = Some(page.checksum.unwrap_or_default());
+            }
+        }
+    }
+    Ok(staged)
+}
+
+/// Syncs, then again after `options.interval`, or after a backoff when it failed for a
+/// transient reason, or at once when `trigger` fires; returns when an auth or permanent
+/// error needs the user, or when `observer` breaks.
+pub(crate) async fn watch(
+    store: &Store,
+    now: impl Fn() -> DateTime<Utc>,
+    options: WatchOptions,
+    trigger: &SyncTrigger,
+    observer: &mut dyn FnMut(&SyncAttempt) -> ControlFlow<()>,
+) -> Result<(), SyncError> {
+    let mut backoff = options.backoff;
+    loop {
+        let result = sync_once(store, now()).await;
+        let next_in = match &result {
+            Ok(_) => {
+                backoff.reset();
+                options.interval
+            }
+            Err(SyncError::Transient { retry_after, .. }) => backoff.next_delay(*retry_after),
+            Err(e) if e.class() == ErrorClass::Transient => backoff.next_delay(None),
+            Err(_) => Duration::ZERO,
+        };
+        let attempt = SyncAttempt { result, next_in };
+        let flow = observer(&attempt);
+        if let Err(e) = attempt.result {
+            if e.class() != ErrorClass::Transient {
+                return Err(e);
+            }
+        }
+        if flow.is_break() {
+            return Ok(());
+        }
+        tokio::select! {
+            () = tokio::time::sleep(next_in) => {}
+            () = trigger.0.notified() => backoff.reset(),
+        }
+    }
+}
+
+/// Sync health from the store.
+pub(crate) fn status(store: &Store, now: DateTime<Utc>) -> Result<SyncStatus, StoreError> {
+    store.read(|conn| {
+        let waiting = outbox::sendable(conn, usize::MAX)?;
+        let quarantined = outbox::list(conn, Some(OperationState::Quarantined))?
+            .into_iter()
+            .map(|op| {
+                Ok(QuarantinedOperation {
+                    reason: outbox::note(conn, &op.op_id)?.unwrap_or_default(),
+                    op_id: op.op_id,
+                    kind: op.kind,
+                    record_id: op.record_id,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let (last_success, last_error) = state::last_attempt(conn)?;
+        let buckets = Bucket::ALL
+            .into_iter()
+            .map(|bucket| {
+                Ok(BucketStatus {
+                    bucket,
+                    cursor: state::cursor(conn, bucket)?,
+                    entries: state::entry_count(conn, bucket)?,
+                    checksum: state::local_checksum(conn, bucket)?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(SyncStatus {
+            enrollment: state::enrollment(conn)?,
+            queue_depth: waiting.len(),
+            oldest_pending: waiting.first().map(|op| op.created_at.clone()),
+            quarantined,
+            last_success,
+            last_error,
+            buckets,
+            permit_numbers_left: state::unissued_numbers(conn, store.cipher(), now.timestamp())?
+                .len(),
+        })
+    })
+}
+
+/// The replica's live entries of a bucket: `(key, JSON text)`.
+pub(crate) fn replica(store: &Store, bucket: Bucket) -> Result<Vec<(String, String)>, StoreError> {
+    store.read(|conn| state::entries(conn, store.cipher(), bucket))
+}
+
+/// Refuses access to personal data when the device has gone past its offline limit.
+pub(crate) fn check_unlocked(store: &Store, now: DateTime<Utc>) -> Result<(), SyncError> {
+    match store.read(|conn| state::locked_since(conn, now))? {
+        Some(since) => Err(SyncError::Locked {
+            since: timestamp(since),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The next reserved permit number to issue offline, if the pool holds one.
+pub(crate) fn next_permit_number(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, StoreError> {
+    store.read(|conn| {
+        Ok(
+            state::unissued_numbers(conn, store.cipher(), now.timestamp())?
+                .into_iter()
+                .next(),
+        )
+    })
+}

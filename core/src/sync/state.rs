@@ -1,0 +1,299 @@
+//! The sync engine's rows in the phone store: the enrollment, bucket cursors and the
+//! replica of the server's buckets, applied only at checkpoints.
+
+use chrono::{DateTime, Utc};
+use lgt_protocol::{checksum, checksum_hex, entry_digest_input, Bucket, Entry, ReservedNumber};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+
+use super::client::Credentials;
+use crate::crypto::{sha256, BlindIndex, FieldCipher, SigningKey};
+use crate::store::{open_bytes, seal_bytes, timestamp, StoreError};
+
+const KEY_CONTEXT: &str = "sync_device:signing_key";
+
+/// Where this device syncs, and as whom.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Enrollment {
+    /// The server's base URL.
+    pub server_url: String,
+    /// The device id the server assigned.
+    pub device_id: String,
+    /// The coordinator account the device is bound to.
+    pub coordinator: String,
+    /// The district whose permits it receives.
+    pub district: String,
+    /// When it enrolled.
+    pub enrolled_at: String,
+    /// Seconds without a successful sync after which personal data locks.
+    pub max_offline_secs: i64,
+}
+
+pub(crate) fn save_enrollment(
+    tx: &Transaction<'_>,
+    cipher: &FieldCipher,
+    enrollment: &Enrollment,
+    key: &SigningKey,
+) -> Result<(), StoreError> {
+    let sealed = seal_bytes(cipher, KEY_CONTEXT, key.pkcs8())?;
+    tx.execute(
+        "INSERT INTO sync_device (singleton, server_url, device_id, coordinator, district, signing_key, enrolled_at, max_offline_secs)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            enrollment.server_url,
+            enrollment.device_id,
+            enrollment.coordinator,
+            enrollment.district,
+            sealed,
+            enrollment.enrolled_at,
+            enrollment.max_offline_secs
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn enrollment(conn: &Connection) -> Result<Option<Enrollment>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT server_url, device_id, coordinator, district, enrolled_at, max_offline_secs FROM sync_device",
+            [],
+            |r| {
+                Ok(Enrollment {
+                    server_url: r.get(0)?,
+                    device_id: r.get(1)?,
+                    coordinator: r.get(2)?,
+                    district: r.get(3)?,
+                    enrolled_at: r.get(4)?,
+                    max_offline_secs: r.get(5)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+pub(crate) fn credentials(
+    conn: &Connection,
+    cipher: &FieldCipher,
+) -> Result<Option<(Enrollment, Credentials)>, StoreError> {
+    let Some(enrollment) = enrollment(conn)? else {
+        return Ok(None);
+    };
+    let sealed: Vec<u8> =
+        conn.query_row("SELECT signing_key FROM sync_device", [], |r| r.get(0))?;
+    let malformed = || StoreError::Malformed {
+        record: KEY_CONTEXT.into(),
+    };
+    let pkcs8 = open_bytes(cipher, KEY_CONTEXT, &sealed)?;
+    let key = SigningKey::from_pkcs8(&pkcs8).map_err(|_| malformed())?;
+    let credentials = Credentials {
+        device_id: enrollment.device_id.clone(),
+        key,
+    };
+    Ok(Some((enrollment, credentials)))
+}
+
+/// Records how the last attempt ended.
+pub(crate) fn record_attempt(
+    tx: &Transaction<'_>,
+    at: DateTime<Utc>,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    match error {
+        None => tx.execute(
+            "UPDATE sync_device SET last_success = ?1, last_error = NULL",
+            [timestamp(at)],
+        )?,
+        Some(error) => tx.execute("UPDATE sync_device SET last_error = ?1", [error])?,
+    };
+    Ok(())
+}
+
+pub(crate) fn last_attempt(
+    conn: &Connection,
+) -> Result<(Option<String>, Option<String>), StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT last_success, last_error FROM sync_device",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or((None, None)))
+}
+
+pub(crate) fn cursor(conn: &Connection, bucket: Bucket) -> Result<i64, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT cursor FROM sync_buckets WHERE bucket = ?1",
+            [bucket.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// The bucket's checksum over the replica's live entries.
+pub(crate) fn local_checksum(conn: &Connection, bucket: Bucket) -> Result<String, StoreError> {
+    let mut statement = conn.prepare_cached("SELECT digest FROM sync_entries WHERE bucket = ?1")?;
+    let digests: Vec<[u8; 32]> = statement
+        .query_map([bucket.as_str()], |r| r.get::<_, Vec<u8>>(0))?
+        .map(|row| {
+            row.map_err(StoreError::from).and_then(|d| {
+                d.try_into().map_err(|_| StoreError::Malformed {
+                    record: format!("sync_entries:{}", bucket.as_str()),
+                })
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(checksum_hex(checksum(&digests)))
+}
+
+pub(crate) fn entry_count(conn: &Connection, bucket: Bucket) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM sync_entries WHERE bucket = ?1",
+        [bucket.as_str()],
+        |r| r.get(0),
+    )?)
+}
+
+/// Applies staged entries of one bucket up to its checkpoint, all or nothing: the entries
+/// (replacing the whole bucket when `replace`), then the cursor, but only if the replica's
+/// checksum then equals the server's. Returns whether it did.
+pub(crate) fn apply_checkpoint(
+    tx: &Transaction<'_>,
+    cipher: &FieldCipher,
+    bucket: Bucket,
+    entries: &[Entry],
+    cursor: i64,
+    server_checksum: &str,
+    replace: bool,
+) -> Result<bool, StoreError> {
+    tx.execute_batch("SAVEPOINT checkpoint")?;
+    let applied = (|| {
+        if replace {
+            tx.execute(
+                "DELETE FROM sync_entries WHERE bucket = ?1",
+                [bucket.as_str()],
+            )?;
+        }
+        for entry in entries {
+            match &entry.data {
+                Some(data) => {
+                    let context = format!("sync_entries:{}:{}", bucket.as_str(), entry.key);
+                    let digest = sha256(&entry_digest_input(&entry.key, data));
+                    let sealed = seal_bytes(cipher, &context, data.as_bytes())?;
+                    tx.prepare_cached(
+                        "INSERT INTO sync_entries (bucket, key, seq, digest, sealed) VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT (bucket, key) DO UPDATE SET seq = excluded.seq, digest = excluded.digest, sealed = excluded.sealed",
+                    )?
+                    .execute(params![bucket.as_str(), entry.key, entry.seq, digest.to_vec(), sealed])?;
+                }
+                None => {
+                    tx.prepare_cached("DELETE FROM sync_entries WHERE bucket = ?1 AND key = ?2")?
+                        .execute(params![bucket.as_str(), entry.key])?;
+                }
+            }
+        }
+        if local_checksum(tx, bucket)? != server_checksum {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO sync_buckets (bucket, cursor) VALUES (?1, ?2)
+             ON CONFLICT (bucket) DO UPDATE SET cursor = excluded.cursor",
+            params![bucket.as_str(), cursor],
+        )?;
+        Ok::<_, StoreError>(true)
+    })();
+    match applied {
+        Ok(true) => tx.execute_batch("RELEASE checkpoint")?,
+        _ => tx.execute_batch("ROLLBACK TO checkpoint; RELEASE checkpoint")?,
+    }
+    applied
+}
+
+/// The replica's live entries of one bucket, decrypted: `(key, JSON text)`, by key.
+pub(crate) fn entries(
+    conn: &Connection,
+    cipher: &FieldCipher,
+    bucket: Bucket,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let mut statement =
+        conn.prepare_cached("SELECT key, sealed FROM sync_entries WHERE bucket = ?1 ORDER BY key")?;
+    let rows = statement.query_map([bucket.as_str()], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (key, sealed) = row?;
+        let context = format!("sync_entries:{}:{key}", bucket.as_str());
+        let plain = open_bytes(cipher, &context, &sealed)?;
+        let text = String::from_utf8(plain.to_vec())
+            .map_err(|_| StoreError::Malformed { record: context })?;
+        out.push((key, text));
+    }
+    Ok(out)
+}
+
+/// Replaces the pool of reserved permit numbers with the server's list, leaving out numbers
+/// this phone has issued already (their operations may not have reached the server).
+pub(crate) fn replace_numbers(
+    tx: &Transaction<'_>,
+    cipher: &FieldCipher,
+    numbers: &[ReservedNumber],
+) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM sync_numbers", [])?;
+    for reserved in numbers {
+        if !issued_here(tx, cipher, &reserved.number)? {
+            tx.prepare_cached("INSERT INTO sync_numbers (number, expires_at) VALUES (?1, ?2)")?
+                .execute(params![reserved.number, reserved.expires_at])?;
+        }
+    }
+    Ok(())
+}
+
+fn issued_here(conn: &Connection, cipher: &FieldCipher, number: &str) -> Result<bool, StoreError> {
+    let blind = cipher.blind(BlindIndex::PermitNumber, number);
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM permits WHERE number_blind = ?1")?
+        .exists([blind])?)
+}
+
+/// Reserved numbers still valid at `now` (Unix seconds) and not issued here, lowest first.
+pub(crate) fn unissued_numbers(
+    conn: &Connection,
+    cipher: &FieldCipher,
+    now: i64,
+) -> Result<Vec<String>, StoreError> {
+    let mut statement = conn
+        .prepare_cached("SELECT number FROM sync_numbers WHERE expires_at > ?1 ORDER BY number")?;
+    let numbers: Vec<String> = statement
+        .query_map([now], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut unissued = Vec::with_capacity(numbers.len());
+    for number in numbers {
+        if !issued_here(conn, cipher, &number)? {
+            unissued.push(number);
+        }
+    }
+    Ok(unissued)
+}
+
+/// When an enrolled device went past its offline limit at `now`: the instant its last
+/// successful sync (or its enrollment) became too old. `None` while it may work.
+pub(crate) fn locked_since(
+    conn: &Connection,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let Some(enrollment) = enrollment(conn)? else {
+        return Ok(None);
+    };
+    let (last_success, _) = last_attempt(conn)?;
+    let reference = last_success.unwrap_or(enrollment.enrolled_at);
+    let reference = DateTime::parse_from_rfc3339(&reference)
+        .map_err(|_| StoreError::Malformed {
+            record: "sync_device:last_success".into(),
+        })?
+        .with_timezone(&Utc);
+    let limit = reference + chrono::Duration::seconds(enrollment.max_offline_secs);
+    Ok((now > limit).then_some(limit))
+}

@@ -1,0 +1,409 @@
+//! The wire types of the 流管通 sync protocol, version 1: JSON over HTTP(S), shared by the
+//! phone's sync engine and the reference server. `server/openapi.yaml` describes the same
+//! types; the server's tests check that both agree.
+//!
+//! Free of cryptography on purpose: callers hash and sign with their own primitives, this
+//! crate only fixes which bytes are hashed and signed.
+
+#![deny(missing_docs)]
+
+use serde::{Deserialize, Serialize};
+
+/// The protocol version, also the first segment of every path (`/v1/...`).
+pub const VERSION: u32 = 1;
+
+/// Most operations one push may carry; a larger batch is answered 413.
+pub const MAX_PUSH_OPERATIONS: usize = 500;
+
+/// Most bytes one request body may carry; a larger body is answered 413.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// How far a request's timestamp may be from the server's clock, in seconds. Nonces are
+/// remembered at least this long on either side, so a replay inside the window is refused by
+/// its nonce and a replay outside it by its timestamp.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
+
+/// Paths of the protocol's endpoints.
+pub mod paths {
+    /// Enrollment (unsigned: the one-time code is the credential).
+    pub const ENROLL: &str = "/v1/enroll";
+    /// Push outbox operations.
+    pub const PUSH: &str = "/v1/push";
+    /// Pull bucket pages.
+    pub const PULL: &str = "/v1/pull";
+    /// Top up and list the device's reserved permit numbers.
+    pub const NUMBERS: &str = "/v1/numbers";
+    /// Liveness.
+    pub const HEALTH: &str = "/health";
+    /// The server's Prometheus metrics (not part of the device protocol).
+    pub const METRICS: &str = "/metrics";
+}
+
+/// Headers of a signed request.
+pub mod headers {
+    /// The device id from enrollment.
+    pub const DEVICE: &str = "x-lgt-device";
+    /// Seconds since the Unix epoch when the request was signed.
+    pub const TIMESTAMP: &str = "x-lgt-timestamp";
+    /// A random string, never reused by the device.
+    pub const NONCE: &str = "x-lgt-nonce";
+    /// Hex Ed25519 signature over [`super::signing_message`].
+    pub const SIGNATURE: &str = "x-lgt-signature";
+}
+
+/// The bytes a device signs for one request: a domain tag, the method, the path, the
+/// timestamp, the nonce and the hex SHA-256 of the body, one per line.
+pub fn signing_message(
+    method: &str,
+    path: &str,
+    timestamp: i64,
+    nonce: &str,
+    body_sha256_hex: &str,
+) -> Vec<u8> {
+    format!("lgt-sync-v{VERSION}\n{method}\n{path}\n{timestamp}\n{nonce}\n{body_sha256_hex}")
+        .into_bytes()
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Bytes from lower- or upper-case hex; `None` if it is not hex.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// `POST /v1/enroll`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollRequest {
+    /// The one-time code a supervisor issued.
+    pub code: String,
+    /// The device's Ed25519 public key, hex.
+    pub public_key: String,
+    /// The client's version, e.g. `0.1.0`.
+    pub client_version: String,
+}
+
+/// The answer to a successful enrollment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    /// The device's id, sent with every signed request.
+    pub device_id: String,
+    /// The coordinator account the device is bound to.
+    pub coordinator: String,
+    /// The district whose permits the device receives.
+    pub district: String,
+    /// Seconds the device may go without a successful sync before it locks its personal
+    /// data until the next one.
+    pub max_offline_secs: i64,
+}
+
+/// One outbox operation as pushed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushOperation {
+    /// The operation's id (UUIDv7): the server's idempotency key.
+    pub op_id: String,
+    /// What it does, e.g. `permit.event`.
+    pub kind: String,
+    /// The record it concerns.
+    pub record_id: String,
+    /// Hex SHA-256 of `payload`'s bytes, frozen when the operation was queued.
+    pub payload_sha256: String,
+    /// The frozen payload: JSON text, sent as a string so its bytes (and hash) survive.
+    pub payload: String,
+}
+
+/// `POST /v1/push`: operations in queue order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushRequest {
+    /// At most [`MAX_PUSH_OPERATIONS`].
+    pub operations: Vec<PushOperation>,
+}
+
+/// What the server did with one operation, the first time it saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Applied.
+    Applied,
+    /// Not applied as sent: it diverged from the server's state. The server kept it as a
+    /// conflict for a supervisor; the phone need not send it again.
+    Conflict {
+        /// Why (ids and versions only).
+        reason: String,
+        /// The server's version of the record, when it has one.
+        server_version: Option<u32>,
+    },
+    /// Refused for good (malformed, illegal transition, unknown kind).
+    Rejected {
+        /// Why (ids only).
+        reason: String,
+    },
+}
+
+/// The server's answer for one pushed operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum OperationResult {
+    /// Seen for the first time; this is what happened.
+    New {
+        /// The operation.
+        op_id: String,
+        /// What happened.
+        #[serde(flatten)]
+        outcome: Outcome,
+    },
+    /// Seen before with the same payload hash; this is what happened then.
+    Duplicate {
+        /// The operation.
+        op_id: String,
+        /// The stored result.
+        #[serde(flatten)]
+        outcome: Outcome,
+    },
+    /// Seen before with a different payload hash (HTTP 409 semantics): the phone must
+    /// quarantine the operation.
+    HashMismatch {
+        /// The operation.
+        op_id: String,
+    },
+}
+
+impl OperationResult {
+    /// The operation this result is for.
+    pub fn op_id(&self) -> &str {
+        match self {
+            Self::New { op_id, .. }
+            | Self::Duplicate { op_id, .. }
+            | Self::HashMismatch { op_id } => op_id,
+        }
+    }
+}
+
+/// `POST /v1/push` answer: one result per operation, in request order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResponse {
+    /// Results in request order.
+    pub results: Vec<OperationResult>,
+}
+
+/// A device whose unused reserved permit numbers fall below this many gets more.
+pub const NUMBER_POOL_LOW: u32 = 50;
+/// ... up to this many.
+pub const NUMBER_POOL_TARGET: u32 = 100;
+/// How long a reserved number may be issued, in seconds (60 days).
+pub const NUMBER_POOL_LIFETIME_SECS: i64 = 60 * 24 * 3600;
+
+/// `POST /v1/numbers` (signed): the device asks for its pool, topped up.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumbersRequest {}
+
+/// A permit number reserved for one device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservedNumber {
+    /// The number.
+    pub number: String,
+    /// Unix seconds after which it may no longer be issued.
+    pub expires_at: i64,
+}
+
+/// Every unused, unexpired number reserved for the device, after topping up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumbersResponse {
+    /// The pool.
+    pub numbers: Vec<ReservedNumber>,
+}
+
+/// The buckets a device pulls. Which rows they hold depends on the device (its district,
+/// its own records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bucket {
+    /// Permits of the device's district, as the server holds them.
+    Permits,
+    /// The device's own records as the server accepted them.
+    Records,
+}
+
+impl Bucket {
+    /// Every bucket, in the order a device pulls them.
+    pub const ALL: [Bucket; 2] = [Bucket::Permits, Bucket::Records];
+
+    /// The bucket's wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Permits => "permits",
+            Self::Records => "records",
+        }
+    }
+
+    /// The bucket of a wire name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.as_str() == name)
+    }
+}
+
+/// Where a device stands in one bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketCursor {
+    /// The bucket.
+    pub bucket: Bucket,
+    /// The last sequence number applied (0: nothing yet).
+    pub cursor: i64,
+}
+
+/// `POST /v1/pull`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequest {
+    /// The device's cursors; a bucket not listed starts at 0.
+    pub cursors: Vec<BucketCursor>,
+    /// Most entries per bucket in this answer.
+    pub limit: u32,
+    /// The device's outbox as it pulls, for the supervisors' sync-health list.
+    pub queue: QueueHealth,
+}
+
+/// How a device's outbox stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueHealth {
+    /// Operations waiting to be sent.
+    pub depth: u64,
+    /// When the oldest of them was queued (RFC 3339).
+    pub oldest_pending: Option<String>,
+}
+
+/// One entry of a bucket: the latest value of one key, or its tombstone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The record's key within the bucket.
+    pub key: String,
+    /// The bucket sequence number of this change.
+    pub seq: i64,
+    /// The record as JSON text; `None` is a tombstone (the record was removed).
+    pub data: Option<String>,
+}
+
+/// A page of one bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketPage {
+    /// The bucket.
+    pub bucket: Bucket,
+    /// Changes after the request's cursor, by sequence.
+    pub entries: Vec<Entry>,
+    /// The cursor after these entries.
+    pub cursor: i64,
+    /// Whether more entries follow (pull again from `cursor`).
+    pub has_more: bool,
+    /// When `has_more` is false, the checkpoint: the bucket's [`checksum`] over every live
+    /// entry at `cursor`, hex. The device applies the pages up to here in one transaction
+    /// and compares.
+    pub checksum: Option<String>,
+}
+
+/// `POST /v1/pull` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullResponse {
+    /// One page per bucket the device may read.
+    pub buckets: Vec<BucketPage>,
+}
+
+/// An error answer's body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable code, e.g. `auth.bad_signature`, `device.revoked`.
+    pub code: String,
+    /// Human-readable message (never a personal value).
+    pub message: String,
+}
+
+/// Error codes the phone acts on.
+pub mod codes {
+    /// The device was revoked: purge personal data now.
+    pub const DEVICE_REVOKED: &str = "device.revoked";
+}
+
+/// The bytes whose SHA-256 is an entry's contribution to its bucket's checksum.
+pub fn entry_digest_input(key: &str, data: &str) -> Vec<u8> {
+    let mut input = Vec::with_capacity(key.len() + data.len() + 1);
+    input.extend_from_slice(key.as_bytes());
+    input.push(0);
+    input.extend_from_slice(data.as_bytes());
+    input
+}
+
+/// An order-independent checksum: the wrapping sum of the first 8 bytes (big-endian) of each
+/// live entry's SHA-256 over [`entry_digest_input`]. Adding and removing commute, so both
+/// sides can keep it incrementally.
+pub fn checksum<'a>(digests: impl IntoIterator<Item = &'a [u8; 32]>) -> u64 {
+    digests
+        .into_iter()
+        .fold(0u64, |sum, d| sum.wrapping_add(checksum_term(d)))
+}
+
+/// One entry's term in [`checksum`].
+pub fn checksum_term(digest: &[u8; 32]) -> u64 {
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(head)
+}
+
+/// The checksum's wire form: 16 hex digits.
+pub fn checksum_hex(sum: u64) -> String {
+    format!("{sum:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_serialise_with_status_and_outcome_tags() {
+        let result = OperationResult::Duplicate {
+            op_id: "op".into(),
+            outcome: Outcome::Conflict {
+                reason: "stale".into(),
+                server_version: Some(3),
+            },
+        };
+        let json = serde_json::to_value(&result).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"status": "duplicate", "op_id": "op", "outcome": "conflict",
+                               "reason": "stale", "server_version": 3})
+        );
+        let back: OperationResult = serde_json::from_value(json).unwrap();
+        assert_eq!(back, result);
+    }
+
+    #[test]
+    fn checksums_do_not_depend_on_order() {
+        let a = [1u8; 32];
+        let b = [0xffu8; 32];
+        assert_eq!(checksum([&a, &b]), checksum([&b, &a]));
+        assert_ne!(checksum([&a]), checksum([&a, &b]));
+        assert_eq!(
+            checksum_hex(checksum([&a]).wrapping_sub(checksum_term(&a))),
+            "0000000000000000"
+        );
+    }
+
+    #[test]
+    fn hex_round_trips_and_refuses_junk() {
+        assert_eq!(unhex(&hex(&[0, 1, 254])).unwrap(), vec![0, 1, 254]);
+        assert!(unhex("abc").is_none());
+        assert!(unhex("zz").is_none());
+    }
+
+    #[test]
+    fn the_signed_message_names_every_part() {
+        let m = signing_message("POST", "/v1/push", 7, "n", "h");
+        assert_eq!(m, b"lgt-sync-v1\nPOST\n/v1/push\n7\nn\nh");
+    }
+}

@@ -1,0 +1,192 @@
+//! Supervisor commands run against the database directly: enrollment codes, devices and
+//! their sync health, revocation, conflicts.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::db::{now, Db};
+use lgt_core::crypto::sha256;
+use lgt_protocol::hex;
+
+/// A new one-time enrollment code.
+#[derive(Debug, Serialize)]
+pub struct EnrollmentCode {
+    /// The code to type into the phone (shown once; the server keeps its hash).
+    pub code: String,
+    /// The coordinator the device will be bound to.
+    pub coordinator: String,
+    /// The district it will sync.
+    pub district: String,
+    /// Unix seconds after which the code no longer works.
+    pub expires_at: i64,
+    /// How long the device may go without syncing before it locks its personal data.
+    pub max_offline_secs: i64,
+}
+
+/// Issues a one-time enrollment code valid for `ttl_secs`.
+pub async fn create_enrollment_code(
+    db: &Db,
+    coordinator: &str,
+    district: &str,
+    ttl_secs: i64,
+    max_offline_secs: i64,
+) -> anyhow::Result<EnrollmentCode> {
+    anyhow::ensure!(max_offline_secs > 0, "the offline limit must be positive");
+    // 122 random bits from the OS generator.
+    let code = Uuid::new_v4().simple().to_string();
+    let created = now();
+    sqlx::query(
+        "INSERT INTO enrollment_codes (code_sha256, coordinator, district, created_at, expires_at, max_offline_secs)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(hex(&sha256(code.as_bytes())))
+    .bind(coordinator)
+    .bind(district)
+    .bind(created)
+    .bind(created + ttl_secs)
+    .bind(max_offline_secs)
+    .execute(&db.pool)
+    .await?;
+    Ok(EnrollmentCode {
+        code,
+        coordinator: coordinator.to_owned(),
+        district: district.to_owned(),
+        expires_at: created + ttl_secs,
+        max_offline_secs,
+    })
+}
+
+/// A device and its sync health as the server sees it.
+#[derive(Debug, Serialize)]
+pub struct DeviceHealth {
+    /// Device id.
+    pub id: String,
+    /// Coordinator account.
+    pub coordinator: String,
+    /// District.
+    pub district: String,
+    /// Unix seconds of the last signed request.
+    pub last_contact: Option<i64>,
+    /// Operations waiting on the device, as it last reported (with its last pull).
+    pub queue_depth: Option<i64>,
+    /// When its oldest waiting operation was queued, as it last reported.
+    pub oldest_pending: Option<String>,
+    /// Operations received from it.
+    pub operations: i64,
+    /// Unix seconds of the latest operation received.
+    pub last_operation: Option<i64>,
+    /// Unix seconds of revocation.
+    pub revoked_at: Option<i64>,
+}
+
+/// Every device with its sync health.
+pub async fn devices(db: &Db) -> anyhow::Result<Vec<DeviceHealth>> {
+    type Row = (
+        String,
+        String,
+        String,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        i64,
+        Option<i64>,
+        Option<i64>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT d.id, d.coordinator, d.district, d.last_contact, d.queue_depth, d.oldest_pending,
+                COUNT(l.op_id), MAX(l.received_at), d.revoked_at
+         FROM devices d LEFT JOIN ledger l ON l.device_id = d.id
+         GROUP BY d.id, d.coordinator, d.district, d.last_contact, d.queue_depth,
+                  d.oldest_pending, d.revoked_at
+         ORDER BY d.id",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| DeviceHealth {
+            id: row.0,
+            coordinator: row.1,
+            district: row.2,
+            last_contact: row.3,
+            queue_depth: row.4,
+            oldest_pending: row.5,
+            operations: row.6,
+            last_operation: row.7,
+            revoked_at: row.8,
+        })
+        .collect())
+}
+
+/// Revokes a device: its next request is answered "revoked", and it purges its data.
+pub async fn revoke(db: &Db, device_id: &str) -> anyhow::Result<()> {
+    let changed =
+        sqlx::query("UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(device_id)
+            .bind(now())
+            .execute(&db.pool)
+            .await?
+            .rows_affected();
+    anyhow::ensure!(changed == 1, "no active device {device_id}");
+    Ok(())
+}
+
+/// A divergence kept for a supervisor.
+#[derive(Debug, Serialize)]
+pub struct Conflict {
+    /// Conflict id.
+    pub id: String,
+    /// The operation that diverged.
+    pub op_id: String,
+    /// The device that sent it.
+    pub device_id: String,
+    /// The record it concerns.
+    pub record_id: String,
+    /// Why it diverged (ids and versions).
+    pub reason: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// How a supervisor resolved it, if they did.
+    pub resolution: Option<String>,
+}
+
+/// Conflicts, unresolved only unless `all`.
+pub async fn conflicts(db: &Db, all: bool) -> anyhow::Result<Vec<Conflict>> {
+    type Row = (String, String, String, String, String, i64, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, op_id, device_id, record_id, reason, created_at, resolution FROM conflicts
+         WHERE $1 OR resolved_at IS NULL ORDER BY created_at, id",
+    )
+    .bind(all)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, op_id, device_id, record_id, reason, created_at, resolution)| Conflict {
+                id,
+                op_id,
+                device_id,
+                record_id,
+                reason,
+                created_at,
+                resolution,
+            },
+        )
+        .collect())
+}
+
+/// Marks a conflict resolved with a supervisor's note.
+pub async fn resolve(db: &Db, conflict_id: &str, resolution: &str) -> anyhow::Result<()> {
+    let changed = sqlx::query(
+        "UPDATE conflicts SET resolved_at = $2, resolution = $3 WHERE id = $1 AND resolved_at IS NULL",
+    )
+    .bind(conflict_id)
+    .bind(now())
+    .bind(resolution)
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    anyhow::ensure!(changed == 1, "no unresolved conflict {conflict_id}");
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! The HTTP API: routes, enrollment, and the signed push and pull endpoints.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use lgt_core::crypto::{sha256, PublicKey};
+use lgt_protocol::{
+    hex, paths, unhex, Bucket, EnrollRequest, EnrollResponse, NumbersRequest, NumbersResponse,
+    PullRequest, PullResponse, PushRequest, PushResponse, MAX_BODY_BYTES, MAX_PUSH_OPERATIONS,
+};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::auth::{self, Device};
+use crate::buckets;
+use crate::db::{now, Db};
+use crate::error::ApiError;
+use crate::metrics;
+use crate::numbers as pools;
+use crate::push;
+
+/// Most entries per bucket in one pull answer, whatever the device asks.
+const MAX_PULL_LIMIT: u32 = 1000;
+
+/// The server's routes over `db`.
+pub fn router(db: Db) -> Router {
+    Router::new()
+        .route(paths::HEALTH, get(health))
+        .route(paths::ENROLL, post(enroll))
+        .route(paths::PUSH, post(push))
+        .route(paths::PULL, post(pull))
+        .route(paths::NUMBERS, post(numbers))
+        .route(paths::METRICS, get(metrics::render))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(metrics::track))
+        .with_state(db)
+}
+
+async fn health(State(db): State<Db>) -> Result<Json<serde_json::Value>, ApiError> {
+    sqlx::query("SELECT 1").execute(&db.pool).await?;
+    Ok(Json(
+        serde_json::json!({"status": "ok", "protocol": lgt_protocol::VERSION}),
+    ))
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request("request.malformed", format!("malformed body: {e}")))
+}
+
+async fn enroll(
+    State(db): State<Db>,
+    Json(request): Json<EnrollRequest>,
+) -> Result<Json<EnrollResponse>, ApiError> {
+    let key = unhex(&request.public_key)
+        .and_then(|bytes| PublicKey::try_from_slice(&bytes).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request("enroll.bad_key", "public_key must be 32 bytes of hex")
+        })?;
+    let public_key = hex(key.as_bytes());
+    let code_sha256 = hex(&sha256(request.code.trim().as_bytes()));
+    let mut tx = db.pool.begin().await?;
+    let code: Option<(String, String, i64, i64, Option<String>)> = sqlx::query_as(
+        "SELECT coordinator, district, expires_at, max_offline_secs, used_by FROM enrollment_codes WHERE code_sha256 = $1",
+    )
+    .bind(&code_sha256)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let invalid = || {
+        ApiError::unauthorized(
+            "enroll.invalid_code",
+            "the enrollment code is unknown, used or expired",
+        )
+    };
+    let (coordinator, district, expires_at, max_offline_secs, used_by) =
+        code.ok_or_else(invalid)?;
+    if let Some(device_id) = used_by {
+        // The same key asking again (its first answer was lost) gets the same device.
+        let same: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM devices WHERE id = $1 AND public_key = $2")
+                .bind(&device_id)
+                .bind(&public_key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        return match same {
+            Some(_) => Ok(Json(EnrollResponse {
+                device_id,
+                coordinator,
+                district,
+                max_offline_secs,
+            })),
+            None => Err(invalid()),
+        };
+    }
+    if expires_at <= now() {
+        return Err(invalid());
+    }
+    let device_id = Uuid::now_v7().to_string();
+    sqlx::query(
+        "INSERT INTO devices (id, public_key, coordinator, district, client_version, enrolled_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&device_id)
+    .bind(&public_key)
+    .bind(&coordinator)
+    .bind(&district)
+    .bind(request.client_version.chars().take(32).collect::<String>())
+    .bind(now())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE enrollment_codes SET used_by = $2 WHERE code_sha256 = $1")
+        .bind(&code_sha256)
+        .bind(&device_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(device = %device_id, "device enrolled");
+    Ok(Json(EnrollResponse {
+        device_id,
+        coordinator,
+        district,
+        max_offline_secs,
+    }))
+}
+
+/// The device of a signed POST, and its body.
+async fn signed<T: DeserializeOwned>(
+    db: &Db,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Device, T), ApiError> {
+    let device = auth::verify(db, "POST", path, headers, body).await?;
+    Ok((device, parse(body)?))
+}
+
+async fn push(
+    State(db): State<Db>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<PushResponse>, ApiError> {
+    let (device, request): (_, PushRequest) = signed(&db, paths::PUSH, &headers, &body).await?;
+    if request.operations.len() > MAX_PUSH_OPERATIONS {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "push.too_many",
+            format!("at most {MAX_PUSH_OPERATIONS} operations per push"),
+        ));
+    }
+    let results = push::push_batch(&db, &device, &request.operations).await?;
+    Ok(Json(PushResponse { results }))
+}
+
+async fn pull(
+    State(db): State<Db>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<PullResponse>, ApiError> {
+    let (device, request): (_, PullRequest) = signed(&db, paths::PULL, &headers, &body).await?;
+    let limit = request.limit.clamp(1, MAX_PULL_LIMIT);
+    sqlx::query("UPDATE devices SET queue_depth = $2, oldest_pending = $3 WHERE id = $1")
+        .bind(&device.id)
+        .bind(i64::try_from(request.queue.depth).unwrap_or(i64::MAX))
+        .bind(request.queue.oldest_pending.as_deref())
+        .execute(&db.pool)
+        .await?;
+    let mut tx = db.begin_snapshot().await?;
+    let mut pages = Vec::new();
+    for bucket in Bucket::ALL {
+        let cursor = request
+            .cursors
+            .iter()
+            .find(|c| c.bucket == bucket)
+            .map_or(0, |c| c.cursor);
+        let name = buckets::name_for(&device, bucket);
+        pages.push(buckets::page(&mut tx, bucket, &name, cursor, limit).await?);
+    }
+    tx.commit().await?;
+    Ok(Json(PullResponse { buckets: pages }))
+}
+
+async fn numbers(
+    State(db): State<Db>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<NumbersResponse>, ApiError> {
+    let (device, NumbersRequest {}) = signed(&db, paths::NUMBERS, &headers, &body).await?;
+    Ok(Json(NumbersResponse {
+        numbers: pools::top_up(&db, &device).await?,
+    }))
+}

@@ -1,0 +1,134 @@
+//! Buckets: per-partition change logs that devices pull by cursor.
+//!
+//! A bucket keeps the latest value of each key (or its tombstone) under a sequence number
+//! from the bucket's head row. Taking the next number updates that row, which holds its lock
+//! until commit, so writers of one bucket commit in sequence order and a reader never skips
+//! a number that commits later. The head also keeps the order-independent checksum of the
+//! live entries, adjusted on every write.
+
+use lgt_core::crypto::sha256;
+use lgt_protocol::{checksum_hex, checksum_term, entry_digest_input, Bucket, BucketPage, Entry};
+use sqlx::{Any, AnyConnection, Transaction};
+
+use crate::auth::Device;
+
+/// The storage name of a device's bucket.
+pub fn name_for(device: &Device, bucket: Bucket) -> String {
+    match bucket {
+        Bucket::Permits => district_permits(&device.district),
+        Bucket::Records => format!("device:{}:records", device.id),
+    }
+}
+
+/// The permits bucket of a district.
+pub fn district_permits(district: &str) -> String {
+    format!("district:{district}:permits")
+}
+
+fn term(key: &str, data: Option<&str>) -> u64 {
+    data.map_or(0, |data| {
+        checksum_term(&sha256(&entry_digest_input(key, data)))
+    })
+}
+
+/// Sets `key` in `bucket` to `data` (`None`: a tombstone) under the bucket's next sequence.
+pub async fn put(
+    conn: &mut AnyConnection,
+    bucket: &str,
+    key: &str,
+    data: Option<&str>,
+) -> sqlx::Result<i64> {
+    sqlx::query(
+        "INSERT INTO bucket_heads (bucket, seq, checksum) VALUES ($1, 0, 0)
+         ON CONFLICT (bucket) DO NOTHING",
+    )
+    .bind(bucket)
+    .execute(&mut *conn)
+    .await?;
+    let (seq, checksum): (i64, i64) = sqlx::query_as(
+        "UPDATE bucket_heads SET seq = seq + 1 WHERE bucket = $1 RETURNING seq, checksum",
+    )
+    .bind(bucket)
+    .fetch_one(&mut *conn)
+    .await?;
+    let old = get(conn, bucket, key).await?;
+    // The checksum is a u64 kept in a signed BIGINT: the casts are bit-for-bit.
+    let checksum = (checksum as u64)
+        .wrapping_sub(term(key, old.as_deref()))
+        .wrapping_add(term(key, data));
+    sqlx::query("UPDATE bucket_heads SET checksum = $2 WHERE bucket = $1")
+        .bind(bucket)
+        .bind(checksum as i64)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO bucket_entries (bucket, key, seq, data) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (bucket, key) DO UPDATE SET seq = excluded.seq, data = excluded.data",
+    )
+    .bind(bucket)
+    .bind(key)
+    .bind(seq)
+    .bind(data)
+    .execute(&mut *conn)
+    .await?;
+    Ok(seq)
+}
+
+/// The live value of `key` in `bucket` (`None` if absent or tombstoned).
+pub async fn get(
+    conn: &mut AnyConnection,
+    bucket: &str,
+    key: &str,
+) -> sqlx::Result<Option<String>> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT data FROM bucket_entries WHERE bucket = $1 AND key = $2")
+            .bind(bucket)
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.and_then(|(data,)| data))
+}
+
+/// Up to `limit` changes of `bucket` after `cursor`, read in the caller's snapshot.
+pub async fn page(
+    tx: &mut Transaction<'static, Any>,
+    bucket: Bucket,
+    name: &str,
+    cursor: i64,
+    limit: u32,
+) -> sqlx::Result<BucketPage> {
+    let head: Option<(i64, i64)> =
+        sqlx::query_as("SELECT seq, checksum FROM bucket_heads WHERE bucket = $1")
+            .bind(name)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (head, checksum) = head.unwrap_or((0, 0));
+    let rows: Vec<(String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT key, seq, data FROM bucket_entries
+         WHERE bucket = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4",
+    )
+    .bind(name)
+    .bind(cursor)
+    .bind(head)
+    .bind(i64::from(limit) + 1)
+    .fetch_all(&mut **tx)
+    .await?;
+    let has_more = rows.len() > limit as usize;
+    let entries: Vec<Entry> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|(key, seq, data)| Entry { key, seq, data })
+        .collect();
+    let (cursor, checksum) = if has_more {
+        (entries.last().map_or(cursor, |e| e.seq), None)
+    } else {
+        (head.max(cursor), Some(checksum_hex(checksum as u64)))
+    };
+    Ok(BucketPage {
+        bucket,
+        entries,
+        cursor,
+        has_more,
+        checksum,
+    })
+}

@@ -1,0 +1,112 @@
+//! The server's database: SQLite in the data directory by default, PostgreSQL when given a
+//! URL. Both run the same migrations and the same queries through sqlx's `Any` driver
+//! (`$1` placeholders, which SQLite accepts too).
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{install_default_drivers, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+/// The schema scripts; entry `i` brings version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/001_init.sql"),
+    include_str!("../migrations/002_number_pools.sql"),
+];
+
+/// Which database the server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One file in the data directory; one writer at a time.
+    Sqlite,
+    /// A PostgreSQL server; several server processes may share it.
+    Postgres,
+}
+
+/// The open database.
+#[derive(Debug, Clone)]
+pub struct Db {
+    /// The connection pool.
+    pub pool: AnyPool,
+    /// Which backend it is.
+    pub backend: Backend,
+}
+
+impl Db {
+    /// Opens the database: PostgreSQL at `database_url` if given, else SQLite in `data_dir`
+    /// (created if missing). Brings the schema up to date.
+    pub async fn open(data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<Self> {
+        install_default_drivers();
+        let (url, backend) = match database_url {
+            Some(url) if url.starts_with("postgres") => (url.to_owned(), Backend::Postgres),
+            Some(_) => anyhow::bail!("--database-url must be a postgres:// URL"),
+            None => {
+                std::fs::create_dir_all(data_dir)?;
+                let path = data_dir.join("lgt-server.db");
+                (
+                    format!("sqlite://{}?mode=rwc", path.display()),
+                    Backend::Sqlite,
+                )
+            }
+        };
+        let options = match backend {
+            // One connection: SQLite has one writer, and a single connection never meets
+            // SQLITE_BUSY on a read-to-write upgrade.
+            Backend::Sqlite => AnyPoolOptions::new()
+                .max_connections(1)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                         PRAGMA busy_timeout = 5000;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                }),
+            Backend::Postgres => AnyPoolOptions::new().max_connections(16),
+        };
+        let pool = options
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(&url)
+            .await?;
+        let db = Self { pool, backend };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
+            .await?;
+        let done: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+            .fetch_one(&mut *tx)
+            .await?;
+        let done = usize::try_from(done.unwrap_or(0))?;
+        for (i, script) in MIGRATIONS.iter().enumerate().skip(done) {
+            sqlx::raw_sql(*script).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
+                .bind(i64::try_from(i + 1)?)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Starts a transaction that sees one snapshot for all its reads (PostgreSQL's default
+    /// isolation would let a pull see a head and entries from different moments).
+    pub async fn begin_snapshot(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                .await?;
+        }
+        Ok(tx)
+    }
+}
+
+/// Now, in Unix seconds.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}

@@ -1,0 +1,100 @@
+//! Permit-number pools: each device holds numbers reserved for it, to issue offline. When
+//! fewer than [`NUMBER_POOL_LOW`] unused ones remain it gets more, up to
+//! [`NUMBER_POOL_TARGET`]; each expires after [`NUMBER_POOL_LIFETIME_SECS`]. Numbers are
+//! cut from the district's sequence under its row lock, so none is ever reserved twice.
+
+use lgt_protocol::{
+    ReservedNumber, NUMBER_POOL_LIFETIME_SECS, NUMBER_POOL_LOW, NUMBER_POOL_TARGET,
+};
+use sqlx::AnyConnection;
+
+use crate::auth::Device;
+use crate::db::{now, Db};
+use crate::error::ApiError;
+
+/// Tops up the device's pool; returns every unused, unexpired number it holds.
+pub async fn top_up(db: &Db, device: &Device) -> Result<Vec<ReservedNumber>, ApiError> {
+    let now = now();
+    let mut tx = db.pool.begin().await?;
+    let holding = held(&mut tx, device, now).await?.len() as i64;
+    let missing = i64::from(NUMBER_POOL_TARGET) - holding;
+    if holding < i64::from(NUMBER_POOL_LOW) && missing > 0 {
+        sqlx::query(
+            "INSERT INTO number_sequences (district, next) VALUES ($1, 1)
+             ON CONFLICT (district) DO NOTHING",
+        )
+        .bind(&device.district)
+        .execute(&mut *tx)
+        .await?;
+        let (next,): (i64,) = sqlx::query_as(
+            "UPDATE number_sequences SET next = next + $2 WHERE district = $1 RETURNING next",
+        )
+        .bind(&device.district)
+        .bind(missing)
+        .fetch_one(&mut *tx)
+        .await?;
+        for n in next - missing..next {
+            sqlx::query(
+                "INSERT INTO reserved_numbers (number, device_id, reserved_at, expires_at)
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(format!("{}{n:08}", device.district))
+            .bind(&device.id)
+            .bind(now)
+            .bind(now + NUMBER_POOL_LIFETIME_SECS)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    let numbers = held(&mut tx, device, now).await?;
+    tx.commit().await?;
+    Ok(numbers)
+}
+
+async fn held(
+    conn: &mut AnyConnection,
+    device: &Device,
+    now: i64,
+) -> Result<Vec<ReservedNumber>, ApiError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT number, expires_at FROM reserved_numbers
+         WHERE device_id = $1 AND used_by IS NULL AND expires_at > $2 ORDER BY number",
+    )
+    .bind(&device.id)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(number, expires_at)| ReservedNumber { number, expires_at })
+        .collect())
+}
+
+/// Checks that `number`, issued by `device` for `permit_id`, is not reserved for another
+/// device, and marks a reserved one used. Returns the refusal reason, if any.
+pub async fn claim(
+    conn: &mut AnyConnection,
+    device: &Device,
+    number: &str,
+    permit_id: &str,
+) -> Result<Option<String>, ApiError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT device_id FROM reserved_numbers WHERE number = $1")
+            .bind(number)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match row {
+        Some((holder,)) if holder != device.id => Ok(Some(format!(
+            "permit {permit_id}: its number is reserved for another device"
+        ))),
+        Some(_) => {
+            sqlx::query("UPDATE reserved_numbers SET used_by = $2 WHERE number = $1")
+                .bind(number)
+                .bind(permit_id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(None)
+        }
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,342 @@
+//! Push: the exactly-once ledger and the domain it guards.
+//!
+//! A batch runs in one transaction (one commit, one fsync), each operation under a savepoint
+//! of its own: look up its id in the ledger; if absent, apply it to the domain and write the
+//! ledger row with the result, both or neither. A second server process racing on the same
+//! id loses on the ledger's primary key, rolls back to the savepoint and then reads the
+//! winner's result as a duplicate. If the batch's commit fails, none of its results were
+//! sent, and the phone sends the batch again.
+
+use chrono::NaiveDate;
+use lgt_core::crypto::sha256;
+use lgt_core::permit::{Permit, PermitEvent, PermitState};
+use lgt_protocol::{hex, OperationResult, Outcome, PushOperation};
+use serde::Deserialize;
+use sqlx::AnyConnection;
+use uuid::Uuid;
+
+use crate::auth::Device;
+use crate::buckets;
+use crate::db::{now, Db};
+
+use crate::error::ApiError;
+use crate::metrics;
+use crate::numbers;
+
+/// Tries per operation when another process wins the race for its ledger row.
+const LEDGER_RACES: usize = 3;
+
+/// Applies a batch of operations, each at most once; returns their results in order.
+pub async fn push_batch(
+    db: &Db,
+    device: &Device,
+    operations: &[PushOperation],
+) -> Result<Vec<OperationResult>, ApiError> {
+    let mut tx = db.pool.begin().await?;
+    let mut results = Vec::with_capacity(operations.len());
+    for op in operations {
+        results.push(push_one(&mut tx, device, op).await?);
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// Applies one operation at most once, inside the batch's transaction.
+async fn push_one(
+    conn: &mut AnyConnection,
+    device: &Device,
+    op: &PushOperation,
+) -> Result<OperationResult, ApiError> {
+    if hex(&sha256(op.payload.as_bytes())) != op.payload_sha256.to_ascii_lowercase() {
+        // Not stored: the hash is the ledger's key to sameness and this one is wrong.
+        return Ok(OperationResult::New {
+            op_id: op.op_id.clone(),
+            outcome: Outcome::Rejected {
+                reason: "the payload does not match its SHA-256".into(),
+            },
+        });
+    }
+    for _ in 0..LEDGER_RACES {
+        // Nested: a savepoint.
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let seen: Option<(String, String)> =
+            sqlx::query_as("SELECT payload_sha256, outcome FROM ledger WHERE op_id = $1")
+                .bind(&op.op_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((hash, outcome)) = seen {
+            if hash != op.payload_sha256.to_ascii_lowercase() {
+                metrics::operation("hash_mismatch");
+                tracing::warn!(op_id = %op.op_id, device = %device.id, "operation id reused with another payload");
+                return Ok(OperationResult::HashMismatch {
+                    op_id: op.op_id.clone(),
+                });
+            }
+            let outcome = serde_json::from_str(&outcome).map_err(|_| {
+                ApiError::new(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "server.ledger",
+                    "a ledger row is unreadable",
+                )
+            })?;
+            metrics::operation("duplicate");
+            return Ok(OperationResult::Duplicate {
+                op_id: op.op_id.clone(),
+                outcome,
+            });
+        }
+        let outcome = apply(&mut tx, device, op).await?;
+        let stored = serde_json::to_string(&outcome).unwrap_or_default();
+        let inserted = sqlx::query(
+            "INSERT INTO ledger (op_id, device_id, kind, record_id, payload_sha256, outcome, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (op_id) DO NOTHING",
+        )
+        .bind(&op.op_id)
+        .bind(&device.id)
+        .bind(&op.kind)
+        .bind(&op.record_id)
+        .bind(op.payload_sha256.to_ascii_lowercase())
+        .bind(stored)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !inserted {
+            tx.rollback().await?;
+            continue;
+        }
+        tx.commit().await?;
+        tracing::info!(op_id = %op.op_id, device = %device.id, kind = %op.kind, outcome = outcome_name(&outcome), "operation");
+        metrics::operation(outcome_name(&outcome));
+        return Ok(OperationResult::New {
+            op_id: op.op_id.clone(),
+            outcome,
+        });
+    }
+    Err(ApiError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "server.busy",
+        "the operation is being applied by another request; retry",
+    ))
+}
+
+fn outcome_name(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Applied => "applied",
+        Outcome::Conflict { .. } => "conflict",
+        Outcome::Rejected { .. } => "rejected",
+    }
+}
+
+fn rejected(reason: impl Into<String>) -> Outcome {
+    Outcome::Rejected {
+        reason: reason.into(),
+    }
+}
+
+/// Applies an operation's effect in `conn`'s transaction. A refusal writes nothing.
+async fn apply(
+    conn: &mut AnyConnection,
+    device: &Device,
+    op: &PushOperation,
+) -> Result<Outcome, ApiError> {
+    match op.kind.as_str() {
+        "permit.event" => match serde_json::from_str::<PermitEventOp>(&op.payload) {
+            Ok(event) => apply_permit_event(conn, device, op, event).await,
+            Err(_) => Ok(rejected("malformed permit.event payload")),
+        },
+        "registration.create" => match serde_json::from_str::<RegistrationCreated>(&op.payload) {
+            Ok(created) => apply_registration(conn, device, op, created).await,
+            Err(_) => Ok(rejected("malformed registration.create payload")),
+        },
+        "person.identifier_add" => {
+            let records = buckets::name_for(device, lgt_protocol::Bucket::Records);
+            let key = format!("identifier:{}", op.record_id);
+            buckets::put(conn, &records, &key, Some(&op.payload)).await?;
+            Ok(Outcome::Applied)
+        }
+        other => Ok(rejected(format!("unknown operation kind {other}"))),
+    }
+}
+
+/// The phone's `permit.event` payload.
+#[derive(Deserialize)]
+struct PermitEventOp {
+    permit_id: String,
+    base_version: u32,
+    occurred_on: NaiveDate,
+    event: PermitEvent,
+}
+
+/// The phone's `registration.create` payload (the registration itself stays opaque).
+#[derive(Deserialize)]
+struct RegistrationCreated {
+    registration_id: String,
+    closes_registration_id: Option<String>,
+}
+
+async fn apply_permit_event(
+    conn: &mut AnyConnection,
+    device: &Device,
+    op: &PushOperation,
+    op_event: PermitEventOp,
+) -> Result<Outcome, ApiError> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT district, data FROM permits WHERE id = $1")
+            .bind(&op_event.permit_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let current = match row {
+        None => None,
+        Some((district, data)) => match serde_json::from_str::<Permit>(&data) {
+            Ok(permit) => Some((district, permit)),
+            Err(_) => return Ok(rejected("the server's permit record is unreadable")),
+        },
+    };
+    let (district, next) = match (current, &op_event.event) {
+        (None, PermitEvent::Accept { .. }) if op_event.base_version == 0 => {
+            match Permit::accepted(op_event.permit_id.clone(), &op_event.event) {
+                Some(permit) => (device.district.clone(), permit),
+                None => return Ok(rejected("malformed accept event")),
+            }
+        }
+        (None, _) => {
+            return Ok(rejected(format!(
+                "permit {} is unknown to the server",
+                op_event.permit_id
+            )))
+        }
+        (Some((_, current)), _) if op_event.base_version == 0 => {
+            return conflict(
+                conn,
+                device,
+                op,
+                format!("permit {} already exists", current.id),
+                Some(current.version),
+            )
+            .await
+        }
+        (Some((district, current)), event) => {
+            let cancel_wins = matches!(event, PermitEvent::Cancel { .. })
+                && current.state != PermitState::Cancelled;
+            if op_event.base_version != current.version && !cancel_wins {
+                let reason = format!(
+                    "permit {}: based on version {}, the server has version {}",
+                    current.id, op_event.base_version, current.version
+                );
+                return conflict(conn, device, op, reason, Some(current.version)).await;
+            }
+            match current.apply(event, op_event.occurred_on) {
+                Ok(next) => (district, next),
+                Err(e) => return Ok(rejected(e.to_string())),
+            }
+        }
+    };
+    if let Some(number) = &next.number {
+        let holder: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM permits WHERE number = $1 AND id <> $2")
+                .bind(number)
+                .bind(&next.id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if let Some((holder,)) = holder {
+            return Ok(rejected(format!(
+                "permit {}: its number is already held by permit {holder}",
+                next.id
+            )));
+        }
+        if matches!(op_event.event, PermitEvent::Issue { .. }) {
+            if let Some(reason) = numbers::claim(conn, device, number, &next.id).await? {
+                return Ok(rejected(reason));
+            }
+        }
+    }
+    let data = serde_json::to_string(&next).map_err(|_| {
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "server.encode",
+            "could not encode a permit",
+        )
+    })?;
+    sqlx::query(
+        "INSERT INTO permits (id, district, version, number, data, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (id) DO UPDATE SET version = excluded.version, number = excluded.number,
+             data = excluded.data, updated_at = excluded.updated_at",
+    )
+    .bind(&next.id)
+    .bind(&district)
+    .bind(i64::from(next.version))
+    .bind(next.number.as_deref())
+    .bind(&data)
+    .bind(now())
+    .execute(&mut *conn)
+    .await?;
+    buckets::put(
+        conn,
+        &buckets::district_permits(&district),
+        &next.id,
+        Some(&data),
+    )
+    .await?;
+    Ok(Outcome::Applied)
+}
+
+/// Stores a registration in the device's records; the person's earlier residence it closes
+/// is marked closed (left the area) rather than left open beside the new one.
+async fn apply_registration(
+    conn: &mut AnyConnection,
+    device: &Device,
+    op: &PushOperation,
+    created: RegistrationCreated,
+) -> Result<Outcome, ApiError> {
+    let records = buckets::name_for(device, lgt_protocol::Bucket::Records);
+    let key = format!("registration:{}", created.registration_id);
+    buckets::put(conn, &records, &key, Some(&op.payload)).await?;
+    if let Some(closed) = created.closes_registration_id {
+        let closed_key = format!("registration:{closed}");
+        if let Some(earlier) = buckets::get(conn, &records, &closed_key).await? {
+            let mut earlier: serde_json::Value =
+                serde_json::from_str(&earlier).unwrap_or(serde_json::Value::Null);
+            if let Some(fields) = earlier.as_object_mut() {
+                fields.insert(
+                    "closed".into(),
+                    serde_json::json!({
+                        "reason": "left_the_area",
+                        "by_registration_id": created.registration_id,
+                    }),
+                );
+                buckets::put(conn, &records, &closed_key, Some(&earlier.to_string())).await?;
+            }
+        }
+    }
+    Ok(Outcome::Applied)
+}
+
+/// Stores a divergence for a supervisor and answers it as a conflict.
+async fn conflict(
+    conn: &mut AnyConnection,
+    device: &Device,
+    op: &PushOperation,
+    reason: String,
+    server_version: Option<u32>,
+) -> Result<Outcome, ApiError> {
+    sqlx::query(
+        "INSERT INTO conflicts (id, op_id, device_id, record_id, reason, payload, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(Uuid::now_v7().to_string())
+    .bind(&op.op_id)
+    .bind(&device.id)
+    .bind(&op.record_id)
+    .bind(&reason)
+    .bind(&op.payload)
+    .bind(now())
+    .execute(&mut *conn)
+    .await?;
+    Ok(Outcome::Conflict {
+        reason,
+        server_version,
+    })
+}

@@ -1,0 +1,298 @@
+//! `openapi.json` describes the server: every documented route answers as documented on a
+//! live server, nothing undocumented answers, and every protocol type serialises to the
+//! schema the document gives it.
+
+use std::collections::BTreeSet;
+
+use lgt_protocol::*;
+use serde_json::{json, Value};
+
+fn doc() -> Value {
+    serde_json::from_str(include_str!("../openapi.json")).expect("openapi.json is JSON")
+}
+
+/// Checks `value` against `schema` (the subset of OpenAPI 3.0 the document uses).
+fn check(doc: &Value, schema: &Value, value: &Value, at: &str) {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        return check(doc, &doc["components"]["schemas"][name], value, at);
+    }
+    if value.is_null() {
+        assert_eq!(
+            schema["nullable"],
+            json!(true),
+            "{at}: null where the schema does not allow it"
+        );
+        return;
+    }
+    match schema["type"].as_str() {
+        Some("object") => {
+            let fields = value
+                .as_object()
+                .unwrap_or_else(|| panic!("{at}: not an object"));
+            let declared = schema["properties"].as_object().expect("properties");
+            for (name, field) in fields {
+                let property = declared
+                    .get(name)
+                    .unwrap_or_else(|| panic!("{at}: property {name} is not in the document"));
+                check(doc, property, field, &format!("{at}.{name}"));
+            }
+            for required in schema["required"].as_array().into_iter().flatten() {
+                let name = required.as_str().unwrap();
+                assert!(fields.contains_key(name), "{at}: required {name} missing");
+            }
+        }
+        Some("array") => {
+            for (i, item) in value.as_array().expect("array").iter().enumerate() {
+                check(doc, &schema["items"], item, &format!("{at}[{i}]"));
+            }
+        }
+        Some("string") => {
+            let text = value
+                .as_str()
+                .unwrap_or_else(|| panic!("{at}: not a string"));
+            if let Some(allowed) = schema["enum"].as_array() {
+                assert!(
+                    allowed.contains(&json!(text)),
+                    "{at}: {text} is not in the enum"
+                );
+            }
+        }
+        Some("integer") => assert!(value.is_i64(), "{at}: not an integer"),
+        Some("boolean") => assert!(value.is_boolean(), "{at}: not a boolean"),
+        other => panic!("{at}: schema type {other:?} not handled"),
+    }
+}
+
+fn conforms<T: serde::Serialize>(doc: &Value, name: &str, value: &T) {
+    let schema = json!({ "$ref": format!("#/components/schemas/{name}") });
+    check(doc, &schema, &serde_json::to_value(value).unwrap(), name);
+}
+
+#[test]
+fn every_protocol_type_matches_its_schema() {
+    let doc = doc();
+    conforms(
+        &doc,
+        "EnrollRequest",
+        &EnrollRequest {
+            code: "c".into(),
+            public_key: "00".into(),
+            client_version: "1".into(),
+        },
+    );
+    conforms(
+        &doc,
+        "EnrollResponse",
+        &EnrollResponse {
+            device_id: "d".into(),
+            coordinator: "c".into(),
+            district: "110105".into(),
+            max_offline_secs: 3600,
+        },
+    );
+    let op = PushOperation {
+        op_id: "o".into(),
+        kind: "permit.event".into(),
+        record_id: "r".into(),
+        payload_sha256: "00".into(),
+        payload: "{}".into(),
+    };
+    conforms(
+        &doc,
+        "PushRequest",
+        &PushRequest {
+            operations: vec![op],
+        },
+    );
+    let outcomes = [
+        Outcome::Applied,
+        Outcome::Conflict {
+            reason: "r".into(),
+            server_version: Some(2),
+        },
+        Outcome::Conflict {
+            reason: "r".into(),
+            server_version: None,
+        },
+        Outcome::Rejected { reason: "r".into() },
+    ];
+    let mut results: Vec<OperationResult> = outcomes
+        .iter()
+        .flat_map(|o| {
+            [
+                OperationResult::New {
+                    op_id: "o".into(),
+                    outcome: o.clone(),
+                },
+                OperationResult::Duplicate {
+                    op_id: "o".into(),
+                    outcome: o.clone(),
+                },
+            ]
+        })
+        .collect();
+    results.push(OperationResult::HashMismatch { op_id: "o".into() });
+    conforms(&doc, "PushResponse", &PushResponse { results });
+    conforms(
+        &doc,
+        "PullRequest",
+        &PullRequest {
+            cursors: Bucket::ALL
+                .iter()
+                .map(|b| BucketCursor {
+                    bucket: *b,
+                    cursor: 3,
+                })
+                .collect(),
+            limit: 10,
+            queue: QueueHealth {
+                depth: 2,
+                oldest_pending: Some("2026-01-01T00:00:00Z".into()),
+            },
+        },
+    );
+    let page = |has_more: bool| BucketPage {
+        bucket: Bucket::Permits,
+        entries: vec![
+            Entry {
+                key: "k".into(),
+                seq: 1,
+                data: Some("{}".into()),
+            },
+            Entry {
+                key: "t".into(),
+                seq: 2,
+                data: None,
+            },
+        ],
+        cursor: 2,
+        has_more,
+        checksum: (!has_more).then(|| checksum_hex(1)),
+    };
+    conforms(
+        &doc,
+        "PullResponse",
+        &PullResponse {
+            buckets: vec![page(true), page(false)],
+        },
+    );
+    conforms(&doc, "NumbersRequest", &NumbersRequest {});
+    conforms(
+        &doc,
+        "NumbersResponse",
+        &NumbersResponse {
+            numbers: vec![ReservedNumber {
+                number: "11010500000001".into(),
+                expires_at: 1,
+            }],
+        },
+    );
+    conforms(
+        &doc,
+        "ErrorBody",
+        &ErrorBody {
+            code: "c".into(),
+            message: "m".into(),
+        },
+    );
+    let documented: BTreeSet<&str> = doc["components"]["schemas"]["Bucket"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(documented, Bucket::ALL.iter().map(|b| b.as_str()).collect());
+}
+
+/// reqwest without its `json` feature: a JSON body by hand.
+fn post_json(http: &reqwest::Client, url: String, value: &Value) -> reqwest::RequestBuilder {
+    http.post(url)
+        .header("content-type", "application/json")
+        .body(value.to_string())
+}
+
+async fn answer(response: reqwest::Response) -> (String, Value) {
+    let status = response.status().as_u16().to_string();
+    let body = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap_or(Value::Null);
+    (status, body)
+}
+
+#[tokio::test]
+async fn the_live_server_answers_as_documented() {
+    let doc = doc();
+    let documented: BTreeSet<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        documented,
+        BTreeSet::from([
+            paths::HEALTH,
+            paths::METRICS,
+            paths::ENROLL,
+            paths::PUSH,
+            paths::PULL,
+            paths::NUMBERS
+        ])
+    );
+
+    let data = tempfile::tempdir().unwrap();
+    let db = lgt_server::Db::open(data.path(), None).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(lgt_server::serve(listener, db, std::future::pending()));
+    let http = reqwest::Client::new();
+
+    let documented_answer = |path: &str, method: &str, status: &str, body: &Value| {
+        let response = &doc["paths"][path][method]["responses"][status];
+        assert!(
+            response.is_object(),
+            "{method} {path} answered an undocumented {status}"
+        );
+        let schema = &response["content"]["application/json"]["schema"];
+        check(&doc, schema, body, &format!("{method} {path} {status}"));
+    };
+
+    let (status, body) = answer(
+        http.get(format!("{base}{}", paths::HEALTH))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, "200");
+    documented_answer(paths::HEALTH, "get", &status, &body);
+
+    let unknown_code =
+        json!({"code": "unknown", "public_key": "00".repeat(32), "client_version": "1"});
+    let bad_key = json!({"code": "unknown", "public_key": "00", "client_version": "1"});
+    for (request, expected) in [(unknown_code, "401"), (bad_key, "400")] {
+        let url = format!("{base}{}", paths::ENROLL);
+        let (status, body) = answer(post_json(&http, url, &request).send().await.unwrap()).await;
+        assert_eq!(status, expected);
+        documented_answer(paths::ENROLL, "post", &status, &body);
+    }
+
+    for path in [paths::PUSH, paths::PULL, paths::NUMBERS] {
+        let url = format!("{base}{path}");
+        let (status, body) = answer(post_json(&http, url, &json!({})).send().await.unwrap()).await;
+        assert_eq!(status, "401");
+        documented_answer(path, "post", &status, &body);
+    }
+    let metrics = http
+        .get(format!("{base}{}", paths::METRICS))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status().as_u16(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains("lgt_requests_total{route=\"/v1/push\",status=\"401\"} 1"),
+        "{text}"
+    );
+    let undocumented = http.get(format!("{base}/v1/admin")).send().await.unwrap();
+    assert_eq!(undocumented.status().as_u16(), 404);
+}

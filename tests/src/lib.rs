@@ -1,0 +1,16 @@
+//! The end-to-end harness: the real sync server on loopback ([`TestServer`]), phones that
+//! run the real core over separate stores ([`Phone`]), and a fault-injecting HTTP proxy
+//! between them ([`FaultProxy`]).
+//!
+//! The server runs on SQLite in a temporary directory, or on a fresh PostgreSQL database
+//! when `LGT_TEST_DATABASE_URL` is set (see [`backends`]).
+
+#![deny(missing_docs)]
+
+mod phone;
+mod proxy;
+mod server;
+
+pub use phone::Phone;
+pub use proxy::{Fault, FaultProxy, FaultStats};
+pub use server::{backends, BackendChoice, TestServer};

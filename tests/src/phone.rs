@@ -1,0 +1,125 @@
+//! A simulated phone: the real core over its own encrypted store.
+
+use std::time::Duration;
+
+use lgt_core::clock::{Clock, SystemClock};
+use lgt_core::crypto::KeyFile;
+use lgt_core::permit::{PermitCommand, PermitEvent, PermitRecord};
+use lgt_core::registration::RegistrationReceipt;
+use lgt_core::store::StoreOptions;
+use lgt_core::sync::{SyncError, SyncStatus};
+use lgt_core::synthetic::SyntheticPeople;
+use lgt_core::{Error, FieldCore, OpenParams};
+use tempfile::TempDir;
+
+/// One phone.
+pub struct Phone {
+    /// Its core.
+    pub core: FieldCore,
+    people: SyntheticPeople,
+    dir: TempDir,
+}
+
+impl Phone {
+    /// A phone with a new store; `seed` picks its synthetic people.
+    pub fn new(seed: u64) -> Self {
+        Self::with_clock(seed, std::sync::Arc::new(SystemClock))
+    }
+
+    /// A phone whose core reads `clock` (request signatures still use the real time).
+    pub fn with_clock(seed: u64, clock: std::sync::Arc<dyn Clock>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let keys = KeyFile::create(dir.path().join("store.key")).expect("key");
+        let core = FieldCore::create(OpenParams {
+            dir: &dir.path().join("store"),
+            keys: &keys,
+            actor: "coordinator-e2e",
+            clock: clock.clone(),
+            options: StoreOptions::default(),
+        })
+        .expect("store");
+        Self {
+            core,
+            people: SyntheticPeople::new(seed, clock.today()),
+            dir,
+        }
+    }
+
+    /// The directory holding the store and its key file.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Enrolls with `server_url` under `code`.
+    pub fn enroll(&self, server_url: &str, code: &str) {
+        self.core.sync_enroll(server_url, code).expect("enroll");
+    }
+
+    /// Registers `count` synthetic people.
+    pub fn register(&mut self, count: usize) -> Vec<RegistrationReceipt> {
+        (0..count)
+            .map(|_| {
+                let input = self.people.next_registration();
+                self.core.register(&input).expect("register")
+            })
+            .collect()
+    }
+
+    /// Accepts, issues (under `number`) and delivers a permit for a registered person.
+    pub fn permit(&self, person_id: &str, number: &str) -> PermitRecord {
+        let accepted = self
+            .core
+            .permit(&PermitCommand::Accept {
+                person_id: person_id.to_owned(),
+            })
+            .expect("accept");
+        let id = accepted.permit.id.clone();
+        let mut last = accepted;
+        for event in [
+            PermitEvent::Issue {
+                number: number.to_owned(),
+            },
+            PermitEvent::Deliver,
+        ] {
+            last = self
+                .apply(&id, last.permit.version, event)
+                .expect("permit event");
+        }
+        last
+    }
+
+    /// Applies one event to a permit based on `version`.
+    pub fn apply(
+        &self,
+        permit_id: &str,
+        version: u32,
+        event: PermitEvent,
+    ) -> Result<PermitRecord, Error> {
+        self.core.permit(&PermitCommand::Apply {
+            permit_id: permit_id.to_owned(),
+            base_version: Some(version),
+            event,
+        })
+    }
+
+    /// Syncs until a sync succeeds with nothing left to send, retrying transient failures
+    /// after a short pause; returns the number of attempts. Panics on any other error or
+    /// after `max_attempts`.
+    pub fn sync_until_quiet(&self, max_attempts: usize) -> usize {
+        for attempt in 1..=max_attempts {
+            match self.core.sync_now() {
+                Ok(_) if self.status().queue_depth == 0 => return attempt,
+                Ok(_) => {}
+                Err(Error::Sync(SyncError::Transient { .. })) => {}
+                Err(e) => panic!("sync failed for good: {e} ({})", e.code()),
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("no quiet sync after {max_attempts} attempts");
+    }
+
+    /// Its sync status.
+    pub fn status(&self) -> SyncStatus {
+        self.core.sync_status().expect("status")
+    }
+}

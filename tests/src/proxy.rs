@@ -1,0 +1,339 @@
+//! A fault-injecting HTTP/1.1 proxy for one upstream, one request per connection.
+//!
+//! For each request a seeded generator picks a [`Fault`]: pass it through, drop it before
+//! or after the server saw it, send it twice, delay it (which reorders requests of
+//! concurrent phones), cut the response midway, answer 409/413/429/500/503 itself, or
+//! replay a request captured earlier (which the server must refuse).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Runtime;
+
+/// What the proxy does to one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Forward and answer faithfully.
+    Pass,
+    /// Close the connection without forwarding.
+    DropRequest,
+    /// Forward, then close without answering (the server applied it; the phone never
+    /// hears).
+    DropResponse,
+    /// Forward twice, answer with the second answer.
+    Duplicate,
+    /// Wait up to 150 ms, then pass.
+    Delay,
+    /// Forward, answer with the first half of the response, close.
+    Cut,
+    /// Answer with this status without forwarding.
+    Status(u16),
+    /// Pass, then replay a request captured earlier to the server.
+    Replay,
+}
+
+/// Counts of what the proxy did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FaultStats {
+    /// Requests received.
+    pub requests: usize,
+    /// Requests given a fault other than [`Fault::Pass`].
+    pub faults: usize,
+    /// Replays sent to the server.
+    pub replays: usize,
+    /// Replays the server accepted (must stay 0).
+    pub replays_accepted: usize,
+}
+
+struct Shared {
+    rng: ChaCha8Rng,
+    fault_rate: f64,
+    stats: FaultStats,
+    captured: Vec<Vec<u8>>,
+    forced: std::collections::VecDeque<Fault>,
+}
+
+/// A running proxy.
+pub struct FaultProxy {
+    /// Its base URL.
+    pub url: String,
+    shared: Arc<Mutex<Shared>>,
+    upstreams: Arc<Vec<String>>,
+    _runtime: Runtime,
+}
+
+impl FaultProxy {
+    /// Starts a proxy to `upstream` (`http://host:port`), faulting `fault_rate` of requests.
+    pub fn start(upstream: &str, seed: u64, fault_rate: f64) -> Self {
+        Self::balancing(&[upstream], seed, fault_rate)
+    }
+
+    /// Like [`FaultProxy::start`], spreading requests (and each copy of a duplicated or
+    /// replayed one) at random over several server processes, like a load balancer.
+    pub fn balancing(upstreams: &[&str], seed: u64, fault_rate: f64) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let upstreams: Arc<Vec<String>> = Arc::new(
+            upstreams
+                .iter()
+                .map(|u| u.trim_start_matches("http://").to_owned())
+                .collect(),
+        );
+        let listener = runtime
+            .block_on(TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let shared = Arc::new(Mutex::new(Shared {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            fault_rate,
+            stats: FaultStats::default(),
+            captured: Vec::new(),
+            forced: std::collections::VecDeque::new(),
+        }));
+        let state = shared.clone();
+        let serving = upstreams.clone();
+        runtime.spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let state = state.clone();
+                let upstreams = serving.clone();
+                tokio::spawn(async move {
+                    let _ = handle(client, &upstreams, &state).await;
+                });
+            }
+        });
+        Self {
+            url,
+            shared,
+            upstreams,
+            _runtime: runtime,
+        }
+    }
+
+    /// Gives the next `count` requests `fault`, before any random choice.
+    pub fn force_next(&self, count: usize, fault: Fault) {
+        let mut s = self.shared.lock().expect("lock");
+        s.forced.extend(std::iter::repeat_n(fault, count));
+    }
+
+    /// Changes the share of faulted requests (0 turns faults off).
+    pub fn set_fault_rate(&self, rate: f64) {
+        self.shared.lock().expect("lock").fault_rate = rate;
+    }
+
+    /// Replays every signed request captured so far (the first 64) to the servers, as an
+    /// attacker on the network would; returns how many were sent and how many the servers
+    /// accepted (must be none).
+    pub fn replay_captured(&self) -> (usize, usize) {
+        let captured: Vec<Vec<u8>> = self
+            .shared
+            .lock()
+            .expect("lock")
+            .captured
+            .iter()
+            .filter(|r| is_signed(r))
+            .cloned()
+            .collect();
+        let upstreams = self.upstreams.clone();
+        let accepted = self._runtime.block_on(async {
+            let mut accepted = 0;
+            for (i, request) in captured.iter().enumerate() {
+                let answer = forward(&upstreams[i % upstreams.len()], request)
+                    .await
+                    .expect("server reachable");
+                if answer.starts_with(b"HTTP/1.1 2") {
+                    accepted += 1;
+                }
+            }
+            accepted
+        });
+        (captured.len(), accepted)
+    }
+
+    /// What the proxy did so far.
+    pub fn stats(&self) -> FaultStats {
+        self.shared.lock().expect("lock").stats.clone()
+    }
+}
+
+fn pick(shared: &Mutex<Shared>) -> (Fault, Duration, Option<Vec<u8>>) {
+    let mut s = shared.lock().expect("lock");
+    s.stats.requests += 1;
+    if let Some(fault) = s.forced.pop_front() {
+        s.stats.faults += 1;
+        return (fault, Duration::ZERO, None);
+    }
+    let rate = s.fault_rate;
+    if !s.rng.random_bool(rate.clamp(0.0, 1.0)) {
+        return (Fault::Pass, Duration::ZERO, None);
+    }
+    s.stats.faults += 1;
+    let fault = match s.rng.random_range(0..12) {
+        0 => Fault::DropRequest,
+        1 | 2 => Fault::DropResponse,
+        3 => Fault::Duplicate,
+        4 => Fault::Delay,
+        5 | 6 => Fault::Cut,
+        7 => Fault::Status(409),
+        8 => Fault::Status(413),
+        9 => Fault::Status(429),
+        10 => Fault::Status(if s.rng.random_bool(0.5) { 500 } else { 503 }),
+        _ => Fault::Replay,
+    };
+    let delay = Duration::from_millis(s.rng.random_range(0..150));
+    let replay = if fault == Fault::Replay && !s.captured.is_empty() {
+        let captured = s.captured.len();
+        let i = s.rng.random_range(0..captured);
+        Some(s.captured[i].clone())
+    } else {
+        None
+    };
+    (fault, delay, replay)
+}
+
+async fn handle(
+    mut client: TcpStream,
+    upstreams: &[String],
+    shared: &Mutex<Shared>,
+) -> std::io::Result<()> {
+    let upstream = || {
+        let mut s = shared.lock().expect("lock");
+        upstreams[s.rng.random_range(0..upstreams.len())].clone()
+    };
+    let Some(request) = read_message(&mut client, false).await? else {
+        return Ok(());
+    };
+    let (fault, delay, replay) = pick(shared);
+    let response = match fault {
+        Fault::DropRequest => return Ok(()),
+        Fault::Status(status) => {
+            let body = "injected by the fault proxy";
+            let response = format!(
+                "HTTP/1.1 {status} Injected\r\ncontent-type: text/plain\r\nretry-after: 0\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            client.write_all(response.as_bytes()).await?;
+            return Ok(());
+        }
+        Fault::Delay => {
+            tokio::time::sleep(delay).await;
+            forward(&upstream(), &request).await?
+        }
+        Fault::Duplicate => {
+            let _ = forward(&upstream(), &request).await?;
+            forward(&upstream(), &request).await?
+        }
+        Fault::Pass | Fault::DropResponse | Fault::Cut | Fault::Replay => {
+            forward(&upstream(), &request).await?
+        }
+    };
+    {
+        // Only requests the server has received (and answered): replaying one is a replay.
+        let mut s = shared.lock().expect("lock");
+        if s.captured.len() < 64 {
+            s.captured.push(request.clone());
+        }
+    }
+    if let Some(old) = replay {
+        let answer = forward(&upstream(), &old).await?;
+        let mut s = shared.lock().expect("lock");
+        s.stats.replays += 1;
+        // Unsigned requests (enrollment, health) may be answered again; a signed one that
+        // is answered 2xx a second time would be a replay that got through.
+        if is_signed(&old) && answer.starts_with(b"HTTP/1.1 2") {
+            s.stats.replays_accepted += 1;
+        }
+    }
+    match fault {
+        Fault::DropResponse => Ok(()),
+        Fault::Cut => client.write_all(&response[..response.len() / 2]).await,
+        _ => client.write_all(&response).await,
+    }
+}
+
+fn is_signed(request: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(request).to_ascii_lowercase();
+    head.contains(&format!("\r\n{}:", lgt_protocol::headers::SIGNATURE))
+}
+
+/// Sends `request` upstream on a new connection; returns the response, rewritten to close
+/// the connection after it.
+async fn forward(upstream: &str, request: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut server = TcpStream::connect(upstream).await?;
+    server.write_all(request).await?;
+    read_message(&mut server, true)
+        .await?
+        .ok_or_else(|| std::io::Error::other("upstream closed"))
+}
+
+/// Reads one HTTP/1.1 message (head + Content-Length body). Responses come back with
+/// `connection: close` instead of whatever the server said.
+async fn read_message(stream: &mut TcpStream, response: bool) -> std::io::Result<Option<Vec<u8>>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    let (head_len, content_length, head) = loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let parsed = if response {
+            let mut r = httparse::Response::new(&mut headers);
+            match r.parse(&buf).map_err(std::io::Error::other)? {
+                httparse::Status::Complete(len) => {
+                    Some((len, r.code.unwrap_or(0), r.reason.unwrap_or("").to_owned()))
+                }
+                httparse::Status::Partial => None,
+            }
+        } else {
+            let mut r = httparse::Request::new(&mut headers);
+            match r.parse(&buf).map_err(std::io::Error::other)? {
+                httparse::Status::Complete(len) => Some((len, 0, String::new())),
+                httparse::Status::Partial => None,
+            }
+        };
+        if let Some((len, code, reason)) = parsed {
+            let mut content_length = 0usize;
+            let mut kept = Vec::new();
+            for h in headers.iter().take_while(|h| !h.name.is_empty()) {
+                if h.name.eq_ignore_ascii_case("content-length") {
+                    content_length = String::from_utf8_lossy(h.value).trim().parse().unwrap_or(0);
+                }
+                if !h.name.eq_ignore_ascii_case("connection") {
+                    kept.push(format!(
+                        "{}: {}\r\n",
+                        h.name,
+                        String::from_utf8_lossy(h.value)
+                    ));
+                }
+            }
+            let head = if response {
+                format!(
+                    "HTTP/1.1 {code} {reason}\r\n{}connection: close\r\n\r\n",
+                    kept.concat()
+                )
+                .into_bytes()
+            } else {
+                buf[..len].to_vec()
+            };
+            break (len, content_length, head);
+        }
+    };
+    while buf.len() < head_len + content_length {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::Error::other("message cut short"));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let mut message = head;
+    message.extend_from_slice(&buf[head_len..head_len + content_length]);
+    Ok(Some(message))
+}

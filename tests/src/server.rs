@@ -1,0 +1,190 @@
+//! The real server, in this process, on a loopback port.
+
+use std::path::Path;
+
+use lgt_server::Db;
+use tempfile::TempDir;
+use tokio::runtime::Runtime;
+use tokio::sync::oneshot;
+
+/// Which database a test server runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// SQLite in a temporary data directory.
+    Sqlite,
+    /// A fresh database on the PostgreSQL server at this URL.
+    Postgres(String),
+}
+
+/// The backends every server test runs on: SQLite always, and PostgreSQL when
+/// `LGT_TEST_DATABASE_URL` is set. CI sets it (and checks that the PostgreSQL runs
+/// happened); `LGT_REQUIRE_POSTGRES=1` turns its absence into a failure.
+pub fn backends() -> Vec<BackendChoice> {
+    let mut out = vec![BackendChoice::Sqlite];
+    match std::env::var("LGT_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => out.push(BackendChoice::Postgres(url)),
+        _ => assert!(
+            std::env::var("LGT_REQUIRE_POSTGRES").is_err(),
+            "LGT_REQUIRE_POSTGRES is set but LGT_TEST_DATABASE_URL is not"
+        ),
+    }
+    out
+}
+
+/// A running server.
+pub struct TestServer {
+    /// Its base URL, `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// Its database, for checks and admin commands.
+    pub db: Db,
+    /// The PostgreSQL database URL, when not on SQLite.
+    database_url: Option<String>,
+    data: std::path::PathBuf,
+    runtime: Runtime,
+    shutdown: Option<oneshot::Sender<()>>,
+    _data: Option<TempDir>,
+}
+
+impl TestServer {
+    /// Starts a server on `backend` with an empty database.
+    pub fn start(backend: &BackendChoice) -> Self {
+        let data = tempfile::tempdir().expect("temp dir");
+        let database_url = match backend {
+            BackendChoice::Sqlite => None,
+            BackendChoice::Postgres(url) => Some(fresh_postgres_database(url)),
+        };
+        let mut server = Self::open(data.path(), database_url);
+        server._data = Some(data);
+        server
+    }
+
+    /// A second server process on the same database, as behind a load balancer.
+    pub fn start_beside(&self) -> Self {
+        Self::open(&self.data, self.database_url.clone())
+    }
+
+    fn open(data: &Path, database_url: Option<String>) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let db = runtime
+            .block_on(Db::open(data, database_url.as_deref()))
+            .expect("database");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = oneshot::channel::<()>();
+        let serving = db.clone();
+        runtime.spawn(async move {
+            lgt_server::serve(listener, serving, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+        });
+        Self {
+            url,
+            db,
+            database_url,
+            data: data.to_path_buf(),
+            runtime,
+            shutdown: Some(tx),
+            _data: None,
+        }
+    }
+
+    /// Runs a future on the server's runtime (database checks).
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// A one-time enrollment code for `coordinator` in `district` (72 h offline limit).
+    pub fn enrollment_code(&self, coordinator: &str, district: &str) -> String {
+        self.enrollment_code_with_limit(coordinator, district, 72 * 3600)
+    }
+
+    /// A one-time enrollment code whose device locks after `max_offline_secs` unsynced.
+    pub fn enrollment_code_with_limit(
+        &self,
+        coordinator: &str,
+        district: &str,
+        max_offline_secs: i64,
+    ) -> String {
+        self.block_on(lgt_server::admin::create_enrollment_code(
+            &self.db,
+            coordinator,
+            district,
+            3600,
+            max_offline_secs,
+        ))
+        .expect("enrollment code")
+        .code
+    }
+
+    /// Rows of a query with no parameters, each column read as text.
+    pub fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        use sqlx::Row;
+        let sql = sql.to_owned();
+        self.block_on(async {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&self.db.pool)
+                .await
+                .expect("query");
+            rows.iter()
+                .map(|row| {
+                    (0..row.len())
+                        .map(|i| {
+                            row.try_get::<Option<String>, _>(i)
+                                .or_else(|_| {
+                                    row.try_get::<Option<i64>, _>(i)
+                                        .map(|v| v.map(|v| v.to_string()))
+                                })
+                                .expect("text or integer column")
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+    }
+
+    /// One integer from a query.
+    pub fn count(&self, sql: &str) -> i64 {
+        self.rows(sql)[0][0]
+            .as_deref()
+            .expect("a value")
+            .parse()
+            .expect("an integer")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A new, empty database on the PostgreSQL server at `url`; returns its URL. A fresh one
+/// per test server, so tests neither see nor disturb each other.
+fn fresh_postgres_database(url: &str) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        sqlx::any::install_default_drivers();
+        let name = format!("lgt_test_{}", uuid::Uuid::now_v7().simple());
+        let admin = sqlx::AnyPool::connect(url).await.expect("postgres");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .expect("create database");
+        admin.close().await;
+        let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
+        format!("{base}/{name}")
+    })
+}

@@ -1,0 +1,538 @@
+//! The server's side of the protocol, spoken directly: enrollment, signatures and replays,
+//! the ledger's answers, conflicts and cancellation, revocation, checksum recovery and
+//! tombstones. Every test runs on SQLite, and on PostgreSQL when configured.
+
+use lgt_core::crypto::{sha256, SigningKey};
+use lgt_core::sync::{Client, Credentials, SyncError};
+use lgt_core::Error;
+use lgt_e2e::{backends, Phone, TestServer};
+use lgt_protocol::{
+    checksum_term, entry_digest_input, headers, hex, paths, signing_message, Bucket, EnrollRequest,
+    EnrollResponse, OperationResult, Outcome, PushOperation, PushRequest, PushResponse,
+};
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+fn enroll_key(
+    server: &TestServer,
+    key: &SigningKey,
+    code: &str,
+) -> Result<EnrollResponse, SyncError> {
+    let client = Client::new(&server.url).unwrap();
+    let request = EnrollRequest {
+        code: code.into(),
+        public_key: hex(key.public_key().as_bytes()),
+        client_version: "test".into(),
+    };
+    block_on(client.post(paths::ENROLL, &request))
+}
+
+fn device(server: &TestServer, district: &str) -> Credentials {
+    let key = SigningKey::generate().unwrap();
+    let code = server.enrollment_code("coord", district);
+    let device_id = enroll_key(server, &key, &code).unwrap().device_id;
+    Credentials { device_id, key }
+}
+
+fn push(
+    server: &TestServer,
+    device: &Credentials,
+    ops: Vec<PushOperation>,
+) -> Vec<OperationResult> {
+    let client = Client::new(&server.url).unwrap();
+    let response: PushResponse =
+        block_on(client.signed(device, paths::PUSH, &PushRequest { operations: ops })).unwrap();
+    response.results
+}
+
+fn op(op_id: &str, kind: &str, record_id: &str, payload: serde_json::Value) -> PushOperation {
+    let payload = payload.to_string();
+    PushOperation {
+        op_id: op_id.into(),
+        kind: kind.into(),
+        record_id: record_id.into(),
+        payload_sha256: hex(&sha256(payload.as_bytes())),
+        payload,
+    }
+}
+
+fn outcome(result: &OperationResult) -> &Outcome {
+    match result {
+        OperationResult::New { outcome, .. } | OperationResult::Duplicate { outcome, .. } => {
+            outcome
+        }
+        OperationResult::HashMismatch { .. } => panic!("hash mismatch"),
+    }
+}
+
+fn permit_op(op_id: &str, permit: &str, base: u32, event: serde_json::Value) -> PushOperation {
+    op(
+        op_id,
+        "permit.event",
+        permit,
+        serde_json::json!({"permit_id": permit, "base_version": base, "version": base + 1,
+                           "occurred_on": "2026-01-10", "event": event}),
+    )
+}
+
+fn accept_event() -> serde_json::Value {
+    serde_json::json!({"event": "accept", "person_id": "person-1", "registration_id": "reg-1",
+        "dwelling": {"house_code": "H-1", "address": "synthetic", "housing_type": "10"}})
+}
+
+#[test]
+fn enrollment_codes_work_once_and_a_lost_answer_can_be_asked_again() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let code = server.enrollment_code("coord-9", "110105");
+        let key = SigningKey::generate().unwrap();
+        let first = enroll_key(&server, &key, &code).unwrap();
+        assert_eq!(
+            (first.coordinator.as_str(), first.district.as_str()),
+            ("coord-9", "110105")
+        );
+        // The same key asking again (its answer was lost) gets the same device.
+        assert_eq!(enroll_key(&server, &key, &code).unwrap(), first);
+        let other = SigningKey::generate().unwrap();
+        for code in [code.as_str(), "not-a-code"] {
+            match enroll_key(&server, &other, code) {
+                Err(SyncError::Auth { code }) => assert_eq!(code, "enroll.invalid_code"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}
+
+/// Sends a raw signed push with the given timestamp and nonce; returns status and body.
+fn raw_push(
+    server: &TestServer,
+    device: &Credentials,
+    body: &[u8],
+    timestamp: i64,
+    nonce: &str,
+    signed_body: &[u8],
+) -> (u16, String) {
+    let message = signing_message(
+        "POST",
+        paths::PUSH,
+        timestamp,
+        nonce,
+        &hex(&sha256(signed_body)),
+    );
+    let response = block_on(
+        reqwest::Client::new()
+            .post(format!("{}{}", server.url, paths::PUSH))
+            .header("content-type", "application/json")
+            .header(headers::DEVICE, &device.device_id)
+            .header(headers::TIMESTAMP, timestamp.to_string())
+            .header(headers::NONCE, nonce)
+            .header(headers::SIGNATURE, hex(&device.key.sign(&message)))
+            .body(body.to_vec())
+            .send(),
+    )
+    .unwrap();
+    let status = response.status().as_u16();
+    (status, block_on(response.text()).unwrap())
+}
+
+#[test]
+fn replayed_stale_and_forged_requests_are_refused() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let device = device(&server, "110105");
+        let body = br#"{"operations":[]}"#;
+        let now = chrono::Utc::now().timestamp();
+        assert_eq!(raw_push(&server, &device, body, now, "n-1", body).0, 200);
+        let (status, answer) = raw_push(&server, &device, body, now, "n-1", body);
+        assert_eq!(status, 401);
+        assert!(answer.contains("auth.replay"), "{answer}");
+        let (status, answer) = raw_push(&server, &device, body, now - 3600, "n-2", body);
+        assert_eq!(status, 401);
+        assert!(answer.contains("auth.clock_skew"), "{answer}");
+        let forged = br#"{"operations":[ ]}"#;
+        let (status, answer) = raw_push(&server, &device, forged, now, "n-3", body);
+        assert_eq!(status, 401);
+        assert!(answer.contains("auth.bad_signature"), "{answer}");
+    }
+}
+
+#[test]
+fn the_ledger_answers_duplicates_with_the_stored_result_and_refuses_a_changed_payload() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let device = device(&server, "110105");
+        let first = permit_op("op-1", "permit-1", 0, accept_event());
+        let results = push(&server, &device, vec![first.clone(), first.clone()]);
+        assert!(matches!(
+            &results[0],
+            OperationResult::New {
+                outcome: Outcome::Applied,
+                ..
+            }
+        ));
+        assert!(matches!(
+            &results[1],
+            OperationResult::Duplicate {
+                outcome: Outcome::Applied,
+                ..
+            }
+        ));
+        let mut changed = permit_op(
+            "op-1",
+            "permit-1",
+            0,
+            serde_json::json!({"event": "deliver"}),
+        );
+        changed.op_id = "op-1".into();
+        let results = push(&server, &device, vec![changed]);
+        assert_eq!(
+            results,
+            vec![OperationResult::HashMismatch {
+                op_id: "op-1".into()
+            }]
+        );
+        let mut corrupt = permit_op(
+            "op-2",
+            "permit-1",
+            1,
+            serde_json::json!({"event": "deliver"}),
+        );
+        corrupt.payload_sha256 = hex(&sha256(b"something else"));
+        assert!(matches!(
+            outcome(&push(&server, &device, vec![corrupt])[0]),
+            Outcome::Rejected { .. }
+        ));
+        assert_eq!(server.count("SELECT COUNT(*) FROM ledger"), 1);
+        assert_eq!(
+            server.count("SELECT version FROM permits WHERE id = 'permit-1'"),
+            1
+        );
+    }
+}
+
+#[test]
+fn stale_edits_become_conflicts_and_a_cancellation_wins() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let device = device(&server, "110105");
+        let results = push(
+            &server,
+            &device,
+            vec![
+                permit_op("a", "permit-7", 0, accept_event()),
+                permit_op(
+                    "b",
+                    "permit-7",
+                    1,
+                    serde_json::json!({"event": "issue", "number": "N0001"}),
+                ),
+                // Two edits based on version 2: the first applies, the second conflicts.
+                permit_op("c", "permit-7", 2, serde_json::json!({"event": "deliver"})),
+                permit_op(
+                    "d",
+                    "permit-7",
+                    2,
+                    serde_json::json!({"event": "change_address",
+                    "dwelling": {"house_code": "H-2", "address": "elsewhere", "housing_type": "10"}}),
+                ),
+                // A cancellation based on version 2 still wins.
+                permit_op(
+                    "e",
+                    "permit-7",
+                    2,
+                    serde_json::json!({"event": "cancel", "reason": "1"}),
+                ),
+                // An edit after the cancellation is kept as a conflict.
+                permit_op("f", "permit-7", 3, serde_json::json!({"event": "endorse"})),
+                // An illegal transition is refused outright.
+                permit_op("g", "permit-7", 4, serde_json::json!({"event": "deliver"})),
+            ],
+        );
+        let kinds: Vec<&str> = results
+            .iter()
+            .map(|r| match outcome(r) {
+                Outcome::Applied => "applied",
+                Outcome::Conflict { .. } => "conflict",
+                Outcome::Rejected { .. } => "rejected",
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            ["applied", "applied", "applied", "conflict", "applied", "conflict", "rejected"]
+        );
+        let row = server.rows("SELECT data, version FROM permits WHERE id = 'permit-7'");
+        let permit: lgt_core::permit::Permit =
+            serde_json::from_str(row[0][0].as_deref().unwrap()).unwrap();
+        assert_eq!(permit.state, lgt_core::permit::PermitState::Cancelled);
+        assert_eq!(permit.version, 4);
+        let conflicts = server
+            .block_on(lgt_server::admin::conflicts(&server.db, false))
+            .unwrap();
+        let ops: Vec<&str> = conflicts.iter().map(|c| c.op_id.as_str()).collect();
+        assert_eq!(ops, ["d", "f"]);
+        server
+            .block_on(lgt_server::admin::resolve(
+                &server.db,
+                &conflicts[0].id,
+                "address confirmed by phone call",
+            ))
+            .unwrap();
+        assert_eq!(
+            server
+                .block_on(lgt_server::admin::conflicts(&server.db, false))
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            server
+                .block_on(lgt_server::admin::conflicts(&server.db, true))
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+}
+
+#[test]
+fn a_refused_operation_is_quarantined_with_its_reason_and_blocks_nothing() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let mut first = Phone::new(11);
+        let mut second = Phone::new(12);
+        first.enroll(&server.url, &server.enrollment_code("c1", "110105"));
+        second.enroll(&server.url, &server.enrollment_code("c2", "110105"));
+        let a = first.register(1);
+        first.permit(&a[0].person_id, "SAME0001");
+        first.sync_until_quiet(3);
+        // The second phone issues the same number offline: the server refuses that event.
+        let b = second.register(2);
+        let refused = second.permit(&b[0].person_id, "SAME0001");
+        second.permit(&b[1].person_id, "OTHER0001");
+        second.core.sync_now().unwrap();
+        let status = second.status();
+        assert_eq!(status.queue_depth, 0);
+        let reasons: Vec<(&str, &str)> = status
+            .quarantined
+            .iter()
+            .map(|q| (q.record_id.as_str(), q.reason.as_str()))
+            .collect();
+        // The issue is refused; the delivery that rested on it diverges from the server's
+        // permit and is kept there as a conflict for a supervisor.
+        assert_eq!(reasons.len(), 1, "{reasons:?}");
+        assert_eq!(reasons[0].0, refused.permit.id);
+        assert!(reasons[0].1.contains("already held"), "{reasons:?}");
+        let conflicts = server
+            .block_on(lgt_server::admin::conflicts(&server.db, false))
+            .unwrap();
+        assert_eq!(conflicts.len(), 1);
+        assert_eq!(conflicts[0].record_id, refused.permit.id);
+        assert_eq!(
+            server.count("SELECT COUNT(*) FROM permits WHERE number = 'OTHER0001'"),
+            1
+        );
+        assert_eq!(
+            server.count("SELECT COUNT(*) FROM permits WHERE number = 'SAME0001'"),
+            1
+        );
+    }
+}
+
+#[test]
+fn a_revoked_device_is_told_to_purge() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let mut phone = Phone::new(21);
+        phone.enroll(&server.url, &server.enrollment_code("c1", "110105"));
+        phone.register(1);
+        phone.sync_until_quiet(3);
+        let device_id = phone.status().enrollment.unwrap().device_id;
+        server
+            .block_on(lgt_server::admin::revoke(&server.db, &device_id))
+            .unwrap();
+        phone.register(1);
+        match phone.core.sync_now() {
+            Err(Error::Sync(SyncError::Revoked)) => {}
+            other => panic!("{other:?}"),
+        }
+        let devices = server
+            .block_on(lgt_server::admin::devices(&server.db))
+            .unwrap();
+        assert!(devices[0].revoked_at.is_some());
+        assert_eq!(devices[0].operations, 1);
+        // As the phone last reported with its pull: nothing waiting.
+        assert_eq!(devices[0].queue_depth, Some(0));
+        assert!(devices[0].last_contact.is_some());
+    }
+}
+
+/// Rewrites one server entry behind the phones' backs: `data` (None: a tombstone), with or
+/// without a new sequence number, keeping the head's checksum true to the entries.
+fn rewrite_entry(server: &TestServer, bucket: &str, key: &str, data: Option<&str>, new_seq: bool) {
+    let old = server.rows(&format!(
+        "SELECT data FROM bucket_entries WHERE bucket = '{bucket}' AND key = '{key}'"
+    ));
+    let old = old[0][0].clone().unwrap();
+    let term = |data: &str| checksum_term(&sha256(&entry_digest_input(key, data)));
+    let head = server.rows(&format!(
+        "SELECT seq, checksum FROM bucket_heads WHERE bucket = '{bucket}'"
+    ));
+    let seq: i64 = head[0][0].as_deref().unwrap().parse().unwrap();
+    let checksum: i64 = head[0][1].as_deref().unwrap().parse().unwrap();
+    let checksum = (checksum as u64)
+        .wrapping_sub(term(&old))
+        .wrapping_add(data.map_or(0, term)) as i64;
+    let seq = if new_seq { seq + 1 } else { seq };
+    let data_sql = data.map_or("NULL".to_owned(), |d| format!("'{d}'"));
+    server.rows(&format!(
+        "UPDATE bucket_heads SET seq = {seq}, checksum = {checksum} WHERE bucket = '{bucket}' RETURNING seq"
+    ));
+    let entry_seq = if new_seq {
+        format!(", seq = {seq}")
+    } else {
+        String::new()
+    };
+    server.rows(&format!(
+        "UPDATE bucket_entries SET data = {data_sql}{entry_seq} WHERE bucket = '{bucket}' AND key = '{key}' RETURNING key"
+    ));
+}
+
+#[test]
+fn a_checksum_mismatch_downloads_the_bucket_again_and_tombstones_remove_entries() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let mut phone = Phone::new(31);
+        phone.enroll(&server.url, &server.enrollment_code("c1", "110105"));
+        let receipts = phone.register(3);
+        phone.sync_until_quiet(3);
+        let device_id = phone.status().enrollment.unwrap().device_id;
+        let bucket = format!("device:{device_id}:records");
+        let keys: Vec<String> = receipts
+            .iter()
+            .map(|r| format!("registration:{}", r.registration_id))
+            .collect();
+        // Drift: the server's value changes without a new sequence number.
+        rewrite_entry(
+            &server,
+            &bucket,
+            &keys[0],
+            Some(r#"{"drifted":true}"#),
+            false,
+        );
+        let report = phone.core.sync_now().unwrap();
+        assert_eq!(report.recovered, vec![Bucket::Records]);
+        let replica: Vec<(String, String)> = phone.core.sync_replica(Bucket::Records).unwrap();
+        assert!(replica.contains(&(keys[0].clone(), r#"{"drifted":true}"#.to_owned())));
+        // A tombstone removes the entry from the replica.
+        rewrite_entry(&server, &bucket, &keys[1], None, true);
+        let report = phone.core.sync_now().unwrap();
+        assert!(report.recovered.is_empty());
+        let replica = phone.core.sync_replica(Bucket::Records).unwrap();
+        assert_eq!(replica.len(), 2);
+        assert!(!replica.iter().any(|(k, _)| k == &keys[1]));
+        // The outbox was never touched.
+        assert!(phone
+            .core
+            .outbox(None)
+            .unwrap()
+            .iter()
+            .all(|o| o.state == lgt_core::outbox::OperationState::Acknowledged));
+    }
+}
+
+#[test]
+fn permit_numbers_are_reserved_per_device_refilled_and_never_shared() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let mut first = Phone::new(41);
+        let mut second = Phone::new(42);
+        first.enroll(&server.url, &server.enrollment_code("c1", "110105"));
+        second.enroll(&server.url, &server.enrollment_code("c2", "110105"));
+        first.sync_until_quiet(3);
+        second.sync_until_quiet(3);
+        assert_eq!(first.status().permit_numbers_left, 100);
+        let first_pool: Vec<String> = server
+            .rows(&format!(
+                "SELECT number FROM reserved_numbers WHERE device_id = '{}'",
+                first.status().enrollment.unwrap().device_id
+            ))
+            .into_iter()
+            .map(|r| r[0].clone().unwrap())
+            .collect();
+        assert_eq!(first_pool.len(), 100);
+        assert_eq!(
+            server.count("SELECT COUNT(DISTINCT number) FROM reserved_numbers"),
+            200
+        );
+
+        // Offline, the first phone issues 51 permits from its pool.
+        let receipts = first.register(51);
+        for receipt in &receipts {
+            let number = first.core.permit_number_from_pool().unwrap().unwrap();
+            assert!(first_pool.contains(&number));
+            first.permit(&receipt.person_id, &number);
+        }
+        assert_eq!(first.status().permit_numbers_left, 49);
+        first.sync_until_quiet(3);
+        // Below 50 left: topped up to 100 with numbers never reserved before.
+        assert_eq!(first.status().permit_numbers_left, 100);
+        assert_eq!(server.count("SELECT COUNT(*) FROM reserved_numbers"), 251);
+        assert_eq!(
+            server.count("SELECT COUNT(*) FROM reserved_numbers WHERE used_by IS NOT NULL"),
+            51
+        );
+
+        // The second phone typing a number reserved for the first is refused.
+        let b = second.register(1);
+        let taken = second.permit(
+            &b[0].person_id,
+            &first.core.permit_number_from_pool().unwrap().unwrap(),
+        );
+        second.core.sync_now().unwrap();
+        let quarantined = second.status().quarantined;
+        assert_eq!(quarantined.len(), 1);
+        assert_eq!(quarantined[0].record_id, taken.permit.id);
+        assert!(
+            quarantined[0]
+                .reason
+                .contains("reserved for another device"),
+            "{quarantined:?}"
+        );
+    }
+}
+
+#[test]
+fn a_phone_past_its_offline_limit_locks_personal_data_until_it_syncs() {
+    let server = TestServer::start(&lgt_e2e::BackendChoice::Sqlite);
+    let clock = std::sync::Arc::new(lgt_core::clock::FixedClock::new(chrono::Utc::now()));
+    let mut phone = Phone::with_clock(51, clock.clone());
+    phone.enroll(
+        &server.url,
+        &server.enrollment_code_with_limit("c1", "110105", 3600),
+    );
+    let receipts = phone.register(1);
+    phone.sync_until_quiet(3);
+    clock.set(chrono::Utc::now() + chrono::Duration::hours(2));
+    let refused = [
+        phone.core.find_by_name("anyone").map(|_| ()),
+        phone.core.export_person(&receipts[0].person_id).map(|_| ()),
+        phone.core.sync_replica(Bucket::Records).map(|_| ()),
+    ];
+    for result in refused {
+        match result {
+            Err(e) => assert_eq!(e.code(), "sync.locked"),
+            Ok(()) => panic!("personal data readable past the offline limit"),
+        }
+    }
+    // The status screen still works, and a successful sync unlocks.
+    assert!(phone.status().last_success.is_some());
+    phone.core.sync_now().unwrap();
+    phone.core.export_person(&receipts[0].person_id).unwrap();
+    phone.register(1);
+}

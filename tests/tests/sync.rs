@@ -1,0 +1,184 @@
+//! Phones and the real server, on a clean network and through the fault-injecting proxy.
+//! Every test runs on SQLite, and on PostgreSQL when `LGT_TEST_DATABASE_URL` is set.
+
+use std::collections::BTreeMap;
+
+use lgt_core::outbox::OperationState;
+use lgt_e2e::{backends, FaultProxy, Phone, TestServer};
+use lgt_protocol::Bucket;
+
+/// The server's live entries of a bucket: key -> JSON text.
+fn server_bucket(server: &TestServer, bucket: &str) -> BTreeMap<String, String> {
+    server
+        .rows(&format!(
+            "SELECT key, data FROM bucket_entries WHERE bucket = '{bucket}' AND data IS NOT NULL"
+        ))
+        .into_iter()
+        .map(|row| (row[0].clone().unwrap(), row[1].clone().unwrap()))
+        .collect()
+}
+
+fn replica(phone: &Phone, bucket: Bucket) -> BTreeMap<String, String> {
+    phone
+        .core
+        .sync_replica(bucket)
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+/// After quiescence: every committed operation applied exactly once, nothing acknowledged
+/// lost, every replica equal to the server's buckets, permits equal on both sides, no
+/// permit number held twice.
+fn assert_converged(server: &TestServer, phones: &[(Phone, Vec<String>)]) {
+    let mut committed = 0;
+    for (phone, permits) in phones {
+        let status = phone.status();
+        assert_eq!(status.queue_depth, 0);
+        assert!(status.quarantined.is_empty(), "{:?}", status.quarantined);
+        let enrollment = status.enrollment.clone().unwrap();
+        for op in phone.core.outbox(None).unwrap() {
+            assert_eq!(op.state, OperationState::Acknowledged, "{}", op.op_id);
+            let n = server.count(&format!(
+                "SELECT COUNT(*) FROM ledger WHERE op_id = '{}'",
+                op.op_id
+            ));
+            assert_eq!(n, 1, "operation {} in the ledger", op.op_id);
+            committed += 1;
+        }
+        for permit_id in permits {
+            let local = phone.core.permit_show(permit_id).unwrap().permit;
+            let row = server.rows(&format!(
+                "SELECT data FROM permits WHERE id = '{permit_id}'"
+            ));
+            let remote: lgt_core::permit::Permit =
+                serde_json::from_str(row[0][0].as_deref().unwrap()).unwrap();
+            assert_eq!(remote, local, "permit {permit_id}: applied once per event");
+        }
+        let permits_bucket = format!("district:{}:permits", enrollment.district);
+        let records_bucket = format!("device:{}:records", enrollment.device_id);
+        assert_eq!(
+            replica(phone, Bucket::Permits),
+            server_bucket(server, &permits_bucket)
+        );
+        assert_eq!(
+            replica(phone, Bucket::Records),
+            server_bucket(server, &records_bucket)
+        );
+        assert!(!replica(phone, Bucket::Records).is_empty());
+    }
+    assert_eq!(server.count("SELECT COUNT(*) FROM ledger"), committed);
+    assert_eq!(
+        server.count(
+            "SELECT COUNT(*) FROM (SELECT number FROM permits WHERE number IS NOT NULL
+             GROUP BY number HAVING COUNT(*) > 1) doubled"
+        ),
+        0
+    );
+}
+
+/// Registers people and runs permits on a phone; returns the permit ids.
+fn field_work(phone: &mut Phone, tag: &str, people: usize, permits: usize) -> Vec<String> {
+    let receipts = phone.register(people);
+    receipts
+        .iter()
+        .take(permits)
+        .enumerate()
+        .map(|(i, r)| {
+            phone
+                .permit(&r.person_id, &format!("{tag}{i:04}"))
+                .permit
+                .id
+        })
+        .collect()
+}
+
+#[test]
+fn phones_converge_on_a_clean_network() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let mut phone = Phone::new(1);
+        phone.enroll(&server.url, &server.enrollment_code("coord-1", "110105"));
+        let permits = field_work(&mut phone, "A", 4, 2);
+        assert_eq!(phone.status().queue_depth, 4 + 2 * 3);
+        assert_eq!(phone.sync_until_quiet(3), 1, "{backend:?}");
+        let status = phone.status();
+        assert!(status.last_success.is_some());
+        assert_eq!(status.buckets.iter().map(|b| b.entries).sum::<i64>(), 4 + 2);
+        let phones = vec![(phone, permits)];
+        assert_converged(&server, &phones);
+    }
+}
+
+/// Four phones in two districts work and sync in parallel through `proxy` with faults,
+/// then sync once more on a clean network; everything must have converged.
+fn faulty_run(server: &TestServer, proxy: &FaultProxy) {
+    proxy.set_fault_rate(0.0);
+    let districts = ["110105", "110105", "310115", "310115"];
+    // Enrollment through the proxy before the faults start (a lost enrollment answer
+    // needs the supervisor's new code: see the README's "not done").
+    let enrolled: Vec<Phone> = districts
+        .iter()
+        .enumerate()
+        .map(|(i, district)| {
+            let phone = Phone::new(100 + i as u64);
+            phone.enroll(
+                &proxy.url,
+                &server.enrollment_code(&format!("coord-{i}"), district),
+            );
+            phone
+        })
+        .collect();
+    proxy.set_fault_rate(0.4);
+    let phones: Vec<(Phone, Vec<String>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = enrolled
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut phone)| {
+                scope.spawn(move || {
+                    let mut permits = Vec::new();
+                    for round in 0..6 {
+                        let tag = format!("P{i}R{round}N");
+                        permits.extend(field_work(&mut phone, &tag, 5, 2));
+                        phone.sync_until_quiet(400);
+                    }
+                    (phone, permits)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    proxy.set_fault_rate(0.0);
+    for (phone, _) in &phones {
+        phone.sync_until_quiet(3);
+    }
+    let stats = proxy.stats();
+    eprintln!("{stats:?}");
+    assert!(stats.faults > 20, "{stats:?}");
+    assert_eq!(stats.replays_accepted, 0, "{stats:?}");
+    let (replayed, accepted) = proxy.replay_captured();
+    assert!(replayed > 10, "{replayed} signed requests captured");
+    assert_eq!(accepted, 0, "replayed requests accepted");
+    assert_converged(server, &phones);
+}
+
+#[test]
+fn exactly_once_and_convergence_through_a_faulty_network() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let proxy = FaultProxy::start(&server.url, 7, 0.0);
+        faulty_run(&server, &proxy);
+    }
+}
+
+/// Two server processes on one database behind a balancer that sends each request, and
+/// each copy of a duplicated or replayed one, to either: no state may live in a process.
+#[test]
+fn two_server_processes_on_one_database_keep_exactly_once() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let other = server.start_beside();
+        let proxy = FaultProxy::balancing(&[&server.url, &other.url], 11, 0.0);
+        faulty_run(&server, &proxy);
+    }
+}

@@ -1,0 +1,86 @@
+//! `sync --watch`'s timer: it retries by itself with backoff after transient failures, and
+//! a network-available hint wakes it before its backoff runs out.
+
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
+
+use lgt_core::sync::{Backoff, SyncTrigger, WatchOptions};
+use lgt_e2e::{BackendChoice, Fault, FaultProxy, Phone, TestServer};
+
+fn setup() -> (TestServer, FaultProxy, Phone) {
+    let server = TestServer::start(&BackendChoice::Sqlite);
+    let proxy = FaultProxy::start(&server.url, 3, 0.0);
+    let mut phone = Phone::new(61);
+    phone.enroll(&proxy.url, &server.enrollment_code("c1", "110105"));
+    phone.register(3);
+    (server, proxy, phone)
+}
+
+#[test]
+fn the_timer_retries_by_itself_with_backoff_until_the_server_answers() {
+    let (_server, proxy, phone) = setup();
+    proxy.force_next(4, Fault::Status(503));
+    let options = WatchOptions {
+        interval: Duration::from_secs(3600),
+        backoff: Backoff::new(Duration::from_millis(20), Duration::from_millis(100)),
+    };
+    let mut failures = Vec::new();
+    phone
+        .core
+        .sync_watch(
+            options,
+            &SyncTrigger::new(),
+            &mut |attempt| match &attempt.result {
+                Ok(_) => ControlFlow::Break(()),
+                Err(e) => {
+                    failures.push((e.code(), attempt.next_in));
+                    ControlFlow::Continue(())
+                }
+            },
+        )
+        .unwrap();
+    assert_eq!(failures.len(), 4, "{failures:?}");
+    for (code, next_in) in &failures {
+        assert_eq!(*code, "sync.transient");
+        assert!(*next_in >= Duration::from_millis(10) && *next_in <= Duration::from_millis(100));
+    }
+    assert_eq!(phone.status().queue_depth, 0);
+}
+
+#[test]
+fn a_network_hint_wakes_the_timer_before_its_backoff_ends() {
+    let (_server, proxy, phone) = setup();
+    proxy.force_next(1, Fault::DropRequest);
+    let options = WatchOptions {
+        interval: Duration::from_secs(3600),
+        // Without the hint the retry would wait 15 to 30 s.
+        backoff: Backoff::new(Duration::from_secs(30), Duration::from_secs(30)),
+    };
+    let trigger = SyncTrigger::new();
+    let hint = trigger.clone();
+    let started = Instant::now();
+    let waker = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        hint.network_available();
+    });
+    let mut attempts = 0;
+    phone
+        .core
+        .sync_watch(options, &trigger, &mut |attempt| {
+            attempts += 1;
+            if attempt.result.is_ok() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+    waker.join().unwrap();
+    assert_eq!(attempts, 2);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(phone.status().queue_depth, 0);
+}
