@@ -27,8 +27,8 @@ esac
 
 cargo build --quiet -p lgt-ffi "${cargo_profile[@]}"
 cargo build --quiet -p uniffi-bindgen
-# The tests play the server with `lgt` (signed watchlists): build it with the library.
-cargo build --quiet -p lgt-cli
+# The tests play the server side: `lgt` signs watchlists, `lgt-server` is the sync server.
+cargo build --quiet -p lgt-cli -p lgt-server
 library="target/$profile/$lib_file"
 bindgen=target/debug/uniffi-bindgen
 

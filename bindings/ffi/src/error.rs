@@ -229,10 +229,16 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for LgtError {
 /// The single conversion point from the core's rich error to the public one.
 impl From<lgt_core::Error> for LgtError {
     fn from(error: lgt_core::Error) -> Self {
+        Self::from(&error)
+    }
+}
+
+impl From<&lgt_core::Error> for LgtError {
+    fn from(error: &lgt_core::Error) -> Self {
         use lgt_core::Error as E;
         let code = error.code().to_owned();
         let message_en = error.to_string();
-        let message_zh = chinese(&error);
+        let message_zh = chinese(error);
         match error {
             E::Validation(errors) => Self::Invalid {
                 code,
@@ -259,34 +265,8 @@ impl From<lgt_core::Error> for LgtError {
                     fields: Vec::new(),
                 }
             }
-            E::Sync(SyncError::Transient { retry_after, .. }) => Self::Offline {
-                code,
-                message_en,
-                message_zh,
-                retry_after_ms: retry_after
-                    .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-            },
-            E::Sync(SyncError::Auth { .. }) => Self::AuthRequired {
-                code,
-                message_en,
-                message_zh,
-            },
-            E::Sync(SyncError::Revoked) => Self::Revoked {
-                code,
-                message_en,
-                message_zh,
-            },
-            E::Sync(SyncError::Locked { .. }) => Self::Locked {
-                code,
-                message_en,
-                message_zh,
-            },
-            E::Sync(SyncError::Store(_)) => Self::Store {
-                code,
-                message_en,
-                message_zh,
-            },
-            E::Permit(_) | E::Conflict { .. } | E::Watchlist(_) | E::Sync(_) => Self::Refused {
+            E::Sync(sync) => Self::from(sync),
+            E::Permit(_) | E::Conflict { .. } | E::Watchlist(_) => Self::Refused {
                 code,
                 message_en,
                 message_zh,
@@ -307,6 +287,53 @@ impl From<lgt_core::Error> for LgtError {
                 message_zh,
             },
             E::Store(_) => Self::Store {
+                code,
+                message_en,
+                message_zh,
+            },
+        }
+    }
+}
+
+/// A failed sync, also as a watching sync's observer sees it (by reference: the engine
+/// keeps the error to decide whether to go on).
+impl From<&SyncError> for LgtError {
+    fn from(error: &SyncError) -> Self {
+        let code = error.code().to_owned();
+        let message_en = error.to_string();
+        let message_zh = sync_zh(error);
+        match error {
+            SyncError::Transient { retry_after, .. } => Self::Offline {
+                code,
+                message_en,
+                message_zh,
+                retry_after_ms: retry_after
+                    .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            },
+            SyncError::Auth { .. } => Self::AuthRequired {
+                code,
+                message_en,
+                message_zh,
+            },
+            SyncError::Revoked => Self::Revoked {
+                code,
+                message_en,
+                message_zh,
+            },
+            SyncError::Locked { .. } => Self::Locked {
+                code,
+                message_en,
+                message_zh,
+            },
+            SyncError::Store(_) => Self::Store {
+                code,
+                message_en,
+                message_zh,
+            },
+            SyncError::NotEnrolled
+            | SyncError::AlreadyEnrolled { .. }
+            | SyncError::Permanent { .. }
+            | SyncError::TooLarge => Self::Refused {
                 code,
                 message_en,
                 message_zh,

@@ -9,7 +9,8 @@
 //!   ├─ audit()          verify the chain, recent records
 //!   ├─ outbox()         queued operations
 //!   ├─ watchlist()      import a signed list, its status, check a subject, alerts
-//!   └─ scan()           decode frames and files, interpret, verify permit QR codes
+//!   ├─ scan()           decode frames and files, interpret, verify permit QR codes
+//!   └─ sync()           enroll, sync now (async), status, watch with an observer
 //!  code_table(id)       static code tables;  render_qr(text): a QR code's pixels
 //!  wipe_store(dir, keys): wipe without opening
 //! ```
@@ -29,6 +30,7 @@ mod platform;
 mod registrations;
 mod scan;
 mod shared;
+mod sync;
 mod watchlist;
 
 use std::path::Path;
@@ -42,9 +44,10 @@ pub use audit::*;
 pub use codes::*;
 pub use error::{FieldIssue, IdIssue, LgtError};
 pub use permits::*;
-pub use platform::{AlertListener, Clock, KeyProvider};
+pub use platform::{AlertListener, Clock, KeyProvider, SyncObserver};
 pub use registrations::*;
 pub use scan::*;
+pub use sync::*;
 pub use watchlist::*;
 
 use platform::{ForeignClock, ForeignKeys};
@@ -134,6 +137,11 @@ impl LgtCore {
         Scan::new(self.shared.clone())
     }
 
+    /// Sync with the server: enroll, sync now, status, a watching sync.
+    pub fn sync(&self) -> Arc<SyncEngine> {
+        SyncEngine::new(self.shared.clone())
+    }
+
     /// The offline wanted-persons list and its alerts.
     pub fn watchlist(&self) -> Arc<Watchlist> {
         Watchlist::new(self.shared.clone())
@@ -144,8 +152,8 @@ impl LgtCore {
         self.shared.call(|core| core.integrity_check())
     }
 
-    /// Closes the store after the calls in flight; later calls answer [`LgtError::Closed`].
-    /// Closing twice is harmless.
+    /// Cancels the watching syncs and closes the store after the calls in flight; later
+    /// calls answer [`LgtError::Closed`]. Closing twice is harmless.
     pub fn close_store(&self) {
         self.shared.exclusive().take();
     }

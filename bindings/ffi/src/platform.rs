@@ -78,3 +78,14 @@ impl lgt_core::watchlist::AlertListener for ForeignAlerts {
         let _ = self.0.on_alert(alert.clone().into());
     }
 }
+
+/// Receives the attempts of a watching sync (`sync().watch`). Called on the watch's own
+/// thread; hand the values over (Kotlin: a `Flow`, Swift: an `AsyncStream`) and return.
+#[uniffi::export(foreign)]
+pub trait SyncObserver: Send + Sync {
+    /// One attempt, successful or not.
+    fn on_attempt(&self, attempt: crate::SyncAttempt) -> Result<(), LgtError>;
+    /// The watch ended: `None` when cancelled, otherwise the error that needs the user
+    /// (`AuthRequired`, `Revoked`, `Closed`, ...).
+    fn on_stopped(&self, error: Option<LgtError>) -> Result<(), LgtError>;
+}

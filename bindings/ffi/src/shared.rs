@@ -9,6 +9,7 @@ use lgt_core::clock::Clock;
 use lgt_core::FieldCore;
 
 use crate::platform::ForeignKeys;
+use crate::sync::Watches;
 use crate::LgtError;
 
 /// Runs `f`, turning a core error into [`LgtError`] and a panic into
@@ -31,6 +32,8 @@ pub(crate) struct Shared {
     core: RwLock<Option<FieldCore>>,
     pub(crate) keys: ForeignKeys,
     clock: Arc<dyn Clock>,
+    /// Watching syncs, cancelled before the store closes.
+    pub(crate) watches: Watches,
 }
 
 impl Shared {
@@ -39,6 +42,7 @@ impl Shared {
             core: RwLock::new(Some(core)),
             keys,
             clock,
+            watches: Watches::default(),
         })
     }
 
@@ -55,8 +59,10 @@ impl Shared {
         guarded(|| f(core))
     }
 
-    /// Exclusive access, for closing and wiping.
+    /// Exclusive access, for closing and wiping: watching syncs are cancelled first, then
+    /// the calls in flight (a watch's last attempt included) finish.
     pub(crate) fn exclusive(&self) -> RwLockWriteGuard<'_, Option<FieldCore>> {
+        self.watches.cancel_all();
         self.core.write().unwrap_or_else(|p| p.into_inner())
     }
 

@@ -2,10 +2,12 @@
 synthetic registrations. Run `bindings/generate.sh` first (it writes `../generated`)."""
 
 import datetime
+import json
 import os
 import secrets
 import subprocess
 import sys
+import time
 import types
 
 import pytest
@@ -170,3 +172,61 @@ class CollectAlerts(lgt_ffi.AlertListener):
 
     def on_alert(self, alert):
         self.alerts.append(alert)
+
+
+LGT_SERVER = os.environ.get("LGT_SERVER_BIN", os.path.join(REPO, "target", "debug", "lgt-server"))
+
+
+class SyncServer:
+    """The real `lgt-server` on a loopback port, SQLite in a temporary data directory."""
+
+    def __init__(self, data):
+        if not os.path.exists(LGT_SERVER):
+            pytest.fail(f"{LGT_SERVER} is missing: run bindings/generate.sh (it builds lgt-server)")
+        self.data = data
+        self.log = data / "server.log"
+        with open(self.log, "w", encoding="utf-8") as log:
+            self.process = subprocess.Popen(
+                [LGT_SERVER, "--data", str(data), "serve", "--listen", "127.0.0.1:0"],
+                stdout=subprocess.DEVNULL, stderr=log,
+            )
+        self.url = f"http://{self._listening_address()}"
+
+    def _listening_address(self):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with open(self.log, encoding="utf-8") as log:
+                for line in log:
+                    fields = json.loads(line).get("fields", {})
+                    if fields.get("message") == "listening":
+                        return fields["addr"]
+            if self.process.poll() is not None:
+                pytest.fail(f"lgt-server exited: {self.log.read_text()}")
+            time.sleep(0.05)
+        pytest.fail("lgt-server did not start listening")
+
+    def admin(self, *args):
+        """A supervisor command against the server's database; its JSON output."""
+        run = subprocess.run(
+            [LGT_SERVER, "--data", str(self.data), *args], capture_output=True, text=True, check=False
+        )
+        assert run.returncode == 0, run.stderr
+        return json.loads(run.stdout) if run.stdout.strip() else None
+
+    def enrollment_code(self, coordinator="tester-1", district="110105"):
+        return self.admin(
+            "enrollment-code", "--coordinator", coordinator, "--district", district
+        )["code"]
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def sync_server(tmp_path):
+    data = tmp_path / "server"
+    data.mkdir()
+    server = SyncServer(data)
+    yield server
+    server.stop()

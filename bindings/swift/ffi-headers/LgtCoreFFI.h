@@ -271,6 +271,20 @@ typedef void (*UniffiCallbackInterfaceKeyProviderMethod1)(uint64_t, void* _Nonnu
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SYNC_OBSERVER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SYNC_OBSERVER_METHOD0
+typedef void (*UniffiCallbackInterfaceSyncObserverMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SYNC_OBSERVER_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SYNC_OBSERVER_METHOD1
+typedef void (*UniffiCallbackInterfaceSyncObserverMethod1)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ALERT_LISTENER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ALERT_LISTENER
 typedef struct UniffiVTableCallbackInterfaceAlertListener {
@@ -297,6 +311,16 @@ typedef struct UniffiVTableCallbackInterfaceKeyProvider {
     UniffiCallbackInterfaceKeyProviderMethod0 _Nonnull dataKey;
     UniffiCallbackInterfaceKeyProviderMethod1 _Nonnull destroyKey;
 } UniffiVTableCallbackInterfaceKeyProvider;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SYNC_OBSERVER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SYNC_OBSERVER
+typedef struct UniffiVTableCallbackInterfaceSyncObserver {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceSyncObserverMethod0 _Nonnull onAttempt;
+    UniffiCallbackInterfaceSyncObserverMethod1 _Nonnull onStopped;
+} UniffiVTableCallbackInterfaceSyncObserver;
 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_LGTCORE
@@ -357,6 +381,11 @@ uint64_t uniffi_lgt_ffi_fn_method_lgtcore_scan(uint64_t ptr, RustCallStatus *_No
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_LGTCORE_STORE_ID
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_LGTCORE_STORE_ID
 RustBuffer uniffi_lgt_ffi_fn_method_lgtcore_store_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_LGTCORE_SYNC
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_LGTCORE_SYNC
+uint64_t uniffi_lgt_ffi_fn_method_lgtcore_sync(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_LGTCORE_WATCHLIST
@@ -499,6 +528,31 @@ RustBuffer uniffi_lgt_ffi_fn_method_keyprovider_data_key(uint64_t ptr, RustCallS
 void uniffi_lgt_ffi_fn_method_keyprovider_destroy_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_SYNCOBSERVER
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_SYNCOBSERVER
+uint64_t uniffi_lgt_ffi_fn_clone_syncobserver(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_FREE_SYNCOBSERVER
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_FREE_SYNCOBSERVER
+void uniffi_lgt_ffi_fn_free_syncobserver(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_INIT_CALLBACK_VTABLE_SYNCOBSERVER
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_INIT_CALLBACK_VTABLE_SYNCOBSERVER
+void uniffi_lgt_ffi_fn_init_callback_vtable_syncobserver(const UniffiVTableCallbackInterfaceSyncObserver* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCOBSERVER_ON_ATTEMPT
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCOBSERVER_ON_ATTEMPT
+void uniffi_lgt_ffi_fn_method_syncobserver_on_attempt(uint64_t ptr, RustBuffer attempt, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCOBSERVER_ON_STOPPED
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCOBSERVER_ON_STOPPED
+void uniffi_lgt_ffi_fn_method_syncobserver_on_stopped(uint64_t ptr, RustBuffer error, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_REGISTRATIONS
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_REGISTRATIONS
 uint64_t uniffi_lgt_ffi_fn_clone_registrations(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -577,6 +631,66 @@ RustBuffer uniffi_lgt_ffi_fn_method_scan_scan_frame(uint64_t ptr, RustBuffer lum
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_TRUST_ISSUER
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_TRUST_ISSUER
 void uniffi_lgt_ffi_fn_method_scan_trust_issuer(uint64_t ptr, RustBuffer public_key, RustBuffer label, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_SYNCENGINE
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_SYNCENGINE
+uint64_t uniffi_lgt_ffi_fn_clone_syncengine(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_FREE_SYNCENGINE
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_FREE_SYNCENGINE
+void uniffi_lgt_ffi_fn_free_syncengine(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_ENROLL
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_ENROLL
+uint64_t uniffi_lgt_ffi_fn_method_syncengine_enroll(uint64_t ptr, RustBuffer server_url, RustBuffer code
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_NETWORK_AVAILABLE
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_NETWORK_AVAILABLE
+void uniffi_lgt_ffi_fn_method_syncengine_network_available(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_NEXT_PERMIT_NUMBER
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_NEXT_PERMIT_NUMBER
+RustBuffer uniffi_lgt_ffi_fn_method_syncengine_next_permit_number(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_STATUS
+RustBuffer uniffi_lgt_ffi_fn_method_syncengine_status(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_SYNC_NOW
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_SYNC_NOW
+uint64_t uniffi_lgt_ffi_fn_method_syncengine_sync_now(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_WATCH
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_WATCH
+uint64_t uniffi_lgt_ffi_fn_method_syncengine_watch(uint64_t ptr, RustBuffer options, uint64_t observer, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_SYNCSUBSCRIPTION
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_SYNCSUBSCRIPTION
+uint64_t uniffi_lgt_ffi_fn_clone_syncsubscription(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_FREE_SYNCSUBSCRIPTION
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_FREE_SYNCSUBSCRIPTION
+void uniffi_lgt_ffi_fn_free_syncsubscription(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCSUBSCRIPTION_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCSUBSCRIPTION_CANCEL
+void uniffi_lgt_ffi_fn_method_syncsubscription_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCSUBSCRIPTION_IS_CANCELLED
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCSUBSCRIPTION_IS_CANCELLED
+int8_t uniffi_lgt_ffi_fn_method_syncsubscription_is_cancelled(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_CLONE_WATCHLIST
@@ -965,6 +1079,12 @@ uint16_t uniffi_lgt_ffi_checksum_method_lgtcore_store_id(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_LGTCORE_SYNC
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_LGTCORE_SYNC
+uint16_t uniffi_lgt_ffi_checksum_method_lgtcore_sync(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_LGTCORE_WATCHLIST
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_LGTCORE_WATCHLIST
 uint16_t uniffi_lgt_ffi_checksum_method_lgtcore_watchlist(void
@@ -1043,6 +1163,18 @@ uint16_t uniffi_lgt_ffi_checksum_method_keyprovider_destroy_key(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCOBSERVER_ON_ATTEMPT
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCOBSERVER_ON_ATTEMPT
+uint16_t uniffi_lgt_ffi_checksum_method_syncobserver_on_attempt(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCOBSERVER_ON_STOPPED
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCOBSERVER_ON_STOPPED
+uint16_t uniffi_lgt_ffi_checksum_method_syncobserver_on_stopped(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_REGISTRATIONS_ADD_IDENTIFIER
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_REGISTRATIONS_ADD_IDENTIFIER
 uint16_t uniffi_lgt_ffi_checksum_method_registrations_add_identifier(void
@@ -1112,6 +1244,54 @@ uint16_t uniffi_lgt_ffi_checksum_method_scan_scan_frame(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_TRUST_ISSUER
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_TRUST_ISSUER
 uint16_t uniffi_lgt_ffi_checksum_method_scan_trust_issuer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCENGINE_ENROLL
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCENGINE_ENROLL
+uint16_t uniffi_lgt_ffi_checksum_method_syncengine_enroll(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCENGINE_NETWORK_AVAILABLE
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCENGINE_NETWORK_AVAILABLE
+uint16_t uniffi_lgt_ffi_checksum_method_syncengine_network_available(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCENGINE_NEXT_PERMIT_NUMBER
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCENGINE_NEXT_PERMIT_NUMBER
+uint16_t uniffi_lgt_ffi_checksum_method_syncengine_next_permit_number(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCENGINE_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCENGINE_STATUS
+uint16_t uniffi_lgt_ffi_checksum_method_syncengine_status(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCENGINE_SYNC_NOW
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCENGINE_SYNC_NOW
+uint16_t uniffi_lgt_ffi_checksum_method_syncengine_sync_now(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCENGINE_WATCH
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCENGINE_WATCH
+uint16_t uniffi_lgt_ffi_checksum_method_syncengine_watch(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCSUBSCRIPTION_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCSUBSCRIPTION_CANCEL
+uint16_t uniffi_lgt_ffi_checksum_method_syncsubscription_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCSUBSCRIPTION_IS_CANCELLED
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCSUBSCRIPTION_IS_CANCELLED
+uint16_t uniffi_lgt_ffi_checksum_method_syncsubscription_is_cancelled(void
     
 );
 #endif

@@ -1497,8 +1497,8 @@ public protocol LgtCoreProtocol: AnyObject, Sendable {
     func audit()  -> Audit
     
     /**
-     * Closes the store after the calls in flight; later calls answer [`LgtError::Closed`].
-     * Closing twice is harmless.
+     * Cancels the watching syncs and closes the store after the calls in flight; later
+     * calls answer [`LgtError::Closed`]. Closing twice is harmless.
      */
     func closeStore() 
     
@@ -1532,6 +1532,11 @@ public protocol LgtCoreProtocol: AnyObject, Sendable {
      * The store's random id.
      */
     func storeId() throws  -> String
+    
+    /**
+     * Sync with the server: enroll, sync now, status, a watching sync.
+     */
+    func sync()  -> SyncEngine
     
     /**
      * The offline wanted-persons list and its alerts.
@@ -1645,8 +1650,8 @@ open func audit() -> Audit  {
 }
     
     /**
-     * Closes the store after the calls in flight; later calls answer [`LgtError::Closed`].
-     * Closing twice is harmless.
+     * Cancels the watching syncs and closes the store after the calls in flight; later
+     * calls answer [`LgtError::Closed`]. Closing twice is harmless.
      */
 open func closeStore()  {try! rustCall() {
         uniffiCallStatus in
@@ -1724,6 +1729,18 @@ open func storeId()throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
         uniffiCallStatus in
     uniffi_lgt_ffi_fn_method_lgtcore_store_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Sync with the server: enroll, sync now, status, a watching sync.
+     */
+open func sync() -> SyncEngine  {
+    return try!  FfiConverterTypeSyncEngine_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_lgtcore_sync(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -2593,6 +2610,659 @@ public func FfiConverterTypeScan_lower(_ value: Scan) -> UInt64 {
 
 
 /**
+ * Sync of one open store: `core.sync()`.
+ */
+public protocol SyncEngineProtocol: AnyObject, Sendable {
+    
+    /**
+     * Enrolls this device with a sync server under a supervisor's one-time code.
+     */
+    func enroll(serverUrl: String, code: String) async throws  -> Enrollment
+    
+    /**
+     * The network came back (connectivity callback): every watching sync tries at once
+     * instead of waiting for its timer. Only a hint; the timers fire by themselves too.
+     */
+    func networkAvailable() 
+    
+    /**
+     * The next permit number the server reserved for this device, to issue offline; `None`
+     * when the pool is empty or expired (sync to refill it).
+     */
+    func nextPermitNumber() throws  -> String?
+    
+    /**
+     * Queue depth, last success, quarantined operations with reasons, bucket cursors.
+     */
+    func status() throws  -> SyncStatus
+    
+    /**
+     * Syncs once: pushes the outbox, pulls every bucket. Fails with `Offline` when the
+     * server cannot be reached, `AuthRequired` when it refuses the device, and `Revoked`
+     * when the device must wipe its store now. Cancelling the caller does not stop a sync
+     * already running; it finishes in the background.
+     */
+    func syncNow() async throws  -> SyncReport
+    
+    /**
+     * Syncs now and then by itself on a thread of its own, reporting every attempt to
+     * `observer`, until the returned subscription is cancelled, the store closes, or an
+     * error needs the user (`AuthRequired`, `Revoked`, ...: passed to `on_stopped`).
+     * Transient failures are retried with backoff.
+     */
+    func watch(options: WatchOptions, observer: SyncObserver) throws  -> SyncSubscription
+    
+}
+/**
+ * Sync of one open store: `core.sync()`.
+ */
+open class SyncEngine: SyncEngineProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_lgt_ffi_fn_clone_syncengine(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_lgt_ffi_fn_free_syncengine(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Enrolls this device with a sync server under a supervisor's one-time code.
+     */
+open func enroll(serverUrl: String, code: String)async throws  -> Enrollment  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_lgt_ffi_fn_method_syncengine_enroll(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(serverUrl),FfiConverterString.lower(code)
+                )
+            },
+            pollFunc: ffi_lgt_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_lgt_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_lgt_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeEnrollment_lift,
+            errorHandler: FfiConverterTypeLgtError_lift
+        )
+}
+    
+    /**
+     * The network came back (connectivity callback): every watching sync tries at once
+     * instead of waiting for its timer. Only a hint; the timers fire by themselves too.
+     */
+open func networkAvailable()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_syncengine_network_available(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The next permit number the server reserved for this device, to issue offline; `None`
+     * when the pool is empty or expired (sync to refill it).
+     */
+open func nextPermitNumber()throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_syncengine_next_permit_number(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Queue depth, last success, quarantined operations with reasons, bucket cursors.
+     */
+open func status()throws  -> SyncStatus  {
+    return try  FfiConverterTypeSyncStatus_lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_syncengine_status(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Syncs once: pushes the outbox, pulls every bucket. Fails with `Offline` when the
+     * server cannot be reached, `AuthRequired` when it refuses the device, and `Revoked`
+     * when the device must wipe its store now. Cancelling the caller does not stop a sync
+     * already running; it finishes in the background.
+     */
+open func syncNow()async throws  -> SyncReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_lgt_ffi_fn_method_syncengine_sync_now(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_lgt_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_lgt_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_lgt_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeSyncReport_lift,
+            errorHandler: FfiConverterTypeLgtError_lift
+        )
+}
+    
+    /**
+     * Syncs now and then by itself on a thread of its own, reporting every attempt to
+     * `observer`, until the returned subscription is cancelled, the store closes, or an
+     * error needs the user (`AuthRequired`, `Revoked`, ...: passed to `on_stopped`).
+     * Transient failures are retried with backoff.
+     */
+open func watch(options: WatchOptions, observer: SyncObserver)throws  -> SyncSubscription  {
+    return try  FfiConverterTypeSyncSubscription_lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_syncengine_watch(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeWatchOptions_lower(options),
+        FfiConverterTypeSyncObserver_lower(observer),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncEngine: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = SyncEngine
+
+    public static func lift(_ handle: UInt64) throws -> SyncEngine {
+        return SyncEngine(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: SyncEngine) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncEngine {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SyncEngine, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncEngine_lift(_ handle: UInt64) throws -> SyncEngine {
+    return try FfiConverterTypeSyncEngine.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncEngine_lower(_ value: SyncEngine) -> UInt64 {
+    return FfiConverterTypeSyncEngine.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Receives the attempts of a watching sync (`sync().watch`). Called on the watch's own
+ * thread; hand the values over (Kotlin: a `Flow`, Swift: an `AsyncStream`) and return.
+ */
+public protocol SyncObserver: AnyObject, Sendable {
+    
+    /**
+     * One attempt, successful or not.
+     */
+    func onAttempt(attempt: SyncAttempt) throws 
+    
+    /**
+     * The watch ended: `None` when cancelled, otherwise the error that needs the user
+     * (`AuthRequired`, `Revoked`, `Closed`, ...).
+     */
+    func onStopped(error: LgtError?) throws 
+    
+}
+/**
+ * Receives the attempts of a watching sync (`sync().watch`). Called on the watch's own
+ * thread; hand the values over (Kotlin: a `Flow`, Swift: an `AsyncStream`) and return.
+ */
+open class SyncObserverImpl: SyncObserver, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_lgt_ffi_fn_clone_syncobserver(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_lgt_ffi_fn_free_syncobserver(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * One attempt, successful or not.
+     */
+open func onAttempt(attempt: SyncAttempt)throws   {try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_syncobserver_on_attempt(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeSyncAttempt_lower(attempt),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The watch ended: `None` when cancelled, otherwise the error that needs the user
+     * (`AuthRequired`, `Revoked`, `Closed`, ...).
+     */
+open func onStopped(error: LgtError?)throws   {try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_syncobserver_on_stopped(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeLgtError.lower(error),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceSyncObserver {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceSyncObserver = UniffiVTableCallbackInterfaceSyncObserver(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeSyncObserver.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface SyncObserver: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeSyncObserver.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface SyncObserver: handle missing in uniffiClone")
+            }
+        },
+        onAttempt: { (
+            uniffiHandle: UInt64,
+            attempt: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeSyncObserver.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.onAttempt(
+                     attempt: try FfiConverterTypeSyncAttempt_lift(attempt)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeLgtError_lower
+            )
+        },
+        onStopped: { (
+            uniffiHandle: UInt64,
+            error: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeSyncObserver.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.onStopped(
+                     error: try FfiConverterOptionTypeLgtError.lift(error)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeLgtError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceSyncObserver> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceSyncObserver>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitSyncObserver() {
+    uniffi_lgt_ffi_fn_init_callback_vtable_syncobserver(UniffiCallbackInterfaceSyncObserver.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncObserver: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<SyncObserver>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = SyncObserver
+
+    public static func lift(_ handle: UInt64) throws -> SyncObserver {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return SyncObserverImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: SyncObserver) -> UInt64 {
+         if let rustImpl = value as? SyncObserverImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncObserver {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SyncObserver, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncObserver_lift(_ handle: UInt64) throws -> SyncObserver {
+    return try FfiConverterTypeSyncObserver.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncObserver_lower(_ value: SyncObserver) -> UInt64 {
+    return FfiConverterTypeSyncObserver.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A running watching sync; cancel it to stop it.
+ */
+public protocol SyncSubscriptionProtocol: AnyObject, Sendable {
+    
+    /**
+     * Stops the watching sync: no attempt is reported after this returns. A sync in
+     * progress finishes first; a waiting one is woken and ends after one last, unreported
+     * attempt (the engine checks for the end between attempts). Cancelling twice is
+     * harmless.
+     */
+    func cancel() 
+    
+    /**
+     * Whether it was cancelled.
+     */
+    func isCancelled()  -> Bool
+    
+}
+/**
+ * A running watching sync; cancel it to stop it.
+ */
+open class SyncSubscription: SyncSubscriptionProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_lgt_ffi_fn_clone_syncsubscription(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_lgt_ffi_fn_free_syncsubscription(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Stops the watching sync: no attempt is reported after this returns. A sync in
+     * progress finishes first; a waiting one is woken and ends after one last, unreported
+     * attempt (the engine checks for the end between attempts). Cancelling twice is
+     * harmless.
+     */
+open func cancel()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_syncsubscription_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Whether it was cancelled.
+     */
+open func isCancelled() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_syncsubscription_is_cancelled(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncSubscription: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = SyncSubscription
+
+    public static func lift(_ handle: UInt64) throws -> SyncSubscription {
+        return SyncSubscription(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: SyncSubscription) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncSubscription {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SyncSubscription, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncSubscription_lift(_ handle: UInt64) throws -> SyncSubscription {
+    return try FfiConverterTypeSyncSubscription.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncSubscription_lower(_ value: SyncSubscription) -> UInt64 {
+    return FfiConverterTypeSyncSubscription.lower(value)
+}
+
+
+
+
+
+
+/**
  * The watchlist of one open store: `core.watchlist()`.
  */
 public protocol WatchlistProtocol: AnyObject, Sendable {
@@ -3092,6 +3762,95 @@ public func FfiConverterTypeBrokenLink_lift(_ buf: RustBuffer) throws -> BrokenL
 #endif
 public func FfiConverterTypeBrokenLink_lower(_ value: BrokenLink) -> RustBuffer {
     return FfiConverterTypeBrokenLink.lower(value)
+}
+
+
+/**
+ * One bucket of the local replica.
+ */
+public struct BucketStatus: Equatable, Hashable {
+    /**
+     * The bucket (`permits`, `records`).
+     */
+    public var bucket: String
+    /**
+     * The last sequence applied.
+     */
+    public var cursor: Int64
+    /**
+     * Live entries held.
+     */
+    public var entries: Int64
+    /**
+     * The replica's checksum.
+     */
+    public var checksum: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The bucket (`permits`, `records`).
+         */bucket: String, 
+        /**
+         * The last sequence applied.
+         */cursor: Int64, 
+        /**
+         * Live entries held.
+         */entries: Int64, 
+        /**
+         * The replica's checksum.
+         */checksum: String) {
+        self.bucket = bucket
+        self.cursor = cursor
+        self.entries = entries
+        self.checksum = checksum
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension BucketStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBucketStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BucketStatus {
+        return
+            try BucketStatus(
+                bucket: FfiConverterString.read(from: &buf), 
+                cursor: FfiConverterInt64.read(from: &buf), 
+                entries: FfiConverterInt64.read(from: &buf), 
+                checksum: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: BucketStatus, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.bucket, into: &buf)
+        FfiConverterInt64.write(value.cursor, into: &buf)
+        FfiConverterInt64.write(value.entries, into: &buf)
+        FfiConverterString.write(value.checksum, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBucketStatus_lift(_ buf: RustBuffer) throws -> BucketStatus {
+    return try FfiConverterTypeBucketStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBucketStatus_lower(_ value: BucketStatus) -> RustBuffer {
+    return FfiConverterTypeBucketStatus.lower(value)
 }
 
 
@@ -3783,6 +4542,115 @@ public func FfiConverterTypeEmployer_lift(_ buf: RustBuffer) throws -> Employer 
 #endif
 public func FfiConverterTypeEmployer_lower(_ value: Employer) -> RustBuffer {
     return FfiConverterTypeEmployer.lower(value)
+}
+
+
+/**
+ * Where this device syncs, and as whom.
+ */
+public struct Enrollment: Equatable, Hashable {
+    /**
+     * The server's base URL.
+     */
+    public var serverUrl: String
+    /**
+     * The device id the server assigned.
+     */
+    public var deviceId: String
+    /**
+     * The coordinator account the device is bound to.
+     */
+    public var coordinator: String
+    /**
+     * The district whose permits it receives.
+     */
+    public var district: String
+    /**
+     * When it enrolled, RFC 3339 UTC.
+     */
+    public var enrolledAt: String
+    /**
+     * Seconds without a successful sync after which personal data locks.
+     */
+    public var maxOfflineSecs: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The server's base URL.
+         */serverUrl: String, 
+        /**
+         * The device id the server assigned.
+         */deviceId: String, 
+        /**
+         * The coordinator account the device is bound to.
+         */coordinator: String, 
+        /**
+         * The district whose permits it receives.
+         */district: String, 
+        /**
+         * When it enrolled, RFC 3339 UTC.
+         */enrolledAt: String, 
+        /**
+         * Seconds without a successful sync after which personal data locks.
+         */maxOfflineSecs: Int64) {
+        self.serverUrl = serverUrl
+        self.deviceId = deviceId
+        self.coordinator = coordinator
+        self.district = district
+        self.enrolledAt = enrolledAt
+        self.maxOfflineSecs = maxOfflineSecs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Enrollment: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEnrollment: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Enrollment {
+        return
+            try Enrollment(
+                serverUrl: FfiConverterString.read(from: &buf), 
+                deviceId: FfiConverterString.read(from: &buf), 
+                coordinator: FfiConverterString.read(from: &buf), 
+                district: FfiConverterString.read(from: &buf), 
+                enrolledAt: FfiConverterString.read(from: &buf), 
+                maxOfflineSecs: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Enrollment, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.serverUrl, into: &buf)
+        FfiConverterString.write(value.deviceId, into: &buf)
+        FfiConverterString.write(value.coordinator, into: &buf)
+        FfiConverterString.write(value.district, into: &buf)
+        FfiConverterString.write(value.enrolledAt, into: &buf)
+        FfiConverterInt64.write(value.maxOfflineSecs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEnrollment_lift(_ buf: RustBuffer) throws -> Enrollment {
+    return try FfiConverterTypeEnrollment.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEnrollment_lower(_ value: Enrollment) -> RustBuffer {
+    return FfiConverterTypeEnrollment.lower(value)
 }
 
 
@@ -5559,6 +6427,95 @@ public func FfiConverterTypeQrImage_lower(_ value: QrImage) -> RustBuffer {
 
 
 /**
+ * An operation the server refused, with the reason shown to the user.
+ */
+public struct QuarantinedOperation: Equatable, Hashable {
+    /**
+     * The operation.
+     */
+    public var opId: String
+    /**
+     * Its kind.
+     */
+    public var kind: String
+    /**
+     * The record it concerns.
+     */
+    public var recordId: String
+    /**
+     * Why the server refused it.
+     */
+    public var reason: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The operation.
+         */opId: String, 
+        /**
+         * Its kind.
+         */kind: String, 
+        /**
+         * The record it concerns.
+         */recordId: String, 
+        /**
+         * Why the server refused it.
+         */reason: String) {
+        self.opId = opId
+        self.kind = kind
+        self.recordId = recordId
+        self.reason = reason
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension QuarantinedOperation: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQuarantinedOperation: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QuarantinedOperation {
+        return
+            try QuarantinedOperation(
+                opId: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterString.read(from: &buf), 
+                recordId: FfiConverterString.read(from: &buf), 
+                reason: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: QuarantinedOperation, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.opId, into: &buf)
+        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterString.write(value.recordId, into: &buf)
+        FfiConverterString.write(value.reason, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQuarantinedOperation_lift(_ buf: RustBuffer) throws -> QuarantinedOperation {
+    return try FfiConverterTypeQuarantinedOperation.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQuarantinedOperation_lower(_ value: QuarantinedOperation) -> RustBuffer {
+    return FfiConverterTypeQuarantinedOperation.lower(value)
+}
+
+
+/**
  * What a re-check of the local registrations did.
  */
 public struct RecheckReport: Equatable, Hashable {
@@ -6586,6 +7543,11 @@ public struct ScanResult: Equatable, Hashable {
      * For a permit QR: the verdict (verified offline; audited).
      */
     public var permit: PermitVerification?
+    /**
+     * For an identity number: the watchlist check made inside the scan (its alerts also
+     * went to the alert listener).
+     */
+    public var watchlist: CheckOutcome?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -6604,12 +7566,17 @@ public struct ScanResult: Equatable, Hashable {
          */payload: ScanPayload, 
         /**
          * For a permit QR: the verdict (verified offline; audited).
-         */permit: PermitVerification?) {
+         */permit: PermitVerification?, 
+        /**
+         * For an identity number: the watchlist check made inside the scan (its alerts also
+         * went to the alert listener).
+         */watchlist: CheckOutcome?) {
         self.format = format
         self.text = text
         self.position = position
         self.payload = payload
         self.permit = permit
+        self.watchlist = watchlist
     }
 
     
@@ -6632,7 +7599,8 @@ public struct FfiConverterTypeScanResult: FfiConverterRustBuffer {
                 text: FfiConverterString.read(from: &buf), 
                 position: FfiConverterSequenceTypeScanPoint.read(from: &buf), 
                 payload: FfiConverterTypeScanPayload.read(from: &buf), 
-                permit: FfiConverterOptionTypePermitVerification.read(from: &buf)
+                permit: FfiConverterOptionTypePermitVerification.read(from: &buf), 
+                watchlist: FfiConverterOptionTypeCheckOutcome.read(from: &buf)
         )
     }
 
@@ -6642,6 +7610,7 @@ public struct FfiConverterTypeScanResult: FfiConverterRustBuffer {
         FfiConverterSequenceTypeScanPoint.write(value.position, into: &buf)
         FfiConverterTypeScanPayload.write(value.payload, into: &buf)
         FfiConverterOptionTypePermitVerification.write(value.permit, into: &buf)
+        FfiConverterOptionTypeCheckOutcome.write(value.watchlist, into: &buf)
     }
 }
 
@@ -6737,6 +7706,392 @@ public func FfiConverterTypeStoreConfig_lift(_ buf: RustBuffer) throws -> StoreC
 #endif
 public func FfiConverterTypeStoreConfig_lower(_ value: StoreConfig) -> RustBuffer {
     return FfiConverterTypeStoreConfig.lower(value)
+}
+
+
+/**
+ * One attempt of a watching sync.
+ */
+public struct SyncAttempt: Equatable, Hashable {
+    /**
+     * What it did, when it succeeded.
+     */
+    public var report: SyncReport?
+    /**
+     * Why it failed (`Offline` ones are retried by themselves).
+     */
+    public var error: LgtError?
+    /**
+     * Milliseconds until the next attempt, unless the network hint comes first.
+     */
+    public var nextInMs: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * What it did, when it succeeded.
+         */report: SyncReport?, 
+        /**
+         * Why it failed (`Offline` ones are retried by themselves).
+         */error: LgtError?, 
+        /**
+         * Milliseconds until the next attempt, unless the network hint comes first.
+         */nextInMs: UInt64) {
+        self.report = report
+        self.error = error
+        self.nextInMs = nextInMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SyncAttempt: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncAttempt: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncAttempt {
+        return
+            try SyncAttempt(
+                report: FfiConverterOptionTypeSyncReport.read(from: &buf), 
+                error: FfiConverterOptionTypeLgtError.read(from: &buf), 
+                nextInMs: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SyncAttempt, into buf: inout [UInt8]) {
+        FfiConverterOptionTypeSyncReport.write(value.report, into: &buf)
+        FfiConverterOptionTypeLgtError.write(value.error, into: &buf)
+        FfiConverterUInt64.write(value.nextInMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncAttempt_lift(_ buf: RustBuffer) throws -> SyncAttempt {
+    return try FfiConverterTypeSyncAttempt.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncAttempt_lower(_ value: SyncAttempt) -> RustBuffer {
+    return FfiConverterTypeSyncAttempt.lower(value)
+}
+
+
+/**
+ * What one sync did.
+ */
+public struct SyncReport: Equatable, Hashable {
+    /**
+     * Operations the server applied now or had applied before.
+     */
+    public var acknowledged: UInt64
+    /**
+     * Operations the server kept as conflicts for a supervisor.
+     */
+    public var conflicts: UInt64
+    /**
+     * Operations refused for good, now quarantined with their reason.
+     */
+    public var quarantined: UInt64
+    /**
+     * Bucket entries applied.
+     */
+    public var pulled: UInt64
+    /**
+     * Buckets (`permits`, `records`) whose checksum disagreed and were downloaded again.
+     */
+    public var recovered: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Operations the server applied now or had applied before.
+         */acknowledged: UInt64, 
+        /**
+         * Operations the server kept as conflicts for a supervisor.
+         */conflicts: UInt64, 
+        /**
+         * Operations refused for good, now quarantined with their reason.
+         */quarantined: UInt64, 
+        /**
+         * Bucket entries applied.
+         */pulled: UInt64, 
+        /**
+         * Buckets (`permits`, `records`) whose checksum disagreed and were downloaded again.
+         */recovered: [String]) {
+        self.acknowledged = acknowledged
+        self.conflicts = conflicts
+        self.quarantined = quarantined
+        self.pulled = pulled
+        self.recovered = recovered
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SyncReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncReport {
+        return
+            try SyncReport(
+                acknowledged: FfiConverterUInt64.read(from: &buf), 
+                conflicts: FfiConverterUInt64.read(from: &buf), 
+                quarantined: FfiConverterUInt64.read(from: &buf), 
+                pulled: FfiConverterUInt64.read(from: &buf), 
+                recovered: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SyncReport, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.acknowledged, into: &buf)
+        FfiConverterUInt64.write(value.conflicts, into: &buf)
+        FfiConverterUInt64.write(value.quarantined, into: &buf)
+        FfiConverterUInt64.write(value.pulled, into: &buf)
+        FfiConverterSequenceString.write(value.recovered, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncReport_lift(_ buf: RustBuffer) throws -> SyncReport {
+    return try FfiConverterTypeSyncReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncReport_lower(_ value: SyncReport) -> RustBuffer {
+    return FfiConverterTypeSyncReport.lower(value)
+}
+
+
+/**
+ * Sync health, for a status screen.
+ */
+public struct SyncStatus: Equatable, Hashable {
+    /**
+     * The enrollment, if any.
+     */
+    public var enrollment: Enrollment?
+    /**
+     * Operations waiting to be sent (pending or in flight).
+     */
+    public var queueDepth: UInt64
+    /**
+     * When the oldest of them was queued.
+     */
+    public var oldestPending: String?
+    /**
+     * Operations refused for good, with reasons.
+     */
+    public var quarantined: [QuarantinedOperation]
+    /**
+     * When the last sync succeeded.
+     */
+    public var lastSuccess: String?
+    /**
+     * How the last failed attempt failed.
+     */
+    public var lastError: String?
+    /**
+     * The replica's buckets.
+     */
+    public var buckets: [BucketStatus]
+    /**
+     * Reserved permit numbers still valid and unissued.
+     */
+    public var permitNumbersLeft: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The enrollment, if any.
+         */enrollment: Enrollment?, 
+        /**
+         * Operations waiting to be sent (pending or in flight).
+         */queueDepth: UInt64, 
+        /**
+         * When the oldest of them was queued.
+         */oldestPending: String?, 
+        /**
+         * Operations refused for good, with reasons.
+         */quarantined: [QuarantinedOperation], 
+        /**
+         * When the last sync succeeded.
+         */lastSuccess: String?, 
+        /**
+         * How the last failed attempt failed.
+         */lastError: String?, 
+        /**
+         * The replica's buckets.
+         */buckets: [BucketStatus], 
+        /**
+         * Reserved permit numbers still valid and unissued.
+         */permitNumbersLeft: UInt64) {
+        self.enrollment = enrollment
+        self.queueDepth = queueDepth
+        self.oldestPending = oldestPending
+        self.quarantined = quarantined
+        self.lastSuccess = lastSuccess
+        self.lastError = lastError
+        self.buckets = buckets
+        self.permitNumbersLeft = permitNumbersLeft
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SyncStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncStatus {
+        return
+            try SyncStatus(
+                enrollment: FfiConverterOptionTypeEnrollment.read(from: &buf), 
+                queueDepth: FfiConverterUInt64.read(from: &buf), 
+                oldestPending: FfiConverterOptionString.read(from: &buf), 
+                quarantined: FfiConverterSequenceTypeQuarantinedOperation.read(from: &buf), 
+                lastSuccess: FfiConverterOptionString.read(from: &buf), 
+                lastError: FfiConverterOptionString.read(from: &buf), 
+                buckets: FfiConverterSequenceTypeBucketStatus.read(from: &buf), 
+                permitNumbersLeft: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SyncStatus, into buf: inout [UInt8]) {
+        FfiConverterOptionTypeEnrollment.write(value.enrollment, into: &buf)
+        FfiConverterUInt64.write(value.queueDepth, into: &buf)
+        FfiConverterOptionString.write(value.oldestPending, into: &buf)
+        FfiConverterSequenceTypeQuarantinedOperation.write(value.quarantined, into: &buf)
+        FfiConverterOptionString.write(value.lastSuccess, into: &buf)
+        FfiConverterOptionString.write(value.lastError, into: &buf)
+        FfiConverterSequenceTypeBucketStatus.write(value.buckets, into: &buf)
+        FfiConverterUInt64.write(value.permitNumbersLeft, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncStatus_lift(_ buf: RustBuffer) throws -> SyncStatus {
+    return try FfiConverterTypeSyncStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncStatus_lower(_ value: SyncStatus) -> RustBuffer {
+    return FfiConverterTypeSyncStatus.lower(value)
+}
+
+
+/**
+ * How a watching sync paces itself.
+ */
+public struct WatchOptions: Equatable, Hashable {
+    /**
+     * Time between successful syncs.
+     */
+    public var intervalMs: UInt64
+    /**
+     * The first retry delay's ceiling after a transient failure (doubling, with jitter).
+     */
+    public var backoffBaseMs: UInt64
+    /**
+     * The longest retry delay.
+     */
+    public var backoffCapMs: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Time between successful syncs.
+         */intervalMs: UInt64 = UInt64(300000), 
+        /**
+         * The first retry delay's ceiling after a transient failure (doubling, with jitter).
+         */backoffBaseMs: UInt64 = UInt64(2000), 
+        /**
+         * The longest retry delay.
+         */backoffCapMs: UInt64 = UInt64(600000)) {
+        self.intervalMs = intervalMs
+        self.backoffBaseMs = backoffBaseMs
+        self.backoffCapMs = backoffCapMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension WatchOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWatchOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WatchOptions {
+        return
+            try WatchOptions(
+                intervalMs: FfiConverterUInt64.read(from: &buf), 
+                backoffBaseMs: FfiConverterUInt64.read(from: &buf), 
+                backoffCapMs: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: WatchOptions, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.intervalMs, into: &buf)
+        FfiConverterUInt64.write(value.backoffBaseMs, into: &buf)
+        FfiConverterUInt64.write(value.backoffCapMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWatchOptions_lift(_ buf: RustBuffer) throws -> WatchOptions {
+    return try FfiConverterTypeWatchOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWatchOptions_lower(_ value: WatchOptions) -> RustBuffer {
+    return FfiConverterTypeWatchOptions.lower(value)
 }
 
 
@@ -7827,6 +9182,68 @@ enum LgtError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */messageZh: String
     )
     /**
+     * The sync server or the network is unavailable for now: try again later (a watching
+     * sync retries by itself with backoff).
+     */
+    case Offline(
+        /**
+         * Stable code.
+         */code: String, 
+        /**
+         * English message.
+         */messageEn: String, 
+        /**
+         * Chinese message.
+         */messageZh: String, 
+        /**
+         * How long the server asked to wait, if it said.
+         */retryAfterMs: UInt64?
+    )
+    /**
+     * The sync server refused this device's credentials: ask the user to check the clock or
+     * enroll the device again.
+     */
+    case AuthRequired(
+        /**
+         * Stable code.
+         */code: String, 
+        /**
+         * English message.
+         */messageEn: String, 
+        /**
+         * Chinese message.
+         */messageZh: String
+    )
+    /**
+     * A supervisor revoked this device: wipe the store now.
+     */
+    case Revoked(
+        /**
+         * Stable code.
+         */code: String, 
+        /**
+         * English message.
+         */messageEn: String, 
+        /**
+         * Chinese message.
+         */messageZh: String
+    )
+    /**
+     * The device went past its offline limit without a successful sync: personal data stays
+     * locked until a sync succeeds.
+     */
+    case Locked(
+        /**
+         * Stable code.
+         */code: String, 
+        /**
+         * English message.
+         */messageEn: String, 
+        /**
+         * Chinese message.
+         */messageZh: String
+    )
+    /**
      * The store was closed or wiped; open it again.
      */
     case Closed(
@@ -7915,12 +9332,33 @@ public struct FfiConverterTypeLgtError: FfiConverterRustBuffer {
             messageEn: try FfiConverterString.read(from: &buf), 
             messageZh: try FfiConverterString.read(from: &buf)
             )
-        case 7: return .Closed(
+        case 7: return .Offline(
+            code: try FfiConverterString.read(from: &buf), 
+            messageEn: try FfiConverterString.read(from: &buf), 
+            messageZh: try FfiConverterString.read(from: &buf), 
+            retryAfterMs: try FfiConverterOptionUInt64.read(from: &buf)
+            )
+        case 8: return .AuthRequired(
             code: try FfiConverterString.read(from: &buf), 
             messageEn: try FfiConverterString.read(from: &buf), 
             messageZh: try FfiConverterString.read(from: &buf)
             )
-        case 8: return .Internal(
+        case 9: return .Revoked(
+            code: try FfiConverterString.read(from: &buf), 
+            messageEn: try FfiConverterString.read(from: &buf), 
+            messageZh: try FfiConverterString.read(from: &buf)
+            )
+        case 10: return .Locked(
+            code: try FfiConverterString.read(from: &buf), 
+            messageEn: try FfiConverterString.read(from: &buf), 
+            messageZh: try FfiConverterString.read(from: &buf)
+            )
+        case 11: return .Closed(
+            code: try FfiConverterString.read(from: &buf), 
+            messageEn: try FfiConverterString.read(from: &buf), 
+            messageZh: try FfiConverterString.read(from: &buf)
+            )
+        case 12: return .Internal(
             code: try FfiConverterString.read(from: &buf), 
             messageEn: try FfiConverterString.read(from: &buf), 
             messageZh: try FfiConverterString.read(from: &buf)
@@ -7980,15 +9418,44 @@ public struct FfiConverterTypeLgtError: FfiConverterRustBuffer {
             FfiConverterString.write(messageZh, into: &buf)
             
         
-        case let .Closed(code,messageEn,messageZh):
+        case let .Offline(code,messageEn,messageZh,retryAfterMs):
             writeInt(&buf, Int32(7))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(messageEn, into: &buf)
+            FfiConverterString.write(messageZh, into: &buf)
+            FfiConverterOptionUInt64.write(retryAfterMs, into: &buf)
+            
+        
+        case let .AuthRequired(code,messageEn,messageZh):
+            writeInt(&buf, Int32(8))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(messageEn, into: &buf)
+            FfiConverterString.write(messageZh, into: &buf)
+            
+        
+        case let .Revoked(code,messageEn,messageZh):
+            writeInt(&buf, Int32(9))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(messageEn, into: &buf)
+            FfiConverterString.write(messageZh, into: &buf)
+            
+        
+        case let .Locked(code,messageEn,messageZh):
+            writeInt(&buf, Int32(10))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(messageEn, into: &buf)
+            FfiConverterString.write(messageZh, into: &buf)
+            
+        
+        case let .Closed(code,messageEn,messageZh):
+            writeInt(&buf, Int32(11))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(messageEn, into: &buf)
             FfiConverterString.write(messageZh, into: &buf)
             
         
         case let .Internal(code,messageEn,messageZh):
-            writeInt(&buf, Int32(8))
+            writeInt(&buf, Int32(12))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(messageEn, into: &buf)
             FfiConverterString.write(messageZh, into: &buf)
@@ -8843,8 +10310,8 @@ public func FfiConverterTypeScanMode_lower(_ value: ScanMode) -> RustBuffer {
 public enum ScanPayload: Equatable, Hashable {
     
     /**
-     * A valid identity number. Check it against the watchlist with
-     * `watchlist().check_identity`.
+     * A valid identity number (already checked against the watchlist: see
+     * [`ScanResult::watchlist`]).
      */
     case idNumber(
         /**
@@ -9030,6 +10497,30 @@ fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
+    typealias SwiftType = UInt64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -9102,6 +10593,30 @@ fileprivate struct FfiConverterOptionTypeBrokenLink: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeCheckOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = CheckOutcome?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeCheckOutcome.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeCheckOutcome.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeContact: FfiConverterRustBuffer {
     typealias SwiftType = Contact?
 
@@ -9142,6 +10657,30 @@ fileprivate struct FfiConverterOptionTypeEmployer: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeEmployer.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeEnrollment: FfiConverterRustBuffer {
+    typealias SwiftType = Enrollment?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeEnrollment.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeEnrollment.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -9366,6 +10905,30 @@ fileprivate struct FfiConverterOptionTypeScanResult: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeSyncReport: FfiConverterRustBuffer {
+    typealias SwiftType = SyncReport?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSyncReport.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSyncReport.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeIdKind: FfiConverterRustBuffer {
     typealias SwiftType = IdKind?
 
@@ -9382,6 +10945,30 @@ fileprivate struct FfiConverterOptionTypeIdKind: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeIdKind.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeLgtError: FfiConverterRustBuffer {
+    typealias SwiftType = LgtError?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeLgtError.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeLgtError.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -9505,6 +11092,31 @@ fileprivate struct FfiConverterSequenceTypeAuditRecord: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeAuditRecord.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeBucketStatus: FfiConverterRustBuffer {
+    typealias SwiftType = [BucketStatus]
+
+    public static func write(_ value: [BucketStatus], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeBucketStatus.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [BucketStatus] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [BucketStatus]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeBucketStatus.read(from: &buf))
         }
         return seq
     }
@@ -9713,6 +11325,31 @@ fileprivate struct FfiConverterSequenceTypePersonRecord: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeQuarantinedOperation: FfiConverterRustBuffer {
+    typealias SwiftType = [QuarantinedOperation]
+
+    public static func write(_ value: [QuarantinedOperation], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeQuarantinedOperation.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [QuarantinedOperation] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [QuarantinedOperation]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeQuarantinedOperation.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeRegistrationRecord: FfiConverterRustBuffer {
     typealias SwiftType = [RegistrationRecord]
 
@@ -9809,6 +11446,54 @@ fileprivate struct FfiConverterSequenceTypeIdWarning: FfiConverterRustBuffer {
         return seq
     }
 }
+private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
+private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
+
+fileprivate let uniffiContinuationHandleMap = UniffiHandleMap<UnsafeContinuation<Int8, Never>>()
+
+fileprivate func uniffiRustCallAsync<F, T>(
+    rustFutureFunc: () -> UInt64,
+    pollFunc: (UInt64, @escaping UniffiRustFutureContinuationCallback, UInt64) -> (),
+    completeFunc: (UInt64, UnsafeMutablePointer<RustCallStatus>) -> F,
+    freeFunc: (UInt64) -> (),
+    liftFunc: (F) throws -> T,
+    errorHandler: ((RustBuffer) throws -> Swift.Error)?
+) async throws -> T {
+    // Make sure to call the ensure init function since future creation doesn't have a
+    // RustCallStatus param, so doesn't use makeRustCall()
+    uniffiEnsureLgtFfiInitialized()
+    let rustFuture = rustFutureFunc()
+    defer {
+        freeFunc(rustFuture)
+    }
+    var pollResult: Int8;
+    repeat {
+        pollResult = await withUnsafeContinuation {
+            pollFunc(
+                rustFuture,
+                { handle, pollResult in
+                    uniffiFutureContinuationCallback(handle: handle, pollResult: pollResult)
+                },
+                uniffiContinuationHandleMap.insert(obj: $0)
+            )
+        }
+    } while pollResult != UNIFFI_RUST_FUTURE_POLL_READY
+
+    return try liftFunc(makeRustCall(
+        { completeFunc(rustFuture, $0) },
+        errorHandler: errorHandler
+    ))
+}
+
+// Callback handlers for an async calls.  These are invoked by Rust when the future is ready.  They
+// lift the return value or error and resume the suspended function.
+fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: Int8) {
+    if let continuation = try? uniffiContinuationHandleMap.remove(handle: handle) {
+        continuation.resume(returning: pollResult)
+    } else {
+        print("uniffiFutureContinuationCallback invalid handle")
+    }
+}
 /**
  * Wipes the store in `dir` without opening it (the key may be lost): destroys the key
  * through the provider, then the files.
@@ -9865,6 +11550,7 @@ private let initializationResult: InitializationResult = {
     uniffiCallbackInitAlertListener()
     uniffiCallbackInitClock()
     uniffiCallbackInitKeyProvider()
+    uniffiCallbackInitSyncObserver()
     return InitializationResult.ok
 }()
 

@@ -1,0 +1,379 @@
+//! Sync with the server: enroll, sync now (async: Kotlin `suspend`, Swift `async`), the sync
+//! status, a watching sync that reports each attempt to a shell observer until its
+//! subscription is cancelled, the network-available hint, and the reserved permit numbers.
+
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use lgt_core::sync as core;
+use lgt_core::FieldCore;
+
+use crate::platform::SyncObserver;
+use crate::registrations::convert_all;
+use crate::shared::Shared;
+use crate::LgtError;
+
+/// Where this device syncs, and as whom.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Enrollment {
+    /// The server's base URL.
+    pub server_url: String,
+    /// The device id the server assigned.
+    pub device_id: String,
+    /// The coordinator account the device is bound to.
+    pub coordinator: String,
+    /// The district whose permits it receives.
+    pub district: String,
+    /// When it enrolled, RFC 3339 UTC.
+    pub enrolled_at: String,
+    /// Seconds without a successful sync after which personal data locks.
+    pub max_offline_secs: i64,
+}
+
+/// What one sync did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncReport {
+    /// Operations the server applied now or had applied before.
+    pub acknowledged: u64,
+    /// Operations the server kept as conflicts for a supervisor.
+    pub conflicts: u64,
+    /// Operations refused for good, now quarantined with their reason.
+    pub quarantined: u64,
+    /// Bucket entries applied.
+    pub pulled: u64,
+    /// Buckets (`permits`, `records`) whose checksum disagreed and were downloaded again.
+    pub recovered: Vec<String>,
+}
+
+/// An operation the server refused, with the reason shown to the user.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct QuarantinedOperation {
+    /// The operation.
+    pub op_id: String,
+    /// Its kind.
+    pub kind: String,
+    /// The record it concerns.
+    pub record_id: String,
+    /// Why the server refused it.
+    pub reason: String,
+}
+
+/// One bucket of the local replica.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct BucketStatus {
+    /// The bucket (`permits`, `records`).
+    pub bucket: String,
+    /// The last sequence applied.
+    pub cursor: i64,
+    /// Live entries held.
+    pub entries: i64,
+    /// The replica's checksum.
+    pub checksum: String,
+}
+
+/// Sync health, for a status screen.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncStatus {
+    /// The enrollment, if any.
+    pub enrollment: Option<Enrollment>,
+    /// Operations waiting to be sent (pending or in flight).
+    pub queue_depth: u64,
+    /// When the oldest of them was queued.
+    pub oldest_pending: Option<String>,
+    /// Operations refused for good, with reasons.
+    pub quarantined: Vec<QuarantinedOperation>,
+    /// When the last sync succeeded.
+    pub last_success: Option<String>,
+    /// How the last failed attempt failed.
+    pub last_error: Option<String>,
+    /// The replica's buckets.
+    pub buckets: Vec<BucketStatus>,
+    /// Reserved permit numbers still valid and unissued.
+    pub permit_numbers_left: u64,
+}
+
+/// How a watching sync paces itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct WatchOptions {
+    /// Time between successful syncs.
+    #[uniffi(default = 300000)]
+    pub interval_ms: u64,
+    /// The first retry delay's ceiling after a transient failure (doubling, with jitter).
+    #[uniffi(default = 2000)]
+    pub backoff_base_ms: u64,
+    /// The longest retry delay.
+    #[uniffi(default = 600000)]
+    pub backoff_cap_ms: u64,
+}
+
+/// One attempt of a watching sync.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncAttempt {
+    /// What it did, when it succeeded.
+    pub report: Option<SyncReport>,
+    /// Why it failed (`Offline` ones are retried by themselves).
+    pub error: Option<LgtError>,
+    /// Milliseconds until the next attempt, unless the network hint comes first.
+    pub next_in_ms: u64,
+}
+
+/// Sync of one open store: `core.sync()`.
+#[derive(uniffi::Object)]
+pub struct SyncEngine {
+    shared: Arc<Shared>,
+}
+
+impl SyncEngine {
+    pub(crate) fn new(shared: Arc<Shared>) -> Arc<Self> {
+        Arc::new(Self { shared })
+    }
+
+    /// Runs a blocking core call on tokio's blocking pool, so the async caller's thread is
+    /// never held (the core runs the network engine on a runtime of its own).
+    async fn off_thread<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&FieldCore) -> Result<T, lgt_core::Error> + Send + 'static,
+    ) -> Result<T, LgtError> {
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || shared.call(f))
+            .await
+            .map_err(|_| LgtError::internal("sync task"))?
+    }
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl SyncEngine {
+    /// Enrolls this device with a sync server under a supervisor's one-time code.
+    pub async fn enroll(&self, server_url: String, code: String) -> Result<Enrollment, LgtError> {
+        self.off_thread(move |core| core.sync_enroll(&server_url, &code))
+            .await
+            .map(Into::into)
+    }
+
+    /// Syncs once: pushes the outbox, pulls every bucket. Fails with `Offline` when the
+    /// server cannot be reached, `AuthRequired` when it refuses the device, and `Revoked`
+    /// when the device must wipe its store now. Cancelling the caller does not stop a sync
+    /// already running; it finishes in the background.
+    pub async fn sync_now(&self) -> Result<SyncReport, LgtError> {
+        self.off_thread(|core| core.sync_now())
+            .await
+            .map(Into::into)
+    }
+
+    /// Queue depth, last success, quarantined operations with reasons, bucket cursors.
+    pub fn status(&self) -> Result<SyncStatus, LgtError> {
+        self.shared.call(|core| core.sync_status()).map(Into::into)
+    }
+
+    /// The next permit number the server reserved for this device, to issue offline; `None`
+    /// when the pool is empty or expired (sync to refill it).
+    pub fn next_permit_number(&self) -> Result<Option<String>, LgtError> {
+        self.shared.call(|core| core.permit_number_from_pool())
+    }
+
+    /// Syncs now and then by itself on a thread of its own, reporting every attempt to
+    /// `observer`, until the returned subscription is cancelled, the store closes, or an
+    /// error needs the user (`AuthRequired`, `Revoked`, ...: passed to `on_stopped`).
+    /// Transient failures are retried with backoff.
+    pub fn watch(
+        &self,
+        options: WatchOptions,
+        observer: Arc<dyn SyncObserver>,
+    ) -> Result<Arc<SyncSubscription>, LgtError> {
+        let watch = Arc::new(Watch::default());
+        self.shared.watches.add(watch.clone());
+        let shared = self.shared.clone();
+        let running = watch.clone();
+        let started = std::thread::Builder::new()
+            .name("lgt-sync-watch".into())
+            .spawn(move || {
+                let result = shared.call(|core| {
+                    core.sync_watch(options.into(), &running.trigger, &mut |attempt| {
+                        if !running.is_cancelled() {
+                            // A failing observer cannot undo the attempt; the watch goes on.
+                            let _ = observer.on_attempt(attempt.into());
+                        }
+                        if running.is_cancelled() {
+                            ControlFlow::Break(())
+                        } else {
+                            ControlFlow::Continue(())
+                        }
+                    })
+                });
+                shared.watches.remove(&running);
+                let _ = observer.on_stopped(result.err());
+            });
+        if started.is_err() {
+            self.shared.watches.remove(&watch);
+            return Err(LgtError::internal("sync thread"));
+        }
+        Ok(Arc::new(SyncSubscription { watch }))
+    }
+
+    /// The network came back (connectivity callback): every watching sync tries at once
+    /// instead of waiting for its timer. Only a hint; the timers fire by themselves too.
+    pub fn network_available(&self) {
+        self.shared.watches.network_available();
+    }
+}
+
+/// A running watching sync; cancel it to stop it.
+#[derive(uniffi::Object)]
+pub struct SyncSubscription {
+    watch: Arc<Watch>,
+}
+
+#[uniffi::export]
+impl SyncSubscription {
+    /// Stops the watching sync: no attempt is reported after this returns. A sync in
+    /// progress finishes first; a waiting one is woken and ends after one last, unreported
+    /// attempt (the engine checks for the end between attempts). Cancelling twice is
+    /// harmless.
+    pub fn cancel(&self) {
+        self.watch.cancel();
+    }
+
+    /// Whether it was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.watch.is_cancelled()
+    }
+}
+
+/// One watching sync: its cancel flag and its wake-up trigger.
+#[derive(Default)]
+pub(crate) struct Watch {
+    cancelled: AtomicBool,
+    trigger: core::SyncTrigger,
+}
+
+impl Watch {
+    fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        self.trigger.network_available();
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+/// The watching syncs of one store: woken by the network hint, stopped when it closes.
+#[derive(Default)]
+pub(crate) struct Watches(Mutex<Vec<Arc<Watch>>>);
+
+impl Watches {
+    fn list(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Watch>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn add(&self, watch: Arc<Watch>) {
+        self.list().push(watch);
+    }
+
+    fn remove(&self, watch: &Arc<Watch>) {
+        self.list().retain(|w| !Arc::ptr_eq(w, watch));
+    }
+
+    fn network_available(&self) {
+        for watch in self.list().iter() {
+            watch.trigger.network_available();
+        }
+    }
+
+    /// Cancels every watching sync (before the store closes, which waits for them).
+    pub(crate) fn cancel_all(&self) {
+        for watch in self.list().iter() {
+            watch.cancel();
+        }
+    }
+}
+
+impl From<WatchOptions> for core::WatchOptions {
+    fn from(o: WatchOptions) -> Self {
+        Self {
+            interval: Duration::from_millis(o.interval_ms),
+            backoff: core::Backoff::new(
+                Duration::from_millis(o.backoff_base_ms),
+                Duration::from_millis(o.backoff_cap_ms),
+            ),
+        }
+    }
+}
+
+impl From<&core::SyncAttempt> for SyncAttempt {
+    fn from(a: &core::SyncAttempt) -> Self {
+        Self {
+            report: a.result.as_ref().ok().cloned().map(Into::into),
+            error: a.result.as_ref().err().map(LgtError::from),
+            next_in_ms: u64::try_from(a.next_in.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+impl From<core::Enrollment> for Enrollment {
+    fn from(e: core::Enrollment) -> Self {
+        Self {
+            server_url: e.server_url,
+            device_id: e.device_id,
+            coordinator: e.coordinator,
+            district: e.district,
+            enrolled_at: e.enrolled_at,
+            max_offline_secs: e.max_offline_secs,
+        }
+    }
+}
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+impl From<core::SyncReport> for SyncReport {
+    fn from(r: core::SyncReport) -> Self {
+        Self {
+            acknowledged: count(r.acknowledged),
+            conflicts: count(r.conflicts),
+            quarantined: count(r.quarantined),
+            pulled: count(r.pulled),
+            recovered: r.recovered.iter().map(|b| b.as_str().to_owned()).collect(),
+        }
+    }
+}
+
+impl From<core::QuarantinedOperation> for QuarantinedOperation {
+    fn from(q: core::QuarantinedOperation) -> Self {
+        Self {
+            op_id: q.op_id,
+            kind: q.kind,
+            record_id: q.record_id,
+            reason: q.reason,
+        }
+    }
+}
+
+impl From<core::BucketStatus> for BucketStatus {
+    fn from(b: core::BucketStatus) -> Self {
+        Self {
+            bucket: b.bucket.as_str().to_owned(),
+            cursor: b.cursor,
+            entries: b.entries,
+            checksum: b.checksum,
+        }
+    }
+}
+
+impl From<core::SyncStatus> for SyncStatus {
+    fn from(s: core::SyncStatus) -> Self {
+        Self {
+            enrollment: s.enrollment.map(Into::into),
+            queue_depth: count(s.queue_depth),
+            oldest_pending: s.oldest_pending,
+            quarantined: convert_all(s.quarantined),
+            last_success: s.last_success,
+            last_error: s.last_error,
+            buckets: convert_all(s.buckets),
+            permit_numbers_left: count(s.permit_numbers_left),
+        }
+    }
+}

@@ -1,0 +1,142 @@
+"""Sync through the generated Python module against the real `lgt-server` on loopback: enroll,
+sync now (async), status, a watching sync with its observer, the network hint and the
+cancel handle, and the errors a shell must act on."""
+
+import asyncio
+import queue
+
+import pytest
+
+import lgt_ffi
+from conftest import MemoryKeys, config, registration
+
+HOUR_MS = 3_600_000
+# Long timers, so every attempt after the first comes from the network hint.
+QUIET = lgt_ffi.WatchOptions(interval_ms=HOUR_MS, backoff_base_ms=HOUR_MS, backoff_cap_ms=HOUR_MS)
+
+
+@pytest.fixture
+def live_core(store_dir):
+    """A store on the system clock: the server checks the device's signed time."""
+    core = lgt_ffi.LgtCore.create(config(store_dir), MemoryKeys(), None)
+    yield core
+    core.close_store()
+
+
+class Attempts(lgt_ffi.SyncObserver):
+    """A sync observer that queues what it is told."""
+
+    def __init__(self):
+        self.attempts = queue.Queue()
+        self.stopped = queue.Queue()
+
+    def on_attempt(self, attempt):
+        self.attempts.put(attempt)
+
+    def on_stopped(self, error):
+        self.stopped.put(error)
+
+    def next_attempt(self):
+        return self.attempts.get(timeout=60)
+
+
+def enroll(core, server):
+    return asyncio.run(core.sync().enroll(server.url, server.enrollment_code()))
+
+
+def test_enroll_sync_now_and_status(live_core, sync_server):
+    sync = live_core.sync()
+    assert sync.status().enrollment is None
+    with pytest.raises(lgt_ffi.LgtError.Refused) as refused:
+        asyncio.run(sync.sync_now())
+    assert refused.value.code == "sync.not_enrolled"
+
+    enrollment = enroll(live_core, sync_server)
+    assert (enrollment.coordinator, enrollment.district) == ("tester-1", "110105")
+    assert enrollment.server_url == sync_server.url
+    live_core.registrations().register(registration())
+    assert sync.status().queue_depth == 1
+
+    report = asyncio.run(sync.sync_now())
+    assert report.acknowledged == 1 and report.quarantined == 0
+    status = sync.status()
+    assert status.queue_depth == 0 and status.last_success is not None
+    assert status.enrollment == enrollment
+    assert {b.bucket for b in status.buckets} == {"permits", "records"}
+    records = next(b for b in status.buckets if b.bucket == "records")
+    assert records.entries >= 1
+    assert live_core.outbox().list(lgt_ffi.OperationState.PENDING) == []
+    devices = sync_server.admin("devices")
+    assert enrollment.device_id in str(devices)
+    assert "sync.run" in [r.action for r in live_core.audit().recent(10)]
+
+    with pytest.raises(lgt_ffi.LgtError.Refused) as again:
+        enroll(live_core, sync_server)
+    assert again.value.code == "sync.already_enrolled"
+
+
+def test_an_unreachable_server_is_offline(live_core, sync_server):
+    enroll(live_core, sync_server)
+    sync_server.stop()
+    with pytest.raises(lgt_ffi.LgtError.Offline) as offline:
+        asyncio.run(live_core.sync().sync_now())
+    assert offline.value.code == "sync.transient"
+    assert "稍后" in offline.value.message_zh
+    assert live_core.sync().status().last_error is not None
+
+
+def test_a_revoked_device_is_told_to_wipe(live_core, sync_server):
+    device = enroll(live_core, sync_server).device_id
+    asyncio.run(live_core.sync().sync_now())
+    sync_server.admin("revoke", device)
+    with pytest.raises(lgt_ffi.LgtError.Revoked) as revoked:
+        asyncio.run(live_core.sync().sync_now())
+    assert revoked.value.code == "sync.revoked"
+
+    # A watching sync stops on it and says why.
+    observer = Attempts()
+    live_core.sync().watch(QUIET, observer)
+    assert isinstance(observer.next_attempt().error, lgt_ffi.LgtError.Revoked)
+    assert isinstance(observer.stopped.get(timeout=60), lgt_ffi.LgtError.Revoked)
+
+
+def test_a_watch_reports_attempts_wakes_on_the_network_hint_and_stops_when_cancelled(
+    live_core, sync_server
+):
+    enroll(live_core, sync_server)
+    observer = Attempts()
+    subscription = live_core.sync().watch(QUIET, observer)
+
+    first = observer.next_attempt()
+    assert first.error is None and first.report is not None
+    assert first.next_in_ms == HOUR_MS
+
+    live_core.registrations().register(registration())
+    live_core.sync().network_available()
+    second = observer.next_attempt()
+    assert second.report.acknowledged == 1
+
+    subscription.cancel()
+    assert subscription.is_cancelled()
+    assert observer.stopped.get(timeout=60) is None
+    assert observer.attempts.empty()
+    assert live_core.sync().status().queue_depth == 0
+
+
+def test_an_unreachable_server_is_retried_and_closing_the_store_ends_the_watch(
+    live_core, sync_server
+):
+    enroll(live_core, sync_server)
+    sync_server.stop()
+    observer = Attempts()
+    fast_retry = lgt_ffi.WatchOptions(interval_ms=HOUR_MS, backoff_base_ms=50, backoff_cap_ms=100)
+    live_core.sync().watch(fast_retry, observer)
+    for _ in range(2):
+        attempt = observer.next_attempt()
+        assert isinstance(attempt.error, lgt_ffi.LgtError.Offline)
+        assert attempt.next_in_ms <= 100
+
+    live_core.close_store()
+    assert observer.stopped.get(timeout=60) is None
+    with pytest.raises(lgt_ffi.LgtError.Closed):
+        live_core.sync().status()
