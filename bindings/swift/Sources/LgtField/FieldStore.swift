@@ -26,6 +26,8 @@ public final class FieldStore: @unchecked Sendable {
     public let outbox: FieldOutbox
     /// The offline wanted-persons list.
     public let watchlist: FieldWatchlist
+    /// Sync with the server.
+    public let sync: FieldSync
     /// Watchlist alerts as they are raised by any call (register, find, check, re-check), once
     /// committed. One consumer; live only: alerts raised before it iterates are in the call's
     /// result and in `watchlist.alerts()`. A consumer more than 64 behind loses the oldest.
@@ -37,6 +39,7 @@ public final class FieldStore: @unchecked Sendable {
         permits = FieldPermits(inner: core.permits())
         audit = FieldAudit(inner: core.audit())
         outbox = FieldOutbox(inner: core.outbox())
+        sync = FieldSync(inner: core.sync())
         let watchlistHandle = core.watchlist()
         watchlist = FieldWatchlist(inner: watchlistHandle)
         let (stream, continuation) = AsyncStream.makeStream(of: WatchlistAlert.self, bufferingPolicy: .bufferingNewest(64))
@@ -248,5 +251,65 @@ public final class FieldScanner: @unchecked Sendable {
     /// Revokes an issuer key: its codes read as unknown issuer from now on. Audited.
     public func revokeIssuer(keyId: String) async throws {
         try await offMain { [inner] in try inner.revokeIssuer(keyId: keyId) }
+    }
+}
+
+/// Sync of a `FieldStore` with the server.
+public final class FieldSync: @unchecked Sendable {
+    private let inner: SyncEngine
+    init(inner: SyncEngine) { self.inner = inner }
+
+    /// Enrolls this device under a supervisor's one-time code (the core runs it off-thread).
+    public func enroll(serverUrl: String, code: String) async throws -> Enrollment {
+        try await inner.enroll(serverUrl: serverUrl, code: code)
+    }
+
+    /// Syncs once. Throws `LgtError.Offline` (retry later), `.AuthRequired` (ask the user) or
+    /// `.Revoked` (wipe the store now).
+    public func syncNow() async throws -> SyncReport {
+        try await inner.syncNow()
+    }
+
+    /// Queue depth, last success, quarantined operations, bucket cursors.
+    public func status() async throws -> SyncStatus {
+        try await offMain { [inner] in try inner.status() }
+    }
+
+    /// The next permit number the server reserved for this device, or nil (sync to refill).
+    public func nextPermitNumber() async throws -> String? {
+        try await offMain { [inner] in try inner.nextPermitNumber() }
+    }
+
+    /// A watching sync as a stream: iterating starts it, every attempt is yielded, ending the
+    /// iteration (or its task) cancels the subscription; an error that needs the user
+    /// (`AuthRequired`, `Revoked`) finishes the stream by throwing it.
+    public func watch(_ options: WatchOptions) -> AsyncThrowingStream<SyncAttempt, Error> {
+        AsyncThrowingStream { continuation in
+            do {
+                let subscription = try inner.watch(options: options, observer: StreamAttempts(continuation))
+                continuation.onTermination = { _ in subscription.cancel() }
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+    }
+
+    /// The network came back (`NWPathMonitor`): watching syncs try at once.
+    public func networkAvailable() {
+        inner.networkAvailable()
+    }
+}
+
+/// Passes a watching sync's attempts to an `AsyncThrowingStream`.
+final class StreamAttempts: SyncObserver {
+    private let continuation: AsyncThrowingStream<SyncAttempt, Error>.Continuation
+    init(_ continuation: AsyncThrowingStream<SyncAttempt, Error>.Continuation) { self.continuation = continuation }
+
+    func onAttempt(attempt: SyncAttempt) throws {
+        continuation.yield(attempt)
+    }
+
+    func onStopped(error: LgtError?) throws {
+        continuation.finish(throwing: error)
     }
 }

@@ -11,6 +11,10 @@ val LgtException.code: String
         is LgtException.WrongKey -> code
         is LgtException.KeyUnavailable -> code
         is LgtException.Store -> code
+        is LgtException.Offline -> code
+        is LgtException.AuthRequired -> code
+        is LgtException.Revoked -> code
+        is LgtException.Locked -> code
         is LgtException.Closed -> code
         is LgtException.Internal -> code
     }
@@ -23,6 +27,10 @@ fun LgtException.userMessage(chinese: Boolean): String = when (this) {
     is LgtException.WrongKey -> if (chinese) messageZh else messageEn
     is LgtException.KeyUnavailable -> if (chinese) messageZh else messageEn
     is LgtException.Store -> if (chinese) messageZh else messageEn
+    is LgtException.Offline -> if (chinese) messageZh else messageEn
+    is LgtException.AuthRequired -> if (chinese) messageZh else messageEn
+    is LgtException.Revoked -> if (chinese) messageZh else messageEn
+    is LgtException.Locked -> if (chinese) messageZh else messageEn
     is LgtException.Closed -> if (chinese) messageZh else messageEn
     is LgtException.Internal -> if (chinese) messageZh else messageEn
 }

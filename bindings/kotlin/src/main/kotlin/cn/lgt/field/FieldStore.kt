@@ -8,6 +8,7 @@ import cn.lgt.core.BarcodeFormat
 import cn.lgt.core.CheckOutcome
 import cn.lgt.core.Clock
 import cn.lgt.core.DocumentInput
+import cn.lgt.core.Enrollment
 import cn.lgt.core.IdNumberInfo
 import cn.lgt.core.Identifier
 import cn.lgt.core.KeyProvider
@@ -31,15 +32,24 @@ import cn.lgt.core.Scan
 import cn.lgt.core.ScanOptions
 import cn.lgt.core.ScanResult
 import cn.lgt.core.StoreConfig
+import cn.lgt.core.SyncAttempt
+import cn.lgt.core.SyncEngine
+import cn.lgt.core.SyncObserver
+import cn.lgt.core.SyncReport
+import cn.lgt.core.SyncStatus
+import cn.lgt.core.WatchOptions
 import cn.lgt.core.Watchlist
 import cn.lgt.core.WatchlistAlert
 import cn.lgt.core.WatchlistSubject
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.channels.BufferOverflow
+import kotlinx.coroutines.channels.awaitClose
+import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableSharedFlow
 import kotlinx.coroutines.flow.SharedFlow
 import kotlinx.coroutines.flow.asSharedFlow
+import kotlinx.coroutines.flow.callbackFlow
 import kotlinx.coroutines.withContext
 
 /**
@@ -64,6 +74,7 @@ class FieldStore private constructor(
     private val auditHandle = core.audit()
     private val outboxHandle = core.outbox()
     private val watchlistHandle = core.watchlist()
+    private val syncHandle = core.sync()
     private val alertFlow = MutableSharedFlow<WatchlistAlert>(
         extraBufferCapacity = ALERT_BUFFER,
         onBufferOverflow = BufferOverflow.DROP_OLDEST,
@@ -93,6 +104,9 @@ class FieldStore private constructor(
     /** The offline wanted-persons list. */
     val watchlist = FieldWatchlist(watchlistHandle, dispatcher)
 
+    /** Sync with the server. */
+    val sync = FieldSync(syncHandle, dispatcher)
+
     /**
      * Watchlist alerts as they are raised by any call (register, find, check, re-check), once
      * committed. Live only: alerts raised while nobody collects are not replayed (they are in
@@ -119,7 +133,7 @@ class FieldStore private constructor(
     /** Closes the store (after calls in flight) and frees the native handles. */
     override fun close() {
         core.closeStore()
-        listOf(registrationsHandle, permitsHandle, auditHandle, outboxHandle, watchlistHandle, core).forEach { it.close() }
+        listOf(registrationsHandle, permitsHandle, auditHandle, outboxHandle, watchlistHandle, syncHandle, core).forEach { it.close() }
     }
 
     companion object {
@@ -266,4 +280,49 @@ class FieldScanner internal constructor(
 
     /** Frees the native scanner. */
     override fun close() = inner.close()
+}
+
+/** Sync of a [FieldStore] with the server. */
+class FieldSync internal constructor(
+    private val inner: SyncEngine,
+    private val dispatcher: CoroutineDispatcher,
+) {
+    /** Enrolls this device under a supervisor's one-time code (the core runs it off-thread). */
+    suspend fun enroll(serverUrl: String, code: String): Enrollment = inner.enroll(serverUrl, code)
+
+    /**
+     * Syncs once. Throws [LgtException.Offline] (retry later), [LgtException.AuthRequired]
+     * (ask the user) or [LgtException.Revoked] (wipe the store now).
+     */
+    suspend fun syncNow(): SyncReport = inner.syncNow()
+
+    /** Queue depth, last success, quarantined operations, bucket cursors. */
+    suspend fun status(): SyncStatus = withContext(dispatcher) { inner.status() }
+
+    /** The next permit number the server reserved for this device, or null (sync to refill). */
+    suspend fun nextPermitNumber(): String? = withContext(dispatcher) { inner.nextPermitNumber() }
+
+    /**
+     * A watching sync as a cold Flow: collecting starts it, every attempt is emitted, and
+     * cancelling the collector cancels the subscription. An error that needs the user
+     * (`AuthRequired`, `Revoked`) ends the Flow with that exception.
+     */
+    fun watch(options: WatchOptions = WatchOptions()): Flow<SyncAttempt> = callbackFlow {
+        val subscription = inner.watch(options, object : SyncObserver {
+            override fun onAttempt(attempt: SyncAttempt) {
+                trySend(attempt)
+            }
+
+            override fun onStopped(error: LgtException?) {
+                close(error)
+            }
+        })
+        awaitClose {
+            subscription.cancel()
+            subscription.close()
+        }
+    }
+
+    /** The network came back (connectivity callback): watching syncs try at once. */
+    fun networkAvailable() = inner.networkAvailable()
 }

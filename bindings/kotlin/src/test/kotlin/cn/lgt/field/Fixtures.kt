@@ -105,3 +105,50 @@ class ListServer(private val dir: File) {
                 "CASE-2,单晓东,1,1981-02-02,,synthetic case,\n"
     }
 }
+
+/** The real `lgt-server` on a loopback port, SQLite in [data]. */
+class SyncServer(private val data: File) : AutoCloseable {
+    private val bin = File(System.getProperty("lgt.server.bin") ?: "../../target/debug/lgt-server")
+    private val log = File(data, "server.log")
+    private val process: Process
+
+    /** Its base URL. */
+    val url: String
+
+    init {
+        check(bin.canExecute()) { "${bin.path} is missing: run bindings/generate.sh (it builds lgt-server)" }
+        process = ProcessBuilder(bin.path, "--data", data.path, "serve", "--listen", "127.0.0.1:0")
+            .redirectError(log)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start()
+        url = "http://" + awaitListening()
+    }
+
+    private fun awaitListening(): String {
+        val address = Regex(""""message":"listening".*?"addr":"([^"]+)"|"addr":"([^"]+)".*?"message":"listening"""")
+        val deadline = System.nanoTime() + 60_000_000_000
+        while (System.nanoTime() < deadline) {
+            if (log.exists()) {
+                address.find(log.readText())?.let { m -> return m.groupValues.drop(1).first { it.isNotEmpty() } }
+            }
+            check(process.isAlive) { "lgt-server exited: ${log.readText()}" }
+            Thread.sleep(50)
+        }
+        error("lgt-server did not start listening")
+    }
+
+    /** A one-time enrollment code for [coordinator] (`lgt-server enrollment-code`). */
+    fun enrollmentCode(coordinator: String = "tester-1", district: String = "110105"): String {
+        val admin = ProcessBuilder(
+            bin.path, "--data", data.path, "enrollment-code", "--coordinator", coordinator, "--district", district,
+        ).redirectError(ProcessBuilder.Redirect.DISCARD).start()
+        val output = admin.inputStream.bufferedReader().readText()
+        check(admin.waitFor() == 0) { "enrollment-code failed" }
+        return checkNotNull(Regex(""""code"\s*:\s*"([^"]+)"""").find(output)) { output }.groupValues[1]
+    }
+
+    override fun close() {
+        process.destroy()
+        process.waitFor()
+    }
+}
