@@ -578,6 +578,39 @@ mod tests {
     }
 
     #[test]
+    fn sync_errors_map_to_what_the_shell_must_do() {
+        let transient = SyncError::Transient {
+            reason: "503".into(),
+            retry_after: Some(std::time::Duration::from_secs(2)),
+        };
+        assert!(matches!(
+            LgtError::from(lgt_core::Error::Sync(transient)),
+            LgtError::Offline { retry_after_ms: Some(2000), ref code, .. } if code == "sync.transient"
+        ));
+        let cases = [
+            (SyncError::Revoked, "Revoked"),
+            (
+                SyncError::Auth {
+                    code: "auth.clock_skew".into(),
+                },
+                "AuthRequired",
+            ),
+            (
+                SyncError::Locked {
+                    since: "2026-11-29".into(),
+                },
+                "Locked",
+            ),
+            (SyncError::NotEnrolled, "Refused"),
+        ];
+        for (error, variant) in cases {
+            let public = LgtError::from(&error);
+            assert_eq!(public.code(), error.code());
+            assert!(format!("{public:?}").starts_with(variant), "{public:?}");
+        }
+    }
+
+    #[test]
     fn a_refused_watchlist_package_is_refused_with_its_code() {
         let error = LgtError::from(lgt_core::Error::Watchlist(WatchlistError::BadSignature {
             what: "manifest",
