@@ -4,7 +4,8 @@
 //!  phone (lgt-core sync engine) ──HTTP, signed──► api (axum)
 //!                                                  ├─ auth     device signatures, replay refusal
 //!                                                  ├─ push     exactly-once ledger + permit machine
-//!                                                  └─ buckets  per-partition change logs, checksums
+//!                                                  ├─ buckets  per-partition change logs, checksums
+//!                                                  └─ watchlist  published list packages, hit reports
 //!                                                 db (sqlx Any: SQLite file or PostgreSQL)
 //! ```
 //!
@@ -22,6 +23,7 @@ mod error;
 mod metrics;
 mod numbers;
 mod push;
+pub mod watchlist;
 
 use std::future::Future;
 

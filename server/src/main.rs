@@ -65,6 +65,14 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Publish a signed watchlist package (built by `lgt watchlist build`) to every device:
+    /// a snapshot replaces the list, a delta updates the version before it.
+    WatchlistPublish {
+        /// The package file.
+        package: PathBuf,
+    },
+    /// List the watchlist hit reports devices sent (ids, versions and tags only).
+    WatchlistHits,
     /// Resolve a conflict with a note.
     Resolve {
         /// Conflict id.
@@ -111,6 +119,11 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Devices => print_json(&admin::devices(&db).await?)?,
         Command::Revoke { device_id } => admin::revoke(&db, &device_id).await?,
+        Command::WatchlistPublish { package } => {
+            let bytes = std::fs::read(&package)?;
+            print_json(&lgt_server::watchlist::publish(&db, &bytes).await?)?;
+        }
+        Command::WatchlistHits => print_json(&lgt_server::watchlist::hits(&db).await?)?,
         Command::Conflicts { all } => print_json(&admin::conflicts(&db, all).await?)?,
         Command::Resolve {
             conflict_id,

@@ -15,6 +15,7 @@ mod backoff;
 mod client;
 mod error;
 mod state;
+mod watchlist;
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -38,6 +39,7 @@ pub use state::Enrollment;
 use crate::crypto::SigningKey;
 use crate::outbox::{self, OperationState};
 use crate::store::{timestamp, Store, StoreError};
+use crate::watchlist::{ListInfo, WatchlistPolicy};
 
 /// Operations per push; a 413 or a malformed-request refusal halves it to isolate the
 /// operation at fault.
@@ -63,6 +65,13 @@ pub struct SyncReport {
     pub pulled: usize,
     /// Buckets whose checksum disagreed and were downloaded again whole.
     pub recovered: Vec<Bucket>,
+    /// Watchlist versions imported from the `watchlist` bucket, in order. Alerts of entries
+    /// that left the list stop at once; run [`crate::FieldCore::watchlist_recheck`] (on a
+    /// background thread) so earlier registrations are checked against the new version.
+    pub watchlist_imported: Vec<ListInfo>,
+    /// Watchlist packages refused (forged, rolled back, expired, no pinned root...): the list
+    /// in use stays. Versions and error codes only.
+    pub watchlist_refused: Vec<String>,
 }
 
 /// An operation the server refused, with the reason shown to the user.
@@ -202,7 +211,7 @@ pub(crate) async fn sync_once(store: &Store, now: DateTime<Utc>) -> Result<SyncR
     let result = async {
         push(store, &client, &credentials, &mut report).await?;
         refill_numbers(store, &client, &credentials).await?;
-        pull(store, &client, &credentials, &mut report).await
+        pull(store, &client, &credentials, now, &mut report).await
     }
     .await
     .map_err(|e| match e {
@@ -372,6 +381,7 @@ async fn pull(
     store: &Store,
     client: &Client,
     credentials: &Credentials,
+    now: DateTime<Utc>,
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
     let start = store.read(|conn| {
@@ -402,6 +412,7 @@ async fn pull(
                 false,
             )? {
                 report.pulled += page.entries.len();
+                import_watchlist(tx, *bucket, &page.entries, now, false, report)?;
             } else {
                 mismatched.push(*bucket);
             }
@@ -433,9 +444,36 @@ async fn pull(
             }
             report.pulled += page.entries.len();
             report.recovered.push(*bucket);
+            import_watchlist(tx, *bucket, &page.entries, now, true, report)?;
         }
         Ok(())
     })
+}
+
+/// Imports the watchlist packages a checkpoint of the `watchlist` bucket brought.
+fn import_watchlist(
+    tx: &rusqlite::Transaction<'_>,
+    bucket: Bucket,
+    entries: &[Entry],
+    now: DateTime<Utc>,
+    recovery: bool,
+    report: &mut SyncReport,
+) -> Result<(), StoreError> {
+    if bucket == Bucket::Watchlist {
+        let imported = watchlist::import(tx, entries, now, recovery)?;
+        report.watchlist_imported.extend(imported.applied);
+        report.watchlist_refused.extend(imported.refused);
+    }
+    Ok(())
+}
+
+/// Pins the watchlist roots the `watchlist` bucket's packages must verify against.
+pub(crate) fn pin_watchlist(store: &Store, policy: &WatchlistPolicy) -> Result<(), SyncError> {
+    if store.write(|tx| state::save_watchlist_policy(tx, policy))? {
+        Ok(())
+    } else {
+        Err(SyncError::NotEnrolled)
+    }
 }
 
 /// Pulls pages of `buckets` from their cursors until each reaches a checkpoint.

@@ -4,10 +4,11 @@
 use chrono::{DateTime, Utc};
 use lgt_protocol::{checksum, checksum_hex, entry_digest_input, Bucket, Entry, ReservedNumber};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::client::Credentials;
-use crate::crypto::{sha256, BlindIndex, FieldCipher, SigningKey};
+use crate::crypto::{sha256, BlindIndex, FieldCipher, PublicKey, SigningKey, StretchParams};
+use crate::watchlist::WatchlistPolicy;
 use crate::store::{open_bytes, seal_bytes, timestamp, StoreError};
 
 const KEY_CONTEXT: &str = "sync_device:signing_key";
@@ -90,6 +91,61 @@ pub(crate) fn credentials(
         key,
     };
     Ok(Some((enrollment, credentials)))
+}
+
+/// The watchlist policy as stored: hex root keys and the least stretching cost.
+#[derive(Serialize, Deserialize)]
+struct StoredPolicy {
+    roots: Vec<String>,
+    min_stretch: StretchParams,
+}
+
+/// Pins the roots (and least cost) the `watchlist` bucket's packages must verify against.
+/// Returns whether the device is enrolled (nothing to pin on otherwise).
+pub(crate) fn save_watchlist_policy(
+    tx: &Transaction<'_>,
+    policy: &WatchlistPolicy,
+) -> Result<bool, StoreError> {
+    let stored = StoredPolicy {
+        roots: policy
+            .roots
+            .iter()
+            .map(|k| lgt_protocol::hex(k.as_bytes()))
+            .collect(),
+        min_stretch: policy.min_stretch,
+    };
+    let json = serde_json::to_string(&stored).map_err(|_| StoreError::Malformed {
+        record: "sync_device:watchlist_policy".into(),
+    })?;
+    Ok(tx.execute("UPDATE sync_device SET watchlist_policy = ?1", [json])? == 1)
+}
+
+/// The pinned watchlist policy; `None` until the shell pins one.
+pub(crate) fn watchlist_policy(conn: &Connection) -> Result<Option<WatchlistPolicy>, StoreError> {
+    let json: Option<String> = conn
+        .query_row("SELECT watchlist_policy FROM sync_device", [], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let Some(json) = json else {
+        return Ok(None);
+    };
+    let malformed = || StoreError::Malformed {
+        record: "sync_device:watchlist_policy".into(),
+    };
+    let stored: StoredPolicy = serde_json::from_str(&json).map_err(|_| malformed())?;
+    let roots = stored
+        .roots
+        .iter()
+        .map(|h| {
+            lgt_protocol::unhex(h)
+                .and_then(|b| PublicKey::try_from_slice(&b).ok())
+                .ok_or_else(malformed)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Some(WatchlistPolicy {
+        roots,
+        min_stretch: stored.min_stretch,
+    }))
 }
 
 /// Records how the last attempt ended.
