@@ -53,7 +53,10 @@ pub async fn publish(db: &Db, package: &[u8]) -> anyhow::Result<PublishedVersion
     let version = i64::try_from(manifest.version)?;
     match (&latest, manifest.kind) {
         (Some((list_id, _)), _) if *list_id != manifest.list_id => {
-            anyhow::bail!("this server publishes list {list_id}, not {}", manifest.list_id)
+            anyhow::bail!(
+                "this server publishes list {list_id}, not {}",
+                manifest.list_id
+            )
         }
         (Some((_, last)), _) if version <= *last => {
             anyhow::bail!("version {version} is not newer than version {last} (published)")

@@ -177,6 +177,7 @@ fn every_protocol_type_matches_its_schema() {
             buckets: vec![page(true), page(false)],
         },
     );
+    conforms(&doc, "WatchlistEntry", &WatchlistEntry::new(2, b"package"));
     conforms(&doc, "NumbersRequest", &NumbersRequest {});
     conforms(
         &doc,

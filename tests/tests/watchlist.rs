@@ -109,7 +109,11 @@ fn a_published_list_alerts_on_the_phone_and_its_hit_reaches_the_server_once() {
         phone.core.sync_pin_watchlist(&publisher.policy()).unwrap();
         let report = phone.core.sync_now().unwrap();
         assert_eq!(report.watchlist_refused, Vec::<String>::new());
-        let imported: Vec<u64> = report.watchlist_imported.iter().map(|i| i.version).collect();
+        let imported: Vec<u64> = report
+            .watchlist_imported
+            .iter()
+            .map(|i| i.version)
+            .collect();
         assert_eq!(imported, vec![1], "{backend:?}");
 
         // An unlisted person raises nothing; the listed one alerts inside the registration.
@@ -131,7 +135,10 @@ fn a_published_list_alerts_on_the_phone_and_its_hit_reaches_the_server_once() {
             .unwrap();
         assert_eq!(hits.len(), 1, "{backend:?}: {hits:?}");
         assert_eq!(hits[0].alert_id, alert_id);
-        assert_eq!(hits[0].person_id.as_deref(), Some(receipt.person_id.as_str()));
+        assert_eq!(
+            hits[0].person_id.as_deref(),
+            Some(receipt.person_id.as_str())
+        );
         assert_eq!((hits[0].list_version, hits[0].score), (1, 100));
         assert_eq!(
             server.count("SELECT count(*) FROM ledger WHERE kind = 'watchlist.hit'"),
@@ -141,13 +148,23 @@ fn a_published_list_alerts_on_the_phone_and_its_hit_reaches_the_server_once() {
         // Version 2 takes the person off the list: the standing alert stops, and a new check
         // of the same identity number says nothing.
         let v2 = list
-            .delta(2, &[], &[listed("CASE-1", wanted)], validity(), &publisher.signer)
+            .delta(
+                2,
+                &[],
+                &[listed("CASE-1", wanted)],
+                validity(),
+                &publisher.signer,
+            )
             .unwrap()
             .to_bytes();
         assert_eq!(publish(&server, &v2), 2);
         assert_eq!(phone.core.watchlist_alerts().unwrap().len(), 1);
         let report = phone.core.sync_now().unwrap();
-        let imported: Vec<u64> = report.watchlist_imported.iter().map(|i| i.version).collect();
+        let imported: Vec<u64> = report
+            .watchlist_imported
+            .iter()
+            .map(|i| i.version)
+            .collect();
         assert_eq!(imported, vec![2]);
         assert_eq!(version_in_use(&phone), Some(2));
         assert!(phone.core.watchlist_alerts().unwrap().is_empty());
@@ -163,7 +180,11 @@ fn a_published_list_alerts_on_the_phone_and_its_hit_reaches_the_server_once() {
         late.enroll(&server.url, &server.enrollment_code("c2", "110105"));
         late.core.sync_pin_watchlist(&publisher.policy()).unwrap();
         let report = late.core.sync_now().unwrap();
-        let imported: Vec<u64> = report.watchlist_imported.iter().map(|i| i.version).collect();
+        let imported: Vec<u64> = report
+            .watchlist_imported
+            .iter()
+            .map(|i| i.version)
+            .collect();
         assert_eq!(imported, vec![1, 2]);
         assert!(late.core.register(wanted).unwrap().alerts.is_empty());
         assert_eq!(late.core.register(other).unwrap().alerts.len(), 1);
@@ -250,7 +271,13 @@ fn the_server_publishes_one_list_in_version_order() {
             .to_string()
     };
     let v2 = list
-        .delta(2, &[listed("CASE-2", &inputs[1])], &[], validity(), &publisher.signer)
+        .delta(
+            2,
+            &[listed("CASE-2", &inputs[1])],
+            &[],
+            validity(),
+            &publisher.signer,
+        )
         .unwrap()
         .to_bytes();
     assert!(refused(&v2).contains("must be a snapshot"));
@@ -268,7 +295,13 @@ fn the_server_publishes_one_list_in_version_order() {
     .unwrap();
     assert!(refused(&other.to_bytes()).contains("publishes list wanted-e2e"));
     let v3 = list
-        .delta(3, &[], &[listed("CASE-1", &inputs[0])], validity(), &publisher.signer)
+        .delta(
+            3,
+            &[],
+            &[listed("CASE-1", &inputs[0])],
+            validity(),
+            &publisher.signer,
+        )
         .unwrap()
         .to_bytes();
     assert!(refused(&v3).contains("applies to version Some(2)"));

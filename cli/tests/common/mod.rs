@@ -103,3 +103,32 @@ pub fn assert_clean_failure(out: &Output) {
 pub fn store_path(dir: &Path) -> PathBuf {
     dir.join("store")
 }
+
+/// `lgt register` arguments for a synthetic person (the watchlist tests list them).
+pub fn register_args(number: &str) -> Vec<&str> {
+    vec![
+        "register",
+        "--name",
+        "曾国强",
+        "--sex",
+        "1",
+        "--ethnicity",
+        "01",
+        "--number",
+        number,
+        "--household-address",
+        "合成省演示县1组",
+        "--house-code",
+        "HC-2",
+        "--address",
+        "合成市演示路2号",
+        "--housing-type",
+        "3",
+        "--moved-in",
+        "2026-11-01",
+        "--reason",
+        "1",
+        "--occupation",
+        "5",
+    ]
+}

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::client::Credentials;
 use crate::crypto::{sha256, BlindIndex, FieldCipher, PublicKey, SigningKey, StretchParams};
-use crate::watchlist::WatchlistPolicy;
 use crate::store::{open_bytes, seal_bytes, timestamp, StoreError};
+use crate::watchlist::WatchlistPolicy;
 
 const KEY_CONTEXT: &str = "sync_device:signing_key";
 
