@@ -134,14 +134,14 @@ impl FieldCore {
         if report.watchlist_imported.is_empty() {
             return Ok(());
         }
-        Ok(self.store.write(|tx| {
+        self.store.write(|tx| {
             for info in &report.watchlist_imported {
                 let record = format!("{}@{}", info.list_id, info.version);
                 self.session()
                     .audit(tx, "watchlist.import", "watchlist", &record)?;
             }
-            Ok::<_, Error>(())
-        })?)
+            Ok(())
+        })
     }
 
     /// The audit record of a sync attempt (it read and sent personal data).
