@@ -103,6 +103,9 @@ pub struct EnrollResponse {
     /// Seconds the device may go without a successful sync before it locks its personal
     /// data until the next one.
     pub max_offline_secs: i64,
+    /// The server's Ed25519 command key, hex: the device pins it and obeys only commands of
+    /// the [`Bucket::Commands`] bucket signed by it.
+    pub command_key: String,
 }
 
 /// One outbox operation as pushed.
@@ -234,11 +237,18 @@ pub enum Bucket {
     /// keyed by [`watchlist_key`], each entry a [`WatchlistEntry`]. The phone verifies and
     /// imports them itself; the server is not trusted with the list's integrity.
     Watchlist,
+    /// Commands for this device ([`SignedCommand`]), keyed by command id.
+    Commands,
 }
 
 impl Bucket {
     /// Every bucket, in the order a device pulls them.
-    pub const ALL: [Bucket; 3] = [Bucket::Permits, Bucket::Records, Bucket::Watchlist];
+    pub const ALL: [Bucket; 4] = [
+        Bucket::Permits,
+        Bucket::Records,
+        Bucket::Watchlist,
+        Bucket::Commands,
+    ];
 
     /// The bucket's wire name.
     pub fn as_str(self) -> &'static str {
@@ -246,6 +256,7 @@ impl Bucket {
             Self::Permits => "permits",
             Self::Records => "records",
             Self::Watchlist => "watchlist",
+            Self::Commands => "commands",
         }
     }
 
@@ -283,6 +294,47 @@ impl WatchlistEntry {
             .decode(&self.package)
             .ok()
     }
+}
+
+/// A command from the server to one device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    /// Its id (UUIDv7), also its key in the bucket.
+    pub command_id: String,
+    /// The one device it is for: a command copied to another device's bucket is refused.
+    pub device_id: String,
+    /// Unix seconds when the server issued it.
+    pub issued_at: i64,
+    /// What to do.
+    pub action: CommandAction,
+}
+
+/// What a command orders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CommandAction {
+    /// Purge every personal value now (key first, then files).
+    Wipe,
+    /// Stop syncing until the client is at least this version (`MAJOR.MINOR.PATCH`).
+    MinClientVersion {
+        /// The least version.
+        version: String,
+    },
+}
+
+/// An entry of the [`Bucket::Commands`] bucket: the command's JSON text and the server's
+/// Ed25519 signature over [`command_signing_message`] of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedCommand {
+    /// The [`Command`] as JSON text (its bytes are what is signed).
+    pub command: String,
+    /// Hex signature.
+    pub signature: String,
+}
+
+/// The bytes the server signs for a command: a domain tag, then the command's JSON text.
+pub fn command_signing_message(command_json: &str) -> Vec<u8> {
+    format!("lgt-command-v{VERSION}\n{command_json}").into_bytes()
 }
 
 /// The key of a list version in the [`Bucket::Watchlist`] bucket: zero-padded, so keys sort

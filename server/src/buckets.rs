@@ -18,6 +18,7 @@ pub fn name_for(device: &Device, bucket: Bucket) -> String {
         Bucket::Permits => district_permits(&device.district),
         Bucket::Records => format!("device:{}:records", device.id),
         Bucket::Watchlist => WATCHLIST.to_owned(),
+        Bucket::Commands => format!("device:{}:commands", device.id),
     }
 }
 

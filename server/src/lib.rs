@@ -5,7 +5,8 @@
 //!                                                  ├─ auth     device signatures, replay refusal
 //!                                                  ├─ push     exactly-once ledger + permit machine
 //!                                                  ├─ buckets  per-partition change logs, checksums
-//!                                                  └─ watchlist  published list packages, hit reports
+//!                                                  ├─ watchlist  published list packages, hit reports
+//!                                                  └─ commands   signed wipe / minimum-version orders
 //!                                                 db (sqlx Any: SQLite file or PostgreSQL)
 //! ```
 //!
@@ -18,6 +19,7 @@ pub mod admin;
 mod api;
 mod auth;
 mod buckets;
+pub mod commands;
 pub mod db;
 mod error;
 mod metrics;

@@ -89,6 +89,7 @@ fn every_protocol_type_matches_its_schema() {
             coordinator: "c".into(),
             district: "110105".into(),
             max_offline_secs: 3600,
+            command_key: "00".into(),
         },
     );
     let op = PushOperation {

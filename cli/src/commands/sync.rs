@@ -100,7 +100,7 @@ pub(super) fn sync(ctx: &Session, watch: bool, interval: u64) -> Result<()> {
         core.sync_now().map(Some)
     };
     match result {
-        Err(Error::Sync(SyncError::Revoked)) => wipe_revoked(ctx, core),
+        Err(Error::Sync(SyncError::Revoked | SyncError::WipeOrdered)) => wipe_revoked(ctx, core),
         Err(e) => Err(e.into()),
         Ok(Some(report)) if !report.watchlist_imported.is_empty() => {
             // A new list version: earlier registrations are checked against it now.
@@ -122,11 +122,12 @@ pub(super) fn sync(ctx: &Session, watch: bool, interval: u64) -> Result<()> {
     }
 }
 
-/// A revoked device purges itself at once: key first, then the files.
+/// A revoked device, or one a signed command ordered wiped, purges itself at once: key first,
+/// then the files.
 fn wipe_revoked(ctx: &Session, core: FieldCore) -> Result<()> {
     let keys = KeyFile::open(ctx.key_path()?).context("cannot read the key file")?;
     core.wipe(&keys)?;
-    anyhow::bail!("this device was revoked by a supervisor: its store has been wiped")
+    anyhow::bail!("this device was revoked or ordered wiped by a supervisor: its store has been wiped")
 }
 
 pub(super) fn status(ctx: &Session) -> Result<()> {

@@ -13,6 +13,7 @@
 
 mod backoff;
 mod client;
+mod commands;
 mod error;
 mod state;
 mod watchlist;
@@ -36,7 +37,7 @@ pub use client::{Client, Credentials};
 pub use error::{ErrorClass, SyncError};
 pub use state::Enrollment;
 
-use crate::crypto::SigningKey;
+use crate::crypto::{PublicKey, SigningKey};
 use crate::outbox::{self, OperationState};
 use crate::store::{timestamp, Store, StoreError};
 use crate::watchlist::{ListInfo, WatchlistPolicy};
@@ -72,6 +73,9 @@ pub struct SyncReport {
     /// Watchlist packages refused (forged, rolled back, expired, no pinned root...): the list
     /// in use stays. Versions and error codes only.
     pub watchlist_refused: Vec<String>,
+    /// Server commands refused (not signed by the pinned command key, for another device,
+    /// malformed): command ids and reasons.
+    pub commands_refused: Vec<String>,
 }
 
 /// An operation the server refused, with the reason shown to the user.
@@ -189,6 +193,12 @@ pub(crate) async fn enroll(
         client_version: env!("CARGO_PKG_VERSION").to_owned(),
     };
     let response: EnrollResponse = client.post(paths::ENROLL, &request).await?;
+    let command_key = lgt_protocol::unhex(&response.command_key)
+        .and_then(|bytes| PublicKey::try_from_slice(&bytes).ok())
+        .ok_or_else(|| SyncError::Transient {
+            reason: "the enrollment answer carries no valid command key".into(),
+            retry_after: None,
+        })?;
     let enrollment = Enrollment {
         server_url: server_url.trim_end_matches('/').to_owned(),
         device_id: response.device_id,
@@ -197,7 +207,9 @@ pub(crate) async fn enroll(
         enrolled_at: timestamp(now),
         max_offline_secs: response.max_offline_secs,
     };
-    store.write(|tx| state::save_enrollment(tx, store.cipher(), &enrollment, &key))?;
+    store.write(|tx| {
+        state::save_enrollment(tx, store.cipher(), &enrollment, &key, &command_key)
+    })?;
     Ok(enrollment)
 }
 
@@ -206,12 +218,20 @@ pub(crate) async fn sync_once(store: &Store, now: DateTime<Utc>) -> Result<SyncR
     let (enrollment, credentials) = store
         .read(|conn| state::credentials(conn, store.cipher()))?
         .ok_or(SyncError::NotEnrolled)?;
+    if let Some(order) = store.read(commands::standing)? {
+        return Err(order);
+    }
     let client = Client::new(&enrollment.server_url)?;
     let mut report = SyncReport::default();
     let result = async {
         push(store, &client, &credentials, &mut report).await?;
         refill_numbers(store, &client, &credentials).await?;
-        pull(store, &client, &credentials, now, &mut report).await
+        pull(store, &client, &credentials, now, &mut report).await?;
+        // An order that came with this pull takes effect now.
+        match store.read(commands::standing)? {
+            Some(order) => Err(order),
+            None => Ok(()),
+        }
     }
     .await
     .map_err(|e| match e {
@@ -412,7 +432,7 @@ async fn pull(
                 false,
             )? {
                 report.pulled += page.entries.len();
-                import_watchlist(tx, *bucket, &page.entries, now, false, report)?;
+                act_on_checkpoint(tx, *bucket, &page.entries, now, false, report)?;
             } else {
                 mismatched.push(*bucket);
             }
@@ -444,14 +464,16 @@ async fn pull(
             }
             report.pulled += page.entries.len();
             report.recovered.push(*bucket);
-            import_watchlist(tx, *bucket, &page.entries, now, true, report)?;
+            act_on_checkpoint(tx, *bucket, &page.entries, now, true, report)?;
         }
         Ok(())
     })
 }
 
-/// Imports the watchlist packages a checkpoint of the `watchlist` bucket brought.
-fn import_watchlist(
+/// Acts on what a checkpoint brought: the `watchlist` bucket's packages are imported, the
+/// `commands` bucket's commands obeyed (again on a recovery: orders are idempotent, and in
+/// sequence order the latest minimum version wins).
+fn act_on_checkpoint(
     tx: &rusqlite::Transaction<'_>,
     bucket: Bucket,
     entries: &[Entry],
@@ -459,10 +481,19 @@ fn import_watchlist(
     recovery: bool,
     report: &mut SyncReport,
 ) -> Result<(), StoreError> {
-    if bucket == Bucket::Watchlist {
-        let imported = watchlist::import(tx, entries, now, recovery)?;
-        report.watchlist_imported.extend(imported.applied);
-        report.watchlist_refused.extend(imported.refused);
+    match bucket {
+        Bucket::Watchlist => {
+            let imported = watchlist::import(tx, entries, now, recovery)?;
+            report.watchlist_imported.extend(imported.applied);
+            report.watchlist_refused.extend(imported.refused);
+        }
+        Bucket::Commands => {
+            let device_id = state::enrollment(tx)?.map(|e| e.device_id).unwrap_or_default();
+            report
+                .commands_refused
+                .extend(commands::obey(tx, &device_id, entries)?);
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -613,6 +644,9 @@ pub(crate) fn replica(store: &Store, bucket: Bucket) -> Result<Vec<(String, Stri
 
 /// Refuses access to personal data when the device has gone past its offline limit.
 pub(crate) fn check_unlocked(store: &Store, now: DateTime<Utc>) -> Result<(), SyncError> {
+    if store.read(state::orders)?.0.is_some() {
+        return Err(SyncError::WipeOrdered);
+    }
     match store.read(|conn| state::locked_since(conn, now))? {
         Some(since) => Err(SyncError::Locked {
             since: timestamp(since),

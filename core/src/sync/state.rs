@@ -35,11 +35,12 @@ pub(crate) fn save_enrollment(
     cipher: &FieldCipher,
     enrollment: &Enrollment,
     key: &SigningKey,
+    command_key: &PublicKey,
 ) -> Result<(), StoreError> {
     let sealed = seal_bytes(cipher, KEY_CONTEXT, key.pkcs8())?;
     tx.execute(
-        "INSERT INTO sync_device (singleton, server_url, device_id, coordinator, district, signing_key, enrolled_at, max_offline_secs)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO sync_device (singleton, server_url, device_id, coordinator, district, signing_key, enrolled_at, max_offline_secs, command_key)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             enrollment.server_url,
             enrollment.device_id,
@@ -47,7 +48,8 @@ pub(crate) fn save_enrollment(
             enrollment.district,
             sealed,
             enrollment.enrolled_at,
-            enrollment.max_offline_secs
+            enrollment.max_offline_secs,
+            lgt_protocol::hex(command_key.as_bytes())
         ],
     )?;
     Ok(())
@@ -146,6 +148,51 @@ pub(crate) fn watchlist_policy(conn: &Connection) -> Result<Option<WatchlistPoli
         roots,
         min_stretch: stored.min_stretch,
     }))
+}
+
+/// The server's command key pinned at enrollment (`None` for a device enrolled before
+/// commands existed: it obeys none).
+pub(crate) fn command_key(conn: &Connection) -> Result<Option<PublicKey>, StoreError> {
+    let hex: Option<String> = conn
+        .query_row("SELECT command_key FROM sync_device", [], |r| r.get(0))
+        .optional()?
+        .flatten();
+    hex.map(|h| {
+        lgt_protocol::unhex(&h)
+            .and_then(|b| PublicKey::try_from_slice(&b).ok())
+            .ok_or_else(|| StoreError::Malformed {
+                record: "sync_device:command_key".into(),
+            })
+    })
+    .transpose()
+}
+
+/// Orders (`Some`: the command id) the wipe that locks personal data until the shell wipes,
+/// and sets the least client version.
+pub(crate) fn obey(
+    tx: &Transaction<'_>,
+    wipe: Option<&str>,
+    min_client_version: Option<&str>,
+) -> Result<(), StoreError> {
+    if let Some(command_id) = wipe {
+        tx.execute("UPDATE sync_device SET wipe_ordered = ?1", [command_id])?;
+    }
+    if let Some(version) = min_client_version {
+        tx.execute("UPDATE sync_device SET min_client_version = ?1", [version])?;
+    }
+    Ok(())
+}
+
+/// The standing orders: a wipe (its command id) and the least client version.
+pub(crate) fn orders(conn: &Connection) -> Result<(Option<String>, Option<String>), StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT wipe_ordered, min_client_version FROM sync_device",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or((None, None)))
 }
 
 /// Records how the last attempt ended.
