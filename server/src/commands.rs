@@ -18,16 +18,19 @@ const COMMAND_KEY: &str = "command";
 /// The server's command key, made and stored on first use (the first writer wins a race).
 pub(crate) async fn key(conn: &mut AnyConnection) -> anyhow::Result<SigningKey> {
     let fresh = SigningKey::generate()?;
-    sqlx::query("INSERT INTO server_keys (name, pkcs8) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-        .bind(COMMAND_KEY)
-        .bind(hex(fresh.pkcs8()))
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO server_keys (name, pkcs8) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(COMMAND_KEY)
+    .bind(hex(fresh.pkcs8()))
+    .execute(&mut *conn)
+    .await?;
     let (pkcs8,): (String,) = sqlx::query_as("SELECT pkcs8 FROM server_keys WHERE name = $1")
         .bind(COMMAND_KEY)
         .fetch_one(&mut *conn)
         .await?;
-    let bytes = unhex(&pkcs8).ok_or_else(|| anyhow::anyhow!("the stored command key is not hex"))?;
+    let bytes =
+        unhex(&pkcs8).ok_or_else(|| anyhow::anyhow!("the stored command key is not hex"))?;
     Ok(SigningKey::from_pkcs8(&bytes)?)
 }
 

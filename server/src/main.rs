@@ -137,9 +137,9 @@ async fn main() -> anyhow::Result<()> {
             let bytes = std::fs::read(&package)?;
             print_json(&lgt_server::watchlist::publish(&db, &bytes).await?)?;
         }
-        Command::Wipe { device_id } => print_json(
-            &lgt_server::commands::issue(&db, &device_id, CommandAction::Wipe).await?,
-        )?,
+        Command::Wipe { device_id } => {
+            print_json(&lgt_server::commands::issue(&db, &device_id, CommandAction::Wipe).await?)?
+        }
         Command::MinClientVersion { device_id, version } => print_json(
             &lgt_server::commands::issue(
                 &db,

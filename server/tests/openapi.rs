@@ -179,6 +179,28 @@ fn every_protocol_type_matches_its_schema() {
         },
     );
     conforms(&doc, "WatchlistEntry", &WatchlistEntry::new(2, b"package"));
+    for action in [
+        CommandAction::Wipe,
+        CommandAction::MinClientVersion {
+            version: "0.2.0".into(),
+        },
+    ] {
+        let command = Command {
+            command_id: "c".into(),
+            device_id: "d".into(),
+            issued_at: 1,
+            action,
+        };
+        conforms(&doc, "Command", &command);
+        conforms(
+            &doc,
+            "SignedCommand",
+            &SignedCommand {
+                command: serde_json::to_string(&command).unwrap(),
+                signature: "00".into(),
+            },
+        );
+    }
     conforms(&doc, "NumbersRequest", &NumbersRequest {});
     conforms(
         &doc,

@@ -40,10 +40,7 @@ fn a_signed_wipe_order_locks_personal_data_until_the_shell_wipes() {
         assert_eq!(server.count("SELECT count(*) FROM ledger"), 3);
         // The order stands: personal data is locked, and sync says so again without asking.
         let persons = phone.core.sync_replica(lgt_protocol::Bucket::Records);
-        assert!(matches!(
-            persons,
-            Err(Error::Sync(SyncError::WipeOrdered))
-        ));
+        assert!(matches!(persons, Err(Error::Sync(SyncError::WipeOrdered))));
         assert!(matches!(
             phone.core.sync_now(),
             Err(Error::Sync(SyncError::WipeOrdered))
@@ -100,5 +97,8 @@ fn a_minimum_client_version_above_this_one_stops_sync_until_the_update() {
         }
     }
     // Offline work goes on meanwhile.
-    assert!(phone.core.sync_replica(lgt_protocol::Bucket::Records).is_ok());
+    assert!(phone
+        .core
+        .sync_replica(lgt_protocol::Bucket::Records)
+        .is_ok());
 }

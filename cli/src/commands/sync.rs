@@ -127,7 +127,9 @@ pub(super) fn sync(ctx: &Session, watch: bool, interval: u64) -> Result<()> {
 fn wipe_revoked(ctx: &Session, core: FieldCore) -> Result<()> {
     let keys = KeyFile::open(ctx.key_path()?).context("cannot read the key file")?;
     core.wipe(&keys)?;
-    anyhow::bail!("this device was revoked or ordered wiped by a supervisor: its store has been wiped")
+    anyhow::bail!(
+        "this device was revoked or ordered wiped by a supervisor: its store has been wiped"
+    )
 }
 
 pub(super) fn status(ctx: &Session) -> Result<()> {

@@ -207,9 +207,8 @@ pub(crate) async fn enroll(
         enrolled_at: timestamp(now),
         max_offline_secs: response.max_offline_secs,
     };
-    store.write(|tx| {
-        state::save_enrollment(tx, store.cipher(), &enrollment, &key, &command_key)
-    })?;
+    store
+        .write(|tx| state::save_enrollment(tx, store.cipher(), &enrollment, &key, &command_key))?;
     Ok(enrollment)
 }
 
@@ -488,7 +487,9 @@ fn act_on_checkpoint(
             report.watchlist_refused.extend(imported.refused);
         }
         Bucket::Commands => {
-            let device_id = state::enrollment(tx)?.map(|e| e.device_id).unwrap_or_default();
+            let device_id = state::enrollment(tx)?
+                .map(|e| e.device_id)
+                .unwrap_or_default();
             report
                 .commands_refused
                 .extend(commands::obey(tx, &device_id, entries)?);
