@@ -44,7 +44,11 @@ fn images(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 pub fn scan(ctx: &Session, paths: &[PathBuf], mode: &str) -> Result<()> {
     let mode: Mode = mode.parse()?;
     let core = match &ctx.store {
-        Some(dir) if Store::exists(dir) => Some(ctx.open()?),
+        Some(dir) if Store::exists(dir) => {
+            let core = ctx.open()?;
+            crate::watchlist::listen(&core);
+            Some(core)
+        }
         _ => None,
     };
     let mut scanner = Scanner::new();
@@ -97,6 +101,7 @@ fn scan_one(
             payload: interpret(&symbol.text, ctx_today),
             symbol,
             permit: None,
+            watchlist: None,
         },
     };
     let mut line = json!({
@@ -108,6 +113,9 @@ fn scan_one(
         "decode_ms": decode_ms,
         "position": result.symbol.position,
     });
+    if let Some(check) = &result.watchlist {
+        line["watchlist"] = json!({ "list": check.list, "alerts": check.alerts });
+    }
     match &result.payload {
         Payload::IdNumber(parsed) => {
             line["id_valid"] = json!(parsed.is_ok());

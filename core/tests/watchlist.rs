@@ -787,3 +787,42 @@ fn a_root_rotation_pins_both_roots_and_an_expired_delegation_is_refused() {
     assert_eq!(error.code(), "watchlist.delegation_expired");
     assert_eq!(version(&phone.core), Some(2));
 }
+
+#[test]
+fn a_scanned_identity_number_of_a_listed_person_alerts_inside_the_scan() {
+    use lgt_core::scan::{render_qr, LumaFrame, Mode, ScanOptions, Scanner};
+    let server = Server::new();
+    let phone = phone();
+    server.load(&phone, &[two_numbers()]);
+    let scan = |text: &str| {
+        let qr = render_qr(text, 4).unwrap();
+        let frame = LumaFrame {
+            data: &qr.pixels,
+            width: qr.size,
+            height: qr.size,
+            row_stride: qr.size,
+        };
+        phone
+            .core
+            .scan_frame(&mut Scanner::new(), &frame, &ScanOptions::new(Mode::Still))
+            .unwrap()
+            .expect("the rendered QR decodes")
+    };
+
+    let listed = scan("632123198209270518");
+    let check = listed.watchlist.expect("an identity number is checked");
+    assert_eq!(check.alerts.len(), 1);
+    assert_eq!(check.alerts[0].confidence, Confidence::Exact);
+    assert_eq!(phone.heard.0.lock().unwrap().len(), 1);
+    assert!(phone
+        .core
+        .outbox(None)
+        .unwrap()
+        .iter()
+        .any(|op| op.kind == "watchlist.hit" && op.record_id == check.alerts[0].alert_id));
+
+    let unlisted = scan("11010519491231002X");
+    assert!(unlisted.watchlist.expect("checked").alerts.is_empty());
+    assert!(scan("not an identity number").watchlist.is_none());
+    assert_eq!(phone.heard.0.lock().unwrap().len(), 1);
+}

@@ -9,6 +9,7 @@ use crate::scan::{
     interpret, trust, LumaFrame, Payload, PermitVerdict, PermitVerification, ScanOptions,
     ScanResult, Scanner, Symbol,
 };
+use crate::watchlist::Subject;
 use crate::Error;
 
 use super::FieldCore;
@@ -44,8 +45,16 @@ impl FieldCore {
     pub fn scan_symbol(&self, symbol: Symbol) -> Result<ScanResult, Error> {
         let session = self.session();
         let payload = interpret(&symbol.text, session.today());
-        // WATCHLIST HOOK (issue #4): every scan that yields an identity number passes here;
-        // the watchlist check is called with `payload.id_number()` at this one place.
+        // Every scan that yields an identity number is checked against the watchlist here.
+        let watchlist = payload
+            .id_number()
+            .map(|id| {
+                self.watchlist_check_identity(&Subject {
+                    id_numbers: vec![id.as_str().to_owned()],
+                    ..Subject::default()
+                })
+            })
+            .transpose()?;
         let permit = match &payload {
             Payload::Permit(Ok(signed)) => Some(self.verify_permit(signed)?),
             Payload::Permit(Err(_)) => Some(PermitVerification {
@@ -59,6 +68,7 @@ impl FieldCore {
             symbol,
             payload,
             permit,
+            watchlist,
         })
     }
 

@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::permit_qr::PermitQrError;
 use super::{Payload, Symbol};
 use crate::permit::PermitState;
+use crate::watchlist::CheckOutcome;
 
 /// A decoded symbol with its interpretation and, for a permit, its verification.
 #[derive(Debug, Clone)]
@@ -15,6 +16,9 @@ pub struct ScanResult {
     pub payload: Payload,
     /// For a signed permit: the verdict.
     pub permit: Option<PermitVerification>,
+    /// For an identity number: the watchlist check made inside the scan (its alerts were also
+    /// audited, queued as hit reports and passed to the alert listener).
+    pub watchlist: Option<CheckOutcome>,
 }
 
 /// The verdict on a permit QR, offline: signature, validity, and the local store's status.
