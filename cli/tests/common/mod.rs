@@ -106,12 +106,17 @@ pub fn store_path(dir: &Path) -> PathBuf {
 
 /// `lgt register` arguments for a synthetic person (the watchlist tests list them).
 pub fn register_args(number: &str) -> Vec<&str> {
+    register_args_for("曾国强", "1", number)
+}
+
+/// `lgt register` arguments for a synthetic person with this name, sex code and number.
+pub fn register_args_for<'a>(name: &'a str, sex: &'a str, number: &'a str) -> Vec<&'a str> {
     vec![
         "register",
         "--name",
-        "曾国强",
+        name,
         "--sex",
-        "1",
+        sex,
         "--ethnicity",
         "01",
         "--number",
