@@ -184,3 +184,27 @@ fn a_list_published_on_the_server_reaches_an_enrolled_phone_and_its_hits_come_ba
     assert_eq!(hits.len(), 1);
     assert_eq!(serde_json::json!(hits[0].alert_id), alert_id);
 }
+
+#[test]
+fn a_signed_wipe_command_makes_lgt_sync_wipe_the_store() {
+    let server = TestServer::start(&BackendChoice::Sqlite);
+    let lgt = enrolled(&server);
+    seed(&lgt, 2);
+    let device_id = lgt.json(&["status"])["enrollment"]["device_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server
+        .block_on(lgt_server::commands::issue(
+            &server.db,
+            &device_id,
+            lgt_protocol::CommandAction::Wipe,
+        ))
+        .unwrap();
+    let out = lgt.run(&["sync"]);
+    assert_clean_failure(&out);
+    assert!(common::stderr(&out).contains("wiped"));
+    assert!(!lgt.store().join("lgt.db").exists());
+    // What was queued before the order reached the server first.
+    assert_eq!(server.count("SELECT count(*) FROM ledger"), 2);
+}
