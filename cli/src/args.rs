@@ -104,6 +104,13 @@ pub enum Command {
         /// The one-time enrollment code.
         #[arg(long)]
         code: String,
+        /// The watchlist root public key (`root.pub`) the server's list packages must verify
+        /// against; repeat it during a root rotation. Without one, synced lists are refused.
+        #[arg(long)]
+        watchlist_root: Vec<PathBuf>,
+        /// Accept synced lists built with the labelled test cost (never on a phone).
+        #[arg(long)]
+        allow_test_cost: bool,
     },
     /// Push queued operations and pull the server's changes.
     Sync {

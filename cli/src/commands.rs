@@ -120,7 +120,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo => crate::demo::run(ctx.clock.clone(), &ctx.actor),
         Command::Watchlist(command) => crate::watchlist::run(&ctx, command),
         Command::Scan { paths, mode } => crate::scan::scan(&ctx, &paths, &mode),
-        Command::Enroll { server, code } => sync::enroll(&ctx, &server, &code),
+        Command::Enroll {
+            server,
+            code,
+            watchlist_root,
+            allow_test_cost,
+        } => sync::enroll(&ctx, &server, &code, &watchlist_root, allow_test_cost),
         Command::Sync { watch, interval } => sync::sync(&ctx, watch, interval),
         Command::Status => sync::status(&ctx),
     }

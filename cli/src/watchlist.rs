@@ -257,7 +257,7 @@ fn keygen(ctx: &Session, dir: &Path) -> Result<()> {
     )
 }
 
-fn read_public_key(path: &Path) -> Result<PublicKey> {
+pub(crate) fn read_public_key(path: &Path) -> Result<PublicKey> {
     let text = std::fs::read_to_string(path).context("cannot read the root public key")?;
     let text = text.trim();
     let bytes: Vec<u8> = (0..text.len() / 2)

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{assert_clean_failure, Lgt};
+use common::{assert_clean_failure, register_args, Lgt};
 use lgt_e2e::{BackendChoice, TestServer};
 
 fn enrolled(server: &TestServer) -> Lgt {
@@ -118,4 +118,93 @@ fn seed_more(lgt: &Lgt, round: u64) {
         &(1000 + round).to_string(),
     ]);
     assert!(out.status.success(), "{}", common::stderr(&out));
+}
+
+#[test]
+fn a_list_published_on_the_server_reaches_an_enrolled_phone_and_its_hits_come_back() {
+    let server = TestServer::start(&BackendChoice::Sqlite);
+    let lgt = Lgt::init();
+    let dir = |name: &str| lgt.dir.path().join(name).to_string_lossy().into_owned();
+    lgt.json(&["watchlist", "keygen", "--dir", &dir("keys")]);
+    let csv = dir("list.csv");
+    std::fs::write(
+        &csv,
+        "entry_ref,name,sex,birth_date,id_numbers,case_summary,instructions\n\
+         CASE-1,曾国强,1,,632123198209270518,synthetic case,do not confront\n",
+    )
+    .unwrap();
+    let package = dir("v1.lgtwl");
+    lgt.json(&[
+        "watchlist",
+        "build",
+        "--cost",
+        "test",
+        "--keys",
+        &dir("keys"),
+        "--state",
+        &dir("state.bin"),
+        "--csv",
+        &csv,
+        "--out",
+        &package,
+        "--version",
+        "1",
+    ]);
+    let published = server
+        .block_on(lgt_server::watchlist::publish(
+            &server.db,
+            &std::fs::read(&package).unwrap(),
+        ))
+        .unwrap();
+    assert_eq!(published.version, 1);
+
+    // Registered before the list arrives: the sync's re-check raises the alert.
+    let out = lgt.run(&register_args("632123198209270518"));
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let code = server.enrollment_code("tester-1", "110105");
+    lgt.json(&[
+        "enroll",
+        "--server",
+        &server.url,
+        "--code",
+        &code,
+        "--watchlist-root",
+        &dir("keys/root.pub"),
+        "--allow-test-cost",
+    ]);
+    let report = lgt.json(&["sync"]);
+    assert_eq!(report["watchlist_imported"][0]["version"], 1);
+    assert_eq!(report["recheck"]["raised"].as_array().unwrap().len(), 1);
+    let alert_id = report["recheck"]["raised"][0]["alert_id"].clone();
+    let report = lgt.json(&["sync"]);
+    assert_eq!(report["acknowledged"], 1);
+    let hits = server
+        .block_on(lgt_server::watchlist::hits(&server.db))
+        .unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(serde_json::json!(hits[0].alert_id), alert_id);
+}
+
+#[test]
+fn a_signed_wipe_command_makes_lgt_sync_wipe_the_store() {
+    let server = TestServer::start(&BackendChoice::Sqlite);
+    let lgt = enrolled(&server);
+    seed(&lgt, 2);
+    let device_id = lgt.json(&["status"])["enrollment"]["device_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server
+        .block_on(lgt_server::commands::issue(
+            &server.db,
+            &device_id,
+            lgt_protocol::CommandAction::Wipe,
+        ))
+        .unwrap();
+    let out = lgt.run(&["sync"]);
+    assert_clean_failure(&out);
+    assert!(common::stderr(&out).contains("wiped"));
+    assert!(!lgt.store().join("lgt.db").exists());
+    // What was queued before the order reached the server first.
+    assert_eq!(server.count("SELECT count(*) FROM ledger"), 2);
 }

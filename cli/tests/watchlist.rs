@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_clean_failure, stderr, Lgt};
+use common::{assert_clean_failure, register_args, stderr, Lgt};
 use serde_json::Value;
 
 const LIST: &str = "entry_ref,name,sex,birth_date,id_numbers,case_summary,instructions
@@ -48,34 +48,6 @@ impl<'a> Server<'a> {
         args.extend(extra);
         self.lgt.json(&args)
     }
-}
-
-fn register_args(number: &str) -> Vec<&str> {
-    vec![
-        "register",
-        "--name",
-        "曾国强",
-        "--sex",
-        "1",
-        "--ethnicity",
-        "01",
-        "--number",
-        number,
-        "--household-address",
-        "合成省演示县1组",
-        "--house-code",
-        "HC-2",
-        "--address",
-        "合成市演示路2号",
-        "--housing-type",
-        "3",
-        "--moved-in",
-        "2026-11-01",
-        "--reason",
-        "1",
-        "--occupation",
-        "5",
-    ]
 }
 
 #[test]

@@ -55,32 +55,9 @@ fn register_find_export_and_wipe() {
     assert_eq!(lgt.json(&["find", "--name", "无此人"]), json!([]));
 
     // Flags work as well as files; a second registration of the same number moves the person.
-    let out = lgt.run(&[
-        "--json",
-        "register",
-        "--name",
-        "测试人",
-        "--sex",
-        "2",
-        "--ethnicity",
-        "01",
-        "--number",
-        "11010519491231002X",
-        "--household-address",
-        "合成省演示县1组",
-        "--house-code",
-        "HC-2",
-        "--address",
-        "合成市演示路2号",
-        "--housing-type",
-        "3",
-        "--moved-in",
-        "2026-11-01",
-        "--reason",
-        "1",
-        "--occupation",
-        "5",
-    ]);
+    let mut args = vec!["--json"];
+    args.extend(register_args_for("测试人", "2", "11010519491231002X"));
+    let out = lgt.run(&args);
     assert!(out.status.success(), "{}", stderr(&out));
     let moved: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(moved["person_id"], person_id.as_str());

@@ -103,6 +103,9 @@ pub struct EnrollResponse {
     /// Seconds the device may go without a successful sync before it locks its personal
     /// data until the next one.
     pub max_offline_secs: i64,
+    /// The server's Ed25519 command key, hex: the device pins it and obeys only commands of
+    /// the [`Bucket::Commands`] bucket signed by it.
+    pub command_key: String,
 }
 
 /// One outbox operation as pushed.
@@ -230,17 +233,30 @@ pub enum Bucket {
     Permits,
     /// The device's own records as the server accepted them.
     Records,
+    /// The signed watchlist packages in force: the latest snapshot and the deltas after it,
+    /// keyed by [`watchlist_key`], each entry a [`WatchlistEntry`]. The phone verifies and
+    /// imports them itself; the server is not trusted with the list's integrity.
+    Watchlist,
+    /// Commands for this device ([`SignedCommand`]), keyed by command id.
+    Commands,
 }
 
 impl Bucket {
     /// Every bucket, in the order a device pulls them.
-    pub const ALL: [Bucket; 2] = [Bucket::Permits, Bucket::Records];
+    pub const ALL: [Bucket; 4] = [
+        Bucket::Permits,
+        Bucket::Records,
+        Bucket::Watchlist,
+        Bucket::Commands,
+    ];
 
     /// The bucket's wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Permits => "permits",
             Self::Records => "records",
+            Self::Watchlist => "watchlist",
+            Self::Commands => "commands",
         }
     }
 
@@ -248,6 +264,83 @@ impl Bucket {
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|b| b.as_str() == name)
     }
+}
+
+/// One entry of the [`Bucket::Watchlist`] bucket: a signed list package as built by the
+/// publisher (`lgt watchlist build`), unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchlistEntry {
+    /// The list version the package brings (from its manifest; the phone checks the signed
+    /// manifest itself).
+    pub version: u64,
+    /// The package bytes, standard base64.
+    pub package: String,
+}
+
+impl WatchlistEntry {
+    /// The entry of a package.
+    pub fn new(version: u64, package: &[u8]) -> Self {
+        use base64::Engine as _;
+        Self {
+            version,
+            package: base64::engine::general_purpose::STANDARD.encode(package),
+        }
+    }
+
+    /// The package bytes; `None` if `package` is not base64.
+    pub fn package_bytes(&self) -> Option<Vec<u8>> {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(&self.package)
+            .ok()
+    }
+}
+
+/// A command from the server to one device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    /// Its id (UUIDv7), also its key in the bucket.
+    pub command_id: String,
+    /// The one device it is for: a command copied to another device's bucket is refused.
+    pub device_id: String,
+    /// Unix seconds when the server issued it.
+    pub issued_at: i64,
+    /// What to do.
+    pub action: CommandAction,
+}
+
+/// What a command orders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CommandAction {
+    /// Purge every personal value now (key first, then files).
+    Wipe,
+    /// Stop syncing until the client is at least this version (`MAJOR.MINOR.PATCH`).
+    MinClientVersion {
+        /// The least version.
+        version: String,
+    },
+}
+
+/// An entry of the [`Bucket::Commands`] bucket: the command's JSON text and the server's
+/// Ed25519 signature over [`command_signing_message`] of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedCommand {
+    /// The [`Command`] as JSON text (its bytes are what is signed).
+    pub command: String,
+    /// Hex signature.
+    pub signature: String,
+}
+
+/// The bytes the server signs for a command: a domain tag, then the command's JSON text.
+pub fn command_signing_message(command_json: &str) -> Vec<u8> {
+    format!("lgt-command-v{VERSION}\n{command_json}").into_bytes()
+}
+
+/// The key of a list version in the [`Bucket::Watchlist`] bucket: zero-padded, so keys sort
+/// by version.
+pub fn watchlist_key(list_id: &str, version: u64) -> String {
+    format!("{list_id}:{version:020}")
 }
 
 /// Where a device stands in one bucket.
@@ -392,6 +485,19 @@ mod tests {
             checksum_hex(checksum([&a]).wrapping_sub(checksum_term(&a))),
             "0000000000000000"
         );
+    }
+
+    #[test]
+    fn watchlist_entries_round_trip_their_package_and_keys_sort_by_version() {
+        let entry = WatchlistEntry::new(3, &[0, 255, 7]);
+        assert_eq!(entry.package_bytes().unwrap(), vec![0, 255, 7]);
+        let junk = WatchlistEntry {
+            version: 3,
+            package: "not base64!".into(),
+        };
+        assert!(junk.package_bytes().is_none());
+        assert!(watchlist_key("l", 9) < watchlist_key("l", 10));
+        assert_eq!(Bucket::parse("watchlist"), Some(Bucket::Watchlist));
     }
 
     #[test]

@@ -76,6 +76,16 @@ async fn enroll(
     };
     let (coordinator, district, expires_at, max_offline_secs, used_by) =
         code.ok_or_else(invalid)?;
+    let command_key = crate::commands::key(&mut tx)
+        .await
+        .map(|key| hex(key.public_key().as_bytes()))
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server.command_key",
+                "the server's command key is unavailable",
+            )
+        })?;
     if let Some(device_id) = used_by {
         // The same key asking again (its first answer was lost) gets the same device.
         let same: Option<(String,)> =
@@ -90,6 +100,7 @@ async fn enroll(
                 coordinator,
                 district,
                 max_offline_secs,
+                command_key,
             })),
             None => Err(invalid()),
         };
@@ -122,6 +133,7 @@ async fn enroll(
         coordinator,
         district,
         max_offline_secs,
+        command_key,
     }))
 }
 

@@ -17,8 +17,13 @@ pub fn name_for(device: &Device, bucket: Bucket) -> String {
     match bucket {
         Bucket::Permits => district_permits(&device.district),
         Bucket::Records => format!("device:{}:records", device.id),
+        Bucket::Watchlist => WATCHLIST.to_owned(),
+        Bucket::Commands => format!("device:{}:commands", device.id),
     }
 }
+
+/// The one watchlist bucket every device pulls.
+pub const WATCHLIST: &str = "watchlist";
 
 /// The permits bucket of a district.
 pub fn district_permits(district: &str) -> String {

@@ -12,6 +12,8 @@ use sqlx::{AnyPool, Executor};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_init.sql"),
     include_str!("../migrations/002_number_pools.sql"),
+    include_str!("../migrations/003_watchlist.sql"),
+    include_str!("../migrations/004_commands.sql"),
 ];
 
 /// Which database the server runs on.

@@ -4,7 +4,9 @@
 //!  phone (lgt-core sync engine) ──HTTP, signed──► api (axum)
 //!                                                  ├─ auth     device signatures, replay refusal
 //!                                                  ├─ push     exactly-once ledger + permit machine
-//!                                                  └─ buckets  per-partition change logs, checksums
+//!                                                  ├─ buckets  per-partition change logs, checksums
+//!                                                  ├─ watchlist  published list packages, hit reports
+//!                                                  └─ commands   signed wipe / minimum-version orders
 //!                                                 db (sqlx Any: SQLite file or PostgreSQL)
 //! ```
 //!
@@ -17,11 +19,13 @@ pub mod admin;
 mod api;
 mod auth;
 mod buckets;
+pub mod commands;
 pub mod db;
 mod error;
 mod metrics;
 mod numbers;
 mod push;
+pub mod watchlist;
 
 use std::future::Future;
 

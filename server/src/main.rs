@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use lgt_protocol::CommandAction;
 use lgt_server::{admin, Db};
 use tracing_subscriber::EnvFilter;
 
@@ -65,6 +66,27 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Publish a signed watchlist package (built by `lgt watchlist build`) to every device:
+    /// a snapshot replaces the list, a delta updates the version before it.
+    WatchlistPublish {
+        /// The package file.
+        package: PathBuf,
+    },
+    /// Order a device, by a command signed with the server's key, to purge its personal data
+    /// at its next sync.
+    Wipe {
+        /// Device id.
+        device_id: String,
+    },
+    /// Order a device, by a signed command, to stop syncing until it runs at least VERSION.
+    MinClientVersion {
+        /// Device id.
+        device_id: String,
+        /// The least client version (MAJOR.MINOR.PATCH).
+        version: String,
+    },
+    /// List the watchlist hit reports devices sent (ids, versions and tags only).
+    WatchlistHits,
     /// Resolve a conflict with a note.
     Resolve {
         /// Conflict id.
@@ -111,6 +133,22 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Devices => print_json(&admin::devices(&db).await?)?,
         Command::Revoke { device_id } => admin::revoke(&db, &device_id).await?,
+        Command::WatchlistPublish { package } => {
+            let bytes = std::fs::read(&package)?;
+            print_json(&lgt_server::watchlist::publish(&db, &bytes).await?)?;
+        }
+        Command::Wipe { device_id } => {
+            print_json(&lgt_server::commands::issue(&db, &device_id, CommandAction::Wipe).await?)?
+        }
+        Command::MinClientVersion { device_id, version } => print_json(
+            &lgt_server::commands::issue(
+                &db,
+                &device_id,
+                CommandAction::MinClientVersion { version },
+            )
+            .await?,
+        )?,
+        Command::WatchlistHits => print_json(&lgt_server::watchlist::hits(&db).await?)?,
         Command::Conflicts { all } => print_json(&admin::conflicts(&db, all).await?)?,
         Command::Resolve {
             conflict_id,

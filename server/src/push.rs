@@ -156,6 +156,7 @@ async fn apply(
             buckets::put(conn, &records, &key, Some(&op.payload)).await?;
             Ok(Outcome::Applied)
         }
+        "watchlist.hit" => Ok(crate::watchlist::record_hit(conn, device, op).await?),
         other => Ok(rejected(format!("unknown operation kind {other}"))),
     }
 }

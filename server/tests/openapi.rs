@@ -89,6 +89,7 @@ fn every_protocol_type_matches_its_schema() {
             coordinator: "c".into(),
             district: "110105".into(),
             max_offline_secs: 3600,
+            command_key: "00".into(),
         },
     );
     let op = PushOperation {
@@ -177,6 +178,29 @@ fn every_protocol_type_matches_its_schema() {
             buckets: vec![page(true), page(false)],
         },
     );
+    conforms(&doc, "WatchlistEntry", &WatchlistEntry::new(2, b"package"));
+    for action in [
+        CommandAction::Wipe,
+        CommandAction::MinClientVersion {
+            version: "0.2.0".into(),
+        },
+    ] {
+        let command = Command {
+            command_id: "c".into(),
+            device_id: "d".into(),
+            issued_at: 1,
+            action,
+        };
+        conforms(&doc, "Command", &command);
+        conforms(
+            &doc,
+            "SignedCommand",
+            &SignedCommand {
+                command: serde_json::to_string(&command).unwrap(),
+                signature: "00".into(),
+            },
+        );
+    }
     conforms(&doc, "NumbersRequest", &NumbersRequest {});
     conforms(
         &doc,

@@ -315,7 +315,7 @@ impl From<&SyncError> for LgtError {
                 message_en,
                 message_zh,
             },
-            SyncError::Revoked => Self::Revoked {
+            SyncError::Revoked | SyncError::WipeOrdered => Self::Revoked {
                 code,
                 message_en,
                 message_zh,
@@ -331,6 +331,7 @@ impl From<&SyncError> for LgtError {
                 message_zh,
             },
             SyncError::NotEnrolled
+            | SyncError::UpgradeRequired { .. }
             | SyncError::AlreadyEnrolled { .. }
             | SyncError::Permanent { .. }
             | SyncError::TooLarge => Self::Refused {
@@ -433,6 +434,10 @@ fn sync_zh(error: &SyncError) -> String {
             format!("服务器拒绝了本设备（{code}），请检查时钟或重新注册设备")
         }
         SyncError::Revoked => "本设备已被主管吊销，必须立即清除数据".into(),
+        SyncError::WipeOrdered => "服务器签名指令要求清除本设备，必须立即清除数据".into(),
+        SyncError::UpgradeRequired { current, minimum } => {
+            format!("本程序版本为 {current}，服务器要求至少 {minimum}，请更新应用")
+        }
         SyncError::Permanent { status, code, .. } => {
             format!("服务器拒绝了该请求（{status} {code}）")
         }

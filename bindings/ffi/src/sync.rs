@@ -13,6 +13,7 @@ use lgt_core::FieldCore;
 use crate::platform::SyncObserver;
 use crate::registrations::convert_all;
 use crate::shared::Shared;
+use crate::watchlist::{pinned_policy, ListInfo};
 use crate::LgtError;
 
 /// Where this device syncs, and as whom.
@@ -43,8 +44,16 @@ pub struct SyncReport {
     pub quarantined: u64,
     /// Bucket entries applied.
     pub pulled: u64,
-    /// Buckets (`permits`, `records`) whose checksum disagreed and were downloaded again.
+    /// Buckets (`permits`, `records`, ...) whose checksum disagreed and were downloaded again.
     pub recovered: Vec<String>,
+    /// Watchlist versions imported from the server, in order: run `watchlist().recheck()`
+    /// off the main thread so earlier registrations are checked against them.
+    pub watchlist_imported: Vec<ListInfo>,
+    /// Watchlist packages refused (forged, rolled back, expired, no pinned root): versions and
+    /// error codes only; the list in use stays.
+    pub watchlist_refused: Vec<String>,
+    /// Signed server commands refused (bad signature, ...): ids and codes only.
+    pub commands_refused: Vec<String>,
 }
 
 /// An operation the server refused, with the reason shown to the user.
@@ -63,7 +72,7 @@ pub struct QuarantinedOperation {
 /// One bucket of the local replica.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct BucketStatus {
-    /// The bucket (`permits`, `records`).
+    /// The bucket (`permits`, `records`, `watchlist`, `commands`).
     pub bucket: String,
     /// The last sequence applied.
     pub cursor: i64,
@@ -160,6 +169,13 @@ impl SyncEngine {
         self.off_thread(|core| core.sync_now())
             .await
             .map(Into::into)
+    }
+
+    /// Pins the app's watchlist root public keys (32 bytes each) that the lists the server
+    /// sends must verify against; until pinned, they are refused (and reported). Audited.
+    pub fn pin_watchlist_roots(&self, pinned_roots: Vec<Vec<u8>>) -> Result<(), LgtError> {
+        let policy = pinned_policy(&pinned_roots)?;
+        self.shared.call(|core| core.sync_pin_watchlist(&policy))
     }
 
     /// Queue depth, last success, quarantined operations with reasons, bucket cursors.
@@ -337,6 +353,9 @@ impl From<core::SyncReport> for SyncReport {
             quarantined: count(r.quarantined),
             pulled: count(r.pulled),
             recovered: r.recovered.iter().map(|b| b.as_str().to_owned()).collect(),
+            watchlist_imported: convert_all(r.watchlist_imported),
+            watchlist_refused: r.watchlist_refused,
+            commands_refused: r.commands_refused,
         }
     }
 }

@@ -179,12 +179,7 @@ impl Watchlist {
         list_package: Vec<u8>,
         pinned_roots: Vec<Vec<u8>>,
     ) -> Result<ListInfo, LgtError> {
-        let roots = pinned_roots
-            .iter()
-            .map(|root| PublicKey::try_from_slice(root))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| LgtError::from(invalid("pinned_roots", "32-byte Ed25519 keys")))?;
-        let policy = core::WatchlistPolicy::new(roots);
+        let policy = pinned_policy(&pinned_roots)?;
         self.shared
             .call(|core| core.watchlist_import(&list_package, &policy))
             .map(Into::into)
@@ -253,6 +248,17 @@ impl Watchlist {
             Ok(())
         })
     }
+}
+
+/// The phone's policy for these pinned root public keys (32-byte Ed25519 keys), at the
+/// field's least stretching cost.
+pub(crate) fn pinned_policy(pinned_roots: &[Vec<u8>]) -> Result<core::WatchlistPolicy, LgtError> {
+    let roots = pinned_roots
+        .iter()
+        .map(|root| PublicKey::try_from_slice(root))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| LgtError::from(invalid("pinned_roots", "32-byte Ed25519 keys")))?;
+    Ok(core::WatchlistPolicy::new(roots))
 }
 
 fn invalid(field: &'static str, reason: &str) -> lgt_core::Error {

@@ -62,7 +62,7 @@ def test_enroll_sync_now_and_status(live_core, sync_server):
     status = sync.status()
     assert status.queue_depth == 0 and status.last_success is not None
     assert status.enrollment == enrollment
-    assert {b.bucket for b in status.buckets} == {"permits", "records"}
+    assert {"permits", "records", "watchlist"} <= {b.bucket for b in status.buckets}
     records = next(b for b in status.buckets if b.bucket == "records")
     assert records.entries >= 1
     assert live_core.outbox().list(lgt_ffi.OperationState.PENDING) == []

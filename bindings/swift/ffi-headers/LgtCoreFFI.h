@@ -658,6 +658,11 @@ void uniffi_lgt_ffi_fn_method_syncengine_network_available(uint64_t ptr, RustCal
 RustBuffer uniffi_lgt_ffi_fn_method_syncengine_next_permit_number(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_PIN_WATCHLIST_ROOTS
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_PIN_WATCHLIST_ROOTS
+void uniffi_lgt_ffi_fn_method_syncengine_pin_watchlist_roots(uint64_t ptr, RustBuffer pinned_roots, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_STATUS
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_STATUS
 RustBuffer uniffi_lgt_ffi_fn_method_syncengine_status(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -1262,6 +1267,12 @@ uint16_t uniffi_lgt_ffi_checksum_method_syncengine_network_available(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCENGINE_NEXT_PERMIT_NUMBER
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCENGINE_NEXT_PERMIT_NUMBER
 uint16_t uniffi_lgt_ffi_checksum_method_syncengine_next_permit_number(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCENGINE_PIN_WATCHLIST_ROOTS
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCENGINE_PIN_WATCHLIST_ROOTS
+uint16_t uniffi_lgt_ffi_checksum_method_syncengine_pin_watchlist_roots(void
     
 );
 #endif

@@ -3,16 +3,38 @@
 use std::ops::ControlFlow;
 use std::time::Duration;
 
+use std::path::PathBuf;
+
 use anyhow::{Context, Result};
-use lgt_core::crypto::KeyFile;
+use lgt_core::crypto::{KeyFile, StretchParams};
 use lgt_core::sync::{SyncError, SyncReport, SyncStatus, SyncTrigger, WatchOptions};
+use lgt_core::watchlist::WatchlistPolicy;
 use lgt_core::{Error, FieldCore};
 use serde_json::json;
 
 use super::Session;
+use crate::watchlist::read_public_key;
 
-pub(super) fn enroll(ctx: &Session, server: &str, code: &str) -> Result<()> {
-    let enrollment = ctx.open()?.sync_enroll(server, code)?;
+pub(super) fn enroll(
+    ctx: &Session,
+    server: &str,
+    code: &str,
+    watchlist_roots: &[PathBuf],
+    allow_test_cost: bool,
+) -> Result<()> {
+    let roots = watchlist_roots
+        .iter()
+        .map(|path| read_public_key(path))
+        .collect::<Result<Vec<_>>>()?;
+    let core = ctx.open()?;
+    let enrollment = core.sync_enroll(server, code)?;
+    if !roots.is_empty() {
+        let mut policy = WatchlistPolicy::new(roots);
+        if allow_test_cost {
+            policy.min_stretch = StretchParams::MINIMUM;
+        }
+        core.sync_pin_watchlist(&policy)?;
+    }
     ctx.out.value(&enrollment, |e| {
         format!(
             "enrolled as device {} (coordinator {}, district {})",
@@ -22,7 +44,7 @@ pub(super) fn enroll(ctx: &Session, server: &str, code: &str) -> Result<()> {
 }
 
 fn report_line(report: &SyncReport) -> String {
-    format!(
+    let mut line = format!(
         "synced: {} acknowledged, {} conflicts, {} quarantined, {} entries pulled{}",
         report.acknowledged,
         report.conflicts,
@@ -33,7 +55,17 @@ fn report_line(report: &SyncReport) -> String {
         } else {
             format!(", {} buckets recovered", report.recovered.len())
         }
-    )
+    );
+    for info in &report.watchlist_imported {
+        line.push_str(&format!(
+            "\nwatchlist {} version {} imported ({} entries)",
+            info.list_id, info.version, info.entry_count
+        ));
+    }
+    for refused in &report.watchlist_refused {
+        line.push_str(&format!("\nwatchlist package refused: {refused}"));
+    }
+    line
 }
 
 pub(super) fn sync(ctx: &Session, watch: bool, interval: u64) -> Result<()> {
@@ -68,18 +100,36 @@ pub(super) fn sync(ctx: &Session, watch: bool, interval: u64) -> Result<()> {
         core.sync_now().map(Some)
     };
     match result {
-        Err(Error::Sync(SyncError::Revoked)) => wipe_revoked(ctx, core),
+        Err(Error::Sync(SyncError::Revoked | SyncError::WipeOrdered)) => wipe_revoked(ctx, core),
         Err(e) => Err(e.into()),
+        Ok(Some(report)) if !report.watchlist_imported.is_empty() => {
+            // A new list version: earlier registrations are checked against it now.
+            let recheck = core.watchlist_recheck()?;
+            let mut value = serde_json::to_value(&report)?;
+            value["recheck"] = serde_json::to_value(&recheck)?;
+            ctx.out.value(&value, |_| {
+                format!(
+                    "{}\nre-checked {} persons: {} new alerts, {} cleared",
+                    report_line(&report),
+                    recheck.persons,
+                    recheck.raised.len(),
+                    recheck.cleared.len()
+                )
+            })
+        }
         Ok(Some(report)) => ctx.out.value(&report, report_line),
         Ok(None) => Ok(()),
     }
 }
 
-/// A revoked device purges itself at once: key first, then the files.
+/// A revoked device, or one a signed command ordered wiped, purges itself at once: key first,
+/// then the files.
 fn wipe_revoked(ctx: &Session, core: FieldCore) -> Result<()> {
     let keys = KeyFile::open(ctx.key_path()?).context("cannot read the key file")?;
     core.wipe(&keys)?;
-    anyhow::bail!("this device was revoked by a supervisor: its store has been wiped")
+    anyhow::bail!(
+        "this device was revoked or ordered wiped by a supervisor: its store has been wiped"
+    )
 }
 
 pub(super) fn status(ctx: &Session) -> Result<()> {

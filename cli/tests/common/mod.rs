@@ -103,3 +103,37 @@ pub fn assert_clean_failure(out: &Output) {
 pub fn store_path(dir: &Path) -> PathBuf {
     dir.join("store")
 }
+
+/// `lgt register` arguments for a synthetic person (the watchlist tests list them).
+pub fn register_args(number: &str) -> Vec<&str> {
+    register_args_for("曾国强", "1", number)
+}
+
+/// `lgt register` arguments for a synthetic person with this name, sex code and number.
+pub fn register_args_for<'a>(name: &'a str, sex: &'a str, number: &'a str) -> Vec<&'a str> {
+    vec![
+        "register",
+        "--name",
+        name,
+        "--sex",
+        sex,
+        "--ethnicity",
+        "01",
+        "--number",
+        number,
+        "--household-address",
+        "合成省演示县1组",
+        "--house-code",
+        "HC-2",
+        "--address",
+        "合成市演示路2号",
+        "--housing-type",
+        "3",
+        "--moved-in",
+        "2026-11-01",
+        "--reason",
+        "1",
+        "--occupation",
+        "5",
+    ]
+}

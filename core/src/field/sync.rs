@@ -9,6 +9,7 @@ use super::FieldCore;
 use crate::sync::{
     self, Enrollment, SyncAttempt, SyncError, SyncReport, SyncStatus, SyncTrigger, WatchOptions,
 };
+use crate::watchlist::WatchlistPolicy;
 use crate::Error;
 
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {
@@ -40,12 +41,28 @@ impl FieldCore {
         Ok(enrollment)
     }
 
-    /// Syncs once: pushes the outbox, pulls every bucket to its checkpoint. A
-    /// [`SyncError::Revoked`] answer means the shell must wipe the store now.
+    /// Pins the watchlist roots (and least stretching cost) that the packages of the
+    /// server's `watchlist` bucket must verify against: the shell's build carries them, the
+    /// server never chooses them. Until pinned, those packages are refused (and reported).
+    pub fn sync_pin_watchlist(&self, policy: &WatchlistPolicy) -> Result<(), Error> {
+        sync::pin_watchlist(&self.store, policy)?;
+        let store_id = self.store.id().to_owned();
+        Ok(self.store.write(|tx| {
+            self.session()
+                .audit(tx, "sync.pin_watchlist", "store", &store_id)
+        })?)
+    }
+
+    /// Syncs once: pushes the outbox, pulls every bucket to its checkpoint, imports the
+    /// watchlist versions the `watchlist` bucket brought (see
+    /// [`SyncReport::watchlist_imported`]). A [`SyncError::Revoked`] answer means the shell
+    /// must wipe the store now.
     pub fn sync_now(&self) -> Result<SyncReport, Error> {
         let result = runtime()?.block_on(sync::sync_once(&self.store, self.clock.now()));
         self.audit_sync()?;
-        Ok(result?)
+        let report = result?;
+        self.audit_watchlist_imports(&report)?;
+        Ok(report)
     }
 
     /// Syncs now and then by itself (see [`WatchOptions`]) until `observer` breaks or an
@@ -57,7 +74,12 @@ impl FieldCore {
         observer: &mut dyn FnMut(&SyncAttempt) -> ControlFlow<()>,
     ) -> Result<(), Error> {
         let mut audit_failure = None;
-        let mut audited = |attempt: &SyncAttempt| match self.audit_sync() {
+        let mut audited = |attempt: &SyncAttempt| match self.audit_sync().and_then(|()| {
+            attempt
+                .result
+                .as_ref()
+                .map_or(Ok(()), |report| self.audit_watchlist_imports(report))
+        }) {
             Ok(()) => observer(attempt),
             Err(e) => {
                 audit_failure = Some(e);
@@ -105,6 +127,21 @@ impl FieldCore {
     /// successful sync (a never-enrolled store has no limit).
     pub(super) fn check_unlocked(&self) -> Result<(), Error> {
         Ok(sync::check_unlocked(&self.store, self.clock.now())?)
+    }
+
+    /// The audit records of the watchlist versions a sync imported.
+    fn audit_watchlist_imports(&self, report: &SyncReport) -> Result<(), Error> {
+        if report.watchlist_imported.is_empty() {
+            return Ok(());
+        }
+        self.store.write(|tx| {
+            for info in &report.watchlist_imported {
+                let record = format!("{}@{}", info.list_id, info.version);
+                self.session()
+                    .audit(tx, "watchlist.import", "watchlist", &record)?;
+            }
+            Ok(())
+        })
     }
 
     /// The audit record of a sync attempt (it read and sent personal data).

@@ -8,7 +8,7 @@ use rusqlite::Transaction;
 use super::StoreError;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u32 = 5;
+pub const CURRENT_VERSION: u32 = 6;
 
 /// The first released schema, kept verbatim.
 pub(crate) const V1: &str = include_str!("sql/v1.sql");
@@ -19,6 +19,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/migrations/003_scan_keys.sql"),
     include_str!("sql/migrations/004_watchlist.sql"),
     include_str!("sql/migrations/005_sync.sql"),
+    include_str!("sql/migrations/006_sync_trust.sql"),
 ];
 
 /// Brings the database in `tx` from `from` to [`CURRENT_VERSION`]; `from == 0` is a new file.

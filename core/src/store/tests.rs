@@ -105,6 +105,12 @@ fn a_version_2_file_upgrades_to_the_current_schema() {
     upgrades_to_the_current_schema(2);
 }
 
+/// The same from version 5 (sync without the pinned watchlist roots).
+#[test]
+fn a_version_5_file_upgrades_to_the_current_schema() {
+    upgrades_to_the_current_schema(5);
+}
+
 fn upgrades_to_the_current_schema(from: u32) {
     let old = tempfile::tempdir().unwrap();
     let scripts: Vec<&str> = std::iter::once(schema::V1)

@@ -45,6 +45,19 @@ pub enum SyncError {
     /// The server revoked this device: its personal data must be purged now.
     #[error("this device was revoked by a supervisor; its data must be wiped")]
     Revoked,
+    /// A command signed with the server's pinned key ordered this device wiped: personal
+    /// data stays locked, and the shell must wipe the store now.
+    #[error("a signed command ordered this device wiped; its data must be wiped")]
+    WipeOrdered,
+    /// A signed command set a minimum client version above this one: sync stops until the
+    /// app is updated.
+    #[error("this client is version {current}; the server requires at least {minimum}")]
+    UpgradeRequired {
+        /// This client's version.
+        current: String,
+        /// The least version the server accepts.
+        minimum: String,
+    },
     /// The server refused the request for good.
     #[error("the server refused the request ({status} {code}): {message}")]
     Permanent {
@@ -75,9 +88,12 @@ impl SyncError {
     pub fn class(&self) -> ErrorClass {
         match self {
             Self::Transient { .. } => ErrorClass::Transient,
-            Self::Auth { .. } | Self::Revoked | Self::NotEnrolled | Self::Locked { .. } => {
-                ErrorClass::Auth
-            }
+            Self::Auth { .. }
+            | Self::Revoked
+            | Self::WipeOrdered
+            | Self::UpgradeRequired { .. }
+            | Self::NotEnrolled
+            | Self::Locked { .. } => ErrorClass::Auth,
             Self::AlreadyEnrolled { .. } | Self::Permanent { .. } | Self::TooLarge => {
                 ErrorClass::Permanent
             }
@@ -94,6 +110,8 @@ impl SyncError {
             Self::Transient { .. } => "sync.transient",
             Self::Auth { .. } => "sync.auth",
             Self::Revoked => "sync.revoked",
+            Self::WipeOrdered => "sync.wipe_ordered",
+            Self::UpgradeRequired { .. } => "sync.upgrade_required",
             Self::Locked { .. } => "sync.locked",
             Self::Permanent { .. } => "sync.refused",
             Self::TooLarge => "sync.too_large",

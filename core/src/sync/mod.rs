@@ -13,8 +13,10 @@
 
 mod backoff;
 mod client;
+mod commands;
 mod error;
 mod state;
+mod watchlist;
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -35,9 +37,10 @@ pub use client::{Client, Credentials};
 pub use error::{ErrorClass, SyncError};
 pub use state::Enrollment;
 
-use crate::crypto::SigningKey;
+use crate::crypto::{PublicKey, SigningKey};
 use crate::outbox::{self, OperationState};
 use crate::store::{timestamp, Store, StoreError};
+use crate::watchlist::{ListInfo, WatchlistPolicy};
 
 /// Operations per push; a 413 or a malformed-request refusal halves it to isolate the
 /// operation at fault.
@@ -63,6 +66,16 @@ pub struct SyncReport {
     pub pulled: usize,
     /// Buckets whose checksum disagreed and were downloaded again whole.
     pub recovered: Vec<Bucket>,
+    /// Watchlist versions imported from the `watchlist` bucket, in order. Alerts of entries
+    /// that left the list stop at once; run [`crate::FieldCore::watchlist_recheck`] (on a
+    /// background thread) so earlier registrations are checked against the new version.
+    pub watchlist_imported: Vec<ListInfo>,
+    /// Watchlist packages refused (forged, rolled back, expired, no pinned root...): the list
+    /// in use stays. Versions and error codes only.
+    pub watchlist_refused: Vec<String>,
+    /// Server commands refused (not signed by the pinned command key, for another device,
+    /// malformed): command ids and reasons.
+    pub commands_refused: Vec<String>,
 }
 
 /// An operation the server refused, with the reason shown to the user.
@@ -180,6 +193,12 @@ pub(crate) async fn enroll(
         client_version: env!("CARGO_PKG_VERSION").to_owned(),
     };
     let response: EnrollResponse = client.post(paths::ENROLL, &request).await?;
+    let command_key = lgt_protocol::unhex(&response.command_key)
+        .and_then(|bytes| PublicKey::try_from_slice(&bytes).ok())
+        .ok_or_else(|| SyncError::Transient {
+            reason: "the enrollment answer carries no valid command key".into(),
+            retry_after: None,
+        })?;
     let enrollment = Enrollment {
         server_url: server_url.trim_end_matches('/').to_owned(),
         device_id: response.device_id,
@@ -188,7 +207,8 @@ pub(crate) async fn enroll(
         enrolled_at: timestamp(now),
         max_offline_secs: response.max_offline_secs,
     };
-    store.write(|tx| state::save_enrollment(tx, store.cipher(), &enrollment, &key))?;
+    store
+        .write(|tx| state::save_enrollment(tx, store.cipher(), &enrollment, &key, &command_key))?;
     Ok(enrollment)
 }
 
@@ -197,12 +217,20 @@ pub(crate) async fn sync_once(store: &Store, now: DateTime<Utc>) -> Result<SyncR
     let (enrollment, credentials) = store
         .read(|conn| state::credentials(conn, store.cipher()))?
         .ok_or(SyncError::NotEnrolled)?;
+    if let Some(order) = store.read(commands::standing)? {
+        return Err(order);
+    }
     let client = Client::new(&enrollment.server_url)?;
     let mut report = SyncReport::default();
     let result = async {
         push(store, &client, &credentials, &mut report).await?;
         refill_numbers(store, &client, &credentials).await?;
-        pull(store, &client, &credentials, &mut report).await
+        pull(store, &client, &credentials, now, &mut report).await?;
+        // An order that came with this pull takes effect now.
+        match store.read(commands::standing)? {
+            Some(order) => Err(order),
+            None => Ok(()),
+        }
     }
     .await
     .map_err(|e| match e {
@@ -372,6 +400,7 @@ async fn pull(
     store: &Store,
     client: &Client,
     credentials: &Credentials,
+    now: DateTime<Utc>,
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
     let start = store.read(|conn| {
@@ -402,6 +431,7 @@ async fn pull(
                 false,
             )? {
                 report.pulled += page.entries.len();
+                act_on_checkpoint(tx, *bucket, &page.entries, now, false, report)?;
             } else {
                 mismatched.push(*bucket);
             }
@@ -433,9 +463,49 @@ async fn pull(
             }
             report.pulled += page.entries.len();
             report.recovered.push(*bucket);
+            act_on_checkpoint(tx, *bucket, &page.entries, now, true, report)?;
         }
         Ok(())
     })
+}
+
+/// Acts on what a checkpoint brought: the `watchlist` bucket's packages are imported, the
+/// `commands` bucket's commands obeyed (again on a recovery: orders are idempotent, and in
+/// sequence order the latest minimum version wins).
+fn act_on_checkpoint(
+    tx: &rusqlite::Transaction<'_>,
+    bucket: Bucket,
+    entries: &[Entry],
+    now: DateTime<Utc>,
+    recovery: bool,
+    report: &mut SyncReport,
+) -> Result<(), StoreError> {
+    match bucket {
+        Bucket::Watchlist => {
+            let imported = watchlist::import(tx, entries, now, recovery)?;
+            report.watchlist_imported.extend(imported.applied);
+            report.watchlist_refused.extend(imported.refused);
+        }
+        Bucket::Commands => {
+            let device_id = state::enrollment(tx)?
+                .map(|e| e.device_id)
+                .unwrap_or_default();
+            report
+                .commands_refused
+                .extend(commands::obey(tx, &device_id, entries)?);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Pins the watchlist roots the `watchlist` bucket's packages must verify against.
+pub(crate) fn pin_watchlist(store: &Store, policy: &WatchlistPolicy) -> Result<(), SyncError> {
+    if store.write(|tx| state::save_watchlist_policy(tx, policy))? {
+        Ok(())
+    } else {
+        Err(SyncError::NotEnrolled)
+    }
 }
 
 /// Pulls pages of `buckets` from their cursors until each reaches a checkpoint.
@@ -575,6 +645,9 @@ pub(crate) fn replica(store: &Store, bucket: Bucket) -> Result<Vec<(String, Stri
 
 /// Refuses access to personal data when the device has gone past its offline limit.
 pub(crate) fn check_unlocked(store: &Store, now: DateTime<Utc>) -> Result<(), SyncError> {
+    if store.read(state::orders)?.0.is_some() {
+        return Err(SyncError::WipeOrdered);
+    }
     match store.read(|conn| state::locked_since(conn, now))? {
         Some(since) => Err(SyncError::Locked {
             since: timestamp(since),

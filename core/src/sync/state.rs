@@ -4,11 +4,12 @@
 use chrono::{DateTime, Utc};
 use lgt_protocol::{checksum, checksum_hex, entry_digest_input, Bucket, Entry, ReservedNumber};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::client::Credentials;
-use crate::crypto::{sha256, BlindIndex, FieldCipher, SigningKey};
+use crate::crypto::{sha256, BlindIndex, FieldCipher, PublicKey, SigningKey, StretchParams};
 use crate::store::{open_bytes, seal_bytes, timestamp, StoreError};
+use crate::watchlist::WatchlistPolicy;
 
 const KEY_CONTEXT: &str = "sync_device:signing_key";
 
@@ -34,11 +35,12 @@ pub(crate) fn save_enrollment(
     cipher: &FieldCipher,
     enrollment: &Enrollment,
     key: &SigningKey,
+    command_key: &PublicKey,
 ) -> Result<(), StoreError> {
     let sealed = seal_bytes(cipher, KEY_CONTEXT, key.pkcs8())?;
     tx.execute(
-        "INSERT INTO sync_device (singleton, server_url, device_id, coordinator, district, signing_key, enrolled_at, max_offline_secs)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO sync_device (singleton, server_url, device_id, coordinator, district, signing_key, enrolled_at, max_offline_secs, command_key)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             enrollment.server_url,
             enrollment.device_id,
@@ -46,7 +48,8 @@ pub(crate) fn save_enrollment(
             enrollment.district,
             sealed,
             enrollment.enrolled_at,
-            enrollment.max_offline_secs
+            enrollment.max_offline_secs,
+            lgt_protocol::hex(command_key.as_bytes())
         ],
     )?;
     Ok(())
@@ -90,6 +93,106 @@ pub(crate) fn credentials(
         key,
     };
     Ok(Some((enrollment, credentials)))
+}
+
+/// The watchlist policy as stored: hex root keys and the least stretching cost.
+#[derive(Serialize, Deserialize)]
+struct StoredPolicy {
+    roots: Vec<String>,
+    min_stretch: StretchParams,
+}
+
+/// Pins the roots (and least cost) the `watchlist` bucket's packages must verify against.
+/// Returns whether the device is enrolled (nothing to pin on otherwise).
+pub(crate) fn save_watchlist_policy(
+    tx: &Transaction<'_>,
+    policy: &WatchlistPolicy,
+) -> Result<bool, StoreError> {
+    let stored = StoredPolicy {
+        roots: policy
+            .roots
+            .iter()
+            .map(|k| lgt_protocol::hex(k.as_bytes()))
+            .collect(),
+        min_stretch: policy.min_stretch,
+    };
+    let json = serde_json::to_string(&stored).map_err(|_| StoreError::Malformed {
+        record: "sync_device:watchlist_policy".into(),
+    })?;
+    Ok(tx.execute("UPDATE sync_device SET watchlist_policy = ?1", [json])? == 1)
+}
+
+/// The pinned watchlist policy; `None` until the shell pins one.
+pub(crate) fn watchlist_policy(conn: &Connection) -> Result<Option<WatchlistPolicy>, StoreError> {
+    let json: Option<String> = conn
+        .query_row("SELECT watchlist_policy FROM sync_device", [], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let Some(json) = json else {
+        return Ok(None);
+    };
+    let malformed = || StoreError::Malformed {
+        record: "sync_device:watchlist_policy".into(),
+    };
+    let stored: StoredPolicy = serde_json::from_str(&json).map_err(|_| malformed())?;
+    let roots = stored
+        .roots
+        .iter()
+        .map(|h| {
+            lgt_protocol::unhex(h)
+                .and_then(|b| PublicKey::try_from_slice(&b).ok())
+                .ok_or_else(malformed)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Some(WatchlistPolicy {
+        roots,
+        min_stretch: stored.min_stretch,
+    }))
+}
+
+/// The server's command key pinned at enrollment (`None` for a device enrolled before
+/// commands existed: it obeys none).
+pub(crate) fn command_key(conn: &Connection) -> Result<Option<PublicKey>, StoreError> {
+    let hex: Option<String> = conn
+        .query_row("SELECT command_key FROM sync_device", [], |r| r.get(0))
+        .optional()?
+        .flatten();
+    hex.map(|h| {
+        lgt_protocol::unhex(&h)
+            .and_then(|b| PublicKey::try_from_slice(&b).ok())
+            .ok_or_else(|| StoreError::Malformed {
+                record: "sync_device:command_key".into(),
+            })
+    })
+    .transpose()
+}
+
+/// Orders (`Some`: the command id) the wipe that locks personal data until the shell wipes,
+/// and sets the least client version.
+pub(crate) fn obey(
+    tx: &Transaction<'_>,
+    wipe: Option<&str>,
+    min_client_version: Option<&str>,
+) -> Result<(), StoreError> {
+    if let Some(command_id) = wipe {
+        tx.execute("UPDATE sync_device SET wipe_ordered = ?1", [command_id])?;
+    }
+    if let Some(version) = min_client_version {
+        tx.execute("UPDATE sync_device SET min_client_version = ?1", [version])?;
+    }
+    Ok(())
+}
+
+/// The standing orders: a wipe (its command id) and the least client version.
+pub(crate) fn orders(conn: &Connection) -> Result<(Option<String>, Option<String>), StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT wipe_ordered, min_client_version FROM sync_device",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or((None, None)))
 }
 
 /// Records how the last attempt ended.

@@ -2632,6 +2632,12 @@ public protocol SyncEngineProtocol: AnyObject, Sendable {
     func nextPermitNumber() throws  -> String?
     
     /**
+     * Pins the app's watchlist root public keys (32 bytes each) that the lists the server
+     * sends must verify against; until pinned, they are refused (and reported). Audited.
+     */
+    func pinWatchlistRoots(pinnedRoots: [Data]) throws 
+    
+    /**
      * Queue depth, last success, quarantined operations with reasons, bucket cursors.
      */
     func status() throws  -> SyncStatus
@@ -2751,6 +2757,19 @@ open func nextPermitNumber()throws  -> String?  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Pins the app's watchlist root public keys (32 bytes each) that the lists the server
+     * sends must verify against; until pinned, they are refused (and reported). Audited.
+     */
+open func pinWatchlistRoots(pinnedRoots: [Data])throws   {try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_syncengine_pin_watchlist_roots(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceData.lower(pinnedRoots),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -3770,7 +3789,7 @@ public func FfiConverterTypeBrokenLink_lower(_ value: BrokenLink) -> RustBuffer 
  */
 public struct BucketStatus: Equatable, Hashable {
     /**
-     * The bucket (`permits`, `records`).
+     * The bucket (`permits`, `records`, `watchlist`, `commands`).
      */
     public var bucket: String
     /**
@@ -3790,7 +3809,7 @@ public struct BucketStatus: Equatable, Hashable {
     // declare one manually.
     public init(
         /**
-         * The bucket (`permits`, `records`).
+         * The bucket (`permits`, `records`, `watchlist`, `commands`).
          */bucket: String, 
         /**
          * The last sequence applied.
@@ -7809,9 +7828,23 @@ public struct SyncReport: Equatable, Hashable {
      */
     public var pulled: UInt64
     /**
-     * Buckets (`permits`, `records`) whose checksum disagreed and were downloaded again.
+     * Buckets (`permits`, `records`, ...) whose checksum disagreed and were downloaded again.
      */
     public var recovered: [String]
+    /**
+     * Watchlist versions imported from the server, in order: run `watchlist().recheck()`
+     * off the main thread so earlier registrations are checked against them.
+     */
+    public var watchlistImported: [ListInfo]
+    /**
+     * Watchlist packages refused (forged, rolled back, expired, no pinned root): versions and
+     * error codes only; the list in use stays.
+     */
+    public var watchlistRefused: [String]
+    /**
+     * Signed server commands refused (bad signature, ...): ids and codes only.
+     */
+    public var commandsRefused: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -7829,13 +7862,27 @@ public struct SyncReport: Equatable, Hashable {
          * Bucket entries applied.
          */pulled: UInt64, 
         /**
-         * Buckets (`permits`, `records`) whose checksum disagreed and were downloaded again.
-         */recovered: [String]) {
+         * Buckets (`permits`, `records`, ...) whose checksum disagreed and were downloaded again.
+         */recovered: [String], 
+        /**
+         * Watchlist versions imported from the server, in order: run `watchlist().recheck()`
+         * off the main thread so earlier registrations are checked against them.
+         */watchlistImported: [ListInfo], 
+        /**
+         * Watchlist packages refused (forged, rolled back, expired, no pinned root): versions and
+         * error codes only; the list in use stays.
+         */watchlistRefused: [String], 
+        /**
+         * Signed server commands refused (bad signature, ...): ids and codes only.
+         */commandsRefused: [String]) {
         self.acknowledged = acknowledged
         self.conflicts = conflicts
         self.quarantined = quarantined
         self.pulled = pulled
         self.recovered = recovered
+        self.watchlistImported = watchlistImported
+        self.watchlistRefused = watchlistRefused
+        self.commandsRefused = commandsRefused
     }
 
     
@@ -7858,7 +7905,10 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
                 conflicts: FfiConverterUInt64.read(from: &buf), 
                 quarantined: FfiConverterUInt64.read(from: &buf), 
                 pulled: FfiConverterUInt64.read(from: &buf), 
-                recovered: FfiConverterSequenceString.read(from: &buf)
+                recovered: FfiConverterSequenceString.read(from: &buf), 
+                watchlistImported: FfiConverterSequenceTypeListInfo.read(from: &buf), 
+                watchlistRefused: FfiConverterSequenceString.read(from: &buf), 
+                commandsRefused: FfiConverterSequenceString.read(from: &buf)
         )
     }
 
@@ -7868,6 +7918,9 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.quarantined, into: &buf)
         FfiConverterUInt64.write(value.pulled, into: &buf)
         FfiConverterSequenceString.write(value.recovered, into: &buf)
+        FfiConverterSequenceTypeListInfo.write(value.watchlistImported, into: &buf)
+        FfiConverterSequenceString.write(value.watchlistRefused, into: &buf)
+        FfiConverterSequenceString.write(value.commandsRefused, into: &buf)
     }
 }
 
@@ -11217,6 +11270,31 @@ fileprivate struct FfiConverterSequenceTypeIdentifier: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeIdentifier.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeListInfo: FfiConverterRustBuffer {
+    typealias SwiftType = [ListInfo]
+
+    public static func write(_ value: [ListInfo], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeListInfo.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ListInfo] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ListInfo]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeListInfo.read(from: &buf))
         }
         return seq
     }
