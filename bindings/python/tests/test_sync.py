@@ -140,3 +140,21 @@ def test_an_unreachable_server_is_retried_and_closing_the_store_ends_the_watch(
     assert observer.stopped.get(timeout=60) is None
     with pytest.raises(lgt_ffi.LgtError.Closed):
         live_core.sync().status()
+
+
+
+def test_a_list_published_on_the_server_arrives_by_sync_against_the_pinned_root(
+    live_core, sync_server, lists, tmp_path
+):
+    enroll(live_core, sync_server)
+    with pytest.raises(lgt_ffi.LgtError.Invalid):
+        live_core.sync().pin_watchlist_roots([b"short"])
+    live_core.sync().pin_watchlist_roots([lists.root])
+    package = tmp_path / "v1.lgtwl"
+    package.write_bytes(lists.v1)
+    sync_server.admin("watchlist-publish", str(package))
+
+    report = asyncio.run(live_core.sync().sync_now())
+    assert [info.version for info in report.watchlist_imported] == [1]
+    assert report.watchlist_refused == []
+    assert live_core.watchlist().status().state == lgt_ffi.ListState.CURRENT
