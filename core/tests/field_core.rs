@@ -11,6 +11,9 @@ use lgt_core::registration::{DocumentInput, Dwelling, PersonInput, RegistrationI
 use lgt_core::store::StoreOptions;
 use lgt_core::{Error, FieldCore, OpenParams};
 
+mod common;
+use common::scan_rendered;
+
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
@@ -344,19 +347,6 @@ fn issued_permit(f: &Fixture, number: &str) -> String {
 }
 
 /// Renders the text as a QR, decodes it as a live camera frame would, and verifies it.
-fn scan_rendered(core: &FieldCore, text: &str) -> lgt_core::scan::ScanResult {
-    use lgt_core::scan::{render_qr, LumaFrame, Mode, ScanOptions, Scanner};
-    let qr = render_qr(text, 4).unwrap();
-    let frame = LumaFrame {
-        data: &qr.pixels,
-        width: qr.size,
-        height: qr.size,
-        row_stride: qr.size,
-    };
-    core.scan_frame(&mut Scanner::new(), &frame, &ScanOptions::new(Mode::Still))
-        .unwrap()
-        .expect("the rendered QR decodes")
-}
 
 #[test]
 fn a_signed_permit_qr_round_trips_and_forged_expired_cancelled_codes_are_told_apart() {

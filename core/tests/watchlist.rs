@@ -16,6 +16,8 @@ use lgt_core::watchlist::{
 };
 use lgt_core::{FieldCore, OpenParams};
 
+mod common;
+
 const CHEAP: StretchParams = StretchParams::MINIMUM;
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -790,24 +792,10 @@ fn a_root_rotation_pins_both_roots_and_an_expired_delegation_is_refused() {
 
 #[test]
 fn a_scanned_identity_number_of_a_listed_person_alerts_inside_the_scan() {
-    use lgt_core::scan::{render_qr, LumaFrame, Mode, ScanOptions, Scanner};
     let server = Server::new();
     let phone = phone();
     server.load(&phone, &[two_numbers()]);
-    let scan = |text: &str| {
-        let qr = render_qr(text, 4).unwrap();
-        let frame = LumaFrame {
-            data: &qr.pixels,
-            width: qr.size,
-            height: qr.size,
-            row_stride: qr.size,
-        };
-        phone
-            .core
-            .scan_frame(&mut Scanner::new(), &frame, &ScanOptions::new(Mode::Still))
-            .unwrap()
-            .expect("the rendered QR decodes")
-    };
+    let scan = |text: &str| common::scan_rendered(&phone.core, text);
 
     let listed = scan("632123198209270518");
     let check = listed.watchlist.expect("an identity number is checked");
