@@ -8,11 +8,11 @@
 use argon2::{Algorithm, Argon2, Params, Version};
 use ring::aead::{LessSafeKey, UnboundKey, AES_256_GCM};
 use ring::hkdf;
-use ring::rand::{SecureRandom, SystemRandom};
+use ring::rand::SystemRandom;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::{derive, open_with, seal_with, CryptoError};
+use super::{derive, open_with, random_bytes, seal_with, CryptoError};
 
 /// Length of a watchlist look-up tag in bytes (128 bits: no collisions among billions).
 pub const TAG_LEN: usize = 16;
@@ -82,9 +82,7 @@ impl StretchParams {
 /// A fresh random epoch salt.
 pub fn random_salt() -> Result<[u8; EPOCH_SALT_LEN], CryptoError> {
     let mut salt = [0u8; EPOCH_SALT_LEN];
-    SystemRandom::new()
-        .fill(&mut salt)
-        .map_err(|_| CryptoError::Random)?;
+    random_bytes(&mut salt)?;
     Ok(salt)
 }
 
