@@ -98,9 +98,13 @@ pub enum Command {
     },
     /// Enroll this store's device with a sync server under a supervisor's one-time code.
     Enroll {
-        /// The server's base URL, e.g. http://127.0.0.1:8080.
+        /// The server's base URL, e.g. https://sync.example.org (plain http:// only to loopback).
         #[arg(long)]
         server: String,
+        /// The pin of the server's TLS key (`sha256/...`, printed by `lgt-server
+        /// enrollment-code` beside the code); required for https://.
+        #[arg(long)]
+        server_pin: Vec<lgt_core::sync::ServerPin>,
         /// The one-time enrollment code.
         #[arg(long)]
         code: String,

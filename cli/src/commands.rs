@@ -122,10 +122,18 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Scan { paths, mode } => crate::scan::scan(&ctx, &paths, &mode),
         Command::Enroll {
             server,
+            server_pin,
             code,
             watchlist_root,
             allow_test_cost,
-        } => sync::enroll(&ctx, &server, &code, &watchlist_root, allow_test_cost),
+        } => sync::enroll(
+            &ctx,
+            &server,
+            &server_pin,
+            &code,
+            &watchlist_root,
+            allow_test_cost,
+        ),
         Command::Sync { watch, interval } => sync::sync(&ctx, watch, interval),
         Command::Status => sync::status(&ctx),
     }

@@ -12,7 +12,12 @@ use lgt_e2e::{BackendChoice, TestServer};
 fn enrolled(server: &TestServer) -> Lgt {
     let lgt = Lgt::init();
     let code = server.enrollment_code("tester-1", "110105");
-    let enrollment = lgt.json(&["enroll", "--server", &server.url, "--code", &code]);
+    let mut args = vec!["enroll", "--server", &server.url, "--code", &code];
+    let pin = server.pin.map(|pin| pin.to_string());
+    if let Some(pin) = &pin {
+        args.extend(["--server-pin", pin]);
+    }
+    let enrollment = lgt.json(&args);
     assert_eq!(enrollment["district"], "110105");
     lgt
 }
@@ -24,7 +29,7 @@ fn seed(lgt: &Lgt, count: u64) {
 
 #[test]
 fn enroll_sync_status_and_revocation() {
-    let server = TestServer::start(&BackendChoice::Sqlite);
+    let server = TestServer::start_tls(&BackendChoice::Sqlite);
     let lgt = enrolled(&server);
     seed(&lgt, 5);
     let status = lgt.json(&["status"]);

@@ -296,6 +296,62 @@ impl WatchlistEntry {
     }
 }
 
+/// A pin on the server's TLS key: the SHA-256 of its certificate's SubjectPublicKeyInfo,
+/// written `sha256/BASE64` as OkHttp's `CertificatePinner` writes it. Pinning the key rather
+/// than the certificate lets the operator renew the certificate on the same key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ServerPin(pub [u8; 32]);
+
+impl ServerPin {
+    const PREFIX: &'static str = "sha256/";
+}
+
+impl std::fmt::Display for ServerPin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use base64::Engine as _;
+        let digest = base64::engine::general_purpose::STANDARD.encode(self.0);
+        write!(f, "{}{digest}", Self::PREFIX)
+    }
+}
+
+/// A pin that is not `sha256/` and 32 bytes of standard base64.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MalformedPin;
+
+impl std::fmt::Display for MalformedPin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a server pin is sha256/ followed by 32 bytes of base64")
+    }
+}
+
+impl std::error::Error for MalformedPin {}
+
+impl std::str::FromStr for ServerPin {
+    type Err = MalformedPin;
+
+    fn from_str(text: &str) -> Result<Self, MalformedPin> {
+        use base64::Engine as _;
+        let digest = text.trim().strip_prefix(Self::PREFIX).ok_or(MalformedPin)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(digest)
+            .map_err(|_| MalformedPin)?;
+        Ok(Self(bytes.try_into().map_err(|_| MalformedPin)?))
+    }
+}
+
+impl Serialize for ServerPin {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ServerPin {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// A command from the server to one device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Command {
@@ -319,6 +375,13 @@ pub enum CommandAction {
     MinClientVersion {
         /// The least version.
         version: String,
+    },
+    /// Trust these server TLS keys from now on, instead of the ones pinned before: how the
+    /// operator rotates the server's key (send the new pin beside the old one, switch the
+    /// server's certificate once every device has synced, then send the new pin alone).
+    TrustServerKeys {
+        /// The pins, at least one.
+        pins: Vec<ServerPin>,
     },
 }
 
@@ -511,5 +574,23 @@ mod tests {
     fn the_signed_message_names_every_part() {
         let m = signing_message("POST", "/v1/push", 7, "n", "h");
         assert_eq!(m, b"lgt-sync-v1\nPOST\n/v1/push\n7\nn\nh");
+    }
+
+    #[test]
+    fn server_pins_round_trip_in_the_okhttp_form_and_refuse_junk() {
+        let pin = ServerPin([7; 32]);
+        let text = pin.to_string();
+        assert!(text.starts_with("sha256/"));
+        assert_eq!(text.parse::<ServerPin>(), Ok(pin));
+        assert_eq!(serde_json::to_string(&pin).unwrap(), format!("\"{text}\""));
+        for junk in [
+            "",
+            "sha256/",
+            "sha1/BwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+            "sha256/AAAA",
+            "sha256/!!",
+        ] {
+            assert_eq!(junk.parse::<ServerPin>(), Err(MalformedPin), "{junk}");
+        }
     }
 }

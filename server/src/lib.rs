@@ -1,7 +1,7 @@
 //! lgt-server: the reference sync server of the 流管通 field handhelds.
 //!
 //! ```text
-//!  phone (lgt-core sync engine) ──HTTP, signed──► api (axum)
+//!  phone (lgt-core sync engine) ──HTTPS (pinned key), signed──► api (axum)
 //!                                                  ├─ auth     device signatures, replay refusal
 //!                                                  ├─ push     exactly-once ledger + permit machine
 //!                                                  ├─ buckets  per-partition change logs, checksums
@@ -25,6 +25,7 @@ mod error;
 mod metrics;
 mod numbers;
 mod push;
+pub mod tls;
 pub mod watchlist;
 
 use std::future::Future;
@@ -33,15 +34,31 @@ use tokio::net::TcpListener;
 
 pub use api::router;
 pub use db::{Backend, Db};
+pub use tls::TlsIdentity;
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes the requests in
-/// flight.
+/// flight (for at most 30 s). HTTPS with `tls`; plain HTTP without it, for a server behind a
+/// TLS-terminating load balancer, or on loopback in development.
 pub async fn serve(
     listener: TcpListener,
     db: Db,
+    tls: Option<TlsIdentity>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(db))
-        .with_graceful_shutdown(shutdown)
+    let Some(tls) = tls else {
+        return axum::serve(listener, router(db))
+            .with_graceful_shutdown(shutdown)
+            .await;
+    };
+    let handle = axum_server::Handle::new();
+    let stopping = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopping.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+    });
+    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.server_config());
+    axum_server::from_tcp_rustls(listener.into_std()?, config)?
+        .handle(handle)
+        .serve(router(db).into_make_service())
         .await
 }

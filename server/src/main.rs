@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use lgt_protocol::CommandAction;
-use lgt_server::{admin, Db};
+use lgt_protocol::{CommandAction, ServerPin};
+use lgt_server::{admin, Db, TlsIdentity};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -26,8 +26,31 @@ struct Args {
     /// PostgreSQL URL (postgres://...); SQLite in --data when absent.
     #[arg(long, global = true, env = "LGT_DATABASE_URL")]
     database_url: Option<String>,
+    #[command(flatten)]
+    tls: TlsFiles,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Where the TLS identity comes from.
+#[derive(clap::Args)]
+struct TlsFiles {
+    /// TLS certificate chain (PEM, leaf first); a self-signed one in DATA/tls/ when absent.
+    #[arg(long, global = true, env = "LGT_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, global = true, env = "LGT_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+impl TlsFiles {
+    /// The operator's certificate when given, else the one kept in (or made in) `data`.
+    fn identity(&self, data: &std::path::Path) -> anyhow::Result<TlsIdentity> {
+        Ok(match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => TlsIdentity::from_pem_files(cert, key)?,
+            _ => TlsIdentity::in_data_dir(data)?,
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -37,8 +60,15 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Serve plain HTTP: only behind a load balancer that terminates TLS with the pinned
+        /// key, or on loopback in development (phones refuse plain HTTP to anywhere else).
+        #[arg(long)]
+        plain_http: bool,
     },
-    /// Issue a one-time enrollment code for a coordinator's new device.
+    /// Print the pin of the server's TLS key (`sha256/...`), which phones enroll with.
+    TlsPin,
+    /// Issue a one-time enrollment code for a coordinator's new device; the answer carries
+    /// the server's TLS pin too.
     EnrollmentCode {
         /// Coordinator account id.
         #[arg(long)]
@@ -85,6 +115,19 @@ enum Command {
         /// The least client version (MAJOR.MINOR.PATCH).
         version: String,
     },
+    /// Order devices, by a signed command, to trust these server TLS keys from now on (the
+    /// key rotation path: the new pin beside the old, then the new one alone).
+    TrustServerKeys {
+        /// Device ids.
+        #[arg(required_unless_present = "all")]
+        device_ids: Vec<String>,
+        /// Every active device.
+        #[arg(long, conflicts_with = "device_ids")]
+        all: bool,
+        /// A pin to trust (`sha256/...`, see `tls-pin`); repeat for several.
+        #[arg(long = "pin", required = true)]
+        pins: Vec<ServerPin>,
+    },
     /// List the watchlist hit reports devices sent (ids, versions and tags only).
     WatchlistHits,
     /// Resolve a conflict with a note.
@@ -106,13 +149,28 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
-    let db = Db::open(&args.data, args.database_url.as_deref()).await?;
-    match args.command {
-        Command::Serve { listen } => {
+    let Args {
+        data,
+        database_url,
+        tls,
+        command,
+    } = Args::parse();
+    let db = Db::open(&data, database_url.as_deref()).await?;
+    match command {
+        Command::Serve { listen, plain_http } => {
+            let tls = if plain_http {
+                None
+            } else {
+                Some(tls.identity(&data)?)
+            };
             let listener = tokio::net::TcpListener::bind(listen).await?;
-            tracing::info!(addr = %listener.local_addr()?, backend = ?db.backend, "listening");
-            lgt_server::serve(listener, db, shutdown_signal()).await?;
+            tracing::info!(
+                addr = %listener.local_addr()?,
+                backend = ?db.backend,
+                tls_pin = tls.as_ref().map(|t| t.pin().to_string()),
+                "listening"
+            );
+            lgt_server::serve(listener, db, tls, shutdown_signal()).await?;
             tracing::info!("stopped");
         }
         Command::EnrollmentCode {
@@ -129,8 +187,16 @@ async fn main() -> anyhow::Result<()> {
                 max_offline_hours * 3600,
             )
             .await?;
-            print_json(&code)?;
+            #[derive(serde::Serialize)]
+            struct WithPin {
+                #[serde(flatten)]
+                code: admin::EnrollmentCode,
+                server_pin: String,
+            }
+            let server_pin = tls.identity(&data)?.pin().to_string();
+            print_json(&WithPin { code, server_pin })?;
         }
+        Command::TlsPin => println!("{}", tls.identity(&data)?.pin()),
         Command::Devices => print_json(&admin::devices(&db).await?)?,
         Command::Revoke { device_id } => admin::revoke(&db, &device_id).await?,
         Command::WatchlistPublish { package } => {
@@ -148,6 +214,27 @@ async fn main() -> anyhow::Result<()> {
             )
             .await?,
         )?,
+        Command::TrustServerKeys {
+            device_ids,
+            all,
+            pins,
+        } => {
+            let device_ids = if all {
+                let devices = admin::devices(&db).await?.into_iter();
+                devices
+                    .filter(|d| d.revoked_at.is_none())
+                    .map(|d| d.id)
+                    .collect()
+            } else {
+                device_ids
+            };
+            let mut issued = Vec::new();
+            for device_id in device_ids {
+                let action = CommandAction::TrustServerKeys { pins: pins.clone() };
+                issued.push(lgt_server::commands::issue(&db, &device_id, action).await?);
+            }
+            print_json(&issued)?
+        }
         Command::WatchlistHits => print_json(&lgt_server::watchlist::hits(&db).await?)?,
         Command::Conflicts { all } => print_json(&admin::conflicts(&db, all).await?)?,
         Command::Resolve {

@@ -184,6 +184,9 @@ fn every_protocol_type_matches_its_schema() {
         CommandAction::MinClientVersion {
             version: "0.2.0".into(),
         },
+        CommandAction::TrustServerKeys {
+            pins: vec![lgt_protocol::ServerPin([9; 32])],
+        },
     ] {
         let command = Command {
             command_id: "c".into(),
@@ -267,7 +270,12 @@ async fn the_live_server_answers_as_documented() {
     let db = lgt_server::Db::open(data.path(), None).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(lgt_server::serve(listener, db, std::future::pending()));
+    tokio::spawn(lgt_server::serve(
+        listener,
+        db,
+        None,
+        std::future::pending(),
+    ));
     let http = reqwest::Client::new();
 
     let documented_answer = |path: &str, method: &str, status: &str, body: &Value| {

@@ -13,4 +13,4 @@ mod server;
 
 pub use phone::Phone;
 pub use proxy::{Fault, FaultProxy, FaultStats};
-pub use server::{backends, BackendChoice, TestServer};
+pub use server::{backends, tls_identity, BackendChoice, TestServer};

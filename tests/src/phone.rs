@@ -7,7 +7,7 @@ use lgt_core::crypto::KeyFile;
 use lgt_core::permit::{PermitCommand, PermitEvent, PermitRecord};
 use lgt_core::registration::RegistrationReceipt;
 use lgt_core::store::StoreOptions;
-use lgt_core::sync::{SyncError, SyncStatus};
+use lgt_core::sync::{ServerPin, SyncError, SyncStatus};
 use lgt_core::synthetic::SyntheticPeople;
 use lgt_core::{Error, FieldCore, OpenParams};
 use tempfile::TempDir;
@@ -50,9 +50,18 @@ impl Phone {
         self.dir.path()
     }
 
-    /// Enrolls with `server_url` under `code`.
+    /// Enrolls with the plain-HTTP loopback `server_url` under `code`.
     pub fn enroll(&self, server_url: &str, code: &str) {
-        self.core.sync_enroll(server_url, code).expect("enroll");
+        self.core
+            .sync_enroll(server_url, &[], code)
+            .expect("enroll");
+    }
+
+    /// Enrolls with the HTTPS `server_url` whose key `pin` names, under `code`.
+    pub fn enroll_pinned(&self, server_url: &str, pin: ServerPin, code: &str) {
+        self.core
+            .sync_enroll(server_url, &[pin], code)
+            .expect("enroll");
     }
 
     /// Registers `count` synthetic people.

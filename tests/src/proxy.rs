@@ -1,4 +1,6 @@
-//! A fault-injecting HTTP/1.1 proxy for one upstream, one request per connection.
+//! A fault-injecting HTTP/1.1 proxy for one upstream, one request per connection; over
+//! HTTPS it plays the TLS-terminating load balancer in front of plain-HTTP servers (and,
+//! presenting another key, the interceptor the phones must refuse).
 //!
 //! For each request a seeded generator picks a [`Fault`]: pass it through, drop it before
 //! or after the server saw it, send it twice, delay it (which reorders requests of
@@ -8,11 +10,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use lgt_protocol::ServerPin;
+use lgt_server::TlsIdentity;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
+use tokio_rustls::TlsAcceptor;
 
 /// What the proxy does to one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,8 +66,12 @@ struct Shared {
 pub struct FaultProxy {
     /// Its base URL.
     pub url: String,
+    /// The pin of the TLS key it started with, when over HTTPS.
+    pub pin: Option<ServerPin>,
     shared: Arc<Mutex<Shared>>,
     upstreams: Arc<Vec<String>>,
+    /// The TLS key presented to phones, when over HTTPS.
+    tls: Option<Arc<Mutex<TlsAcceptor>>>,
     _runtime: Runtime,
 }
 
@@ -75,6 +84,28 @@ impl FaultProxy {
     /// Like [`FaultProxy::start`], spreading requests (and each copy of a duplicated or
     /// replayed one) at random over several server processes, like a load balancer.
     pub fn balancing(upstreams: &[&str], seed: u64, fault_rate: f64) -> Self {
+        Self::open(upstreams, seed, fault_rate, None)
+    }
+
+    /// Like [`FaultProxy::start`], answering phones over HTTPS with `identity` (its URL is
+    /// `https://...`), as a load balancer terminating TLS in front of the server.
+    pub fn start_tls(upstream: &str, seed: u64, fault_rate: f64, identity: &TlsIdentity) -> Self {
+        Self::open(&[upstream], seed, fault_rate, Some(identity))
+    }
+
+    /// Presents `identity` to the next connections: an interceptor on the path, or the
+    /// operator's new key after a rotation.
+    pub fn present(&self, identity: &TlsIdentity) {
+        let tls = self.tls.as_ref().expect("an HTTPS proxy");
+        *tls.lock().expect("lock") = TlsAcceptor::from(identity.server_config());
+    }
+
+    fn open(
+        upstreams: &[&str],
+        seed: u64,
+        fault_rate: f64,
+        identity: Option<&TlsIdentity>,
+    ) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -89,7 +120,10 @@ impl FaultProxy {
         let listener = runtime
             .block_on(TcpListener::bind("127.0.0.1:0"))
             .expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let scheme = if identity.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", listener.local_addr().expect("addr"));
+        let tls = identity.map(|i| Arc::new(Mutex::new(TlsAcceptor::from(i.server_config()))));
+        let accepting = tls.clone();
         let shared = Arc::new(Mutex::new(Shared {
             rng: ChaCha8Rng::seed_from_u64(seed),
             fault_rate,
@@ -103,15 +137,25 @@ impl FaultProxy {
             while let Ok((client, _)) = listener.accept().await {
                 let state = state.clone();
                 let upstreams = serving.clone();
+                let acceptor = accepting.as_ref().map(|a| a.lock().expect("lock").clone());
                 tokio::spawn(async move {
-                    let _ = handle(client, &upstreams, &state).await;
+                    // A refused handshake (a phone that does not pin this key) ends here.
+                    let _ = match acceptor {
+                        Some(acceptor) => match acceptor.accept(client).await {
+                            Ok(stream) => handle(stream, &upstreams, &state).await,
+                            Err(_) => Ok(()),
+                        },
+                        None => handle(client, &upstreams, &state).await,
+                    };
                 });
             }
         });
         Self {
             url,
+            pin: identity.map(TlsIdentity::pin),
             shared,
             upstreams,
+            tls,
             _runtime: runtime,
         }
     }
@@ -197,8 +241,8 @@ fn pick(shared: &Mutex<Shared>) -> (Fault, Duration, Option<Vec<u8>>) {
     (fault, delay, replay)
 }
 
-async fn handle(
-    mut client: TcpStream,
+async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
+    mut client: S,
     upstreams: &[String],
     shared: &Mutex<Shared>,
 ) -> std::io::Result<()> {
@@ -219,7 +263,7 @@ async fn handle(
                 body.len()
             );
             client.write_all(response.as_bytes()).await?;
-            return Ok(());
+            return client.shutdown().await;
         }
         Fault::Delay => {
             tokio::time::sleep(delay).await;
@@ -251,10 +295,12 @@ async fn handle(
         }
     }
     match fault {
-        Fault::DropResponse => Ok(()),
-        Fault::Cut => client.write_all(&response[..response.len() / 2]).await,
-        _ => client.write_all(&response).await,
+        Fault::DropResponse => return Ok(()),
+        Fault::Cut => client.write_all(&response[..response.len() / 2]).await?,
+        _ => client.write_all(&response).await?,
     }
+    // Over TLS, close_notify; then the connection closes, as `connection: close` said.
+    client.shutdown().await
 }
 
 fn is_signed(request: &[u8]) -> bool {
@@ -274,7 +320,10 @@ async fn forward(upstream: &str, request: &[u8]) -> std::io::Result<Vec<u8>> {
 
 /// Reads one HTTP/1.1 message (head + Content-Length body). Responses come back with
 /// `connection: close` instead of whatever the server said.
-async fn read_message(stream: &mut TcpStream, response: bool) -> std::io::Result<Option<Vec<u8>>> {
+async fn read_message<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    response: bool,
+) -> std::io::Result<Option<Vec<u8>>> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     let (head_len, content_length, head) = loop {

@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use lgt_server::Db;
+use lgt_protocol::ServerPin;
+use lgt_server::{Db, TlsIdentity};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
@@ -33,8 +34,10 @@ pub fn backends() -> Vec<BackendChoice> {
 
 /// A running server.
 pub struct TestServer {
-    /// Its base URL, `http://127.0.0.1:PORT`.
+    /// Its base URL, `http://127.0.0.1:PORT` or `https://...`.
     pub url: String,
+    /// The pin of its TLS key, when it serves HTTPS.
+    pub pin: Option<ServerPin>,
     /// Its database, for checks and admin commands.
     pub db: Db,
     /// The PostgreSQL database URL, when not on SQLite.
@@ -46,24 +49,35 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts a server on `backend` with an empty database.
+    /// Starts a server on `backend` with an empty database, serving plain HTTP on loopback
+    /// (as behind a TLS-terminating load balancer).
     pub fn start(backend: &BackendChoice) -> Self {
+        Self::start_with(backend, false)
+    }
+
+    /// Starts a server serving HTTPS with the self-signed identity of its data directory.
+    pub fn start_tls(backend: &BackendChoice) -> Self {
+        Self::start_with(backend, true)
+    }
+
+    fn start_with(backend: &BackendChoice, tls: bool) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         let database_url = match backend {
             BackendChoice::Sqlite => None,
             BackendChoice::Postgres(url) => Some(fresh_postgres_database(url)),
         };
-        let mut server = Self::open(data.path(), database_url);
+        let mut server = Self::open(data.path(), database_url, tls);
         server._data = Some(data);
         server
     }
 
     /// A second server process on the same database, as behind a load balancer.
     pub fn start_beside(&self) -> Self {
-        Self::open(&self.data, self.database_url.clone())
+        Self::open(&self.data, self.database_url.clone(), self.pin.is_some())
     }
 
-    fn open(data: &Path, database_url: Option<String>) -> Self {
+    fn open(data: &Path, database_url: Option<String>, tls: bool) -> Self {
+        let identity = tls.then(|| TlsIdentity::in_data_dir(data).expect("TLS identity"));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -75,11 +89,13 @@ impl TestServer {
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let scheme = if tls { "https" } else { "http" };
+        let url = format!("{scheme}://{}", listener.local_addr().expect("addr"));
+        let pin = identity.as_ref().map(TlsIdentity::pin);
         let (tx, rx) = oneshot::channel::<()>();
         let serving = db.clone();
         runtime.spawn(async move {
-            lgt_server::serve(listener, serving, async {
+            lgt_server::serve(listener, serving, identity, async {
                 let _ = rx.await;
             })
             .await
@@ -87,6 +103,7 @@ impl TestServer {
         });
         Self {
             url,
+            pin,
             db,
             database_url,
             data: data.to_path_buf(),
@@ -166,6 +183,13 @@ impl Drop for TestServer {
             let _ = tx.send(());
         }
     }
+}
+
+/// A fresh self-signed TLS identity (a server's or a load balancer's key, or an
+/// interceptor's).
+pub fn tls_identity() -> TlsIdentity {
+    let dir = tempfile::tempdir().expect("temp dir");
+    TlsIdentity::in_data_dir(dir.path()).expect("TLS identity")
 }
 
 /// A new, empty database on the PostgreSQL server at `url`; returns its URL. A fresh one

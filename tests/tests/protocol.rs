@@ -24,7 +24,7 @@ fn enroll_key(
     key: &SigningKey,
     code: &str,
 ) -> Result<EnrollResponse, SyncError> {
-    let client = Client::new(&server.url).unwrap();
+    let client = Client::new(&server.url, &[]).unwrap();
     let request = EnrollRequest {
         code: code.into(),
         public_key: hex(key.public_key().as_bytes()),
@@ -45,7 +45,7 @@ fn push(
     device: &Credentials,
     ops: Vec<PushOperation>,
 ) -> Vec<OperationResult> {
-    let client = Client::new(&server.url).unwrap();
+    let client = Client::new(&server.url, &[]).unwrap();
     let response: PushResponse =
         block_on(client.signed(device, paths::PUSH, &PushRequest { operations: ops })).unwrap();
     response.results

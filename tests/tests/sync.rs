@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use lgt_core::outbox::OperationState;
-use lgt_e2e::{backends, FaultProxy, Phone, TestServer};
+use lgt_e2e::{backends, tls_identity, FaultProxy, Phone, TestServer};
 use lgt_protocol::Bucket;
 
 /// The server's live entries of a bucket: key -> JSON text.
@@ -122,10 +122,11 @@ fn faulty_run(server: &TestServer, proxy: &FaultProxy) {
         .enumerate()
         .map(|(i, district)| {
             let phone = Phone::new(100 + i as u64);
-            phone.enroll(
-                &proxy.url,
-                &server.enrollment_code(&format!("coord-{i}"), district),
-            );
+            let code = server.enrollment_code(&format!("coord-{i}"), district);
+            match proxy.pin {
+                Some(pin) => phone.enroll_pinned(&proxy.url, pin, &code),
+                None => phone.enroll(&proxy.url, &code),
+            }
             phone
         })
         .collect();
@@ -166,7 +167,8 @@ fn faulty_run(server: &TestServer, proxy: &FaultProxy) {
 fn exactly_once_and_convergence_through_a_faulty_network() {
     for backend in backends() {
         let server = TestServer::start(&backend);
-        let proxy = FaultProxy::start(&server.url, 7, 0.0);
+        // Over HTTPS: the proxy terminates TLS like the load balancer in front of a server.
+        let proxy = FaultProxy::start_tls(&server.url, 7, 0.0, &tls_identity());
         faulty_run(&server, &proxy);
     }
 }

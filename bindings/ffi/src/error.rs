@@ -310,6 +310,19 @@ impl From<&SyncError> for LgtError {
                 retry_after_ms: retry_after
                     .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             },
+            // Nothing was sent; another network may reach the real server.
+            SyncError::UntrustedServer => Self::Offline {
+                code,
+                message_en,
+                message_zh,
+                retry_after_ms: None,
+            },
+            SyncError::BadServerAddress { .. } => Self::Invalid {
+                code,
+                message_en,
+                message_zh,
+                fields: Vec::new(),
+            },
             SyncError::Auth { .. } => Self::AuthRequired {
                 code,
                 message_en,
@@ -445,6 +458,12 @@ fn sync_zh(error: &SyncError) -> String {
             format!("自 {since} 起未成功同步：个人数据已锁定，同步成功后解锁")
         }
         SyncError::TooLarge => "请求过大，服务器无法处理".into(),
+        SyncError::BadServerAddress { reason } => {
+            format!("服务器地址不可用（{reason}）：须为带证书指纹的 https://，或本机回环的 http://")
+        }
+        SyncError::UntrustedServer => {
+            "服务器的 TLS 密钥与固定的指纹不符，网络可能被劫持；未发送任何数据".into()
+        }
         SyncError::Store(_) => "同步时本地数据库出错".into(),
     }
 }

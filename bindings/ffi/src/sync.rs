@@ -31,6 +31,9 @@ pub struct Enrollment {
     pub enrolled_at: String,
     /// Seconds without a successful sync after which personal data locks.
     pub max_offline_secs: i64,
+    /// The pins (`sha256/...`) of the server TLS keys trusted; empty for plain HTTP to
+    /// loopback.
+    pub server_pins: Vec<String>,
 }
 
 /// What one sync did.
@@ -154,9 +157,28 @@ impl SyncEngine {
 
 #[uniffi::export(async_runtime = "tokio")]
 impl SyncEngine {
-    /// Enrolls this device with a sync server under a supervisor's one-time code.
-    pub async fn enroll(&self, server_url: String, code: String) -> Result<Enrollment, LgtError> {
-        self.off_thread(move |core| core.sync_enroll(&server_url, &code))
+    /// Enrolls this device with a sync server under a supervisor's one-time code. The
+    /// server is reached over HTTPS and trusted by its TLS key alone: `server_pins` holds the
+    /// pin (`sha256/...`) the supervisor hands out with the code. Plain `http://` works to
+    /// loopback only, with no pins. A server presenting another key fails with `Offline`
+    /// code `sync.untrusted_server` before the code is sent.
+    pub async fn enroll(
+        &self,
+        server_url: String,
+        server_pins: Vec<String>,
+        code: String,
+    ) -> Result<Enrollment, LgtError> {
+        let pins = server_pins
+            .iter()
+            .map(|pin| pin.parse::<core::ServerPin>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                LgtError::from(lgt_core::Error::InvalidArgument {
+                    field: "server_pins",
+                    reason: e.to_string(),
+                })
+            })?;
+        self.off_thread(move |core| core.sync_enroll(&server_url, &pins, &code))
             .await
             .map(Into::into)
     }
@@ -337,6 +359,7 @@ impl From<core::Enrollment> for Enrollment {
             district: e.district,
             enrolled_at: e.enrolled_at,
             max_offline_secs: e.max_offline_secs,
+            server_pins: e.server_pins.iter().map(ToString::to_string).collect(),
         }
     }
 }

@@ -178,7 +178,8 @@ LGT_SERVER = os.environ.get("LGT_SERVER_BIN", os.path.join(REPO, "target", "debu
 
 
 class SyncServer:
-    """The real `lgt-server` on a loopback port, SQLite in a temporary data directory."""
+    """The real `lgt-server` on a loopback port over HTTPS (its self-signed key, which the
+    phones pin), SQLite in a temporary data directory."""
 
     def __init__(self, data):
         if not os.path.exists(LGT_SERVER):
@@ -190,16 +191,18 @@ class SyncServer:
                 [LGT_SERVER, "--data", str(data), "serve", "--listen", "127.0.0.1:0"],
                 stdout=subprocess.DEVNULL, stderr=log,
             )
-        self.url = f"http://{self._listening_address()}"
+        listening = self._listening()
+        self.url = f"https://{listening['addr']}"
+        self.pin = listening["tls_pin"]
 
-    def _listening_address(self):
+    def _listening(self):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with open(self.log, encoding="utf-8") as log:
                 for line in log:
                     fields = json.loads(line).get("fields", {})
                     if fields.get("message") == "listening":
-                        return fields["addr"]
+                        return fields
             if self.process.poll() is not None:
                 pytest.fail(f"lgt-server exited: {self.log.read_text()}")
             time.sleep(0.05)
@@ -214,9 +217,10 @@ class SyncServer:
         return json.loads(run.stdout) if run.stdout.strip() else None
 
     def enrollment_code(self, coordinator="tester-1", district="110105"):
-        return self.admin(
-            "enrollment-code", "--coordinator", coordinator, "--district", district
-        )["code"]
+        issued = self.admin("enrollment-code", "--coordinator", coordinator, "--district", district)
+        # The supervisor hands out the server's pin with the code.
+        assert issued["server_pin"] == self.pin
+        return issued["code"]
 
     def stop(self):
         self.process.terminate()

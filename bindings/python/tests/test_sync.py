@@ -3,6 +3,7 @@ sync now (async), status, a watching sync with its observer, the network hint an
 cancel handle, and the errors a shell must act on."""
 
 import asyncio
+import base64
 import queue
 
 import pytest
@@ -41,7 +42,7 @@ class Attempts(lgt_ffi.SyncObserver):
 
 
 def enroll(core, server):
-    return asyncio.run(core.sync().enroll(server.url, server.enrollment_code()))
+    return asyncio.run(core.sync().enroll(server.url, [server.pin], server.enrollment_code()))
 
 
 def test_enroll_sync_now_and_status(live_core, sync_server):
@@ -73,6 +74,27 @@ def test_enroll_sync_now_and_status(live_core, sync_server):
     with pytest.raises(lgt_ffi.LgtError.Refused) as again:
         enroll(live_core, sync_server)
     assert again.value.code == "sync.already_enrolled"
+
+
+def test_a_server_with_another_key_or_no_pin_is_refused_before_the_code_is_sent(
+    live_core, sync_server
+):
+    sync = live_core.sync()
+    code = sync_server.enrollment_code()
+    other = "sha256/" + base64.b64encode(bytes(32)).decode()
+    with pytest.raises(lgt_ffi.LgtError.Offline) as untrusted:
+        asyncio.run(sync.enroll(sync_server.url, [other], code))
+    assert untrusted.value.code == "sync.untrusted_server"
+    with pytest.raises(lgt_ffi.LgtError.Invalid) as unpinned:
+        asyncio.run(sync.enroll(sync_server.url, [], code))
+    assert unpinned.value.code == "sync.bad_server_address"
+    with pytest.raises(lgt_ffi.LgtError.Invalid) as malformed:
+        asyncio.run(sync.enroll(sync_server.url, ["md5/abc"], code))
+    assert malformed.value.code == "invalid_argument"
+    assert sync.status().enrollment is None
+    # The code never left the phone: it still enrolls against the right pin.
+    enrollment = asyncio.run(sync.enroll(sync_server.url, [sync_server.pin], code))
+    assert enrollment.server_pins == [sync_server.pin]
 
 
 def test_an_unreachable_server_is_offline(live_core, sync_server):

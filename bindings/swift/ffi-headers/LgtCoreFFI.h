@@ -645,7 +645,7 @@ void uniffi_lgt_ffi_fn_free_syncengine(uint64_t handle, RustCallStatus *_Nonnull
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_ENROLL
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_ENROLL
-uint64_t uniffi_lgt_ffi_fn_method_syncengine_enroll(uint64_t ptr, RustBuffer server_url, RustBuffer code
+uint64_t uniffi_lgt_ffi_fn_method_syncengine_enroll(uint64_t ptr, RustBuffer server_url, RustBuffer server_pins, RustBuffer code
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_NETWORK_AVAILABLE

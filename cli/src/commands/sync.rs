@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use lgt_core::crypto::{KeyFile, StretchParams};
-use lgt_core::sync::{SyncError, SyncReport, SyncStatus, SyncTrigger, WatchOptions};
+use lgt_core::sync::{ServerPin, SyncError, SyncReport, SyncStatus, SyncTrigger, WatchOptions};
 use lgt_core::watchlist::WatchlistPolicy;
 use lgt_core::{Error, FieldCore};
 use serde_json::json;
@@ -18,6 +18,7 @@ use crate::watchlist::read_public_key;
 pub(super) fn enroll(
     ctx: &Session,
     server: &str,
+    server_pins: &[ServerPin],
     code: &str,
     watchlist_roots: &[PathBuf],
     allow_test_cost: bool,
@@ -27,7 +28,7 @@ pub(super) fn enroll(
         .map(|path| read_public_key(path))
         .collect::<Result<Vec<_>>>()?;
     let core = ctx.open()?;
-    let enrollment = core.sync_enroll(server, code)?;
+    let enrollment = core.sync_enroll(server, server_pins, code)?;
     if !roots.is_empty() {
         let mut policy = WatchlistPolicy::new(roots);
         if allow_test_cost {

@@ -3,7 +3,7 @@
 
 use std::ops::ControlFlow;
 
-use lgt_protocol::Bucket;
+use lgt_protocol::{Bucket, ServerPin};
 
 use super::FieldCore;
 use crate::sync::{
@@ -26,12 +26,21 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 impl FieldCore {
-    /// Enrolls this device with a sync server under a supervisor's one-time code.
-    pub fn sync_enroll(&self, server_url: &str, code: &str) -> Result<Enrollment, Error> {
+    /// Enrolls this device with a sync server under a supervisor's one-time code. The
+    /// server is reached over HTTPS and trusted by the TLS key `server_pins` name (the
+    /// supervisor hands out the pin with the code); plain HTTP, without pins, only on
+    /// loopback.
+    pub fn sync_enroll(
+        &self,
+        server_url: &str,
+        server_pins: &[ServerPin],
+        code: &str,
+    ) -> Result<Enrollment, Error> {
         let enrollment = runtime()?.block_on(sync::enroll(
             &self.store,
             self.clock.now(),
             server_url,
+            server_pins,
             code,
         ))?;
         self.store.write(|tx| {

@@ -111,6 +111,12 @@ fn a_version_5_file_upgrades_to_the_current_schema() {
     upgrades_to_the_current_schema(5);
 }
 
+/// The same from version 6 (sync without pinned server keys).
+#[test]
+fn a_version_6_file_upgrades_to_the_current_schema() {
+    upgrades_to_the_current_schema(6);
+}
+
 fn upgrades_to_the_current_schema(from: u32) {
     let old = tempfile::tempdir().unwrap();
     let scripts: Vec<&str> = std::iter::once(schema::V1)

@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
-use lgt_protocol::{codes, headers, hex, signing_message, ErrorBody};
+use lgt_protocol::{codes, headers, hex, signing_message, ErrorBody, ServerPin};
 use reqwest::header::RETRY_AFTER;
 use reqwest::{Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::SyncError;
+use super::{tls, SyncError};
 use crate::crypto::{sha256, SigningKey};
 
 /// A device's credentials for signing requests.
@@ -31,9 +31,12 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client for the server at `server_url`.
-    pub fn new(server_url: &str) -> Result<Self, SyncError> {
+    /// A client for the server at `server_url`: HTTPS trusting only the keys `pins` name,
+    /// or plain HTTP to loopback with no pins.
+    pub fn new(server_url: &str, pins: &[ServerPin]) -> Result<Self, SyncError> {
+        tls::check_address(server_url, pins)?;
         let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls::client_config(pins)?)
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .build()
@@ -92,6 +95,9 @@ impl Client {
 }
 
 fn transient(error: &reqwest::Error) -> SyncError {
+    if tls::is_pin_mismatch(error) {
+        return SyncError::UntrustedServer;
+    }
     let kind = if error.is_timeout() {
         "timeout"
     } else if error.is_connect() {

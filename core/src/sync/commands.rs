@@ -1,7 +1,8 @@
 //! Obeys the `commands` bucket: commands signed with the server's command key pinned at
 //! enrollment, for this device only. A command that does not verify is refused and reported;
 //! one that does is recorded as a standing order (a wipe, a minimum client version), which
-//! holds even if the shell is killed before acting on it.
+//! holds even if the shell is killed before acting on it, or changes what the device trusts
+//! (the server's TLS keys).
 
 use lgt_protocol::{command_signing_message, unhex, Command, CommandAction, Entry, SignedCommand};
 use rusqlite::Transaction;
@@ -19,6 +20,7 @@ pub(super) fn obey(
 ) -> Result<Vec<String>, StoreError> {
     let mut refused = Vec::new();
     let key = state::command_key(tx)?;
+    let plain_http = state::enrollment(tx)?.is_some_and(|e| e.server_url.starts_with("http:"));
     for entry in entries {
         let Some(data) = &entry.data else {
             continue;
@@ -26,13 +28,14 @@ pub(super) fn obey(
         let verified = key
             .as_ref()
             .ok_or("no command key is pinned on this device")
-            .and_then(|key| verify(key, device_id, data));
+            .and_then(|key| verify(key, device_id, plain_http, data));
         match verified {
             Ok(command) => match command.action {
                 CommandAction::Wipe => state::obey(tx, Some(&command.command_id), None)?,
                 CommandAction::MinClientVersion { version } => {
                     state::obey(tx, None, Some(&version))?
                 }
+                CommandAction::TrustServerKeys { pins } => state::save_server_pins(tx, &pins)?,
             },
             Err(reason) => refused.push(format!("command {}: {reason}", entry.key)),
         }
@@ -43,6 +46,7 @@ pub(super) fn obey(
 fn verify(
     key: &crate::crypto::PublicKey,
     device_id: &str,
+    plain_http: bool,
     data: &str,
 ) -> Result<Command, &'static str> {
     let signed: SignedCommand = serde_json::from_str(data).map_err(|_| "malformed")?;
@@ -53,8 +57,17 @@ fn verify(
     if command.device_id != device_id {
         return Err("issued for another device");
     }
-    if let CommandAction::MinClientVersion { version } = &command.action {
-        parse_version(version).ok_or("malformed version")?;
+    match &command.action {
+        CommandAction::MinClientVersion { version } => {
+            parse_version(version).ok_or("malformed version")?;
+        }
+        CommandAction::TrustServerKeys { pins } if pins.is_empty() => {
+            return Err("no server key to trust");
+        }
+        CommandAction::TrustServerKeys { .. } if plain_http => {
+            return Err("this device reaches its server over plain HTTP (loopback)");
+        }
+        _ => {}
     }
     Ok(command)
 }

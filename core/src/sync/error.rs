@@ -75,6 +75,16 @@ pub enum SyncError {
         /// When the offline limit ran out.
         since: String,
     },
+    /// The server address cannot be used: not HTTPS with a pin, nor plain HTTP to loopback.
+    #[error("unusable server address: {reason}")]
+    BadServerAddress {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The server presented a TLS key that is not pinned: the network may be intercepting.
+    /// Nothing was sent; the next attempt (perhaps on another network) tries again.
+    #[error("the server's TLS key does not match the pin; the network may be intercepted")]
+    UntrustedServer,
     /// The request was too large for the server (413).
     #[error("the request was too large for the server")]
     TooLarge,
@@ -87,16 +97,17 @@ impl SyncError {
     /// The error's class.
     pub fn class(&self) -> ErrorClass {
         match self {
-            Self::Transient { .. } => ErrorClass::Transient,
+            Self::Transient { .. } | Self::UntrustedServer => ErrorClass::Transient,
             Self::Auth { .. }
             | Self::Revoked
             | Self::WipeOrdered
             | Self::UpgradeRequired { .. }
             | Self::NotEnrolled
             | Self::Locked { .. } => ErrorClass::Auth,
-            Self::AlreadyEnrolled { .. } | Self::Permanent { .. } | Self::TooLarge => {
-                ErrorClass::Permanent
-            }
+            Self::AlreadyEnrolled { .. }
+            | Self::BadServerAddress { .. }
+            | Self::Permanent { .. }
+            | Self::TooLarge => ErrorClass::Permanent,
             // A busy or full disk may clear; a corrupt store will keep failing, loudly.
             Self::Store(_) => ErrorClass::Transient,
         }
@@ -115,6 +126,8 @@ impl SyncError {
             Self::Locked { .. } => "sync.locked",
             Self::Permanent { .. } => "sync.refused",
             Self::TooLarge => "sync.too_large",
+            Self::BadServerAddress { .. } => "sync.bad_server_address",
+            Self::UntrustedServer => "sync.untrusted_server",
             Self::Store(_) => "sync.store",
         }
     }

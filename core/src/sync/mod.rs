@@ -16,6 +16,7 @@ mod client;
 mod commands;
 mod error;
 mod state;
+mod tls;
 mod watchlist;
 
 use std::collections::BTreeMap;
@@ -35,6 +36,8 @@ use tokio::sync::Notify;
 pub use backoff::Backoff;
 pub use client::{Client, Credentials};
 pub use error::{ErrorClass, SyncError};
+/// A pin on the server's TLS key (`sha256/BASE64`), given at enrollment.
+pub use lgt_protocol::ServerPin;
 pub use state::Enrollment;
 
 use crate::crypto::{PublicKey, SigningKey};
@@ -175,6 +178,7 @@ pub(crate) async fn enroll(
     store: &Store,
     now: DateTime<Utc>,
     server_url: &str,
+    server_pins: &[ServerPin],
     code: &str,
 ) -> Result<Enrollment, SyncError> {
     if let Some(enrolled) = store.read(state::enrollment)? {
@@ -186,7 +190,7 @@ pub(crate) async fn enroll(
         record: "sync_device:signing_key".into(),
         source,
     })?;
-    let client = Client::new(server_url)?;
+    let client = Client::new(server_url, server_pins)?;
     let request = EnrollRequest {
         code: code.to_owned(),
         public_key: hex(key.public_key().as_bytes()),
@@ -206,6 +210,7 @@ pub(crate) async fn enroll(
         district: response.district,
         enrolled_at: timestamp(now),
         max_offline_secs: response.max_offline_secs,
+        server_pins: server_pins.to_vec(),
     };
     store
         .write(|tx| state::save_enrollment(tx, store.cipher(), &enrollment, &key, &command_key))?;
@@ -220,7 +225,7 @@ pub(crate) async fn sync_once(store: &Store, now: DateTime<Utc>) -> Result<SyncR
     if let Some(order) = store.read(commands::standing)? {
         return Err(order);
     }
-    let client = Client::new(&enrollment.server_url)?;
+    let client = Client::new(&enrollment.server_url, &enrollment.server_pins)?;
     let mut report = SyncReport::default();
     let result = async {
         push(store, &client, &credentials, &mut report).await?;

@@ -2,7 +2,9 @@
 //! replica of the server's buckets, applied only at checkpoints.
 
 use chrono::{DateTime, Utc};
-use lgt_protocol::{checksum, checksum_hex, entry_digest_input, Bucket, Entry, ReservedNumber};
+use lgt_protocol::{
+    checksum, checksum_hex, entry_digest_input, Bucket, Entry, ReservedNumber, ServerPin,
+};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +30,8 @@ pub struct Enrollment {
     pub enrolled_at: String,
     /// Seconds without a successful sync after which personal data locks.
     pub max_offline_secs: i64,
+    /// The server TLS keys trusted (empty: plain HTTP to loopback).
+    pub server_pins: Vec<ServerPin>,
 }
 
 pub(crate) fn save_enrollment(
@@ -39,8 +43,8 @@ pub(crate) fn save_enrollment(
 ) -> Result<(), StoreError> {
     let sealed = seal_bytes(cipher, KEY_CONTEXT, key.pkcs8())?;
     tx.execute(
-        "INSERT INTO sync_device (singleton, server_url, device_id, coordinator, district, signing_key, enrolled_at, max_offline_secs, command_key)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO sync_device (singleton, server_url, device_id, coordinator, district, signing_key, enrolled_at, max_offline_secs, command_key, server_pins)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             enrollment.server_url,
             enrollment.device_id,
@@ -49,29 +53,62 @@ pub(crate) fn save_enrollment(
             sealed,
             enrollment.enrolled_at,
             enrollment.max_offline_secs,
-            lgt_protocol::hex(command_key.as_bytes())
+            lgt_protocol::hex(command_key.as_bytes()),
+            pins_json(&enrollment.server_pins)?,
         ],
     )?;
     Ok(())
 }
 
 pub(crate) fn enrollment(conn: &Connection) -> Result<Option<Enrollment>, StoreError> {
-    Ok(conn
+    let row = conn
         .query_row(
-            "SELECT server_url, device_id, coordinator, district, enrolled_at, max_offline_secs FROM sync_device",
+            "SELECT server_url, device_id, coordinator, district, enrolled_at, max_offline_secs, server_pins FROM sync_device",
             [],
             |r| {
-                Ok(Enrollment {
+                let enrollment = Enrollment {
                     server_url: r.get(0)?,
                     device_id: r.get(1)?,
                     coordinator: r.get(2)?,
                     district: r.get(3)?,
                     enrolled_at: r.get(4)?,
                     max_offline_secs: r.get(5)?,
-                })
+                    server_pins: Vec::new(),
+                };
+                Ok((enrollment, r.get::<_, Option<String>>(6)?))
             },
         )
-        .optional()?)
+        .optional()?;
+    let Some((enrollment, pins)) = row else {
+        return Ok(None);
+    };
+    let server_pins = match pins {
+        Some(json) => serde_json::from_str(&json).map_err(|_| malformed_pins())?,
+        None => Vec::new(),
+    };
+    Ok(Some(Enrollment {
+        server_pins,
+        ..enrollment
+    }))
+}
+
+fn malformed_pins() -> StoreError {
+    StoreError::Malformed {
+        record: "sync_device:server_pins".into(),
+    }
+}
+
+fn pins_json(pins: &[ServerPin]) -> Result<String, StoreError> {
+    serde_json::to_string(pins).map_err(|_| malformed_pins())
+}
+
+/// Replaces the trusted server keys (a signed command rotated them).
+pub(crate) fn save_server_pins(tx: &Transaction<'_>, pins: &[ServerPin]) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE sync_device SET server_pins = ?1",
+        [pins_json(pins)?],
+    )?;
+    Ok(())
 }
 
 pub(crate) fn credentials(

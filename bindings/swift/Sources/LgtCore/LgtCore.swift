@@ -2615,9 +2615,13 @@ public func FfiConverterTypeScan_lower(_ value: Scan) -> UInt64 {
 public protocol SyncEngineProtocol: AnyObject, Sendable {
     
     /**
-     * Enrolls this device with a sync server under a supervisor's one-time code.
+     * Enrolls this device with a sync server under a supervisor's one-time code. The
+     * server is reached over HTTPS and trusted by its TLS key alone: `server_pins` holds the
+     * pin (`sha256/...`) the supervisor hands out with the code. Plain `http://` works to
+     * loopback only, with no pins. A server presenting another key fails with `Offline`
+     * code `sync.untrusted_server` before the code is sent.
      */
-    func enroll(serverUrl: String, code: String) async throws  -> Enrollment
+    func enroll(serverUrl: String, serverPins: [String], code: String) async throws  -> Enrollment
     
     /**
      * The network came back (connectivity callback): every watching sync tries at once
@@ -2716,14 +2720,18 @@ open class SyncEngine: SyncEngineProtocol, @unchecked Sendable {
 
     
     /**
-     * Enrolls this device with a sync server under a supervisor's one-time code.
+     * Enrolls this device with a sync server under a supervisor's one-time code. The
+     * server is reached over HTTPS and trusted by its TLS key alone: `server_pins` holds the
+     * pin (`sha256/...`) the supervisor hands out with the code. Plain `http://` works to
+     * loopback only, with no pins. A server presenting another key fails with `Offline`
+     * code `sync.untrusted_server` before the code is sent.
      */
-open func enroll(serverUrl: String, code: String)async throws  -> Enrollment  {
+open func enroll(serverUrl: String, serverPins: [String], code: String)async throws  -> Enrollment  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_lgt_ffi_fn_method_syncengine_enroll(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(serverUrl),FfiConverterString.lower(code)
+                        self.uniffiCloneHandle(),FfiConverterString.lower(serverUrl),FfiConverterSequenceString.lower(serverPins),FfiConverterString.lower(code)
                 )
             },
             pollFunc: ffi_lgt_ffi_rust_future_poll_rust_buffer,
@@ -4592,6 +4600,11 @@ public struct Enrollment: Equatable, Hashable {
      * Seconds without a successful sync after which personal data locks.
      */
     public var maxOfflineSecs: Int64
+    /**
+     * The pins (`sha256/...`) of the server TLS keys trusted; empty for plain HTTP to
+     * loopback.
+     */
+    public var serverPins: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4613,13 +4626,18 @@ public struct Enrollment: Equatable, Hashable {
          */enrolledAt: String, 
         /**
          * Seconds without a successful sync after which personal data locks.
-         */maxOfflineSecs: Int64) {
+         */maxOfflineSecs: Int64, 
+        /**
+         * The pins (`sha256/...`) of the server TLS keys trusted; empty for plain HTTP to
+         * loopback.
+         */serverPins: [String]) {
         self.serverUrl = serverUrl
         self.deviceId = deviceId
         self.coordinator = coordinator
         self.district = district
         self.enrolledAt = enrolledAt
         self.maxOfflineSecs = maxOfflineSecs
+        self.serverPins = serverPins
     }
 
     
@@ -4643,7 +4661,8 @@ public struct FfiConverterTypeEnrollment: FfiConverterRustBuffer {
                 coordinator: FfiConverterString.read(from: &buf), 
                 district: FfiConverterString.read(from: &buf), 
                 enrolledAt: FfiConverterString.read(from: &buf), 
-                maxOfflineSecs: FfiConverterInt64.read(from: &buf)
+                maxOfflineSecs: FfiConverterInt64.read(from: &buf), 
+                serverPins: FfiConverterSequenceString.read(from: &buf)
         )
     }
 
@@ -4654,6 +4673,7 @@ public struct FfiConverterTypeEnrollment: FfiConverterRustBuffer {
         FfiConverterString.write(value.district, into: &buf)
         FfiConverterString.write(value.enrolledAt, into: &buf)
         FfiConverterInt64.write(value.maxOfflineSecs, into: &buf)
+        FfiConverterSequenceString.write(value.serverPins, into: &buf)
     }
 }
 

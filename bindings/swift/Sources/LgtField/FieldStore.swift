@@ -260,8 +260,12 @@ public final class FieldSync: @unchecked Sendable {
     init(inner: SyncEngine) { self.inner = inner }
 
     /// Enrolls this device under a supervisor's one-time code (the core runs it off-thread).
-    public func enroll(serverUrl: String, code: String) async throws -> Enrollment {
-        try await inner.enroll(serverUrl: serverUrl, code: code)
+    /// The server is trusted by its TLS key alone: `serverPins` holds the `sha256/...` pin the
+    /// supervisor hands out with the code (empty only for plain `http://` to loopback). A
+    /// server presenting another key throws `LgtError.Offline` `sync.untrusted_server` before
+    /// the code is sent.
+    public func enroll(serverUrl: String, serverPins: [String], code: String) async throws -> Enrollment {
+        try await inner.enroll(serverUrl: serverUrl, serverPins: serverPins, code: code)
     }
 
     /// Syncs once. Throws `LgtError.Offline` (retry later), `.AuthRequired` (ask the user) or

@@ -287,8 +287,15 @@ class FieldSync internal constructor(
     private val inner: SyncEngine,
     private val dispatcher: CoroutineDispatcher,
 ) {
-    /** Enrolls this device under a supervisor's one-time code (the core runs it off-thread). */
-    suspend fun enroll(serverUrl: String, code: String): Enrollment = inner.enroll(serverUrl, code)
+    /**
+     * Enrolls this device under a supervisor's one-time code (the core runs it off-thread).
+     * The server is trusted by its TLS key alone: [serverPins] holds the `sha256/...` pin the
+     * supervisor hands out with the code (empty only for plain `http://` to loopback). A
+     * server presenting another key throws [LgtException.Offline] `sync.untrusted_server`
+     * before the code is sent.
+     */
+    suspend fun enroll(serverUrl: String, serverPins: List<String>, code: String): Enrollment =
+        inner.enroll(serverUrl, serverPins, code)
 
     /**
      * Syncs once. Throws [LgtException.Offline] (retry later), [LgtException.AuthRequired]

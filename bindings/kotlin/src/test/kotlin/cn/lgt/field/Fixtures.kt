@@ -106,14 +106,17 @@ class ListServer(private val dir: File) {
     }
 }
 
-/** The real `lgt-server` on a loopback port, SQLite in [data]. */
+/** The real `lgt-server` on a loopback port over HTTPS (its self-signed key, pinned), SQLite in [data]. */
 class SyncServer(private val data: File) : AutoCloseable {
     private val bin = File(System.getProperty("lgt.server.bin") ?: "../../target/debug/lgt-server")
     private val log = File(data, "server.log")
     private val process: Process
 
-    /** Its base URL. */
+    /** Its base URL (`https://`). */
     val url: String
+
+    /** The pin of its TLS key, handed out with the enrollment codes. */
+    val pin: String
 
     init {
         check(bin.canExecute()) { "${bin.path} is missing: run bindings/generate.sh (it builds lgt-server)" }
@@ -121,15 +124,20 @@ class SyncServer(private val data: File) : AutoCloseable {
             .redirectError(log)
             .redirectOutput(ProcessBuilder.Redirect.DISCARD)
             .start()
-        url = "http://" + awaitListening()
+        val listening = awaitListening()
+        url = "https://" + field(listening, "addr")
+        pin = field(listening, "tls_pin")
     }
 
+    private fun field(line: String, name: String): String =
+        checkNotNull(Regex(""""$name":"([^"]+)"""").find(line)) { line }.groupValues[1]
+
+    /** The log line saying where the server listens. */
     private fun awaitListening(): String {
-        val address = Regex(""""message":"listening".*?"addr":"([^"]+)"|"addr":"([^"]+)".*?"message":"listening"""")
         val deadline = System.nanoTime() + 60_000_000_000
         while (System.nanoTime() < deadline) {
             if (log.exists()) {
-                address.find(log.readText())?.let { m -> return m.groupValues.drop(1).first { it.isNotEmpty() } }
+                log.readLines().firstOrNull { it.contains(""""message":"listening"""") }?.let { return it }
             }
             check(process.isAlive) { "lgt-server exited: ${log.readText()}" }
             Thread.sleep(50)

@@ -36,7 +36,7 @@ class SyncTest {
             newStore().use { store ->
                 val notEnrolled = assertThrows<LgtException.Refused> { runBlocking { store.sync.syncNow() } }
                 assertEquals("sync.not_enrolled", notEnrolled.code)
-                val enrollment = store.sync.enroll(server.url, server.enrollmentCode())
+                val enrollment = store.sync.enroll(server.url, listOf(server.pin), server.enrollmentCode())
                 assertEquals("tester-1", enrollment.coordinator)
                 store.registrations.register(registration())
                 assertEquals(1uL, store.sync.status().queueDepth)
@@ -52,10 +52,28 @@ class SyncTest {
     }
 
     @Test
+    fun `a server presenting another key is refused before the code is sent`() = runBlocking {
+        server().use { server ->
+            newStore().use { store ->
+                val code = server.enrollmentCode()
+                val otherKey = "sha256/" + java.util.Base64.getEncoder().encodeToString(ByteArray(32))
+                val untrusted = assertThrows<LgtException.Offline> {
+                    runBlocking { store.sync.enroll(server.url, listOf(otherKey), code) }
+                }
+                assertEquals("sync.untrusted_server", untrusted.code)
+                assertNull(store.sync.status().enrollment)
+                // The code never left the phone: it still works with the right pin.
+                val enrollment = store.sync.enroll(server.url, listOf(server.pin), code)
+                assertEquals(listOf(server.pin), enrollment.serverPins)
+            }
+        }
+    }
+
+    @Test
     fun `a watch is a Flow woken by the network hint, and a stopped server is Offline`() = runBlocking {
         server().use { server ->
             newStore().use { store ->
-                store.sync.enroll(server.url, server.enrollmentCode())
+                store.sync.enroll(server.url, listOf(server.pin), server.enrollmentCode())
                 val hour = 3_600_000uL
                 val attempts = async(start = CoroutineStart.UNDISPATCHED) {
                     store.sync.watch(WatchOptions(hour, hour, hour)).take(2).toList()
