@@ -33,6 +33,8 @@ pub mod paths {
     pub const PULL: &str = "/v1/pull";
     /// Top up and list the device's reserved permit numbers.
     pub const NUMBERS: &str = "/v1/numbers";
+    /// Replace the device's key (signed by the current one).
+    pub const DEVICE_KEY: &str = "/v1/device/key";
     /// Liveness.
     pub const HEALTH: &str = "/health";
     /// The server's Prometheus metrics (not part of the device protocol).
@@ -106,6 +108,31 @@ pub struct EnrollResponse {
     /// The server's Ed25519 command key, hex: the device pins it and obeys only commands of
     /// the [`Bucket::Commands`] bucket signed by it.
     pub command_key: String,
+}
+
+/// `POST /v1/device/key`, signed by the device's current key: from now on, requests are
+/// signed by this one. Asking again once the server holds it (signed by the new key) is
+/// answered the same, so a lost answer is recovered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceKeyRequest {
+    /// The new Ed25519 public key, hex.
+    pub public_key: String,
+    /// Hex signature by the new key over [`device_key_proof_message`]: the device holds it.
+    pub proof: String,
+}
+
+/// The answer to a key replacement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceKeyResponse {
+    /// The device.
+    pub device_id: String,
+    /// Unix seconds when the server took the key.
+    pub rotated_at: i64,
+}
+
+/// The bytes a new device key signs to prove it is held by the device it is registered for.
+pub fn device_key_proof_message(device_id: &str, public_key_hex: &str) -> Vec<u8> {
+    format!("lgt-device-key-v{VERSION}\n{device_id}\n{public_key_hex}").into_bytes()
 }
 
 /// One outbox operation as pushed.
@@ -382,6 +409,14 @@ pub enum CommandAction {
     TrustServerKeys {
         /// The pins, at least one.
         pins: Vec<ServerPin>,
+    },
+    /// Make a new device key and register it (`POST /v1/device/key`) at once.
+    RotateDeviceKey,
+    /// Obey commands signed by this key from now on (signed, like every command, by the key
+    /// it replaces): how the server rotates its command key.
+    RotateCommandKey {
+        /// The new Ed25519 public key, hex.
+        key: String,
     },
 }
 

@@ -77,6 +77,8 @@ pub struct DeviceHealth {
     pub last_operation: Option<i64>,
     /// Unix seconds of revocation.
     pub revoked_at: Option<i64>,
+    /// When the device last replaced its key.
+    pub key_rotated_at: Option<i64>,
 }
 
 /// Every device with its sync health.
@@ -91,13 +93,14 @@ pub async fn devices(db: &Db) -> anyhow::Result<Vec<DeviceHealth>> {
         i64,
         Option<i64>,
         Option<i64>,
+        Option<i64>,
     );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT d.id, d.coordinator, d.district, d.last_contact, d.queue_depth, d.oldest_pending,
-                COUNT(l.op_id), MAX(l.received_at), d.revoked_at
+                COUNT(l.op_id), MAX(l.received_at), d.revoked_at, d.key_rotated_at
          FROM devices d LEFT JOIN ledger l ON l.device_id = d.id
          GROUP BY d.id, d.coordinator, d.district, d.last_contact, d.queue_depth,
-                  d.oldest_pending, d.revoked_at
+                  d.oldest_pending, d.revoked_at, d.key_rotated_at
          ORDER BY d.id",
     )
     .fetch_all(&db.pool)
@@ -114,6 +117,7 @@ pub async fn devices(db: &Db) -> anyhow::Result<Vec<DeviceHealth>> {
             operations: row.6,
             last_operation: row.7,
             revoked_at: row.8,
+            key_rotated_at: row.9,
         })
         .collect())
 }

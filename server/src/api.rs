@@ -7,8 +7,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use lgt_core::crypto::{sha256, PublicKey};
 use lgt_protocol::{
-    hex, paths, unhex, Bucket, EnrollRequest, EnrollResponse, NumbersRequest, NumbersResponse,
-    PullRequest, PullResponse, PushRequest, PushResponse, MAX_BODY_BYTES, MAX_PUSH_OPERATIONS,
+    device_key_proof_message, hex, paths, unhex, Bucket, DeviceKeyRequest, DeviceKeyResponse,
+    EnrollRequest, EnrollResponse, NumbersRequest, NumbersResponse, PullRequest, PullResponse,
+    PushRequest, PushResponse, MAX_BODY_BYTES, MAX_PUSH_OPERATIONS,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -32,6 +33,7 @@ pub fn router(db: Db) -> Router {
         .route(paths::PUSH, post(push))
         .route(paths::PULL, post(pull))
         .route(paths::NUMBERS, post(numbers))
+        .route(paths::DEVICE_KEY, post(device_key))
         .route(paths::METRICS, get(metrics::render))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(metrics::track))
@@ -201,5 +203,65 @@ async fn numbers(
     let (device, NumbersRequest {}) = signed(&db, paths::NUMBERS, &headers, &body).await?;
     Ok(Json(NumbersResponse {
         numbers: pools::top_up(&db, &device).await?,
+    }))
+}
+
+/// Replaces the device's key. The request is signed by the key in use; the body's proof is
+/// signed by the new one. A request naming the key already in use (signed by it: the
+/// device asking again after a lost answer) is answered the same.
+async fn device_key(
+    State(db): State<Db>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<DeviceKeyResponse>, ApiError> {
+    let (device, request): (_, DeviceKeyRequest) =
+        signed(&db, paths::DEVICE_KEY, &headers, &body).await?;
+    let key = unhex(&request.public_key)
+        .and_then(|bytes| PublicKey::try_from_slice(&bytes).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request("device_key.bad_key", "public_key must be 32 bytes of hex")
+        })?;
+    let public_key = hex(key.as_bytes());
+    let proof = unhex(&request.proof).unwrap_or_default();
+    key.verify(&device_key_proof_message(&device.id, &public_key), &proof)
+        .map_err(|_| {
+            ApiError::bad_request(
+                "device_key.bad_proof",
+                "the proof is not signed by the new key",
+            )
+        })?;
+    let now = now();
+    let mut tx = db.pool.begin().await?;
+    let taken: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM devices WHERE public_key = $1 AND id <> $2")
+            .bind(&public_key)
+            .bind(&device.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if taken.is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "device_key.taken",
+            "another device holds this key",
+        ));
+    }
+    sqlx::query(
+        "UPDATE devices SET public_key = $2, key_rotated_at = $3 WHERE id = $1 AND public_key <> $2",
+    )
+    .bind(&device.id)
+    .bind(&public_key)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let (rotated_at,): (Option<i64>,) =
+        sqlx::query_as("SELECT key_rotated_at FROM devices WHERE id = $1")
+            .bind(&device.id)
+            .fetch_one(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    tracing::info!(device = %device.id, "device key replaced");
+    Ok(Json(DeviceKeyResponse {
+        device_id: device.id,
+        rotated_at: rotated_at.unwrap_or(now),
     }))
 }

@@ -1,6 +1,7 @@
-//! Signed commands to devices: wipe, minimum client version. Each is signed with the
-//! server's command key (pinned by devices at enrollment) and put in the device's `commands`
-//! bucket, so it reaches the device at its next pull and a forged one is refused there.
+//! Signed commands to devices: wipe, minimum client version, key rotations. Each is signed
+//! with the server's command key (pinned by devices at enrollment) and put in the device's
+//! `commands` bucket, so it reaches the device at its next pull and a forged one is refused
+//! there. The command key itself rotates by a command signed with the key it replaces.
 
 use lgt_core::crypto::SigningKey;
 use lgt_protocol::{
@@ -16,6 +17,8 @@ use crate::db::{now, Db};
 const COMMAND_KEY: &str = "command";
 
 /// The server's command key, made and stored on first use (the first writer wins a race).
+/// The row stays locked until the caller's transaction ends, so no command is signed with a
+/// key that a concurrent rotation is replacing.
 pub(crate) async fn key(conn: &mut AnyConnection) -> anyhow::Result<SigningKey> {
     let fresh = SigningKey::generate()?;
     sqlx::query(
@@ -25,6 +28,10 @@ pub(crate) async fn key(conn: &mut AnyConnection) -> anyhow::Result<SigningKey> 
     .bind(hex(fresh.pkcs8()))
     .execute(&mut *conn)
     .await?;
+    sqlx::query("UPDATE server_keys SET pkcs8 = pkcs8 WHERE name = $1")
+        .bind(COMMAND_KEY)
+        .execute(&mut *conn)
+        .await?;
     let (pkcs8,): (String,) = sqlx::query_as("SELECT pkcs8 FROM server_keys WHERE name = $1")
         .bind(COMMAND_KEY)
         .fetch_one(&mut *conn)
@@ -46,9 +53,66 @@ pub async fn issue(db: &Db, device_id: &str, action: CommandAction) -> anyhow::R
         anyhow::bail!("no active device {device_id}");
     };
     let key = key(&mut tx).await?;
+    let device = Device {
+        id: device_id.to_owned(),
+        district,
+    };
+    let command = sign_into_bucket(&mut tx, &key, &device, action).await?;
+    tx.commit().await?;
+    Ok(command)
+}
+
+/// A rotation of the server's command key.
+#[derive(Debug, serde::Serialize)]
+pub struct CommandKeyRotation {
+    /// The new public key, hex (enrollment answers carry it from now on).
+    pub public_key: String,
+    /// The rotation commands queued, one per active device, signed by the old key.
+    pub commands: Vec<Command>,
+}
+
+/// Replaces the command key: every active device gets a command, signed by the old key,
+/// naming the new one; commands issued afterwards are signed by the new key and reach each
+/// device after that command, in bucket order. One transaction.
+pub async fn rotate_key(db: &Db) -> anyhow::Result<CommandKeyRotation> {
+    let mut tx = db.pool.begin().await?;
+    let old = key(&mut tx).await?;
+    let new = SigningKey::generate()?;
+    let public_key = hex(new.public_key().as_bytes());
+    let devices: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, district FROM devices WHERE revoked_at IS NULL ORDER BY id")
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut commands = Vec::with_capacity(devices.len());
+    for (id, district) in devices {
+        let action = CommandAction::RotateCommandKey {
+            key: public_key.clone(),
+        };
+        let device = Device { id, district };
+        commands.push(sign_into_bucket(&mut tx, &old, &device, action).await?);
+    }
+    sqlx::query("UPDATE server_keys SET pkcs8 = $2 WHERE name = $1")
+        .bind(COMMAND_KEY)
+        .bind(hex(new.pkcs8()))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(devices = commands.len(), "command key rotated");
+    Ok(CommandKeyRotation {
+        public_key,
+        commands,
+    })
+}
+
+async fn sign_into_bucket(
+    tx: &mut AnyConnection,
+    key: &SigningKey,
+    device: &Device,
+    action: CommandAction,
+) -> anyhow::Result<Command> {
     let command = Command {
         command_id: Uuid::now_v7().to_string(),
-        device_id: device_id.to_owned(),
+        device_id: device.id.clone(),
         issued_at: now(),
         action,
     };
@@ -57,15 +121,9 @@ pub async fn issue(db: &Db, device_id: &str, action: CommandAction) -> anyhow::R
         signature: hex(&key.sign(&command_signing_message(&text))),
         command: text,
     };
-    let bucket = buckets::name_for(
-        &Device {
-            id: device_id.to_owned(),
-            district,
-        },
-        Bucket::Commands,
-    );
+    let bucket = buckets::name_for(device, Bucket::Commands);
     buckets::put(
-        &mut tx,
+        &mut *tx,
         &bucket,
         &command.command_id,
         Some(&serde_json::to_string(&signed)?),
@@ -73,12 +131,11 @@ pub async fn issue(db: &Db, device_id: &str, action: CommandAction) -> anyhow::R
     .await?;
     sqlx::query("INSERT INTO commands (id, device_id, action, issued_at) VALUES ($1, $2, $3, $4)")
         .bind(&command.command_id)
-        .bind(device_id)
+        .bind(&device.id)
         .bind(serde_json::to_string(&command.action)?)
         .bind(command.issued_at)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
-    tracing::info!(command = %command.command_id, device = %device_id, "command issued");
+    tracing::info!(command = %command.command_id, device = %device.id, "command issued");
     Ok(command)
 }

@@ -128,6 +128,15 @@ enum Command {
         #[arg(long = "pin", required = true)]
         pins: Vec<ServerPin>,
     },
+    /// Order a device, by a signed command, to make a new device key and register it at its
+    /// next sync (the old key is refused from then on).
+    RotateDeviceKey {
+        /// Device id.
+        device_id: String,
+    },
+    /// Replace the server's command key: every active device is told the new key by a
+    /// command signed with the old one; later commands are signed by the new key.
+    RotateCommandKey,
     /// List the watchlist hit reports devices sent (ids, versions and tags only).
     WatchlistHits,
     /// Resolve a conflict with a note.
@@ -235,6 +244,10 @@ async fn main() -> anyhow::Result<()> {
             }
             print_json(&issued)?
         }
+        Command::RotateDeviceKey { device_id } => print_json(
+            &lgt_server::commands::issue(&db, &device_id, CommandAction::RotateDeviceKey).await?,
+        )?,
+        Command::RotateCommandKey => print_json(&lgt_server::commands::rotate_key(&db).await?)?,
         Command::WatchlistHits => print_json(&lgt_server::watchlist::hits(&db).await?)?,
         Command::Conflicts { all } => print_json(&admin::conflicts(&db, all).await?)?,
         Command::Resolve {

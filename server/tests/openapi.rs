@@ -187,6 +187,8 @@ fn every_protocol_type_matches_its_schema() {
         CommandAction::TrustServerKeys {
             pins: vec![lgt_protocol::ServerPin([9; 32])],
         },
+        CommandAction::RotateDeviceKey,
+        CommandAction::RotateCommandKey { key: "ab".into() },
     ] {
         let command = Command {
             command_id: "c".into(),
@@ -204,6 +206,22 @@ fn every_protocol_type_matches_its_schema() {
             },
         );
     }
+    conforms(
+        &doc,
+        "DeviceKeyRequest",
+        &lgt_protocol::DeviceKeyRequest {
+            public_key: "ab".into(),
+            proof: "cd".into(),
+        },
+    );
+    conforms(
+        &doc,
+        "DeviceKeyResponse",
+        &lgt_protocol::DeviceKeyResponse {
+            device_id: "d".into(),
+            rotated_at: 1,
+        },
+    );
     conforms(&doc, "NumbersRequest", &NumbersRequest {});
     conforms(
         &doc,
@@ -262,7 +280,8 @@ async fn the_live_server_answers_as_documented() {
             paths::ENROLL,
             paths::PUSH,
             paths::PULL,
-            paths::NUMBERS
+            paths::NUMBERS,
+            paths::DEVICE_KEY
         ])
     );
 

@@ -60,6 +60,7 @@ struct Shared {
     stats: FaultStats,
     captured: Vec<Vec<u8>>,
     forced: std::collections::VecDeque<Fault>,
+    forced_paths: Vec<(String, Fault)>,
 }
 
 /// A running proxy.
@@ -130,6 +131,7 @@ impl FaultProxy {
             stats: FaultStats::default(),
             captured: Vec::new(),
             forced: std::collections::VecDeque::new(),
+            forced_paths: Vec::new(),
         }));
         let state = shared.clone();
         let serving = upstreams.clone();
@@ -164,6 +166,12 @@ impl FaultProxy {
     pub fn force_next(&self, count: usize, fault: Fault) {
         let mut s = self.shared.lock().expect("lock");
         s.forced.extend(std::iter::repeat_n(fault, count));
+    }
+
+    /// Gives the next request to `path` `fault`, before any other choice.
+    pub fn force_path(&self, path: &str, fault: Fault) {
+        let mut s = self.shared.lock().expect("lock");
+        s.forced_paths.push((path.to_owned(), fault));
     }
 
     /// Changes the share of faulted requests (0 turns faults off).
@@ -206,9 +214,18 @@ impl FaultProxy {
     }
 }
 
-fn pick(shared: &Mutex<Shared>) -> (Fault, Duration, Option<Vec<u8>>) {
+fn pick(shared: &Mutex<Shared>, request: &[u8]) -> (Fault, Duration, Option<Vec<u8>>) {
     let mut s = shared.lock().expect("lock");
     s.stats.requests += 1;
+    let path = request.split(|&b| b == b' ').nth(1).unwrap_or_default();
+    if let Some(i) = s
+        .forced_paths
+        .iter()
+        .position(|(p, _)| p.as_bytes() == path)
+    {
+        s.stats.faults += 1;
+        return (s.forced_paths.remove(i).1, Duration::ZERO, None);
+    }
     if let Some(fault) = s.forced.pop_front() {
         s.stats.faults += 1;
         return (fault, Duration::ZERO, None);
@@ -253,7 +270,7 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
     let Some(request) = read_message(&mut client, false).await? else {
         return Ok(());
     };
-    let (fault, delay, replay) = pick(shared);
+    let (fault, delay, replay) = pick(shared, &request);
     let response = match fault {
         Fault::DropRequest => return Ok(()),
         Fault::Status(status) => {

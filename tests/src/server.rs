@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use lgt_protocol::ServerPin;
+use lgt_core::crypto::sha256;
+use lgt_protocol::{checksum_term, entry_digest_input, ServerPin};
 use lgt_server::{Db, TlsIdentity};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
@@ -165,6 +166,40 @@ impl TestServer {
                 })
                 .collect()
         })
+    }
+
+    /// Rewrites one entry behind the phones' backs: `data` (None: a tombstone), with or
+    /// without a new sequence number, keeping the head's checksum true to the entries. Without
+    /// a new sequence number, phones holding the entry see their checksum disagree.
+    pub fn rewrite_entry(&self, bucket: &str, key: &str, data: Option<&str>, new_seq: bool) {
+        let old = self.rows(&format!(
+            "SELECT data FROM bucket_entries WHERE bucket = '{bucket}' AND key = '{key}'"
+        ));
+        let old = old[0][0].clone().expect("a live entry");
+        let term = |data: &str| checksum_term(&sha256(&entry_digest_input(key, data)));
+        let head = self.rows(&format!(
+            "SELECT seq, checksum FROM bucket_heads WHERE bucket = '{bucket}'"
+        ));
+        let seq: i64 = head[0][0].as_deref().unwrap().parse().unwrap();
+        let checksum: i64 = head[0][1].as_deref().unwrap().parse().unwrap();
+        let checksum = (checksum as u64)
+            .wrapping_sub(term(&old))
+            .wrapping_add(data.map_or(0, term)) as i64;
+        let seq = if new_seq { seq + 1 } else { seq };
+        let data_sql = data.map_or("NULL".to_owned(), |d| {
+            format!("'{}'", d.replace('\'', "''"))
+        });
+        self.rows(&format!(
+            "UPDATE bucket_heads SET seq = {seq}, checksum = {checksum} WHERE bucket = '{bucket}' RETURNING seq"
+        ));
+        let entry_seq = if new_seq {
+            format!(", seq = {seq}")
+        } else {
+            String::new()
+        };
+        self.rows(&format!(
+            "UPDATE bucket_entries SET data = {data_sql}{entry_seq} WHERE bucket = '{bucket}' AND key = '{key}' RETURNING key"
+        ));
     }
 
     /// One integer from a query.

@@ -7,8 +7,8 @@ use lgt_core::sync::{Client, Credentials, SyncError};
 use lgt_core::Error;
 use lgt_e2e::{backends, Phone, TestServer};
 use lgt_protocol::{
-    checksum_term, entry_digest_input, headers, hex, paths, signing_message, Bucket, EnrollRequest,
-    EnrollResponse, OperationResult, Outcome, PushOperation, PushRequest, PushResponse,
+    headers, hex, paths, signing_message, Bucket, EnrollRequest, EnrollResponse, OperationResult,
+    Outcome, PushOperation, PushRequest, PushResponse,
 };
 
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
@@ -372,37 +372,6 @@ fn a_revoked_device_is_told_to_purge() {
     }
 }
 
-/// Rewrites one server entry behind the phones' backs: `data` (None: a tombstone), with or
-/// without a new sequence number, keeping the head's checksum true to the entries.
-fn rewrite_entry(server: &TestServer, bucket: &str, key: &str, data: Option<&str>, new_seq: bool) {
-    let old = server.rows(&format!(
-        "SELECT data FROM bucket_entries WHERE bucket = '{bucket}' AND key = '{key}'"
-    ));
-    let old = old[0][0].clone().unwrap();
-    let term = |data: &str| checksum_term(&sha256(&entry_digest_input(key, data)));
-    let head = server.rows(&format!(
-        "SELECT seq, checksum FROM bucket_heads WHERE bucket = '{bucket}'"
-    ));
-    let seq: i64 = head[0][0].as_deref().unwrap().parse().unwrap();
-    let checksum: i64 = head[0][1].as_deref().unwrap().parse().unwrap();
-    let checksum = (checksum as u64)
-        .wrapping_sub(term(&old))
-        .wrapping_add(data.map_or(0, term)) as i64;
-    let seq = if new_seq { seq + 1 } else { seq };
-    let data_sql = data.map_or("NULL".to_owned(), |d| format!("'{d}'"));
-    server.rows(&format!(
-        "UPDATE bucket_heads SET seq = {seq}, checksum = {checksum} WHERE bucket = '{bucket}' RETURNING seq"
-    ));
-    let entry_seq = if new_seq {
-        format!(", seq = {seq}")
-    } else {
-        String::new()
-    };
-    server.rows(&format!(
-        "UPDATE bucket_entries SET data = {data_sql}{entry_seq} WHERE bucket = '{bucket}' AND key = '{key}' RETURNING key"
-    ));
-}
-
 #[test]
 fn a_checksum_mismatch_downloads_the_bucket_again_and_tombstones_remove_entries() {
     for backend in backends() {
@@ -418,19 +387,13 @@ fn a_checksum_mismatch_downloads_the_bucket_again_and_tombstones_remove_entries(
             .map(|r| format!("registration:{}", r.registration_id))
             .collect();
         // Drift: the server's value changes without a new sequence number.
-        rewrite_entry(
-            &server,
-            &bucket,
-            &keys[0],
-            Some(r#"{"drifted":true}"#),
-            false,
-        );
+        server.rewrite_entry(&bucket, &keys[0], Some(r#"{"drifted":true}"#), false);
         let report = phone.core.sync_now().unwrap();
         assert_eq!(report.recovered, vec![Bucket::Records]);
         let replica: Vec<(String, String)> = phone.core.sync_replica(Bucket::Records).unwrap();
         assert!(replica.contains(&(keys[0].clone(), r#"{"drifted":true}"#.to_owned())));
         // A tombstone removes the entry from the replica.
-        rewrite_entry(&server, &bucket, &keys[1], None, true);
+        server.rewrite_entry(&bucket, &keys[1], None, true);
         let report = phone.core.sync_now().unwrap();
         assert!(report.recovered.is_empty());
         let replica = phone.core.sync_replica(Bucket::Records).unwrap();

@@ -57,6 +57,8 @@ pub struct SyncReport {
     pub watchlist_refused: Vec<String>,
     /// Signed server commands refused (bad signature, ...): ids and codes only.
     pub commands_refused: Vec<String>,
+    /// The device key was replaced, as a signed server command ordered.
+    pub device_key_rotated: bool,
 }
 
 /// An operation the server refused, with the reason shown to the user.
@@ -379,6 +381,7 @@ impl From<core::SyncReport> for SyncReport {
             watchlist_imported: convert_all(r.watchlist_imported),
             watchlist_refused: r.watchlist_refused,
             commands_refused: r.commands_refused,
+            device_key_rotated: r.device_key_rotated,
         }
     }
 }

@@ -66,6 +66,12 @@ fn report_line(report: &SyncReport) -> String {
     for refused in &report.watchlist_refused {
         line.push_str(&format!("\nwatchlist package refused: {refused}"));
     }
+    for refused in &report.commands_refused {
+        line.push_str(&format!("\nserver command refused: {refused}"));
+    }
+    if report.device_key_rotated {
+        line.push_str("\ndevice key replaced, as the server ordered");
+    }
     line
 }
 

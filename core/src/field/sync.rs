@@ -70,7 +70,7 @@ impl FieldCore {
         let result = runtime()?.block_on(sync::sync_once(&self.store, self.clock.now()));
         self.audit_sync()?;
         let report = result?;
-        self.audit_watchlist_imports(&report)?;
+        self.audit_report(&report)?;
         Ok(report)
     }
 
@@ -87,7 +87,7 @@ impl FieldCore {
             attempt
                 .result
                 .as_ref()
-                .map_or(Ok(()), |report| self.audit_watchlist_imports(report))
+                .map_or(Ok(()), |report| self.audit_report(report))
         }) {
             Ok(()) => observer(attempt),
             Err(e) => {
@@ -138,16 +138,22 @@ impl FieldCore {
         Ok(sync::check_unlocked(&self.store, self.clock.now())?)
     }
 
-    /// The audit records of the watchlist versions a sync imported.
-    fn audit_watchlist_imports(&self, report: &SyncReport) -> Result<(), Error> {
-        if report.watchlist_imported.is_empty() {
+    /// The audit records of what a sync changed beyond data: the watchlist versions it
+    /// imported, a device key it replaced.
+    fn audit_report(&self, report: &SyncReport) -> Result<(), Error> {
+        if report.watchlist_imported.is_empty() && !report.device_key_rotated {
             return Ok(());
         }
+        let store_id = self.store.id().to_owned();
         self.store.write(|tx| {
             for info in &report.watchlist_imported {
                 let record = format!("{}@{}", info.list_id, info.version);
                 self.session()
                     .audit(tx, "watchlist.import", "watchlist", &record)?;
+            }
+            if report.device_key_rotated {
+                self.session()
+                    .audit(tx, "sync.device_key_rotated", "store", &store_id)?;
             }
             Ok(())
         })

@@ -20,7 +20,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/migrations/004_watchlist.sql"),
     include_str!("sql/migrations/005_sync.sql"),
     include_str!("sql/migrations/006_sync_trust.sql"),
-    include_str!("sql/migrations/007_server_pins.sql"),
+    include_str!("sql/migrations/007_key_trust.sql"),
 ];
 
 /// Brings the database in `tx` from `from` to [`CURRENT_VERSION`]; `from == 0` is a new file.

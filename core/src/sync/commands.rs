@@ -2,49 +2,70 @@
 //! enrollment, for this device only. A command that does not verify is refused and reported;
 //! one that does is recorded as a standing order (a wipe, a minimum client version), which
 //! holds even if the shell is killed before acting on it, or changes what the device trusts
-//! (the server's TLS keys).
+//! and signs with (the server's TLS keys, the command key, the device key).
 
+use chrono::{DateTime, Utc};
 use lgt_protocol::{command_signing_message, unhex, Command, CommandAction, Entry, SignedCommand};
 use rusqlite::Transaction;
 
 use super::state;
 use super::SyncError;
+use crate::crypto::{FieldCipher, PublicKey};
 use crate::store::StoreError;
 
 /// Records the orders of the verified commands among `entries`; returns why the others were
-/// refused (command ids and reasons only).
+/// refused (command ids and reasons only). A command obeyed before (a recovery brings the
+/// bucket again) is skipped.
 pub(super) fn obey(
     tx: &Transaction<'_>,
-    device_id: &str,
+    cipher: &FieldCipher,
     entries: &[Entry],
+    now: DateTime<Utc>,
 ) -> Result<Vec<String>, StoreError> {
     let mut refused = Vec::new();
-    let key = state::command_key(tx)?;
-    let plain_http = state::enrollment(tx)?.is_some_and(|e| e.server_url.starts_with("http:"));
+    let Some(enrollment) = state::enrollment(tx)? else {
+        return Ok(refused);
+    };
+    let plain_http = enrollment.server_url.starts_with("http:");
+    let mut key = state::command_key(tx)?;
     for entry in entries {
         let Some(data) = &entry.data else {
             continue;
         };
+        if state::obeyed(tx, &entry.key)? {
+            continue;
+        }
         let verified = key
             .as_ref()
             .ok_or("no command key is pinned on this device")
-            .and_then(|key| verify(key, device_id, plain_http, data));
-        match verified {
-            Ok(command) => match command.action {
-                CommandAction::Wipe => state::obey(tx, Some(&command.command_id), None)?,
-                CommandAction::MinClientVersion { version } => {
-                    state::obey(tx, None, Some(&version))?
+            .and_then(|key| verify(key, &enrollment.device_id, plain_http, data));
+        let command = match verified {
+            Ok(command) => command,
+            Err(reason) => {
+                refused.push(format!("command {}: {reason}", entry.key));
+                continue;
+            }
+        };
+        match command.action {
+            CommandAction::Wipe => state::obey(tx, Some(&command.command_id), None)?,
+            CommandAction::MinClientVersion { version } => state::obey(tx, None, Some(&version))?,
+            CommandAction::TrustServerKeys { pins } => state::save_server_pins(tx, &pins)?,
+            CommandAction::RotateDeviceKey => state::make_pending_key(tx, cipher)?,
+            CommandAction::RotateCommandKey { key: new } => {
+                // Checked by `verify`; the commands after this one are signed by the new key.
+                if let Some(new) = public_key(&new) {
+                    state::save_command_key(tx, &new)?;
+                    key = Some(new);
                 }
-                CommandAction::TrustServerKeys { pins } => state::save_server_pins(tx, &pins)?,
-            },
-            Err(reason) => refused.push(format!("command {}: {reason}", entry.key)),
+            }
         }
+        state::record_obeyed(tx, &entry.key, now)?;
     }
     Ok(refused)
 }
 
 fn verify(
-    key: &crate::crypto::PublicKey,
+    key: &PublicKey,
     device_id: &str,
     plain_http: bool,
     data: &str,
@@ -67,9 +88,16 @@ fn verify(
         CommandAction::TrustServerKeys { .. } if plain_http => {
             return Err("this device reaches its server over plain HTTP (loopback)");
         }
+        CommandAction::RotateCommandKey { key } => {
+            public_key(key).ok_or("malformed command key")?;
+        }
         _ => {}
     }
     Ok(command)
+}
+
+fn public_key(hex: &str) -> Option<PublicKey> {
+    unhex(hex).and_then(|bytes| PublicKey::try_from_slice(&bytes).ok())
 }
 
 fn parse_version(text: &str) -> Option<Vec<u64>> {

@@ -26,9 +26,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use lgt_protocol::{
-    hex, paths, Bucket, BucketCursor, EnrollRequest, EnrollResponse, Entry, NumbersRequest,
-    NumbersResponse, OperationResult, Outcome, PullRequest, PullResponse, PushOperation,
-    PushRequest, PushResponse, QueueHealth, MAX_BODY_BYTES, MAX_PUSH_OPERATIONS,
+    device_key_proof_message, hex, paths, Bucket, BucketCursor, DeviceKeyRequest,
+    DeviceKeyResponse, EnrollRequest, EnrollResponse, Entry, NumbersRequest, NumbersResponse,
+    OperationResult, Outcome, PullRequest, PullResponse, PushOperation, PushRequest, PushResponse,
+    QueueHealth, MAX_BODY_BYTES, MAX_PUSH_OPERATIONS,
 };
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -40,7 +41,7 @@ pub use error::{ErrorClass, SyncError};
 pub use lgt_protocol::ServerPin;
 pub use state::Enrollment;
 
-use crate::crypto::{PublicKey, SigningKey};
+use crate::crypto::{FieldCipher, PublicKey, SigningKey};
 use crate::outbox::{self, OperationState};
 use crate::store::{timestamp, Store, StoreError};
 use crate::watchlist::{ListInfo, WatchlistPolicy};
@@ -79,6 +80,8 @@ pub struct SyncReport {
     /// Server commands refused (not signed by the pinned command key, for another device,
     /// malformed): command ids and reasons.
     pub commands_refused: Vec<String>,
+    /// The device key was replaced, as a signed command ordered.
+    pub device_key_rotated: bool,
 }
 
 /// An operation the server refused, with the reason shown to the user.
@@ -219,7 +222,7 @@ pub(crate) async fn enroll(
 
 /// One full sync: push everything sendable, then pull every bucket to its checkpoint.
 pub(crate) async fn sync_once(store: &Store, now: DateTime<Utc>) -> Result<SyncReport, SyncError> {
-    let (enrollment, credentials) = store
+    let (enrollment, mut credentials) = store
         .read(|conn| state::credentials(conn, store.cipher()))?
         .ok_or(SyncError::NotEnrolled)?;
     if let Some(order) = store.read(commands::standing)? {
@@ -228,9 +231,13 @@ pub(crate) async fn sync_once(store: &Store, now: DateTime<Utc>) -> Result<SyncR
     let client = Client::new(&enrollment.server_url, &enrollment.server_pins)?;
     let mut report = SyncReport::default();
     let result = async {
+        // A rotation an earlier sync was ordered and could not finish goes first.
+        rotate_device_key(store, &client, &mut credentials, &mut report).await?;
         push(store, &client, &credentials, &mut report).await?;
         refill_numbers(store, &client, &credentials).await?;
         pull(store, &client, &credentials, now, &mut report).await?;
+        // One this pull ordered, at once.
+        rotate_device_key(store, &client, &mut credentials, &mut report).await?;
         // An order that came with this pull takes effect now.
         match store.read(commands::standing)? {
             Some(order) => Err(order),
@@ -250,6 +257,45 @@ pub(crate) async fn sync_once(store: &Store, now: DateTime<Utc>) -> Result<SyncR
     let error = result.as_ref().err().map(|e| e.to_string());
     store.write(|tx| state::record_attempt(tx, now, error.as_deref()))?;
     result.map(|()| report)
+}
+
+/// Finishes a device key rotation a signed command ordered: registers the pending key with
+/// the server, signed by the key in use, then keeps only the new one. When the answer to an
+/// earlier attempt was lost, the server holds the new key already and refuses the old one:
+/// the same request signed by the new key confirms it.
+async fn rotate_device_key(
+    store: &Store,
+    client: &Client,
+    credentials: &mut Credentials,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let Some(pending) = store.read(|conn| state::pending_key(conn, store.cipher()))? else {
+        return Ok(());
+    };
+    let public_key = hex(pending.public_key().as_bytes());
+    let proof = pending.sign(&device_key_proof_message(
+        &credentials.device_id,
+        &public_key,
+    ));
+    let request = DeviceKeyRequest {
+        public_key,
+        proof: hex(&proof),
+    };
+    let renewed = Credentials {
+        device_id: credentials.device_id.clone(),
+        key: pending,
+    };
+    let _: DeviceKeyResponse = match client
+        .signed(credentials, paths::DEVICE_KEY, &request)
+        .await
+    {
+        Err(SyncError::Auth { .. }) => client.signed(&renewed, paths::DEVICE_KEY, &request).await?,
+        answer => answer?,
+    };
+    store.write(|tx| state::promote_pending_key(tx, store.cipher()))?;
+    *credentials = renewed;
+    report.device_key_rotated = true;
+    Ok(())
 }
 
 async fn push(
@@ -436,7 +482,15 @@ async fn pull(
                 false,
             )? {
                 report.pulled += page.entries.len();
-                act_on_checkpoint(tx, *bucket, &page.entries, now, false, report)?;
+                act_on_checkpoint(
+                    tx,
+                    store.cipher(),
+                    *bucket,
+                    &page.entries,
+                    now,
+                    false,
+                    report,
+                )?;
             } else {
                 mismatched.push(*bucket);
             }
@@ -468,17 +522,25 @@ async fn pull(
             }
             report.pulled += page.entries.len();
             report.recovered.push(*bucket);
-            act_on_checkpoint(tx, *bucket, &page.entries, now, true, report)?;
+            act_on_checkpoint(
+                tx,
+                store.cipher(),
+                *bucket,
+                &page.entries,
+                now,
+                true,
+                report,
+            )?;
         }
         Ok(())
     })
 }
 
 /// Acts on what a checkpoint brought: the `watchlist` bucket's packages are imported, the
-/// `commands` bucket's commands obeyed (again on a recovery: orders are idempotent, and in
-/// sequence order the latest minimum version wins).
+/// `commands` bucket's commands obeyed (each once, in sequence order).
 fn act_on_checkpoint(
     tx: &rusqlite::Transaction<'_>,
+    cipher: &FieldCipher,
     bucket: Bucket,
     entries: &[Entry],
     now: DateTime<Utc>,
@@ -492,12 +554,9 @@ fn act_on_checkpoint(
             report.watchlist_refused.extend(imported.refused);
         }
         Bucket::Commands => {
-            let device_id = state::enrollment(tx)?
-                .map(|e| e.device_id)
-                .unwrap_or_default();
             report
                 .commands_refused
-                .extend(commands::obey(tx, &device_id, entries)?);
+                .extend(commands::obey(tx, cipher, entries, now)?);
         }
         _ => {}
     }

@@ -14,6 +14,7 @@ use crate::store::{open_bytes, seal_bytes, timestamp, StoreError};
 use crate::watchlist::WatchlistPolicy;
 
 const KEY_CONTEXT: &str = "sync_device:signing_key";
+const PENDING_KEY_CONTEXT: &str = "sync_device:pending_signing_key";
 
 /// Where this device syncs, and as whom.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -120,11 +121,7 @@ pub(crate) fn credentials(
     };
     let sealed: Vec<u8> =
         conn.query_row("SELECT signing_key FROM sync_device", [], |r| r.get(0))?;
-    let malformed = || StoreError::Malformed {
-        record: KEY_CONTEXT.into(),
-    };
-    let pkcs8 = open_bytes(cipher, KEY_CONTEXT, &sealed)?;
-    let key = SigningKey::from_pkcs8(&pkcs8).map_err(|_| malformed())?;
+    let key = open_key(cipher, KEY_CONTEXT, &sealed)?;
     let credentials = Credentials {
         device_id: enrollment.device_id.clone(),
         key,
@@ -218,6 +215,96 @@ pub(crate) fn obey(
         tx.execute("UPDATE sync_device SET min_client_version = ?1", [version])?;
     }
     Ok(())
+}
+
+/// Pins a new command key (a rotation signed by the one before).
+pub(crate) fn save_command_key(tx: &Transaction<'_>, key: &PublicKey) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE sync_device SET command_key = ?1",
+        [lgt_protocol::hex(key.as_bytes())],
+    )?;
+    Ok(())
+}
+
+/// Whether the command `command_id` was obeyed already.
+pub(crate) fn obeyed(conn: &Connection, command_id: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM sync_commands_obeyed WHERE command_id = ?1",
+            [command_id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// Records that the command `command_id` was obeyed.
+pub(crate) fn record_obeyed(
+    tx: &Transaction<'_>,
+    command_id: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT OR IGNORE INTO sync_commands_obeyed (command_id, obeyed_at) VALUES (?1, ?2)",
+        params![command_id, timestamp(at)],
+    )?;
+    Ok(())
+}
+
+/// Makes the next device key, sealed beside the one in use, unless one is pending already.
+pub(crate) fn make_pending_key(
+    tx: &Transaction<'_>,
+    cipher: &FieldCipher,
+) -> Result<(), StoreError> {
+    if pending_key(tx, cipher)?.is_some() {
+        return Ok(());
+    }
+    let key = SigningKey::generate().map_err(|source| StoreError::Crypto {
+        record: PENDING_KEY_CONTEXT.into(),
+        source,
+    })?;
+    let sealed = seal_bytes(cipher, PENDING_KEY_CONTEXT, key.pkcs8())?;
+    tx.execute("UPDATE sync_device SET pending_signing_key = ?1", [sealed])?;
+    Ok(())
+}
+
+/// The device key made on a rotation order and not yet confirmed by the server.
+pub(crate) fn pending_key(
+    conn: &Connection,
+    cipher: &FieldCipher,
+) -> Result<Option<SigningKey>, StoreError> {
+    let sealed: Option<Vec<u8>> = conn
+        .query_row("SELECT pending_signing_key FROM sync_device", [], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .flatten();
+    sealed
+        .map(|sealed| open_key(cipher, PENDING_KEY_CONTEXT, &sealed))
+        .transpose()
+}
+
+/// The server holds the pending key: it becomes the key in use, the old one is gone.
+pub(crate) fn promote_pending_key(
+    tx: &Transaction<'_>,
+    cipher: &FieldCipher,
+) -> Result<(), StoreError> {
+    let Some(key) = pending_key(tx, cipher)? else {
+        return Ok(());
+    };
+    let sealed = seal_bytes(cipher, KEY_CONTEXT, key.pkcs8())?;
+    tx.execute(
+        "UPDATE sync_device SET signing_key = ?1, pending_signing_key = NULL",
+        [sealed],
+    )?;
+    Ok(())
+}
+
+fn open_key(cipher: &FieldCipher, context: &str, sealed: &[u8]) -> Result<SigningKey, StoreError> {
+    let pkcs8 = open_bytes(cipher, context, sealed)?;
+    SigningKey::from_pkcs8(&pkcs8).map_err(|_| StoreError::Malformed {
+        record: context.into(),
+    })
 }
 
 /// The standing orders: a wipe (its command id) and the least client version.

@@ -7865,6 +7865,10 @@ public struct SyncReport: Equatable, Hashable {
      * Signed server commands refused (bad signature, ...): ids and codes only.
      */
     public var commandsRefused: [String]
+    /**
+     * The device key was replaced, as a signed server command ordered.
+     */
+    public var deviceKeyRotated: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -7894,7 +7898,10 @@ public struct SyncReport: Equatable, Hashable {
          */watchlistRefused: [String], 
         /**
          * Signed server commands refused (bad signature, ...): ids and codes only.
-         */commandsRefused: [String]) {
+         */commandsRefused: [String], 
+        /**
+         * The device key was replaced, as a signed server command ordered.
+         */deviceKeyRotated: Bool) {
         self.acknowledged = acknowledged
         self.conflicts = conflicts
         self.quarantined = quarantined
@@ -7903,6 +7910,7 @@ public struct SyncReport: Equatable, Hashable {
         self.watchlistImported = watchlistImported
         self.watchlistRefused = watchlistRefused
         self.commandsRefused = commandsRefused
+        self.deviceKeyRotated = deviceKeyRotated
     }
 
     
@@ -7928,7 +7936,8 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
                 recovered: FfiConverterSequenceString.read(from: &buf), 
                 watchlistImported: FfiConverterSequenceTypeListInfo.read(from: &buf), 
                 watchlistRefused: FfiConverterSequenceString.read(from: &buf), 
-                commandsRefused: FfiConverterSequenceString.read(from: &buf)
+                commandsRefused: FfiConverterSequenceString.read(from: &buf), 
+                deviceKeyRotated: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -7941,6 +7950,7 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
         FfiConverterSequenceTypeListInfo.write(value.watchlistImported, into: &buf)
         FfiConverterSequenceString.write(value.watchlistRefused, into: &buf)
         FfiConverterSequenceString.write(value.commandsRefused, into: &buf)
+        FfiConverterBool.write(value.deviceKeyRotated, into: &buf)
     }
 }
 
