@@ -266,15 +266,20 @@ pub enum Bucket {
     Watchlist,
     /// Commands for this device ([`SignedCommand`]), keyed by command id.
     Commands,
+    /// The permit-issuer public keys of every device ([`IssuerEntry`]), keyed by key id: a
+    /// phone verifies the permit QR codes other phones issued against them. A revoked key
+    /// stays, marked.
+    Issuers,
 }
 
 impl Bucket {
     /// Every bucket, in the order a device pulls them.
-    pub const ALL: [Bucket; 4] = [
+    pub const ALL: [Bucket; 5] = [
         Bucket::Permits,
         Bucket::Records,
         Bucket::Watchlist,
         Bucket::Commands,
+        Bucket::Issuers,
     ];
 
     /// The bucket's wire name.
@@ -284,6 +289,7 @@ impl Bucket {
             Self::Records => "records",
             Self::Watchlist => "watchlist",
             Self::Commands => "commands",
+            Self::Issuers => "issuers",
         }
     }
 
@@ -291,6 +297,29 @@ impl Bucket {
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|b| b.as_str() == name)
     }
+}
+
+/// The kind of the operation a device publishes its permit-issuer key with.
+pub const ISSUER_KEY_OPERATION: &str = "issuer.key";
+
+/// Payload of an [`ISSUER_KEY_OPERATION`]: the device's permit-issuer public key. The server
+/// binds it to the device that pushed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuerKeyPayload {
+    /// Ed25519 public key, hex.
+    pub public_key: String,
+}
+
+/// One entry of the [`Bucket::Issuers`] bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuerEntry {
+    /// Ed25519 public key, hex (the entry's key is its key id).
+    pub public_key: String,
+    /// The device that published it.
+    pub device_id: String,
+    /// Unix seconds when a supervisor revoked it (the device, or the key alone): its permit
+    /// codes are refused from then on.
+    pub revoked_at: Option<i64>,
 }
 
 /// One entry of the [`Bucket::Watchlist`] bucket: a signed list package as built by the

@@ -122,16 +122,21 @@ pub async fn devices(db: &Db) -> anyhow::Result<Vec<DeviceHealth>> {
         .collect())
 }
 
-/// Revokes a device: its next request is answered "revoked", and it purges its data.
+/// Revokes a device: its next request is answered "revoked", and it purges its data; its
+/// permit-issuer keys are revoked with it.
 pub async fn revoke(db: &Db, device_id: &str) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await?;
     let changed =
         sqlx::query("UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
             .bind(device_id)
             .bind(now())
-            .execute(&db.pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
     anyhow::ensure!(changed == 1, "no active device {device_id}");
+    // A lost phone's permit codes are refused everywhere from the next sync.
+    crate::issuers::revoke(&mut tx, Some(device_id), None).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -19,8 +19,12 @@ pub fn name_for(device: &Device, bucket: Bucket) -> String {
         Bucket::Records => format!("device:{}:records", device.id),
         Bucket::Watchlist => WATCHLIST.to_owned(),
         Bucket::Commands => format!("device:{}:commands", device.id),
+        Bucket::Issuers => ISSUERS.to_owned(),
     }
 }
+
+/// The one bucket of permit-issuer keys every device pulls.
+pub const ISSUERS: &str = "issuers";
 
 /// The one watchlist bucket every device pulls.
 pub const WATCHLIST: &str = "watchlist";

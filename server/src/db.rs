@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/003_watchlist.sql"),
     include_str!("../migrations/004_commands.sql"),
     include_str!("../migrations/005_key_rotation.sql"),
+    include_str!("../migrations/006_issuer_keys.sql"),
 ];
 
 /// Which database the server runs on.

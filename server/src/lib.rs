@@ -6,6 +6,7 @@
 //!                                                  ├─ push     exactly-once ledger + permit machine
 //!                                                  ├─ buckets  per-partition change logs, checksums
 //!                                                  ├─ watchlist  published list packages, hit reports
+//!                                                  ├─ issuers  permit-issuer keys devices published
 //!                                                  └─ commands   signed wipe / minimum-version orders
 //!                                                 db (sqlx Any: SQLite file or PostgreSQL)
 //! ```
@@ -22,6 +23,7 @@ mod buckets;
 pub mod commands;
 pub mod db;
 mod error;
+pub mod issuers;
 mod metrics;
 mod numbers;
 mod push;

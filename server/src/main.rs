@@ -85,7 +85,8 @@ enum Command {
     },
     /// List devices with their sync health.
     Devices,
-    /// Revoke a device: it purges its personal data at its next contact.
+    /// Revoke a device: it purges its personal data at its next contact; its permit-issuer
+    /// keys are revoked.
     Revoke {
         /// Device id.
         device_id: String,
@@ -137,6 +138,14 @@ enum Command {
     /// Replace the server's command key: every active device is told the new key by a
     /// command signed with the old one; later commands are signed by the new key.
     RotateCommandKey,
+    /// List the permit-issuer keys devices published (ids, devices, revocation).
+    Issuers,
+    /// Revoke one permit-issuer key: phones refuse its permit codes from their next sync
+    /// (revoking a device revokes its keys too).
+    RevokeIssuer {
+        /// Key id.
+        key_id: String,
+    },
     /// List the watchlist hit reports devices sent (ids, versions and tags only).
     WatchlistHits,
     /// Resolve a conflict with a note.
@@ -248,6 +257,8 @@ async fn main() -> anyhow::Result<()> {
             &lgt_server::commands::issue(&db, &device_id, CommandAction::RotateDeviceKey).await?,
         )?,
         Command::RotateCommandKey => print_json(&lgt_server::commands::rotate_key(&db).await?)?,
+        Command::Issuers => print_json(&lgt_server::issuers::list(&db).await?)?,
+        Command::RevokeIssuer { key_id } => lgt_server::issuers::revoke_key(&db, &key_id).await?,
         Command::WatchlistHits => print_json(&lgt_server::watchlist::hits(&db).await?)?,
         Command::Conflicts { all } => print_json(&admin::conflicts(&db, all).await?)?,
         Command::Resolve {

@@ -157,6 +157,7 @@ async fn apply(
             Ok(Outcome::Applied)
         }
         "watchlist.hit" => Ok(crate::watchlist::record_hit(conn, device, op).await?),
+        lgt_protocol::ISSUER_KEY_OPERATION => Ok(crate::issuers::publish(conn, device, op).await?),
         other => Ok(rejected(format!("unknown operation kind {other}"))),
     }
 }

@@ -222,6 +222,24 @@ fn every_protocol_type_matches_its_schema() {
             rotated_at: 1,
         },
     );
+    conforms(
+        &doc,
+        "IssuerKeyPayload",
+        &lgt_protocol::IssuerKeyPayload {
+            public_key: "ab".into(),
+        },
+    );
+    for revoked_at in [None, Some(7)] {
+        conforms(
+            &doc,
+            "IssuerEntry",
+            &lgt_protocol::IssuerEntry {
+                public_key: "ab".into(),
+                device_id: "d".into(),
+                revoked_at,
+            },
+        );
+    }
     conforms(&doc, "NumbersRequest", &NumbersRequest {});
     conforms(
         &doc,

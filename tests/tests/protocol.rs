@@ -5,7 +5,7 @@
 use lgt_core::crypto::{sha256, SigningKey};
 use lgt_core::sync::{Client, Credentials, SyncError};
 use lgt_core::Error;
-use lgt_e2e::{backends, Phone, TestServer};
+use lgt_e2e::{backends, BackendChoice, Phone, TestServer};
 use lgt_protocol::{
     headers, hex, paths, signing_message, Bucket, EnrollRequest, EnrollResponse, OperationResult,
     Outcome, PushOperation, PushRequest, PushResponse,
@@ -498,4 +498,35 @@ fn a_phone_past_its_offline_limit_locks_personal_data_until_it_syncs() {
     phone.core.sync_now().unwrap();
     phone.core.export_person(&receipts[0].person_id).unwrap();
     phone.register(1);
+}
+
+#[test]
+fn an_issuer_key_belongs_to_the_device_that_published_it_first() {
+    let server = TestServer::start(&BackendChoice::Sqlite);
+    let (first, second) = (device(&server, "110105"), device(&server, "110105"));
+    let issuer = SigningKey::generate().unwrap().public_key();
+    let publish = |op_id: &str, key_id: &str| {
+        op(
+            op_id,
+            lgt_protocol::ISSUER_KEY_OPERATION,
+            key_id,
+            serde_json::json!({ "public_key": hex(issuer.as_bytes()) }),
+        )
+    };
+    let key_id = issuer.key_id();
+    let results = push(&server, &first, vec![publish("i-1", &key_id)]);
+    assert_eq!(outcome(&results[0]), &Outcome::Applied);
+    // Another device claiming the same key, or a record id that is not the key's id.
+    let results = push(
+        &server,
+        &second,
+        vec![publish("i-2", &key_id), publish("i-3", "not-its-id")],
+    );
+    for result in &results {
+        assert!(
+            matches!(outcome(result), Outcome::Rejected { .. }),
+            "{result:?}"
+        );
+    }
+    assert_eq!(server.count("SELECT count(*) FROM issuer_keys"), 1);
 }

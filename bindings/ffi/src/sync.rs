@@ -59,6 +59,8 @@ pub struct SyncReport {
     pub commands_refused: Vec<String>,
     /// The device key was replaced, as a signed server command ordered.
     pub device_key_rotated: bool,
+    /// Permit-issuer keys from the server refused as malformed: key ids.
+    pub issuers_refused: Vec<String>,
 }
 
 /// An operation the server refused, with the reason shown to the user.
@@ -382,6 +384,7 @@ impl From<core::SyncReport> for SyncReport {
             watchlist_refused: r.watchlist_refused,
             commands_refused: r.commands_refused,
             device_key_rotated: r.device_key_rotated,
+            issuers_refused: r.issuers_refused,
         }
     }
 }

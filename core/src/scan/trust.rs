@@ -3,14 +3,18 @@
 //!
 //! Each device (or office) signs with its own Ed25519 key, created on first use and sealed like
 //! any personal value. A phone accepts a permit QR when the signing key is in
-//! `trusted_issuers` and not revoked: its own key is added on creation; the keys of other phones
-//! and offices are added with [`trust`], by the sync engine once it distributes them.
+//! `trusted_issuers` and not revoked: its own key is added on creation (and queued for the
+//! server, which lists it in the `issuers` bucket); the keys of other phones arrive by sync
+//! ([`apply_synced`]), those of offices are added by hand with [`trust`].
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use zeroize::Zeroizing;
 
+use lgt_protocol::{IssuerKeyPayload, ISSUER_KEY_OPERATION};
+
 use crate::crypto::{self, FieldCipher, PublicKey, SigningKey};
+use crate::outbox;
 use crate::store::{timestamp, StoreError};
 use crate::Error;
 
@@ -68,7 +72,20 @@ pub(crate) fn issuer_key(
     })?;
     let key = SigningKey::from_pkcs8(&pkcs8).map_err(|e| crypto_error(ISSUER, e))?;
     if created {
-        trust(tx, &key.public_key(), "this device", now)?;
+        let public = key.public_key();
+        trust(tx, &public, "this device", now)?;
+        // Published at the next sync, so other phones verify this device's permit codes.
+        let payload = IssuerKeyPayload {
+            public_key: lgt_protocol::hex(public.as_bytes()),
+        };
+        outbox::enqueue(
+            tx,
+            cipher,
+            now,
+            ISSUER_KEY_OPERATION,
+            &public.key_id(),
+            &payload,
+        )?;
     }
     Ok(key)
 }
@@ -127,6 +144,31 @@ pub(crate) fn trust(
          ON CONFLICT (key_id) DO UPDATE SET revoked_at = NULL, label = excluded.label",
         params![key.key_id(), key.as_bytes().to_vec(), label, timestamp(now)],
     )?;
+    Ok(())
+}
+
+/// Applies one key of the server's `issuers` bucket: a key another device published is
+/// trusted under `label`, unless it is known here already (a key revoked on this device is
+/// not trusted again by a sync); a key the server revoked is revoked here too.
+pub(crate) fn apply_synced(
+    tx: &Transaction<'_>,
+    key: &PublicKey,
+    label: &str,
+    revoked: bool,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if revoked {
+        tx.execute(
+            "UPDATE trusted_issuers SET revoked_at = ?2 WHERE key_id = ?1 AND revoked_at IS NULL",
+            params![key.key_id(), timestamp(now)],
+        )?;
+    } else {
+        tx.execute(
+            "INSERT INTO trusted_issuers (key_id, public_key, label, added_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (key_id) DO NOTHING",
+            params![key.key_id(), key.as_bytes().to_vec(), label, timestamp(now)],
+        )?;
+    }
     Ok(())
 }
 

@@ -15,6 +15,7 @@ mod backoff;
 mod client;
 mod commands;
 mod error;
+mod issuers;
 mod state;
 mod tls;
 mod watchlist;
@@ -82,6 +83,8 @@ pub struct SyncReport {
     pub commands_refused: Vec<String>,
     /// The device key was replaced, as a signed command ordered.
     pub device_key_rotated: bool,
+    /// Entries of the `issuers` bucket refused as malformed: key ids.
+    pub issuers_refused: Vec<String>,
 }
 
 /// An operation the server refused, with the reason shown to the user.
@@ -537,7 +540,8 @@ async fn pull(
 }
 
 /// Acts on what a checkpoint brought: the `watchlist` bucket's packages are imported, the
-/// `commands` bucket's commands obeyed (each once, in sequence order).
+/// `commands` bucket's commands obeyed (each once, in sequence order), the `issuers`
+/// bucket's keys trusted or revoked.
 fn act_on_checkpoint(
     tx: &rusqlite::Transaction<'_>,
     cipher: &FieldCipher,
@@ -558,6 +562,9 @@ fn act_on_checkpoint(
                 .commands_refused
                 .extend(commands::obey(tx, cipher, entries, now)?);
         }
+        Bucket::Issuers => report
+            .issuers_refused
+            .extend(issuers::apply(tx, entries, now)?),
         _ => {}
     }
     Ok(())

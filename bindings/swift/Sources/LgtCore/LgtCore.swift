@@ -7869,6 +7869,10 @@ public struct SyncReport: Equatable, Hashable {
      * The device key was replaced, as a signed server command ordered.
      */
     public var deviceKeyRotated: Bool
+    /**
+     * Permit-issuer keys from the server refused as malformed: key ids.
+     */
+    public var issuersRefused: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -7901,7 +7905,10 @@ public struct SyncReport: Equatable, Hashable {
          */commandsRefused: [String], 
         /**
          * The device key was replaced, as a signed server command ordered.
-         */deviceKeyRotated: Bool) {
+         */deviceKeyRotated: Bool, 
+        /**
+         * Permit-issuer keys from the server refused as malformed: key ids.
+         */issuersRefused: [String]) {
         self.acknowledged = acknowledged
         self.conflicts = conflicts
         self.quarantined = quarantined
@@ -7911,6 +7918,7 @@ public struct SyncReport: Equatable, Hashable {
         self.watchlistRefused = watchlistRefused
         self.commandsRefused = commandsRefused
         self.deviceKeyRotated = deviceKeyRotated
+        self.issuersRefused = issuersRefused
     }
 
     
@@ -7937,7 +7945,8 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
                 watchlistImported: FfiConverterSequenceTypeListInfo.read(from: &buf), 
                 watchlistRefused: FfiConverterSequenceString.read(from: &buf), 
                 commandsRefused: FfiConverterSequenceString.read(from: &buf), 
-                deviceKeyRotated: FfiConverterBool.read(from: &buf)
+                deviceKeyRotated: FfiConverterBool.read(from: &buf), 
+                issuersRefused: FfiConverterSequenceString.read(from: &buf)
         )
     }
 
@@ -7951,6 +7960,7 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.watchlistRefused, into: &buf)
         FfiConverterSequenceString.write(value.commandsRefused, into: &buf)
         FfiConverterBool.write(value.deviceKeyRotated, into: &buf)
+        FfiConverterSequenceString.write(value.issuersRefused, into: &buf)
     }
 }
 

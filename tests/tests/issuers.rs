@@ -1,0 +1,85 @@
+//! Permit-issuer keys over sync: a permit QR one phone issued verifies on another phone, in
+//! another district, once both synced; revoking the issuing device (or its key alone) makes
+//! its codes "unknown issuer" everywhere at the next sync.
+
+use lgt_core::scan::{Format, PermitVerdict, Symbol};
+use lgt_e2e::{backends, Phone, TestServer};
+
+fn verdict(phone: &Phone, qr: &str) -> PermitVerdict {
+    let result = phone
+        .core
+        .scan_symbol(Symbol {
+            format: Format::Qr,
+            text: qr.to_owned(),
+            position: Vec::new(),
+        })
+        .expect("scan");
+    result.permit.expect("a permit code").verdict
+}
+
+#[test]
+fn a_permit_issued_on_one_phone_verifies_on_another_until_its_device_is_revoked() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let mut issuer = Phone::new(91);
+        let other = Phone::new(92);
+        issuer.enroll(&server.url, &server.enrollment_code("c1", "110105"));
+        other.enroll(&server.url, &server.enrollment_code("c2", "310115"));
+        let person = issuer.register(1).remove(0).person_id;
+        let permit = issuer.permit(&person, "110105ISS0001").permit;
+        let qr = issuer.core.permit_qr(&permit.id).unwrap();
+        assert_eq!(verdict(&issuer, &qr), PermitVerdict::Valid);
+        assert_eq!(verdict(&other, &qr), PermitVerdict::UnknownIssuer);
+
+        issuer.sync_until_quiet(5);
+        other.sync_until_quiet(5);
+        assert_eq!(verdict(&other, &qr), PermitVerdict::Valid, "{backend:?}");
+        let key_id = issuer.core.issuer_public_key().unwrap().key_id();
+        let listed = server
+            .block_on(lgt_server::issuers::list(&server.db))
+            .unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].key_id, key_id);
+        assert_eq!(
+            listed[0].device_id,
+            issuer.status().enrollment.unwrap().device_id
+        );
+
+        // The issuing phone is lost: revoking it revokes its key on every phone.
+        let device_id = issuer.status().enrollment.unwrap().device_id;
+        server
+            .block_on(lgt_server::admin::revoke(&server.db, &device_id))
+            .unwrap();
+        other.sync_until_quiet(5);
+        assert_eq!(verdict(&other, &qr), PermitVerdict::UnknownIssuer);
+    }
+}
+
+#[test]
+fn one_leaked_key_is_revoked_alone_and_its_device_goes_on_syncing() {
+    let server = TestServer::start(&lgt_e2e::BackendChoice::Sqlite);
+    let mut issuer = Phone::new(93);
+    let other = Phone::new(94);
+    issuer.enroll(&server.url, &server.enrollment_code("c1", "110105"));
+    other.enroll(&server.url, &server.enrollment_code("c2", "110105"));
+    let person = issuer.register(1).remove(0).person_id;
+    let permit = issuer.permit(&person, "110105ISS0002").permit;
+    let qr = issuer.core.permit_qr(&permit.id).unwrap();
+    issuer.sync_until_quiet(5);
+    other.sync_until_quiet(5);
+    assert_eq!(verdict(&other, &qr), PermitVerdict::Valid);
+
+    let key_id = issuer.core.issuer_public_key().unwrap().key_id();
+    server
+        .block_on(lgt_server::issuers::revoke_key(&server.db, &key_id))
+        .unwrap();
+    issuer.register(1);
+    issuer.sync_until_quiet(5);
+    other.sync_until_quiet(5);
+    assert_eq!(verdict(&other, &qr), PermitVerdict::UnknownIssuer);
+    // The device itself still syncs, and the revocation reaches it like any phone.
+    assert_eq!(verdict(&issuer, &qr), PermitVerdict::UnknownIssuer);
+    assert!(server
+        .block_on(lgt_server::issuers::revoke_key(&server.db, &key_id))
+        .is_err());
+}
