@@ -1,7 +1,9 @@
 //! Permit-issuer keys over sync: a permit QR one phone issued verifies on another phone, in
-//! another district, once both synced; revoking the issuing device (or its key alone) makes
-//! its codes "unknown issuer" everywhere at the next sync.
+//! another district, once both synced; a colleague in the district sees its cancellation;
+//! revoking the issuing device (or its key alone) makes its codes "unknown issuer" everywhere
+//! at the next sync.
 
+use lgt_core::permit::PermitEvent;
 use lgt_core::scan::{Format, PermitVerdict, Symbol};
 use lgt_e2e::{backends, Phone, TestServer};
 
@@ -56,7 +58,7 @@ fn a_permit_issued_on_one_phone_verifies_on_another_until_its_device_is_revoked(
 }
 
 #[test]
-fn one_leaked_key_is_revoked_alone_and_its_device_goes_on_syncing() {
+fn a_colleague_sees_a_cancellation_and_one_leaked_key_is_revoked_alone() {
     let server = TestServer::start(&lgt_e2e::BackendChoice::Sqlite);
     let mut issuer = Phone::new(93);
     let other = Phone::new(94);
@@ -68,6 +70,20 @@ fn one_leaked_key_is_revoked_alone_and_its_device_goes_on_syncing() {
     issuer.sync_until_quiet(5);
     other.sync_until_quiet(5);
     assert_eq!(verdict(&other, &qr), PermitVerdict::Valid);
+
+    // Cancelled by the issuing coordinator: a colleague in the district sees it once synced.
+    issuer
+        .apply(
+            &permit.id,
+            permit.version,
+            PermitEvent::Cancel { reason: "1".into() },
+        )
+        .unwrap();
+    assert_eq!(verdict(&issuer, &qr), PermitVerdict::Cancelled);
+    assert_eq!(verdict(&other, &qr), PermitVerdict::Valid, "not synced yet");
+    issuer.sync_until_quiet(5);
+    other.sync_until_quiet(5);
+    assert_eq!(verdict(&other, &qr), PermitVerdict::Cancelled);
 
     let key_id = issuer.core.issuer_public_key().unwrap().key_id();
     server

@@ -9,6 +9,7 @@ use crate::scan::{
     interpret, trust, LumaFrame, Payload, PermitVerdict, PermitVerification, ScanOptions,
     ScanResult, Scanner, Symbol,
 };
+use crate::sync;
 use crate::watchlist::Subject;
 use crate::Error;
 
@@ -83,7 +84,15 @@ impl FieldCore {
                 Ok(()) => permit::find_by_number(tx, cipher, &signed.claim.permit_number)?,
                 Err(_) => None,
             };
-            let verdict = match (checked, local.as_ref().map(|p| p.state)) {
+            // A colleague's permit is known from the district's permits as last synced.
+            let state = match (&checked, &local) {
+                (Ok(()), Some(permit)) => Some(permit.state),
+                (Ok(()), None) => {
+                    sync::district_permit_state(tx, cipher, &signed.claim.permit_number)?
+                }
+                (Err(_), _) => None,
+            };
+            let verdict = match (checked, state) {
                 (Err(e), _) => PermitVerdict::from_error(e),
                 (Ok(()), Some(PermitState::Cancelled)) => PermitVerdict::Cancelled,
                 (Ok(()), Some(PermitState::Suspended)) => PermitVerdict::Suspended,
@@ -98,7 +107,7 @@ impl FieldCore {
             )?;
             Ok(PermitVerification {
                 verdict,
-                local_state: local.map(|p| p.state),
+                local_state: state,
                 permit_id,
             })
         })

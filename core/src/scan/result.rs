@@ -26,9 +26,10 @@ pub struct ScanResult {
 pub struct PermitVerification {
     /// The overall verdict.
     pub verdict: PermitVerdict,
-    /// The permit's state in this store, when this store knows the permit.
+    /// The permit's state as this store knows it: its own record, or else the district's
+    /// permits as last synced (a colleague's permit).
     pub local_state: Option<PermitState>,
-    /// The permit's record id in this store, when known.
+    /// The permit's record id in this store, when it is this store's own.
     pub permit_id: Option<String>,
 }
 
@@ -46,9 +47,10 @@ pub enum PermitVerdict {
     Expired,
     /// Before its validity.
     NotYetValid,
-    /// Genuine, but the permit is cancelled in the local store.
+    /// Genuine, but the permit is cancelled (in this store, or in the district's permits as
+    /// last synced).
     Cancelled,
-    /// Genuine, but the permit is suspended (missed endorsement) in the local store.
+    /// Genuine, but the permit is suspended (missed endorsement), as known here.
     Suspended,
 }
 

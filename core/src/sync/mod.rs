@@ -44,6 +44,7 @@ pub use state::Enrollment;
 
 use crate::crypto::{FieldCipher, PublicKey, SigningKey};
 use crate::outbox::{self, OperationState};
+use crate::permit::{Permit, PermitState};
 use crate::store::{timestamp, Store, StoreError};
 use crate::watchlist::{ListInfo, WatchlistPolicy};
 
@@ -712,6 +713,21 @@ pub(crate) fn status(store: &Store, now: DateTime<Utc>) -> Result<SyncStatus, St
 /// The replica's live entries of a bucket: `(key, JSON text)`.
 pub(crate) fn replica(store: &Store, bucket: Bucket) -> Result<Vec<(String, String)>, StoreError> {
     store.read(|conn| state::entries(conn, store.cipher(), bucket))
+}
+
+/// The state of the permit numbered `number` in the district's permits as last synced (the
+/// ones other phones issued, too); `None` when the replica does not hold it. One pass over
+/// the bucket, opening each entry: a district's few thousand permits take milliseconds.
+pub(crate) fn district_permit_state(
+    conn: &rusqlite::Connection,
+    cipher: &FieldCipher,
+    number: &str,
+) -> Result<Option<PermitState>, StoreError> {
+    Ok(state::entries(conn, cipher, Bucket::Permits)?
+        .into_iter()
+        .filter_map(|(_, json)| serde_json::from_str::<Permit>(&json).ok())
+        .find(|permit| permit.number.as_deref() == Some(number))
+        .map(|permit| permit.state))
 }
 
 /// Refuses access to personal data when the device has gone past its offline limit.
