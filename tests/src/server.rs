@@ -43,6 +43,9 @@ pub struct TestServer {
     pub db: Db,
     /// The PostgreSQL database URL, when not on SQLite.
     database_url: Option<String>,
+    /// The PostgreSQL database this server created (and drops when it stops): its name and
+    /// the URL of the server's maintenance database.
+    owned_database: Option<(String, String)>,
     data: std::path::PathBuf,
     runtime: Runtime,
     shutdown: Option<oneshot::Sender<()>>,
@@ -63,12 +66,17 @@ impl TestServer {
 
     fn start_with(backend: &BackendChoice, tls: bool) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
-        let database_url = match backend {
-            BackendChoice::Sqlite => None,
-            BackendChoice::Postgres(url) => Some(fresh_postgres_database(url)),
+        let (database_url, owned_database) = match backend {
+            BackendChoice::Sqlite => (None, None),
+            BackendChoice::Postgres(url) => {
+                let name = fresh_postgres_database(url);
+                let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base);
+                (Some(format!("{base}/{name}")), Some((name, url.clone())))
+            }
         };
         let mut server = Self::open(data.path(), database_url, tls);
         server._data = Some(data);
+        server.owned_database = owned_database;
         server
     }
 
@@ -107,6 +115,7 @@ impl TestServer {
             pin,
             db,
             database_url,
+            owned_database: None,
             data: data.to_path_buf(),
             runtime,
             shutdown: Some(tx),
@@ -217,6 +226,17 @@ impl Drop for TestServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        if let Some((name, maintenance_url)) = self.owned_database.take() {
+            self.runtime.block_on(async {
+                self.db.pool.close().await;
+                // FORCE: a second server process beside this one may still be connected.
+                if let Ok(admin) = sqlx::AnyPool::connect(&maintenance_url).await {
+                    let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&admin).await;
+                    admin.close().await;
+                }
+            });
+        }
     }
 }
 
@@ -227,8 +247,10 @@ pub fn tls_identity() -> TlsIdentity {
     TlsIdentity::in_data_dir(dir.path()).expect("TLS identity")
 }
 
-/// A new, empty database on the PostgreSQL server at `url`; returns its URL. A fresh one
-/// per test server, so tests neither see nor disturb each other.
+/// A new, empty database on the PostgreSQL server at `url`; returns its name. A fresh one
+/// per test server, so tests neither see nor disturb each other; the server drops it when it
+/// stops. Each name is also appended to the file `LGT_TEST_DATABASE_LOG` names, if set, so
+/// CI can tell the PostgreSQL runs happened.
 fn fresh_postgres_database(url: &str) -> String {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -243,7 +265,15 @@ fn fresh_postgres_database(url: &str) -> String {
             .await
             .expect("create database");
         admin.close().await;
-        let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
-        format!("{base}/{name}")
+        if let Ok(log) = std::env::var("LGT_TEST_DATABASE_LOG") {
+            use std::io::Write as _;
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .expect("database log");
+            writeln!(file, "{name}").expect("database log");
+        }
+        name
     })
 }
