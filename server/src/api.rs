@@ -47,6 +47,13 @@ async fn health(State(db): State<Db>) -> Result<Json<serde_json::Value>, ApiErro
     ))
 }
 
+/// A device's Ed25519 public key from its hex, or a 400 with `code`.
+fn public_key(hex: &str, code: &'static str) -> Result<PublicKey, ApiError> {
+    unhex(hex)
+        .and_then(|bytes| PublicKey::try_from_slice(&bytes).ok())
+        .ok_or_else(|| ApiError::bad_request(code, "public_key must be 32 bytes of hex"))
+}
+
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request("request.malformed", format!("malformed body: {e}")))
@@ -56,11 +63,7 @@ async fn enroll(
     State(db): State<Db>,
     Json(request): Json<EnrollRequest>,
 ) -> Result<Json<EnrollResponse>, ApiError> {
-    let key = unhex(&request.public_key)
-        .and_then(|bytes| PublicKey::try_from_slice(&bytes).ok())
-        .ok_or_else(|| {
-            ApiError::bad_request("enroll.bad_key", "public_key must be 32 bytes of hex")
-        })?;
+    let key = public_key(&request.public_key, "enroll.bad_key")?;
     let public_key = hex(key.as_bytes());
     let code_sha256 = hex(&sha256(request.code.trim().as_bytes()));
     let mut tx = db.pool.begin().await?;
@@ -216,11 +219,7 @@ async fn device_key(
 ) -> Result<Json<DeviceKeyResponse>, ApiError> {
     let (device, request): (_, DeviceKeyRequest) =
         signed(&db, paths::DEVICE_KEY, &headers, &body).await?;
-    let key = unhex(&request.public_key)
-        .and_then(|bytes| PublicKey::try_from_slice(&bytes).ok())
-        .ok_or_else(|| {
-            ApiError::bad_request("device_key.bad_key", "public_key must be 32 bytes of hex")
-        })?;
+    let key = public_key(&request.public_key, "device_key.bad_key")?;
     let public_key = hex(key.as_bytes());
     let proof = unhex(&request.proof).unwrap_or_default();
     key.verify(&device_key_proof_message(&device.id, &public_key), &proof)

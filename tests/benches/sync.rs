@@ -1,6 +1,7 @@
 //! Sync throughput, side by side in one run (a table, not assertions):
 //! 1. 10,000 operations pushed from one phone to the server on loopback, next to a bare
-//!    HTTP POST of the same bytes (same batches) to a server that only reads them;
+//!    HTTP POST of the same bytes (same batches) to a server that only reads them, and the
+//!    same push over HTTPS with the server's key pinned;
 //! 2. 50 phones syncing concurrently against one server on PostgreSQL
 //!    (`LGT_TEST_DATABASE_URL`; skipped with a note when unset).
 //!
@@ -22,12 +23,19 @@ fn main() {
         .unwrap_or(10_000);
     println!("| measurement | operations | seconds | operations/s |");
     println!("|---|---:|---:|---:|");
-    let (engine, bare) = one_phone(ops);
+    let (engine, bare) = one_phone(ops, false);
+    let (engine_tls, _) = one_phone(ops, true);
     row("one phone -> lgt-server (SQLite), push + pull", ops, engine);
     row("bare HTTP POST of the same bytes, same batches", ops, bare);
+    row(
+        "one phone -> lgt-server (SQLite) over HTTPS, pinned key",
+        ops,
+        engine_tls,
+    );
     println!(
-        "\nratio: the sync engine takes {:.1}x the time of the bare POSTs",
-        engine.as_secs_f64() / bare.as_secs_f64()
+        "\nratio: the sync engine takes {:.1}x the time of the bare POSTs; HTTPS {:.2}x plain HTTP",
+        engine.as_secs_f64() / bare.as_secs_f64(),
+        engine_tls.as_secs_f64() / engine.as_secs_f64()
     );
     match std::env::var("LGT_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
@@ -53,15 +61,28 @@ fn row(what: &str, ops: usize, elapsed: Duration) {
     );
 }
 
-fn one_phone(ops: usize) -> (Duration, Duration) {
-    let server = TestServer::start(&BackendChoice::Sqlite);
+/// One phone pushing `ops` registrations (over HTTPS with `tls`); returns the sync's time and
+/// that of the bare POSTs of the same bytes.
+fn one_phone(ops: usize, tls: bool) -> (Duration, Duration) {
+    let server = if tls {
+        TestServer::start_tls(&BackendChoice::Sqlite)
+    } else {
+        TestServer::start(&BackendChoice::Sqlite)
+    };
     let mut phone = Phone::new(1);
-    phone.enroll(&server.url, &server.enrollment_code("bench", "110105"));
+    let code = server.enrollment_code("bench", "110105");
+    match server.pin {
+        Some(pin) => phone.enroll_pinned(&server.url, pin, &code),
+        None => phone.enroll(&server.url, &code),
+    }
     phone.register(ops);
     let started = Instant::now();
     let report = phone.core.sync_now().expect("sync");
     let engine = started.elapsed();
     assert_eq!(report.acknowledged, ops);
+    if tls {
+        return (engine, Duration::ZERO);
+    }
 
     // The same bytes: the payloads come back verbatim in the device's records bucket.
     let payloads: HashMap<String, String> = phone

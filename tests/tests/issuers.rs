@@ -3,7 +3,7 @@
 //! revoking the issuing device (or its key alone) makes its codes "unknown issuer" everywhere
 //! at the next sync.
 
-use lgt_core::permit::PermitEvent;
+use lgt_core::permit::{Permit, PermitEvent};
 use lgt_core::scan::{Format, PermitVerdict, Symbol};
 use lgt_e2e::{backends, Phone, TestServer};
 
@@ -19,17 +19,30 @@ fn verdict(phone: &Phone, qr: &str) -> PermitVerdict {
     result.permit.expect("a permit code").verdict
 }
 
+/// An issuing phone in 110105 with one delivered permit and its QR, and another phone
+/// enrolled in `other_district`; neither has synced.
+fn issuer_and_other(
+    server: &TestServer,
+    seed: u64,
+    other_district: &str,
+) -> (Phone, Phone, Permit, String) {
+    let mut issuer = Phone::new(seed);
+    let other = Phone::new(seed + 1);
+    issuer.enroll(&server.url, &server.enrollment_code("c1", "110105"));
+    other.enroll(&server.url, &server.enrollment_code("c2", other_district));
+    let person = issuer.register(1).remove(0).person_id;
+    let permit = issuer
+        .permit(&person, &format!("110105ISS{seed:04}"))
+        .permit;
+    let qr = issuer.core.permit_qr(&permit.id).unwrap();
+    (issuer, other, permit, qr)
+}
+
 #[test]
 fn a_permit_issued_on_one_phone_verifies_on_another_until_its_device_is_revoked() {
     for backend in backends() {
         let server = TestServer::start(&backend);
-        let mut issuer = Phone::new(91);
-        let other = Phone::new(92);
-        issuer.enroll(&server.url, &server.enrollment_code("c1", "110105"));
-        other.enroll(&server.url, &server.enrollment_code("c2", "310115"));
-        let person = issuer.register(1).remove(0).person_id;
-        let permit = issuer.permit(&person, "110105ISS0001").permit;
-        let qr = issuer.core.permit_qr(&permit.id).unwrap();
+        let (issuer, other, _, qr) = issuer_and_other(&server, 91, "310115");
         assert_eq!(verdict(&issuer, &qr), PermitVerdict::Valid);
         assert_eq!(verdict(&other, &qr), PermitVerdict::UnknownIssuer);
 
@@ -60,13 +73,7 @@ fn a_permit_issued_on_one_phone_verifies_on_another_until_its_device_is_revoked(
 #[test]
 fn a_colleague_sees_a_cancellation_and_one_leaked_key_is_revoked_alone() {
     let server = TestServer::start(&lgt_e2e::BackendChoice::Sqlite);
-    let mut issuer = Phone::new(93);
-    let other = Phone::new(94);
-    issuer.enroll(&server.url, &server.enrollment_code("c1", "110105"));
-    other.enroll(&server.url, &server.enrollment_code("c2", "110105"));
-    let person = issuer.register(1).remove(0).person_id;
-    let permit = issuer.permit(&person, "110105ISS0002").permit;
-    let qr = issuer.core.permit_qr(&permit.id).unwrap();
+    let (mut issuer, other, permit, qr) = issuer_and_other(&server, 93, "110105");
     issuer.sync_until_quiet(5);
     other.sync_until_quiet(5);
     assert_eq!(verdict(&other, &qr), PermitVerdict::Valid);
