@@ -79,7 +79,15 @@ pub struct DeviceHealth {
     pub revoked_at: Option<i64>,
     /// When the device last replaced its key.
     pub key_rotated_at: Option<i64>,
+    /// Its clock minus the server's at its last accepted request, in seconds.
+    pub clock_skew_secs: Option<i64>,
+    /// The clock is more than [`CLOCK_SUSPECT_SECS`] off: requests are refused past
+    /// [`lgt_protocol::MAX_CLOCK_SKEW_SECS`], so the device should be set right before then.
+    pub clock_suspect: bool,
 }
+
+/// How far a device's clock may drift before the device list flags it.
+pub const CLOCK_SUSPECT_SECS: i64 = 60;
 
 /// Every device with its sync health.
 pub async fn devices(db: &Db) -> anyhow::Result<Vec<DeviceHealth>> {
@@ -94,13 +102,15 @@ pub async fn devices(db: &Db) -> anyhow::Result<Vec<DeviceHealth>> {
         Option<i64>,
         Option<i64>,
         Option<i64>,
+        Option<i64>,
     );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT d.id, d.coordinator, d.district, d.last_contact, d.queue_depth, d.oldest_pending,
-                COUNT(l.op_id), MAX(l.received_at), d.revoked_at, d.key_rotated_at
+                COUNT(l.op_id), MAX(l.received_at), d.revoked_at, d.key_rotated_at,
+                d.clock_skew_secs
          FROM devices d LEFT JOIN ledger l ON l.device_id = d.id
          GROUP BY d.id, d.coordinator, d.district, d.last_contact, d.queue_depth,
-                  d.oldest_pending, d.revoked_at, d.key_rotated_at
+                  d.oldest_pending, d.revoked_at, d.key_rotated_at, d.clock_skew_secs
          ORDER BY d.id",
     )
     .fetch_all(&db.pool)
@@ -118,6 +128,8 @@ pub async fn devices(db: &Db) -> anyhow::Result<Vec<DeviceHealth>> {
             last_operation: row.7,
             revoked_at: row.8,
             key_rotated_at: row.9,
+            clock_skew_secs: row.10,
+            clock_suspect: row.10.is_some_and(|skew| skew.abs() > CLOCK_SUSPECT_SECS),
         })
         .collect())
 }

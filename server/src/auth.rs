@@ -96,9 +96,10 @@ pub async fn verify(
             "this request was already received",
         ));
     }
-    sqlx::query("UPDATE devices SET last_contact = $2 WHERE id = $1")
+    sqlx::query("UPDATE devices SET last_contact = $2, clock_skew_secs = $3 WHERE id = $1")
         .bind(device_id)
         .bind(now)
+        .bind(timestamp - now)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;

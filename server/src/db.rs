@@ -14,7 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/002_number_pools.sql"),
     include_str!("../migrations/003_watchlist.sql"),
     include_str!("../migrations/004_commands.sql"),
-    include_str!("../migrations/005_key_rotation.sql"),
+    include_str!("../migrations/005_device_health.sql"),
     include_str!("../migrations/006_issuer_keys.sql"),
 ];
 

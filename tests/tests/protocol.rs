@@ -530,3 +530,30 @@ fn an_issuer_key_belongs_to_the_device_that_published_it_first() {
     }
     assert_eq!(server.count("SELECT count(*) FROM issuer_keys"), 1);
 }
+
+#[test]
+fn the_device_list_flags_a_clock_drifting_toward_the_limit() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let device = device(&server, "110105");
+        let body = br#"{"operations":[]}"#;
+        let now = chrono::Utc::now().timestamp();
+        let health = |server: &TestServer| {
+            let devices = server
+                .block_on(lgt_server::admin::devices(&server.db))
+                .unwrap();
+            (devices[0].clock_skew_secs, devices[0].clock_suspect)
+        };
+        assert_eq!(raw_push(&server, &device, body, now, "n-1", body).0, 200);
+        let (skew, suspect) = health(&server);
+        assert!(skew.unwrap().abs() <= 5 && !suspect, "{skew:?}");
+        // Two minutes fast: still accepted (the limit is five), and flagged.
+        assert_eq!(
+            raw_push(&server, &device, body, now + 120, "n-2", body).0,
+            200
+        );
+        let (skew, suspect) = health(&server);
+        assert!((115..=125).contains(&skew.unwrap()), "{skew:?}");
+        assert!(suspect);
+    }
+}
