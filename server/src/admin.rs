@@ -152,6 +152,12 @@ pub async fn revoke(db: &Db, device_id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Deletes the bucket tombstones older than `older_than_secs`; returns how many. Phones that
+/// last synced before them download the affected buckets again by themselves.
+pub async fn compact(db: &Db, older_than_secs: i64) -> anyhow::Result<u64> {
+    Ok(crate::buckets::compact(db, now() - older_than_secs).await?)
+}
+
 /// A divergence kept for a supervisor.
 #[derive(Debug, Serialize)]
 pub struct Conflict {

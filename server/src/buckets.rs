@@ -11,6 +11,7 @@ use lgt_protocol::{checksum_hex, checksum_term, entry_digest_input, Bucket, Buck
 use sqlx::{Any, AnyConnection, Transaction};
 
 use crate::auth::Device;
+use crate::db::{now, Db};
 
 /// The storage name of a device's bucket.
 pub fn name_for(device: &Device, bucket: Bucket) -> String {
@@ -71,16 +72,36 @@ pub async fn put(
         .execute(&mut *conn)
         .await?;
     sqlx::query(
-        "INSERT INTO bucket_entries (bucket, key, seq, data) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (bucket, key) DO UPDATE SET seq = excluded.seq, data = excluded.data",
+        "INSERT INTO bucket_entries (bucket, key, seq, data, written_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (bucket, key)
+         DO UPDATE SET seq = excluded.seq, data = excluded.data, written_at = excluded.written_at",
     )
     .bind(bucket)
     .bind(key)
     .bind(seq)
     .bind(data)
+    .bind(now())
     .execute(&mut *conn)
     .await?;
     Ok(seq)
+}
+
+/// Deletes every tombstone written before `horizon` (Unix seconds); returns how many.
+///
+/// No phone needs to be told: one whose cursor is older than a deleted tombstone still holds
+/// the entry it removed, so its checksum (over live entries) disagrees with the server's at
+/// its next pull, and it downloads the bucket again whole, the recovery path. Tombstones
+/// younger than the horizon keep the phones that sync within it on the cheap path.
+pub(crate) async fn compact(db: &Db, horizon: i64) -> sqlx::Result<u64> {
+    let deleted = sqlx::query(
+        "DELETE FROM bucket_entries WHERE data IS NULL AND (written_at IS NULL OR written_at < $1)",
+    )
+    .bind(horizon)
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    tracing::info!(deleted, horizon, "tombstones compacted");
+    Ok(deleted)
 }
 
 /// The live value of `key` in `bucket` (`None` if absent or tombstoned).

@@ -146,6 +146,13 @@ enum Command {
         /// Key id.
         key_id: String,
     },
+    /// Delete the tombstones (removed bucket entries) older than the horizon; phones that last
+    /// synced before it download the affected buckets again by themselves.
+    Compact {
+        /// The horizon, in days.
+        #[arg(long, default_value_t = 90)]
+        older_than_days: i64,
+    },
     /// List the watchlist hit reports devices sent (ids, versions and tags only).
     WatchlistHits,
     /// Resolve a conflict with a note.
@@ -259,6 +266,10 @@ async fn main() -> anyhow::Result<()> {
         Command::RotateCommandKey => print_json(&lgt_server::commands::rotate_key(&db).await?)?,
         Command::Issuers => print_json(&lgt_server::issuers::list(&db).await?)?,
         Command::RevokeIssuer { key_id } => lgt_server::issuers::revoke_key(&db, &key_id).await?,
+        Command::Compact { older_than_days } => {
+            let deleted = admin::compact(&db, older_than_days * 86_400).await?;
+            print_json(&serde_json::json!({ "tombstones_deleted": deleted }))?
+        }
         Command::WatchlistHits => print_json(&lgt_server::watchlist::hits(&db).await?)?,
         Command::Conflicts { all } => print_json(&admin::conflicts(&db, all).await?)?,
         Command::Resolve {

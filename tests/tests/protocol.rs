@@ -557,3 +557,37 @@ fn the_device_list_flags_a_clock_drifting_toward_the_limit() {
         assert!(suspect);
     }
 }
+
+#[test]
+fn a_phone_behind_compacted_tombstones_downloads_the_bucket_again() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let mut phone = Phone::new(32);
+        phone.enroll(&server.url, &server.enrollment_code("c1", "110105"));
+        let receipts = phone.register(3);
+        phone.sync_until_quiet(3);
+        let device_id = phone.status().enrollment.unwrap().device_id;
+        let bucket = format!("device:{device_id}:records");
+        let key = |i: usize| format!("registration:{}", receipts[i].registration_id);
+        let compact = || {
+            server
+                .block_on(lgt_server::admin::compact(&server.db, -1))
+                .unwrap()
+        };
+        // A tombstone the phone pulled before compaction: nothing to recover.
+        server.rewrite_entry(&bucket, &key(0), None, true);
+        assert!(phone.core.sync_now().unwrap().recovered.is_empty());
+        assert_eq!(compact(), 1);
+        assert!(phone.core.sync_now().unwrap().recovered.is_empty());
+        // One compacted before the phone saw it: its checksum disagrees, and the bucket comes
+        // again whole, without the removed entry.
+        server.rewrite_entry(&bucket, &key(1), None, true);
+        assert_eq!(compact(), 1);
+        let report = phone.core.sync_now().unwrap();
+        assert_eq!(report.recovered, vec![Bucket::Records], "{backend:?}");
+        let replica = phone.core.sync_replica(Bucket::Records).unwrap();
+        assert_eq!(replica.len(), 1);
+        assert_eq!(replica[0].0, key(2));
+        assert!(phone.core.sync_now().unwrap().recovered.is_empty());
+    }
+}
