@@ -310,8 +310,9 @@ impl From<&SyncError> for LgtError {
                 retry_after_ms: retry_after
                     .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             },
-            // Nothing was sent; another network may reach the real server.
-            SyncError::UntrustedServer => Self::Offline {
+            // Nothing was sent; another network may reach the real server. A cancelled sync
+            // is seen only by a caller that no longer waits.
+            SyncError::UntrustedServer | SyncError::Cancelled => Self::Offline {
                 code,
                 message_en,
                 message_zh,
@@ -461,6 +462,7 @@ fn sync_zh(error: &SyncError) -> String {
         SyncError::BadServerAddress { reason } => {
             format!("服务器地址不可用（{reason}）：须为带证书指纹的 https://，或本机回环的 http://")
         }
+        SyncError::Cancelled => "同步已取消，其余数据将在下次同步时发送".into(),
         SyncError::UntrustedServer => {
             "服务器的 TLS 密钥与固定的指纹不符，网络可能被劫持；未发送任何数据".into()
         }

@@ -189,10 +189,14 @@ impl SyncEngine {
 
     /// Syncs once: pushes the outbox, pulls every bucket. Fails with `Offline` when the
     /// server cannot be reached, `AuthRequired` when it refuses the device, and `Revoked`
-    /// when the device must wipe its store now. Cancelling the caller does not stop a sync
-    /// already running; it finishes in the background.
+    /// when the device must wipe its store now. Cancelling the caller (a Kotlin coroutine, a
+    /// Swift or Python task) stops the sync at its next wait on the network; what it had
+    /// settled stays, the rest goes next time.
     pub async fn sync_now(&self) -> Result<SyncReport, LgtError> {
-        self.off_thread(|core| core.sync_now())
+        let cancel = Arc::new(core::SyncCancel::new());
+        // Dropped with this future when the caller cancels (and harmlessly when it ends).
+        let _cancel_on_drop = CancelOnDrop(cancel.clone());
+        self.off_thread(move |core| core.sync_now_with(&cancel))
             .await
             .map(Into::into)
     }
@@ -351,6 +355,15 @@ impl From<&core::SyncAttempt> for SyncAttempt {
             error: a.result.as_ref().err().map(LgtError::from),
             next_in_ms: u64::try_from(a.next_in.as_millis()).unwrap_or(u64::MAX),
         }
+    }
+}
+
+/// Cancels a sync when the future awaiting it is dropped.
+struct CancelOnDrop(Arc<core::SyncCancel>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
     }
 }
 

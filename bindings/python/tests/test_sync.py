@@ -5,6 +5,8 @@ cancel handle, and the errors a shell must act on."""
 import asyncio
 import base64
 import queue
+import socket
+import time
 
 import pytest
 
@@ -95,6 +97,30 @@ def test_a_server_with_another_key_or_no_pin_is_refused_before_the_code_is_sent(
     # The code never left the phone: it still enrolls against the right pin.
     enrollment = asyncio.run(sync.enroll(sync_server.url, [sync_server.pin], code))
     assert enrollment.server_pins == [sync_server.pin]
+
+
+def test_cancelling_sync_now_stops_the_sync_it_started(live_core, sync_server):
+    enroll(live_core, sync_server)
+    live_core.registrations().register(registration())
+    port = int(sync_server.url.rsplit(":", 1)[1])
+    sync_server.stop()
+    # A server that takes connections and never answers: the sync waits on it (60 s).
+    with socket.create_server(("127.0.0.1", port)):
+
+        async def cancel_soon():
+            task = asyncio.ensure_future(live_core.sync().sync_now())
+            await asyncio.sleep(0.5)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        asyncio.run(cancel_soon())
+        # Nothing lost: the registration waits for the next sync.
+        assert live_core.sync().status().queue_depth == 1
+        # Closing waits for the calls in flight: the cancelled sync is no longer one.
+        started = time.monotonic()
+        live_core.close_store()
+        assert time.monotonic() - started < 5
 
 
 def test_an_unreachable_server_is_offline(live_core, sync_server):

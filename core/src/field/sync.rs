@@ -7,7 +7,8 @@ use lgt_protocol::{Bucket, ServerPin};
 
 use super::FieldCore;
 use crate::sync::{
-    self, Enrollment, SyncAttempt, SyncError, SyncReport, SyncStatus, SyncTrigger, WatchOptions,
+    self, Enrollment, SyncAttempt, SyncCancel, SyncError, SyncReport, SyncStatus, SyncTrigger,
+    WatchOptions,
 };
 use crate::watchlist::WatchlistPolicy;
 use crate::Error;
@@ -67,7 +68,19 @@ impl FieldCore {
     /// [`SyncReport::watchlist_imported`]). A [`SyncError::Revoked`] answer means the shell
     /// must wipe the store now.
     pub fn sync_now(&self) -> Result<SyncReport, Error> {
-        let result = runtime()?.block_on(sync::sync_once(&self.store, self.clock.now()));
+        self.sync_now_with(&SyncCancel::new())
+    }
+
+    /// [`FieldCore::sync_now`] that `cancel` stops from another thread (a shell whose caller
+    /// gave up): it then fails with [`SyncError::Cancelled`] at its next wait on the network,
+    /// losing nothing (the engine settles each answer as it arrives).
+    pub fn sync_now_with(&self, cancel: &SyncCancel) -> Result<SyncReport, Error> {
+        let result = runtime()?.block_on(async {
+            tokio::select! {
+                result = sync::sync_once(&self.store, self.clock.now()) => result,
+                () = cancel.cancelled() => Err(SyncError::Cancelled),
+            }
+        });
         self.audit_sync()?;
         let report = result?;
         self.audit_report(&report)?;

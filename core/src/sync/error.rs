@@ -85,6 +85,9 @@ pub enum SyncError {
     /// Nothing was sent; the next attempt (perhaps on another network) tries again.
     #[error("the server's TLS key does not match the pin; the network may be intercepted")]
     UntrustedServer,
+    /// The shell cancelled the sync ([`super::SyncCancel`]); what it settled stays.
+    #[error("the sync was cancelled; the rest is sent next time")]
+    Cancelled,
     /// The request was too large for the server (413).
     #[error("the request was too large for the server")]
     TooLarge,
@@ -97,7 +100,9 @@ impl SyncError {
     /// The error's class.
     pub fn class(&self) -> ErrorClass {
         match self {
-            Self::Transient { .. } | Self::UntrustedServer => ErrorClass::Transient,
+            Self::Transient { .. } | Self::UntrustedServer | Self::Cancelled => {
+                ErrorClass::Transient
+            }
             Self::Auth { .. }
             | Self::Revoked
             | Self::WipeOrdered
@@ -128,6 +133,7 @@ impl SyncError {
             Self::TooLarge => "sync.too_large",
             Self::BadServerAddress { .. } => "sync.bad_server_address",
             Self::UntrustedServer => "sync.untrusted_server",
+            Self::Cancelled => "sync.cancelled",
             Self::Store(_) => "sync.store",
         }
     }

@@ -22,6 +22,7 @@ mod watchlist;
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -176,6 +177,39 @@ impl SyncTrigger {
     /// Tells the watching sync the network is available.
     pub fn network_available(&self) {
         self.0.notify_one();
+    }
+}
+
+/// Stops a running [`crate::FieldCore::sync_now_with`] from another thread: the sync ends at
+/// its next wait on the network, as if the connection had dropped (what was settled stays;
+/// the rest goes next time).
+#[derive(Debug, Default)]
+pub struct SyncCancel {
+    cancelled: AtomicBool,
+    notify: Notify,
+}
+
+impl SyncCancel {
+    /// A handle not cancelled yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stops the sync (at once if it has not started).
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// Resolves once [`SyncCancel::cancel`] has been called.
+    pub(crate) async fn cancelled(&self) {
+        let notified = self.notify.notified();
+        tokio::pin!(notified);
+        // Registered before the check, so a cancel between the two is not missed.
+        notified.as_mut().enable();
+        if !self.cancelled.load(Ordering::SeqCst) {
+            notified.await;
+        }
     }
 }
 

@@ -2649,8 +2649,9 @@ public protocol SyncEngineProtocol: AnyObject, Sendable {
     /**
      * Syncs once: pushes the outbox, pulls every bucket. Fails with `Offline` when the
      * server cannot be reached, `AuthRequired` when it refuses the device, and `Revoked`
-     * when the device must wipe its store now. Cancelling the caller does not stop a sync
-     * already running; it finishes in the background.
+     * when the device must wipe its store now. Cancelling the caller (a Kotlin coroutine, a
+     * Swift or Python task) stops the sync at its next wait on the network; what it had
+     * settled stays, the rest goes next time.
      */
     func syncNow() async throws  -> SyncReport
     
@@ -2795,8 +2796,9 @@ open func status()throws  -> SyncStatus  {
     /**
      * Syncs once: pushes the outbox, pulls every bucket. Fails with `Offline` when the
      * server cannot be reached, `AuthRequired` when it refuses the device, and `Revoked`
-     * when the device must wipe its store now. Cancelling the caller does not stop a sync
-     * already running; it finishes in the background.
+     * when the device must wipe its store now. Cancelling the caller (a Kotlin coroutine, a
+     * Swift or Python task) stops the sync at its next wait on the network; what it had
+     * settled stays, the rest goes next time.
      */
 open func syncNow()async throws  -> SyncReport  {
     return
