@@ -5,6 +5,10 @@ import cn.lgt.core.LgtException
 import cn.lgt.core.StoreConfig
 import cn.lgt.core.WatchOptions
 import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.async
 import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.flow.toList
@@ -13,6 +17,7 @@ import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertNotNull
 import org.junit.jupiter.api.Assertions.assertNull
+import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
@@ -91,6 +96,28 @@ class SyncTest {
                 val offline = assertThrows<LgtException.Offline> { runBlocking { store.sync.syncNow() } }
                 assertEquals("sync.transient", offline.code)
             }
+        }
+    }
+
+    @Test
+    fun `cancelling the coroutine of syncNow stops the sync`() = runBlocking {
+        val store = newStore()
+        val port = server().use { server ->
+            store.sync.enroll(server.url, listOf(server.pin), server.enrollmentCode())
+            server.url.substringAfterLast(':').toInt()
+        }
+        store.registrations.register(registration())
+        // A server that takes connections and never answers: the sync waits on it (60 s).
+        java.net.ServerSocket(port, 50, java.net.InetAddress.getLoopbackAddress()).use {
+            val sync = launch(Dispatchers.IO) { store.sync.syncNow() }
+            delay(500)
+            sync.cancelAndJoin()
+            // Nothing lost: the registration waits for the next sync.
+            assertEquals(1uL, store.sync.status().queueDepth)
+            // Closing waits for the calls in flight: the cancelled sync is no longer one.
+            val started = System.nanoTime()
+            store.close()
+            assertTrue(System.nanoTime() - started < 5_000_000_000, "closed at once")
         }
     }
 }
