@@ -1,5 +1,6 @@
-//! `sync --watch`'s timer: it retries by itself with backoff after transient failures, and
-//! a network-available hint wakes it before its backoff runs out.
+//! `sync --watch`'s timer: it retries by itself with backoff after transient failures, a
+//! network-available hint wakes it before its backoff runs out, and stopping it ends it at
+//! once.
 
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
@@ -83,4 +84,45 @@ fn a_network_hint_wakes_the_timer_before_its_backoff_ends() {
         started.elapsed()
     );
     assert_eq!(phone.status().queue_depth, 0);
+}
+
+#[test]
+fn a_stopped_watch_ends_at_once() {
+    let (_server, _proxy, phone) = setup();
+    let options = WatchOptions {
+        interval: Duration::from_secs(3600),
+        backoff: Backoff::new(Duration::from_secs(30), Duration::from_secs(30)),
+    };
+    // Waiting out an hour's interval after a successful attempt.
+    let trigger = SyncTrigger::new();
+    let stopper = trigger.clone();
+    let started = Instant::now();
+    let stop_later = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        stopper.stop();
+    });
+    let mut attempts = 0;
+    phone
+        .core
+        .sync_watch(options, &trigger, &mut |_| {
+            attempts += 1;
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    stop_later.join().unwrap();
+    assert_eq!(attempts, 1);
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    // Stopped before its first attempt has an answer: nothing is reported.
+    let trigger = SyncTrigger::new();
+    trigger.stop();
+    let mut reported = 0;
+    phone
+        .core
+        .sync_watch(options, &trigger, &mut |_| {
+            reported += 1;
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(reported, 0);
 }

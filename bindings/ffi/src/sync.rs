@@ -3,7 +3,6 @@
 //! subscription is cancelled, the network-available hint, and the reserved permit numbers.
 
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -273,10 +272,9 @@ pub struct SyncSubscription {
 
 #[uniffi::export]
 impl SyncSubscription {
-    /// Stops the watching sync: no attempt is reported after this returns. A sync in
-    /// progress finishes first; a waiting one is woken and ends after one last, unreported
-    /// attempt (the engine checks for the end between attempts). Cancelling twice is
-    /// harmless.
+    /// Stops the watching sync: no attempt is reported after this returns. A waiting one
+    /// ends at once; an attempt in progress ends at its next wait on the network (what it
+    /// settled stays). Cancelling twice is harmless.
     pub fn cancel(&self) {
         self.watch.cancel();
     }
@@ -287,21 +285,19 @@ impl SyncSubscription {
     }
 }
 
-/// One watching sync: its cancel flag and its wake-up trigger.
+/// One watching sync: the core's handle that wakes or stops it.
 #[derive(Default)]
 pub(crate) struct Watch {
-    cancelled: AtomicBool,
     trigger: core::SyncTrigger,
 }
 
 impl Watch {
     fn cancel(&self) {
-        self.cancelled.store(true, Ordering::SeqCst);
-        self.trigger.network_available();
+        self.trigger.stop();
     }
 
     fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::SeqCst)
+        self.trigger.is_stopped()
     }
 }
 

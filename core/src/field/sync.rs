@@ -87,8 +87,8 @@ impl FieldCore {
         Ok(report)
     }
 
-    /// Syncs now and then by itself (see [`WatchOptions`]) until `observer` breaks or an
-    /// error needs the user; `trigger` wakes it early.
+    /// Syncs now and then by itself (see [`WatchOptions`]) until `observer` breaks, `trigger`
+    /// is stopped, or an error needs the user; `trigger` also wakes it early.
     pub fn sync_watch(
         &self,
         options: WatchOptions,

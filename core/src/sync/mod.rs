@@ -163,10 +163,13 @@ impl Default for WatchOptions {
     }
 }
 
-/// A handle the shell pokes when the network comes back: the watching sync tries at once
-/// (the timer fires by itself too; this is only a hint).
+/// A handle on a watching sync: the shell pokes it when the network comes back (the sync
+/// tries at once; the timer fires by itself too, this is only a hint), or stops it.
 #[derive(Debug, Clone, Default)]
-pub struct SyncTrigger(Arc<Notify>);
+pub struct SyncTrigger {
+    wake: Arc<Notify>,
+    stop: Arc<SyncCancel>,
+}
 
 impl SyncTrigger {
     /// A new trigger.
@@ -176,7 +179,18 @@ impl SyncTrigger {
 
     /// Tells the watching sync the network is available.
     pub fn network_available(&self) {
-        self.0.notify_one();
+        self.wake.notify_one();
+    }
+
+    /// Ends the watching sync at once: while it waits, or, during an attempt, at that
+    /// attempt's next wait on the network (what was settled stays).
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
+    /// Whether [`SyncTrigger::stop`] was called.
+    pub fn is_stopped(&self) -> bool {
+        self.stop.is_cancelled()
     }
 }
 
@@ -201,13 +215,18 @@ impl SyncCancel {
         self.notify.notify_waiters();
     }
 
+    /// Whether [`SyncCancel::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+
     /// Resolves once [`SyncCancel::cancel`] has been called.
     pub(crate) async fn cancelled(&self) {
         let notified = self.notify.notified();
         tokio::pin!(notified);
         // Registered before the check, so a cancel between the two is not missed.
         notified.as_mut().enable();
-        if !self.cancelled.load(Ordering::SeqCst) {
+        if !self.is_cancelled() {
             notified.await;
         }
     }
@@ -676,7 +695,10 @@ pub(crate) async fn watch(
 ) -> Result<(), SyncError> {
     let mut backoff = options.backoff;
     loop {
-        let result = sync_once(store, now()).await;
+        let result = tokio::select! {
+            result = sync_once(store, now()) => result,
+            () = trigger.stop.cancelled() => return Ok(()),
+        };
         let next_in = match &result {
             Ok(_) => {
                 backoff.reset();
@@ -698,7 +720,8 @@ pub(crate) async fn watch(
         }
         tokio::select! {
             () = tokio::time::sleep(next_in) => {}
-            () = trigger.0.notified() => backoff.reset(),
+            () = trigger.wake.notified() => backoff.reset(),
+            () = trigger.stop.cancelled() => return Ok(()),
         }
     }
 }

@@ -3146,10 +3146,9 @@ public func FfiConverterTypeSyncObserver_lower(_ value: SyncObserver) -> UInt64 
 public protocol SyncSubscriptionProtocol: AnyObject, Sendable {
     
     /**
-     * Stops the watching sync: no attempt is reported after this returns. A sync in
-     * progress finishes first; a waiting one is woken and ends after one last, unreported
-     * attempt (the engine checks for the end between attempts). Cancelling twice is
-     * harmless.
+     * Stops the watching sync: no attempt is reported after this returns. A waiting one
+     * ends at once; an attempt in progress ends at its next wait on the network (what it
+     * settled stays). Cancelling twice is harmless.
      */
     func cancel() 
     
@@ -3216,10 +3215,9 @@ open class SyncSubscription: SyncSubscriptionProtocol, @unchecked Sendable {
 
     
     /**
-     * Stops the watching sync: no attempt is reported after this returns. A sync in
-     * progress finishes first; a waiting one is woken and ends after one last, unreported
-     * attempt (the engine checks for the end between attempts). Cancelling twice is
-     * harmless.
+     * Stops the watching sync: no attempt is reported after this returns. A waiting one
+     * ends at once; an attempt in progress ends at its next wait on the network (what it
+     * settled stays). Cancelling twice is harmless.
      */
 open func cancel()  {try! rustCall() {
         uniffiCallStatus in
