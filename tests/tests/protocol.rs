@@ -591,3 +591,32 @@ fn a_phone_behind_compacted_tombstones_downloads_the_bucket_again() {
         assert!(phone.core.sync_now().unwrap().recovered.is_empty());
     }
 }
+
+#[test]
+fn a_lost_enrollment_answer_is_asked_again_with_the_same_code() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let proxy = lgt_e2e::FaultProxy::start(&server.url, 5, 0.0);
+        let phone = Phone::new(33);
+        let code = server.enrollment_code("c1", "110105");
+        // The server enrolls the device; its answer never arrives.
+        proxy.force_path(paths::ENROLL, lgt_e2e::Fault::DropResponse);
+        let lost = phone.core.sync_enroll(&proxy.url, &[], &code);
+        assert!(
+            matches!(lost, Err(Error::Sync(SyncError::Transient { .. }))),
+            "{lost:?}"
+        );
+        assert!(phone.status().enrollment.is_none());
+        // Asking again with the same code: the same key, so the same device, not "code used".
+        phone.enroll(&proxy.url, &code);
+        let device_id = phone.status().enrollment.unwrap().device_id;
+        assert_eq!(
+            server.count("SELECT count(*) FROM devices"),
+            1,
+            "{backend:?}"
+        );
+        let stored = server.rows("SELECT id FROM devices")[0][0].clone().unwrap();
+        assert_eq!(stored, device_id);
+        phone.sync_until_quiet(3);
+    }
+}

@@ -115,8 +115,8 @@ fn phones_converge_on_a_clean_network() {
 fn faulty_run(server: &TestServer, proxy: &FaultProxy) {
     proxy.set_fault_rate(0.0);
     let districts = ["110105", "110105", "310115", "310115"];
-    // Enrollment through the proxy before the faults start (a lost enrollment answer
-    // needs the supervisor's new code: see the README's "not done").
+    // Enrollment through the proxy before the faults start (a lost enrollment answer has its
+    // own test: a_lost_enrollment_answer_is_asked_again_with_the_same_code).
     let enrolled: Vec<Phone> = districts
         .iter()
         .enumerate()

@@ -145,6 +145,8 @@ fn upgrades_to_the_current_schema(from: u32) {
         "sync_buckets",
         "sync_entries",
         "sync_numbers",
+        "sync_commands_obeyed",
+        "sync_enrolling",
     ] {
         assert!(
             upgraded_schema.iter().any(|(name, _)| name == table),

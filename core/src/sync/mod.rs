@@ -43,7 +43,7 @@ pub use error::{ErrorClass, SyncError};
 pub use lgt_protocol::ServerPin;
 pub use state::Enrollment;
 
-use crate::crypto::{FieldCipher, PublicKey, SigningKey};
+use crate::crypto::{FieldCipher, PublicKey};
 use crate::outbox::{self, OperationState};
 use crate::permit::{Permit, PermitState};
 use crate::store::{timestamp, Store, StoreError};
@@ -233,7 +233,9 @@ impl SyncCancel {
 }
 
 /// Makes a device key, enrolls it with the server under a one-time code, and stores the
-/// enrollment with the key sealed under the store's data key.
+/// enrollment with the key sealed under the store's data key. The key is kept from before
+/// the request, so asking again with the same code after a lost answer is answered with the
+/// same device.
 pub(crate) async fn enroll(
     store: &Store,
     now: DateTime<Utc>,
@@ -246,11 +248,9 @@ pub(crate) async fn enroll(
             device_id: enrolled.device_id,
         });
     }
-    let key = SigningKey::generate().map_err(|source| StoreError::Crypto {
-        record: "sync_device:signing_key".into(),
-        source,
-    })?;
     let client = Client::new(server_url, server_pins)?;
+    // The same code asked again (its answer was lost) goes with the same key.
+    let key = store.write(|tx| state::enrolling_key(tx, store.cipher(), code))?;
     let request = EnrollRequest {
         code: code.to_owned(),
         public_key: hex(key.public_key().as_bytes()),

@@ -15,6 +15,7 @@ use crate::watchlist::WatchlistPolicy;
 
 const KEY_CONTEXT: &str = "sync_device:signing_key";
 const PENDING_KEY_CONTEXT: &str = "sync_device:pending_signing_key";
+const ENROLLING_KEY_CONTEXT: &str = "sync_enrolling:signing_key";
 
 /// Where this device syncs, and as whom.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -35,6 +36,37 @@ pub struct Enrollment {
     pub server_pins: Vec<ServerPin>,
 }
 
+/// The key of the enrollment under `code` not yet answered, or a new one kept for it
+/// (replacing one kept for another code).
+pub(crate) fn enrolling_key(
+    tx: &Transaction<'_>,
+    cipher: &FieldCipher,
+    code: &str,
+) -> Result<SigningKey, StoreError> {
+    let code_sha256 = sha256(code.trim().as_bytes()).to_vec();
+    let sealed: Option<Vec<u8>> = tx
+        .query_row(
+            "SELECT signing_key FROM sync_enrolling WHERE code_sha256 = ?1",
+            [&code_sha256],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(sealed) = sealed {
+        return open_key(cipher, ENROLLING_KEY_CONTEXT, &sealed);
+    }
+    let key = SigningKey::generate().map_err(|source| StoreError::Crypto {
+        record: ENROLLING_KEY_CONTEXT.into(),
+        source,
+    })?;
+    let sealed = seal_bytes(cipher, ENROLLING_KEY_CONTEXT, key.pkcs8())?;
+    tx.execute(
+        "INSERT OR REPLACE INTO sync_enrolling (singleton, code_sha256, signing_key) VALUES (1, ?1, ?2)",
+        params![code_sha256, sealed],
+    )?;
+    Ok(key)
+}
+
+/// Stores the enrollment (the key sealed), which ends the one in flight.
 pub(crate) fn save_enrollment(
     tx: &Transaction<'_>,
     cipher: &FieldCipher,
@@ -58,6 +90,7 @@ pub(crate) fn save_enrollment(
             pins_json(&enrollment.server_pins)?,
         ],
     )?;
+    tx.execute("DELETE FROM sync_enrolling", [])?;
     Ok(())
 }
 

@@ -11,3 +11,11 @@ CREATE TABLE sync_commands_obeyed (
     command_id TEXT PRIMARY KEY,
     obeyed_at  TEXT NOT NULL
 );
+-- An enrollment sent and not yet answered: the key made for it (sealed) and the code's
+-- SHA-256. Asking again with the same code reuses the key, so a lost answer gets the same
+-- device from the server instead of "code already used".
+CREATE TABLE sync_enrolling (
+    singleton   INTEGER PRIMARY KEY CHECK (singleton = 1),
+    code_sha256 BLOB NOT NULL,
+    signing_key BLOB NOT NULL
+) STRICT;
