@@ -35,6 +35,8 @@ pub mod paths {
     pub const NUMBERS: &str = "/v1/numbers";
     /// Replace the device's key (signed by the current one).
     pub const DEVICE_KEY: &str = "/v1/device/key";
+    /// Anchor the head of the device's audit chain on the server.
+    pub const AUDIT_ANCHOR: &str = "/v1/audit/anchor";
     /// Liveness.
     pub const HEALTH: &str = "/health";
     /// The server's Prometheus metrics (not part of the device protocol).
@@ -133,6 +135,61 @@ pub struct DeviceKeyResponse {
 /// The bytes a new device key signs to prove it is held by the device it is registered for.
 pub fn device_key_proof_message(device_id: &str, public_key_hex: &str) -> Vec<u8> {
     format!("lgt-device-key-v{VERSION}\n{device_id}\n{public_key_hex}").into_bytes()
+}
+
+/// A point of a phone's audit chain: a record's sequence number and its MAC (hex). The MAC
+/// is keyed by the phone; it tells the server nothing but identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPoint {
+    /// The record's sequence number.
+    pub seq: i64,
+    /// Its chained MAC, hex.
+    pub mac: String,
+}
+
+/// `POST /v1/audit/anchor` (signed): the server keeps the head of each device's audit chain,
+/// so a phone restored from an older copy of its store is noticed. Without `proof`, the
+/// server answers with the anchor it holds ([`AnchorStatus::Challenge`]), or anchors `head`
+/// if it holds none; with it, it checks that the chain still passes through its anchor and
+/// anchors `head`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditAnchorRequest {
+    /// The phone's last audit record.
+    pub head: AuditPoint,
+    /// The phone's record at the server's anchor: its MAC, or `None` when the phone has no
+    /// record with that sequence number.
+    pub proof: Option<AuditProof>,
+}
+
+/// The phone's answer to a challenge: its record at the anchored sequence number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditProof {
+    /// The anchored sequence number.
+    pub seq: i64,
+    /// The phone's MAC at it, hex; `None` if it has no such record.
+    pub mac: Option<String>,
+}
+
+/// What the server made of an audit anchor request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnchorStatus {
+    /// Prove the chain passes through `anchor_seq`.
+    Challenge,
+    /// The head is anchored.
+    Anchored,
+    /// The chain does not pass through the anchor: the store was rolled back to an older copy,
+    /// or replaced. The device is flagged for a supervisor; the anchor stays.
+    RollbackSuspected,
+}
+
+/// The answer to an audit anchor request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditAnchorResponse {
+    /// What the server made of it.
+    pub status: AnchorStatus,
+    /// The sequence number the server holds anchored (after this request).
+    pub anchor_seq: Option<i64>,
 }
 
 /// One outbox operation as pushed.

@@ -84,6 +84,11 @@ pub struct DeviceHealth {
     /// The clock is more than [`CLOCK_SUSPECT_SECS`] off: requests are refused past
     /// [`lgt_protocol::MAX_CLOCK_SKEW_SECS`], so the device should be set right before then.
     pub clock_suspect: bool,
+    /// The last sequence number of its audit chain anchored here.
+    pub audit_seq: Option<i64>,
+    /// When its audit chain was first found not to pass through the anchor: its store was
+    /// rolled back to an older copy, or replaced.
+    pub audit_suspect_at: Option<i64>,
 }
 
 /// How far a device's clock may drift before the device list flags it.
@@ -103,14 +108,17 @@ pub async fn devices(db: &Db) -> anyhow::Result<Vec<DeviceHealth>> {
         Option<i64>,
         Option<i64>,
         Option<i64>,
+        Option<i64>,
+        Option<i64>,
     );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT d.id, d.coordinator, d.district, d.last_contact, d.queue_depth, d.oldest_pending,
                 COUNT(l.op_id), MAX(l.received_at), d.revoked_at, d.key_rotated_at,
-                d.clock_skew_secs
+                d.clock_skew_secs, d.audit_seq, d.audit_suspect_at
          FROM devices d LEFT JOIN ledger l ON l.device_id = d.id
          GROUP BY d.id, d.coordinator, d.district, d.last_contact, d.queue_depth,
-                  d.oldest_pending, d.revoked_at, d.key_rotated_at, d.clock_skew_secs
+                  d.oldest_pending, d.revoked_at, d.key_rotated_at, d.clock_skew_secs,
+                  d.audit_seq, d.audit_suspect_at
          ORDER BY d.id",
     )
     .fetch_all(&db.pool)
@@ -130,6 +138,8 @@ pub async fn devices(db: &Db) -> anyhow::Result<Vec<DeviceHealth>> {
             key_rotated_at: row.9,
             clock_skew_secs: row.10,
             clock_suspect: row.10.is_some_and(|skew| skew.abs() > CLOCK_SUSPECT_SECS),
+            audit_seq: row.11,
+            audit_suspect_at: row.12,
         })
         .collect())
 }

@@ -7,9 +7,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use lgt_core::crypto::{sha256, PublicKey};
 use lgt_protocol::{
-    device_key_proof_message, hex, paths, unhex, Bucket, DeviceKeyRequest, DeviceKeyResponse,
-    EnrollRequest, EnrollResponse, NumbersRequest, NumbersResponse, PullRequest, PullResponse,
-    PushRequest, PushResponse, MAX_BODY_BYTES, MAX_PUSH_OPERATIONS,
+    device_key_proof_message, hex, paths, unhex, AuditAnchorRequest, AuditAnchorResponse, Bucket,
+    DeviceKeyRequest, DeviceKeyResponse, EnrollRequest, EnrollResponse, NumbersRequest,
+    NumbersResponse, PullRequest, PullResponse, PushRequest, PushResponse, MAX_BODY_BYTES,
+    MAX_PUSH_OPERATIONS,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -34,6 +35,7 @@ pub fn router(db: Db) -> Router {
         .route(paths::PULL, post(pull))
         .route(paths::NUMBERS, post(numbers))
         .route(paths::DEVICE_KEY, post(device_key))
+        .route(paths::AUDIT_ANCHOR, post(audit_anchor))
         .route(paths::METRICS, get(metrics::render))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(metrics::track))
@@ -263,4 +265,19 @@ async fn device_key(
         device_id: device.id,
         rotated_at: rotated_at.unwrap_or(now),
     }))
+}
+
+/// Anchors the head of the device's audit chain once it proves the chain passes through the
+/// anchor held (see `audit`).
+async fn audit_anchor(
+    State(db): State<Db>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<AuditAnchorResponse>, ApiError> {
+    let (device, request): (_, AuditAnchorRequest) =
+        signed(&db, paths::AUDIT_ANCHOR, &headers, &body).await?;
+    let mut tx = db.pool.begin().await?;
+    let response = crate::audit::anchor(&mut tx, &device, &request).await?;
+    tx.commit().await?;
+    Ok(Json(response))
 }

@@ -7,6 +7,7 @@
 //!                                                  ├─ buckets  per-partition change logs, checksums
 //!                                                  ├─ watchlist  published list packages, hit reports
 //!                                                  ├─ issuers  permit-issuer keys devices published
+//!                                                  ├─ audit    each device's audit-chain head, anchored
 //!                                                  └─ commands   signed wipe / minimum-version orders
 //!                                                 db (sqlx Any: SQLite file or PostgreSQL)
 //! ```
@@ -18,6 +19,7 @@
 
 pub mod admin;
 mod api;
+mod audit;
 mod auth;
 mod buckets;
 pub mod commands;

@@ -240,6 +240,41 @@ fn every_protocol_type_matches_its_schema() {
             },
         );
     }
+    let head = lgt_protocol::AuditPoint {
+        seq: 9,
+        mac: "ab".into(),
+    };
+    for proof in [
+        None,
+        Some(lgt_protocol::AuditProof { seq: 4, mac: None }),
+        Some(lgt_protocol::AuditProof {
+            seq: 4,
+            mac: Some("cd".into()),
+        }),
+    ] {
+        conforms(
+            &doc,
+            "AuditAnchorRequest",
+            &lgt_protocol::AuditAnchorRequest {
+                head: head.clone(),
+                proof,
+            },
+        );
+    }
+    for status in [
+        lgt_protocol::AnchorStatus::Challenge,
+        lgt_protocol::AnchorStatus::Anchored,
+        lgt_protocol::AnchorStatus::RollbackSuspected,
+    ] {
+        conforms(
+            &doc,
+            "AuditAnchorResponse",
+            &lgt_protocol::AuditAnchorResponse {
+                status,
+                anchor_seq: Some(9),
+            },
+        );
+    }
     conforms(&doc, "NumbersRequest", &NumbersRequest {});
     conforms(
         &doc,
@@ -299,7 +334,8 @@ async fn the_live_server_answers_as_documented() {
             paths::PUSH,
             paths::PULL,
             paths::NUMBERS,
-            paths::DEVICE_KEY
+            paths::DEVICE_KEY,
+            paths::AUDIT_ANCHOR
         ])
     );
 

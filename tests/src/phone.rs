@@ -45,6 +45,28 @@ impl Phone {
         }
     }
 
+    /// Another phone on a copy of this one's files (store and key), as a store restored from
+    /// a backup would be. Copy while the phone is idle.
+    pub fn copy_files(&self, seed: u64) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        copy_dir(self.dir.path(), dir.path());
+        let keys = KeyFile::open(dir.path().join("store.key")).expect("key");
+        let clock: std::sync::Arc<dyn Clock> = std::sync::Arc::new(SystemClock);
+        let core = FieldCore::open(OpenParams {
+            dir: &dir.path().join("store"),
+            keys: &keys,
+            actor: "coordinator-e2e",
+            clock: clock.clone(),
+            options: StoreOptions::default(),
+        })
+        .expect("store");
+        Self {
+            core,
+            people: SyntheticPeople::new(seed, clock.today()),
+            dir,
+        }
+    }
+
     /// The directory holding the store and its key file.
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()
@@ -130,5 +152,18 @@ impl Phone {
     /// Its sync status.
     pub fn status(&self) -> SyncStatus {
         self.core.sync_status().expect("status")
+    }
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
     }
 }

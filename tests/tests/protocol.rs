@@ -620,3 +620,33 @@ fn a_lost_enrollment_answer_is_asked_again_with_the_same_code() {
         phone.sync_until_quiet(3);
     }
 }
+
+#[test]
+fn a_store_restored_from_an_older_copy_is_flagged_by_the_server() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let mut phone = Phone::new(34);
+        phone.enroll(&server.url, &server.enrollment_code("c1", "110105"));
+        phone.register(2);
+        phone.sync_until_quiet(3);
+        let mut backup = phone.copy_files(134);
+        phone.register(2);
+        let report = phone.core.sync_now().unwrap();
+        assert!(!report.audit_rollback_suspected);
+        assert!(!phone.core.sync_now().unwrap().audit_rollback_suspected);
+        let devices = || {
+            server
+                .block_on(lgt_server::admin::devices(&server.db))
+                .unwrap()
+        };
+        assert!(devices()[0].audit_seq.is_some());
+        assert!(devices()[0].audit_suspect_at.is_none());
+
+        // The older copy is put back and work goes on: its chain no longer passes through the
+        // anchor, even with more records than the anchored head.
+        backup.register(10);
+        let report = backup.core.sync_now().unwrap();
+        assert!(report.audit_rollback_suspected, "{backend:?}");
+        assert!(devices()[0].audit_suspect_at.is_some());
+    }
+}

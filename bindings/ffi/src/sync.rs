@@ -60,6 +60,9 @@ pub struct SyncReport {
     pub device_key_rotated: bool,
     /// Permit-issuer keys from the server refused as malformed: key ids.
     pub issuers_refused: Vec<String>,
+    /// The server found the store's audit chain not passing through the head it anchored
+    /// before (the store was restored from an older copy); the device is flagged.
+    pub audit_rollback_suspected: bool,
 }
 
 /// An operation the server refused, with the reason shown to the user.
@@ -394,6 +397,7 @@ impl From<core::SyncReport> for SyncReport {
             commands_refused: r.commands_refused,
             device_key_rotated: r.device_key_rotated,
             issuers_refused: r.issuers_refused,
+            audit_rollback_suspected: r.audit_rollback_suspected,
         }
     }
 }

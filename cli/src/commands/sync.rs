@@ -72,6 +72,11 @@ fn report_line(report: &SyncReport) -> String {
     if report.device_key_rotated {
         line.push_str("\ndevice key replaced, as the server ordered");
     }
+    if report.audit_rollback_suspected {
+        line.push_str(
+            "\nthe server found this store older than its last sync (restored from a copy?): a supervisor is told",
+        );
+    }
     line
 }
 

@@ -155,6 +155,23 @@ pub fn append(
     Ok(seq)
 }
 
+/// The MAC of record `seq`, `None` when the chain has no such record; the last record's
+/// sequence number and MAC with `seq = None`. What the sync engine shows the server, which
+/// anchors the chain's head (a MAC is keyed by this store and reveals nothing else).
+pub fn mac_at(conn: &Connection, seq: Option<i64>) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+    let row = match seq {
+        Some(seq) => conn
+            .prepare_cached("SELECT seq, mac FROM audit_log WHERE seq = ?1")?
+            .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?,
+        None => conn
+            .prepare_cached("SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?,
+    };
+    Ok(row)
+}
+
 /// Walks the whole chain and reports the first broken link.
 pub fn verify(conn: &Connection, cipher: &FieldCipher) -> Result<AuditReport, StoreError> {
     let mut statement = conn.prepare(

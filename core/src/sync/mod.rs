@@ -28,10 +28,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use lgt_protocol::{
-    device_key_proof_message, hex, paths, Bucket, BucketCursor, DeviceKeyRequest,
-    DeviceKeyResponse, EnrollRequest, EnrollResponse, Entry, NumbersRequest, NumbersResponse,
-    OperationResult, Outcome, PullRequest, PullResponse, PushOperation, PushRequest, PushResponse,
-    QueueHealth, MAX_BODY_BYTES, MAX_PUSH_OPERATIONS,
+    device_key_proof_message, hex, paths, AnchorStatus, AuditAnchorRequest, AuditAnchorResponse,
+    AuditPoint, AuditProof, Bucket, BucketCursor, DeviceKeyRequest, DeviceKeyResponse,
+    EnrollRequest, EnrollResponse, Entry, NumbersRequest, NumbersResponse, OperationResult,
+    Outcome, PullRequest, PullResponse, PushOperation, PushRequest, PushResponse, QueueHealth,
+    MAX_BODY_BYTES, MAX_PUSH_OPERATIONS,
 };
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -43,6 +44,7 @@ pub use error::{ErrorClass, SyncError};
 pub use lgt_protocol::ServerPin;
 pub use state::Enrollment;
 
+use crate::audit;
 use crate::crypto::{FieldCipher, PublicKey};
 use crate::outbox::{self, OperationState};
 use crate::permit::{Permit, PermitState};
@@ -87,6 +89,10 @@ pub struct SyncReport {
     pub device_key_rotated: bool,
     /// Entries of the `issuers` bucket refused as malformed: key ids.
     pub issuers_refused: Vec<String>,
+    /// The server found this store's audit chain not passing through the head it anchored
+    /// before: the store was restored from an older copy (or replaced). A supervisor sees
+    /// the device flagged.
+    pub audit_rollback_suspected: bool,
 }
 
 /// An operation the server refused, with the reason shown to the user.
@@ -295,6 +301,7 @@ pub(crate) async fn sync_once(store: &Store, now: DateTime<Utc>) -> Result<SyncR
         pull(store, &client, &credentials, now, &mut report).await?;
         // One this pull ordered, at once.
         rotate_device_key(store, &client, &mut credentials, &mut report).await?;
+        anchor_audit(store, &client, &credentials, &mut report).await?;
         // An order that came with this pull takes effect now.
         match store.read(commands::standing)? {
             Some(order) => Err(order),
@@ -352,6 +359,42 @@ async fn rotate_device_key(
     store.write(|tx| state::promote_pending_key(tx, store.cipher()))?;
     *credentials = renewed;
     report.device_key_rotated = true;
+    Ok(())
+}
+
+/// Anchors the head of this store's audit chain on the server, proving first that the chain
+/// still passes through the head anchored before: a store restored from an older copy
+/// cannot, and the server flags the device for a supervisor.
+async fn anchor_audit(
+    store: &Store,
+    client: &Client,
+    credentials: &Credentials,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let Some((seq, mac)) = store.read(|conn| audit::mac_at(conn, None))? else {
+        return Ok(());
+    };
+    let mut request = AuditAnchorRequest {
+        head: AuditPoint {
+            seq,
+            mac: hex(&mac),
+        },
+        proof: None,
+    };
+    let mut answer: AuditAnchorResponse = client
+        .signed(credentials, paths::AUDIT_ANCHOR, &request)
+        .await?;
+    if let (AnchorStatus::Challenge, Some(anchored)) = (answer.status, answer.anchor_seq) {
+        let mine = store.read(|conn| audit::mac_at(conn, Some(anchored)))?;
+        request.proof = Some(AuditProof {
+            seq: anchored,
+            mac: mine.map(|(_, mac)| hex(&mac)),
+        });
+        answer = client
+            .signed(credentials, paths::AUDIT_ANCHOR, &request)
+            .await?;
+    }
+    report.audit_rollback_suspected = answer.status == AnchorStatus::RollbackSuspected;
     Ok(())
 }
 

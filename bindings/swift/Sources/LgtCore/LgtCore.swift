@@ -7873,6 +7873,11 @@ public struct SyncReport: Equatable, Hashable {
      * Permit-issuer keys from the server refused as malformed: key ids.
      */
     public var issuersRefused: [String]
+    /**
+     * The server found the store's audit chain not passing through the head it anchored
+     * before (the store was restored from an older copy); the device is flagged.
+     */
+    public var auditRollbackSuspected: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -7908,7 +7913,11 @@ public struct SyncReport: Equatable, Hashable {
          */deviceKeyRotated: Bool, 
         /**
          * Permit-issuer keys from the server refused as malformed: key ids.
-         */issuersRefused: [String]) {
+         */issuersRefused: [String], 
+        /**
+         * The server found the store's audit chain not passing through the head it anchored
+         * before (the store was restored from an older copy); the device is flagged.
+         */auditRollbackSuspected: Bool) {
         self.acknowledged = acknowledged
         self.conflicts = conflicts
         self.quarantined = quarantined
@@ -7919,6 +7928,7 @@ public struct SyncReport: Equatable, Hashable {
         self.commandsRefused = commandsRefused
         self.deviceKeyRotated = deviceKeyRotated
         self.issuersRefused = issuersRefused
+        self.auditRollbackSuspected = auditRollbackSuspected
     }
 
     
@@ -7946,7 +7956,8 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
                 watchlistRefused: FfiConverterSequenceString.read(from: &buf), 
                 commandsRefused: FfiConverterSequenceString.read(from: &buf), 
                 deviceKeyRotated: FfiConverterBool.read(from: &buf), 
-                issuersRefused: FfiConverterSequenceString.read(from: &buf)
+                issuersRefused: FfiConverterSequenceString.read(from: &buf), 
+                auditRollbackSuspected: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -7961,6 +7972,7 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.commandsRefused, into: &buf)
         FfiConverterBool.write(value.deviceKeyRotated, into: &buf)
         FfiConverterSequenceString.write(value.issuersRefused, into: &buf)
+        FfiConverterBool.write(value.auditRollbackSuspected, into: &buf)
     }
 }
 
