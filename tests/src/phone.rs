@@ -30,19 +30,7 @@ impl Phone {
     pub fn with_clock(seed: u64, clock: std::sync::Arc<dyn Clock>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let keys = KeyFile::create(dir.path().join("store.key")).expect("key");
-        let core = FieldCore::create(OpenParams {
-            dir: &dir.path().join("store"),
-            keys: &keys,
-            actor: "coordinator-e2e",
-            clock: clock.clone(),
-            options: StoreOptions::default(),
-        })
-        .expect("store");
-        Self {
-            core,
-            people: SyntheticPeople::new(seed, clock.today()),
-            dir,
-        }
+        Self::on(dir, &keys, seed, clock, FieldCore::create)
     }
 
     /// Another phone on a copy of this one's files (store and key), as a store restored from
@@ -51,10 +39,26 @@ impl Phone {
         let dir = tempfile::tempdir().expect("temp dir");
         copy_dir(self.dir.path(), dir.path());
         let keys = KeyFile::open(dir.path().join("store.key")).expect("key");
-        let clock: std::sync::Arc<dyn Clock> = std::sync::Arc::new(SystemClock);
-        let core = FieldCore::open(OpenParams {
+        Self::on(
+            dir,
+            &keys,
+            seed,
+            std::sync::Arc::new(SystemClock),
+            FieldCore::open,
+        )
+    }
+
+    /// A phone whose core `open_core` creates or opens in `dir`.
+    fn on(
+        dir: TempDir,
+        keys: &KeyFile,
+        seed: u64,
+        clock: std::sync::Arc<dyn Clock>,
+        open_core: fn(OpenParams<'_>) -> Result<FieldCore, Error>,
+    ) -> Self {
+        let core = open_core(OpenParams {
             dir: &dir.path().join("store"),
-            keys: &keys,
+            keys,
             actor: "coordinator-e2e",
             clock: clock.clone(),
             options: StoreOptions::default(),
