@@ -77,6 +77,12 @@ fn a_colleague_sees_a_cancellation_and_one_leaked_key_is_revoked_alone() {
     issuer.sync_until_quiet(5);
     other.sync_until_quiet(5);
     assert_eq!(verdict(&other, &qr), PermitVerdict::Valid);
+    // The colleague's district list holds it too.
+    let listed = other.core.sync_district_permits().unwrap();
+    assert_eq!(
+        listed.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        [permit.id.as_str()]
+    );
 
     // Cancelled by the issuing coordinator: a colleague in the district sees it once synced.
     issuer

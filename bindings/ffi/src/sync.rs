@@ -9,6 +9,7 @@ use std::time::Duration;
 use lgt_core::sync as core;
 use lgt_core::FieldCore;
 
+use crate::permits::Permit;
 use crate::platform::SyncObserver;
 use crate::registrations::convert_all;
 use crate::shared::Shared;
@@ -213,6 +214,14 @@ impl SyncEngine {
     /// Queue depth, last success, quarantined operations with reasons, bucket cursors.
     pub fn status(&self) -> Result<SyncStatus, LgtError> {
         self.shared.call(|core| core.sync_status()).map(Into::into)
+    }
+
+    /// The permits of this device's district as last synced, the ones other phones issued
+    /// too, for a district list (read-only: only the issuing phone changes a permit). Audited.
+    pub fn district_permits(&self) -> Result<Vec<Permit>, LgtError> {
+        self.shared
+            .call(|core| core.sync_district_permits())
+            .map(convert_all)
     }
 
     /// The next permit number the server reserved for this device, to issue offline; `None`

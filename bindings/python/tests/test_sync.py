@@ -57,11 +57,17 @@ def test_enroll_sync_now_and_status(live_core, sync_server):
     enrollment = enroll(live_core, sync_server)
     assert (enrollment.coordinator, enrollment.district) == ("tester-1", "110105")
     assert enrollment.server_url == sync_server.url
-    live_core.registrations().register(registration())
-    assert sync.status().queue_depth == 1
+    assert enrollment.server_pins == [sync_server.pin]
+    receipt = live_core.registrations().register(registration())
+    permit = live_core.permits().accept(receipt.person_id).permit
+    assert sync.status().queue_depth == 2
+    assert sync.district_permits() == []
 
     report = asyncio.run(sync.sync_now())
-    assert report.acknowledged == 1 and report.quarantined == 0
+    assert report.acknowledged == 2 and report.quarantined == 0
+    assert not report.audit_rollback_suspected
+    # The district's permits as the server holds them (this phone's own, here).
+    assert [p.id for p in sync.district_permits()] == [permit.id]
     status = sync.status()
     assert status.queue_depth == 0 and status.last_success is not None
     assert status.enrollment == enrollment

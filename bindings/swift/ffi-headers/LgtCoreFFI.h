@@ -643,6 +643,11 @@ uint64_t uniffi_lgt_ffi_fn_clone_syncengine(uint64_t handle, RustCallStatus *_No
 void uniffi_lgt_ffi_fn_free_syncengine(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_DISTRICT_PERMITS
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_DISTRICT_PERMITS
+RustBuffer uniffi_lgt_ffi_fn_method_syncengine_district_permits(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_ENROLL
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SYNCENGINE_ENROLL
 uint64_t uniffi_lgt_ffi_fn_method_syncengine_enroll(uint64_t ptr, RustBuffer server_url, RustBuffer server_pins, RustBuffer code
@@ -1249,6 +1254,12 @@ uint16_t uniffi_lgt_ffi_checksum_method_scan_scan_frame(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_TRUST_ISSUER
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_TRUST_ISSUER
 uint16_t uniffi_lgt_ffi_checksum_method_scan_trust_issuer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCENGINE_DISTRICT_PERMITS
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SYNCENGINE_DISTRICT_PERMITS
+uint16_t uniffi_lgt_ffi_checksum_method_syncengine_district_permits(void
     
 );
 #endif

@@ -6,6 +6,7 @@ use std::ops::ControlFlow;
 use lgt_protocol::{Bucket, ServerPin};
 
 use super::FieldCore;
+use crate::permit::Permit;
 use crate::sync::{
     self, Enrollment, SyncAttempt, SyncCancel, SyncError, SyncReport, SyncStatus, SyncTrigger,
     WatchOptions,
@@ -143,6 +144,21 @@ impl FieldCore {
                 .audit(tx, "sync.replica_read", "bucket", bucket.as_str())
         })?;
         Ok(entries)
+    }
+
+    /// The permits of this device's district as last synced, the ones other phones issued
+    /// too (read-only here: only the issuing phone changes a permit). Audited: personal data.
+    pub fn sync_district_permits(&self) -> Result<Vec<Permit>, Error> {
+        self.check_unlocked()?;
+        let permits = self
+            .store
+            .read(|conn| sync::district_permits(conn, self.store.cipher()))?;
+        let store_id = self.store.id().to_owned();
+        self.store.write(|tx| {
+            self.session()
+                .audit(tx, "sync.district_permits_read", "store", &store_id)
+        })?;
+        Ok(permits)
     }
 
     /// Refuses personal data once the device has gone past its offline limit without a

@@ -815,17 +815,31 @@ pub(crate) fn replica(store: &Store, bucket: Bucket) -> Result<Vec<(String, Stri
     store.read(|conn| state::entries(conn, store.cipher(), bucket))
 }
 
-/// The state of the permit numbered `number` in the district's permits as last synced (the
-/// ones other phones issued, too); `None` when the replica does not hold it. One pass over
-/// the bucket, opening each entry: a district's few thousand permits take milliseconds.
+/// The district's permits as last synced, the ones other phones issued too, ordered by id.
+pub(crate) fn district_permits(
+    conn: &rusqlite::Connection,
+    cipher: &FieldCipher,
+) -> Result<Vec<Permit>, StoreError> {
+    state::entries(conn, cipher, Bucket::Permits)?
+        .into_iter()
+        .map(|(key, json)| {
+            serde_json::from_str::<Permit>(&json).map_err(|_| StoreError::Malformed {
+                record: format!("sync_entries:permits:{key}"),
+            })
+        })
+        .collect()
+}
+
+/// The state of the permit numbered `number` in the district's permits as last synced;
+/// `None` when the replica does not hold it. One pass over the bucket, opening each entry: a
+/// district's few thousand permits take milliseconds.
 pub(crate) fn district_permit_state(
     conn: &rusqlite::Connection,
     cipher: &FieldCipher,
     number: &str,
 ) -> Result<Option<PermitState>, StoreError> {
-    Ok(state::entries(conn, cipher, Bucket::Permits)?
+    Ok(district_permits(conn, cipher)?
         .into_iter()
-        .filter_map(|(_, json)| serde_json::from_str::<Permit>(&json).ok())
         .find(|permit| permit.number.as_deref() == Some(number))
         .map(|permit| permit.state))
 }

@@ -2615,6 +2615,12 @@ public func FfiConverterTypeScan_lower(_ value: Scan) -> UInt64 {
 public protocol SyncEngineProtocol: AnyObject, Sendable {
     
     /**
+     * The permits of this device's district as last synced, the ones other phones issued
+     * too, for a district list (read-only: only the issuing phone changes a permit). Audited.
+     */
+    func districtPermits() throws  -> [Permit]
+    
+    /**
      * Enrolls this device with a sync server under a supervisor's one-time code. The
      * server is reached over HTTPS and trusted by its TLS key alone: `server_pins` holds the
      * pin (`sha256/...`) the supervisor hands out with the code. Plain `http://` works to
@@ -2719,6 +2725,19 @@ open class SyncEngine: SyncEngineProtocol, @unchecked Sendable {
 
     
 
+    
+    /**
+     * The permits of this device's district as last synced, the ones other phones issued
+     * too, for a district list (read-only: only the issuing phone changes a permit). Audited.
+     */
+open func districtPermits()throws  -> [Permit]  {
+    return try  FfiConverterSequenceTypePermit.lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_syncengine_district_permits(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
     
     /**
      * Enrolls this device with a sync server under a supervisor's one-time code. The
@@ -11372,6 +11391,31 @@ fileprivate struct FfiConverterSequenceTypeOperation: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeOperation.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePermit: FfiConverterRustBuffer {
+    typealias SwiftType = [Permit]
+
+    public static func write(_ value: [Permit], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePermit.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Permit] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Permit]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePermit.read(from: &buf))
         }
         return seq
     }

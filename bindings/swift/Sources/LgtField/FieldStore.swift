@@ -279,6 +279,11 @@ public final class FieldSync: @unchecked Sendable {
         try await offMain { [inner] in try inner.status() }
     }
 
+    /// The district's permits as last synced, colleagues' too (read-only; audited).
+    public func districtPermits() async throws -> [Permit] {
+        try await offMain { [inner] in try inner.districtPermits() }
+    }
+
     /// The next permit number the server reserved for this device, or nil (sync to refill).
     public func nextPermitNumber() async throws -> String? {
         try await offMain { [inner] in try inner.nextPermitNumber() }

@@ -19,6 +19,7 @@ import cn.lgt.core.ListStatus
 import cn.lgt.core.Operation
 import cn.lgt.core.OperationState
 import cn.lgt.core.Outbox
+import cn.lgt.core.Permit
 import cn.lgt.core.PermitEvent
 import cn.lgt.core.PermitRecord
 import cn.lgt.core.Permits
@@ -305,6 +306,9 @@ class FieldSync internal constructor(
 
     /** Queue depth, last success, quarantined operations, bucket cursors. */
     suspend fun status(): SyncStatus = withContext(dispatcher) { inner.status() }
+
+    /** The district's permits as last synced, colleagues' too (read-only; audited). */
+    suspend fun districtPermits(): List<Permit> = withContext(dispatcher) { inner.districtPermits() }
 
     /** The next permit number the server reserved for this device, or null (sync to refill). */
     suspend fun nextPermitNumber(): String? = withContext(dispatcher) { inner.nextPermitNumber() }

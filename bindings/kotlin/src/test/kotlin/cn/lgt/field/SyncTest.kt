@@ -48,6 +48,7 @@ class SyncTest {
 
                 val report = store.sync.syncNow()
                 assertEquals(1uL, report.acknowledged)
+                assertEquals(emptyList<cn.lgt.core.Permit>(), store.sync.districtPermits())
                 val status = store.sync.status()
                 assertEquals(0uL, status.queueDepth)
                 assertNotNull(status.lastSuccess)
