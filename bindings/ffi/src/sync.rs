@@ -168,7 +168,8 @@ impl SyncEngine {
     /// server is reached over HTTPS and trusted by its TLS key alone: `server_pins` holds the
     /// pin (`sha256/...`) the supervisor hands out with the code. Plain `http://` works to
     /// loopback only, with no pins. A server presenting another key fails with `Offline`
-    /// code `sync.untrusted_server` before the code is sent.
+    /// code `sync.untrusted_server` before the code is sent. Cancelling the caller stops
+    /// it; after a lost answer, the same code again gets the same device.
     pub async fn enroll(
         &self,
         server_url: String,
@@ -185,7 +186,10 @@ impl SyncEngine {
                     reason: e.to_string(),
                 })
             })?;
-        self.off_thread(move |core| core.sync_enroll(&server_url, &pins, &code))
+        let cancel = Arc::new(core::SyncCancel::new());
+        // A cancelled caller stops the enrollment; the same code may be tried again.
+        let _cancel_on_drop = CancelOnDrop(cancel.clone());
+        self.off_thread(move |core| core.sync_enroll_with(&server_url, &pins, &code, &cancel))
             .await
             .map(Into::into)
     }

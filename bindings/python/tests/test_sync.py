@@ -129,6 +129,29 @@ def test_cancelling_sync_now_stops_the_sync_it_started(live_core, sync_server):
         assert time.monotonic() - started < 5
 
 
+def test_cancelling_enroll_stops_it(live_core, sync_server):
+    code = sync_server.enrollment_code()
+    # A server that takes connections and never answers the TLS handshake.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+
+        async def cancel_soon():
+            task = asyncio.ensure_future(
+                live_core.sync().enroll(f"https://127.0.0.1:{port}", [sync_server.pin], code)
+            )
+            await asyncio.sleep(0.5)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        asyncio.run(cancel_soon())
+        assert live_core.sync().status().enrollment is None
+        # Closing waits for the calls in flight: the cancelled enrollment is no longer one.
+        started = time.monotonic()
+        live_core.close_store()
+        assert time.monotonic() - started < 5
+
+
 def test_an_unreachable_server_is_offline(live_core, sync_server):
     enroll(live_core, sync_server)
     sync_server.stop()

@@ -31,20 +31,31 @@ impl FieldCore {
     /// Enrolls this device with a sync server under a supervisor's one-time code. The
     /// server is reached over HTTPS and trusted by the TLS key `server_pins` name (the
     /// supervisor hands out the pin with the code); plain HTTP, without pins, only on
-    /// loopback.
+    /// loopback. After a lost answer, enrolling again with the same code gets the same device.
     pub fn sync_enroll(
         &self,
         server_url: &str,
         server_pins: &[ServerPin],
         code: &str,
     ) -> Result<Enrollment, Error> {
-        let enrollment = runtime()?.block_on(sync::enroll(
-            &self.store,
-            self.clock.now(),
-            server_url,
-            server_pins,
-            code,
-        ))?;
+        self.sync_enroll_with(server_url, server_pins, code, &SyncCancel::new())
+    }
+
+    /// [`FieldCore::sync_enroll`] that `cancel` stops from another thread, with
+    /// [`SyncError::Cancelled`]; the same code may be tried again.
+    pub fn sync_enroll_with(
+        &self,
+        server_url: &str,
+        server_pins: &[ServerPin],
+        code: &str,
+        cancel: &SyncCancel,
+    ) -> Result<Enrollment, Error> {
+        let enrollment = runtime()?.block_on(async {
+            tokio::select! {
+                enrolled = sync::enroll(&self.store, self.clock.now(), server_url, server_pins, code) => enrolled,
+                () = cancel.cancelled() => Err(SyncError::Cancelled),
+            }
+        })?;
         self.store.write(|tx| {
             self.session()
                 .audit(tx, "sync.enroll", "device", &enrollment.device_id)

@@ -2625,7 +2625,8 @@ public protocol SyncEngineProtocol: AnyObject, Sendable {
      * server is reached over HTTPS and trusted by its TLS key alone: `server_pins` holds the
      * pin (`sha256/...`) the supervisor hands out with the code. Plain `http://` works to
      * loopback only, with no pins. A server presenting another key fails with `Offline`
-     * code `sync.untrusted_server` before the code is sent.
+     * code `sync.untrusted_server` before the code is sent. Cancelling the caller stops
+     * it; after a lost answer, the same code again gets the same device.
      */
     func enroll(serverUrl: String, serverPins: [String], code: String) async throws  -> Enrollment
     
@@ -2744,7 +2745,8 @@ open func districtPermits()throws  -> [Permit]  {
      * server is reached over HTTPS and trusted by its TLS key alone: `server_pins` holds the
      * pin (`sha256/...`) the supervisor hands out with the code. Plain `http://` works to
      * loopback only, with no pins. A server presenting another key fails with `Offline`
-     * code `sync.untrusted_server` before the code is sent.
+     * code `sync.untrusted_server` before the code is sent. Cancelling the caller stops
+     * it; after a lost answer, the same code again gets the same device.
      */
 open func enroll(serverUrl: String, serverPins: [String], code: String)async throws  -> Enrollment  {
     return
