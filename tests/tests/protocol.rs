@@ -372,20 +372,26 @@ fn a_revoked_device_is_told_to_purge() {
     }
 }
 
+/// A phone enrolled on `server` with three registrations synced; its records bucket and the
+/// three entries' keys.
+fn three_synced_records(server: &TestServer, seed: u64) -> (Phone, String, Vec<String>) {
+    let mut phone = Phone::new(seed);
+    phone.enroll(&server.url, &server.enrollment_code("c1", "110105"));
+    let receipts = phone.register(3);
+    phone.sync_until_quiet(3);
+    let device_id = phone.status().enrollment.unwrap().device_id;
+    let keys = receipts
+        .iter()
+        .map(|r| format!("registration:{}", r.registration_id))
+        .collect();
+    (phone, format!("device:{device_id}:records"), keys)
+}
+
 #[test]
 fn a_checksum_mismatch_downloads_the_bucket_again_and_tombstones_remove_entries() {
     for backend in backends() {
         let server = TestServer::start(&backend);
-        let mut phone = Phone::new(31);
-        phone.enroll(&server.url, &server.enrollment_code("c1", "110105"));
-        let receipts = phone.register(3);
-        phone.sync_until_quiet(3);
-        let device_id = phone.status().enrollment.unwrap().device_id;
-        let bucket = format!("device:{device_id}:records");
-        let keys: Vec<String> = receipts
-            .iter()
-            .map(|r| format!("registration:{}", r.registration_id))
-            .collect();
+        let (phone, bucket, keys) = three_synced_records(&server, 31);
         // Drift: the server's value changes without a new sequence number.
         server.rewrite_entry(&bucket, &keys[0], Some(r#"{"drifted":true}"#), false);
         let report = phone.core.sync_now().unwrap();
@@ -562,32 +568,26 @@ fn the_device_list_flags_a_clock_drifting_toward_the_limit() {
 fn a_phone_behind_compacted_tombstones_downloads_the_bucket_again() {
     for backend in backends() {
         let server = TestServer::start(&backend);
-        let mut phone = Phone::new(32);
-        phone.enroll(&server.url, &server.enrollment_code("c1", "110105"));
-        let receipts = phone.register(3);
-        phone.sync_until_quiet(3);
-        let device_id = phone.status().enrollment.unwrap().device_id;
-        let bucket = format!("device:{device_id}:records");
-        let key = |i: usize| format!("registration:{}", receipts[i].registration_id);
+        let (phone, bucket, keys) = three_synced_records(&server, 32);
         let compact = || {
             server
                 .block_on(lgt_server::admin::compact(&server.db, -1))
                 .unwrap()
         };
         // A tombstone the phone pulled before compaction: nothing to recover.
-        server.rewrite_entry(&bucket, &key(0), None, true);
+        server.rewrite_entry(&bucket, &keys[0], None, true);
         assert!(phone.core.sync_now().unwrap().recovered.is_empty());
         assert_eq!(compact(), 1);
         assert!(phone.core.sync_now().unwrap().recovered.is_empty());
         // One compacted before the phone saw it: its checksum disagrees, and the bucket comes
         // again whole, without the removed entry.
-        server.rewrite_entry(&bucket, &key(1), None, true);
+        server.rewrite_entry(&bucket, &keys[1], None, true);
         assert_eq!(compact(), 1);
         let report = phone.core.sync_now().unwrap();
         assert_eq!(report.recovered, vec![Bucket::Records], "{backend:?}");
         let replica = phone.core.sync_replica(Bucket::Records).unwrap();
         assert_eq!(replica.len(), 1);
-        assert_eq!(replica[0].0, key(2));
+        assert_eq!(replica[0].0, keys[2]);
         assert!(phone.core.sync_now().unwrap().recovered.is_empty());
     }
 }
