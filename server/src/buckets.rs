@@ -48,15 +48,12 @@ pub async fn put(
     key: &str,
     data: Option<&str>,
 ) -> sqlx::Result<i64> {
-    sqlx::query(
-        "INSERT INTO bucket_heads (bucket, seq, checksum) VALUES ($1, 0, 0)
-         ON CONFLICT (bucket) DO NOTHING",
-    )
-    .bind(bucket)
-    .execute(&mut *conn)
-    .await?;
+    // One statement takes the next sequence number, making the head on first use; its row
+    // lock holds until commit.
     let (seq, checksum): (i64, i64) = sqlx::query_as(
-        "UPDATE bucket_heads SET seq = seq + 1 WHERE bucket = $1 RETURNING seq, checksum",
+        "INSERT INTO bucket_heads (bucket, seq, checksum) VALUES ($1, 1, 0)
+         ON CONFLICT (bucket) DO UPDATE SET seq = bucket_heads.seq + 1
+         RETURNING seq, checksum",
     )
     .bind(bucket)
     .fetch_one(&mut *conn)
