@@ -62,6 +62,30 @@ pub async fn issue(db: &Db, device_id: &str, action: CommandAction) -> anyhow::R
     Ok(command)
 }
 
+/// Signs `action` for every active device, in one transaction.
+pub async fn issue_to_active(db: &Db, action: CommandAction) -> anyhow::Result<Vec<Command>> {
+    let mut tx = db.pool.begin().await?;
+    let key = key(&mut tx).await?;
+    let mut commands = Vec::new();
+    for device in active_devices(&mut tx).await? {
+        commands.push(sign_into_bucket(&mut tx, &key, &device, action.clone()).await?);
+    }
+    tx.commit().await?;
+    Ok(commands)
+}
+
+/// The devices not revoked, by id.
+async fn active_devices(conn: &mut AnyConnection) -> sqlx::Result<Vec<Device>> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, district FROM devices WHERE revoked_at IS NULL ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, district)| Device { id, district })
+        .collect())
+}
+
 /// A rotation of the server's command key.
 #[derive(Debug, serde::Serialize)]
 pub struct CommandKeyRotation {
@@ -79,16 +103,11 @@ pub async fn rotate_key(db: &Db) -> anyhow::Result<CommandKeyRotation> {
     let old = key(&mut tx).await?;
     let new = SigningKey::generate()?;
     let public_key = hex(new.public_key().as_bytes());
-    let devices: Vec<(String, String)> =
-        sqlx::query_as("SELECT id, district FROM devices WHERE revoked_at IS NULL ORDER BY id")
-            .fetch_all(&mut *tx)
-            .await?;
-    let mut commands = Vec::with_capacity(devices.len());
-    for (id, district) in devices {
+    let mut commands = Vec::new();
+    for device in active_devices(&mut tx).await? {
         let action = CommandAction::RotateCommandKey {
             key: public_key.clone(),
         };
-        let device = Device { id, district };
         commands.push(sign_into_bucket(&mut tx, &old, &device, action).await?);
     }
     sqlx::query("UPDATE server_keys SET pkcs8 = $2 WHERE name = $1")

@@ -244,20 +244,17 @@ async fn main() -> anyhow::Result<()> {
             all,
             pins,
         } => {
-            let device_ids = if all {
-                let devices = admin::devices(&db).await?.into_iter();
-                devices
-                    .filter(|d| d.revoked_at.is_none())
-                    .map(|d| d.id)
-                    .collect()
+            let action = CommandAction::TrustServerKeys { pins };
+            let issued = if all {
+                lgt_server::commands::issue_to_active(&db, action).await?
             } else {
-                device_ids
+                let mut issued = Vec::new();
+                for device_id in device_ids {
+                    issued
+                        .push(lgt_server::commands::issue(&db, &device_id, action.clone()).await?);
+                }
+                issued
             };
-            let mut issued = Vec::new();
-            for device_id in device_ids {
-                let action = CommandAction::TrustServerKeys { pins: pins.clone() };
-                issued.push(lgt_server::commands::issue(&db, &device_id, action).await?);
-            }
             print_json(&issued)?
         }
         Command::RotateDeviceKey { device_id } => print_json(

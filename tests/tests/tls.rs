@@ -95,7 +95,16 @@ fn an_interceptor_gets_nothing_and_only_a_signed_rotation_moves_the_pin() {
                 ))
                 .expect("command")
         };
-        trust(vec![old.pin(), new.pin()]);
+        // To every active device (`lgt-server trust-server-keys --all`).
+        let announced = server
+            .block_on(lgt_server::commands::issue_to_active(
+                &server.db,
+                CommandAction::TrustServerKeys {
+                    pins: vec![old.pin(), new.pin()],
+                },
+            ))
+            .expect("commands");
+        assert_eq!(announced.len(), 1);
         assert_eq!(phone.sync_until_quiet(5), 1);
         assert_eq!(server.count("SELECT count(*) FROM ledger"), 2);
         let pins = phone.status().enrollment.unwrap().server_pins;

@@ -50,12 +50,8 @@ impl FieldCore {
         code: &str,
         cancel: &SyncCancel,
     ) -> Result<Enrollment, Error> {
-        let enrollment = runtime()?.block_on(async {
-            tokio::select! {
-                enrolled = sync::enroll(&self.store, self.clock.now(), server_url, server_pins, code) => enrolled,
-                () = cancel.cancelled() => Err(SyncError::Cancelled),
-            }
-        })?;
+        let enrolled = sync::enroll(&self.store, self.clock.now(), server_url, server_pins, code);
+        let enrollment = runtime()?.block_on(cancel.run(enrolled))?;
         self.store.write(|tx| {
             self.session()
                 .audit(tx, "sync.enroll", "device", &enrollment.device_id)
@@ -87,12 +83,8 @@ impl FieldCore {
     /// gave up): it then fails with [`SyncError::Cancelled`] at its next wait on the network,
     /// losing nothing (the engine settles each answer as it arrives).
     pub fn sync_now_with(&self, cancel: &SyncCancel) -> Result<SyncReport, Error> {
-        let result = runtime()?.block_on(async {
-            tokio::select! {
-                result = sync::sync_once(&self.store, self.clock.now()) => result,
-                () = cancel.cancelled() => Err(SyncError::Cancelled),
-            }
-        });
+        let result =
+            runtime()?.block_on(cancel.run(sync::sync_once(&self.store, self.clock.now())));
         self.audit_sync()?;
         let report = result?;
         self.audit_report(&report)?;

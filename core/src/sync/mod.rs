@@ -226,6 +226,18 @@ impl SyncCancel {
         self.cancelled.load(Ordering::SeqCst)
     }
 
+    /// Runs `work` until it ends or this is cancelled ([`SyncError::Cancelled`]): dropping
+    /// the engine's futures midway loses nothing.
+    pub(crate) async fn run<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, SyncError>>,
+    ) -> Result<T, SyncError> {
+        tokio::select! {
+            result = work => result,
+            () = self.cancelled() => Err(SyncError::Cancelled),
+        }
+    }
+
     /// Resolves once [`SyncCancel::cancel`] has been called.
     pub(crate) async fn cancelled(&self) {
         let notified = self.notify.notified();

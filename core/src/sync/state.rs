@@ -54,11 +54,7 @@ pub(crate) fn enrolling_key(
     if let Some(sealed) = sealed {
         return open_key(cipher, ENROLLING_KEY_CONTEXT, &sealed);
     }
-    let key = SigningKey::generate().map_err(|source| StoreError::Crypto {
-        record: ENROLLING_KEY_CONTEXT.into(),
-        source,
-    })?;
-    let sealed = seal_bytes(cipher, ENROLLING_KEY_CONTEXT, key.pkcs8())?;
+    let (key, sealed) = new_sealed_key(cipher, ENROLLING_KEY_CONTEXT)?;
     tx.execute(
         "INSERT OR REPLACE INTO sync_enrolling (singleton, code_sha256, signing_key) VALUES (1, ?1, ?2)",
         params![code_sha256, sealed],
@@ -292,11 +288,7 @@ pub(crate) fn make_pending_key(
     if pending_key(tx, cipher)?.is_some() {
         return Ok(());
     }
-    let key = SigningKey::generate().map_err(|source| StoreError::Crypto {
-        record: PENDING_KEY_CONTEXT.into(),
-        source,
-    })?;
-    let sealed = seal_bytes(cipher, PENDING_KEY_CONTEXT, key.pkcs8())?;
+    let (_, sealed) = new_sealed_key(cipher, PENDING_KEY_CONTEXT)?;
     tx.execute("UPDATE sync_device SET pending_signing_key = ?1", [sealed])?;
     Ok(())
 }
@@ -331,6 +323,19 @@ pub(crate) fn promote_pending_key(
         [sealed],
     )?;
     Ok(())
+}
+
+/// A new device key, and its PKCS#8 sealed under `context`.
+fn new_sealed_key(
+    cipher: &FieldCipher,
+    context: &str,
+) -> Result<(SigningKey, Vec<u8>), StoreError> {
+    let key = SigningKey::generate().map_err(|source| StoreError::Crypto {
+        record: context.into(),
+        source,
+    })?;
+    let sealed = seal_bytes(cipher, context, key.pkcs8())?;
+    Ok((key, sealed))
 }
 
 fn open_key(cipher: &FieldCipher, context: &str, sealed: &[u8]) -> Result<SigningKey, StoreError> {
