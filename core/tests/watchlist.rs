@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use lgt_core::clock::FixedClock;
-use lgt_core::crypto::{BlindIndex, FieldCipher, KeyFile, KeyProvider, SigningKey, StretchParams};
+use lgt_core::crypto::{BlindIndex, RowCipher, KeyFile, KeyProvider, SigningKey, StretchParams};
 use lgt_core::registration::{DocumentInput, Dwelling, PersonInput, RegistrationInput};
 use lgt_core::store::StoreOptions;
 use lgt_core::synthetic::SyntheticPeople;
@@ -661,7 +661,7 @@ fn the_store_files_hold_no_listed_name_or_number_in_clear_or_plainly_hashed() {
         .unwrap()
         .data_key()
         .unwrap();
-    let cipher = FieldCipher::new(&data_key);
+    let cipher = RowCipher::new(&data_key);
     let salt_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &salt);
     let data_key_hmac = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, data_key.expose_bytes());
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
-use crate::crypto::{constant_time_eq, FieldCipher, AUDIT_MAC_LEN};
+use crate::crypto::{constant_time_eq, RowCipher, AUDIT_MAC_LEN};
 use crate::store::{timestamp, StoreError};
 
 const GENESIS: [u8; AUDIT_MAC_LEN] = [0u8; AUDIT_MAC_LEN];
@@ -107,14 +107,14 @@ struct AuditRecordRef<'a> {
     record_id: &'a str,
 }
 
-fn head_mac(cipher: &FieldCipher, seq: i64, mac: &[u8]) -> [u8; AUDIT_MAC_LEN] {
+fn head_mac(cipher: &RowCipher, seq: i64, mac: &[u8]) -> [u8; AUDIT_MAC_LEN] {
     cipher.audit_mac(b"head", &[&seq.to_be_bytes()[..], mac].concat())
 }
 
 /// Appends `event` at time `at` inside the caller's transaction; returns its sequence number.
 pub fn append(
     tx: &Transaction<'_>,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     at: DateTime<Utc>,
     event: AuditEvent<'_>,
 ) -> Result<i64, StoreError> {
@@ -173,7 +173,7 @@ pub fn mac_at(conn: &Connection, seq: Option<i64>) -> Result<Option<(i64, Vec<u8
 }
 
 /// Walks the whole chain and reports the first broken link.
-pub fn verify(conn: &Connection, cipher: &FieldCipher) -> Result<AuditReport, StoreError> {
+pub fn verify(conn: &Connection, cipher: &RowCipher) -> Result<AuditReport, StoreError> {
     let mut statement = conn.prepare(
         "SELECT seq, at, actor, action, record_kind, record_id, mac FROM audit_log ORDER BY seq",
     )?;

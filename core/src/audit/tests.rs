@@ -1,12 +1,12 @@
 use super::*;
-use crate::crypto::{DataKey, FieldCipher};
+use crate::crypto::{DataKey, RowCipher};
 use chrono::TimeZone;
 
-fn setup(records: i64) -> (Connection, FieldCipher) {
+fn setup(records: i64) -> (Connection, RowCipher) {
     let mut conn = Connection::open_in_memory().unwrap();
     conn.execute_batch(crate::store::schema_v1_for_tests())
         .unwrap();
-    let cipher = FieldCipher::new(&DataKey::from_bytes([3u8; 32]));
+    let cipher = RowCipher::new(&DataKey::from_bytes([3u8; 32]));
     let tx = conn.transaction().unwrap();
     for i in 0..records {
         let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::seconds(i);
@@ -99,7 +99,7 @@ fn a_truncated_tail_is_detected() {
 #[test]
 fn a_chain_rewritten_without_the_key_fails() {
     let (conn, _) = setup(5);
-    let other = FieldCipher::new(&DataKey::from_bytes([4u8; 32]));
+    let other = RowCipher::new(&DataKey::from_bytes([4u8; 32]));
     let report = verify(&conn, &other).unwrap();
     assert_eq!(
         report.first_broken,

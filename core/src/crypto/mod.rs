@@ -1,6 +1,6 @@
 //! Cryptography behind one small interface.
 //!
-//! Everything the core encrypts, blinds or authenticates goes through [`FieldCipher`], and
+//! Everything the core encrypts, blinds or authenticates goes through [`RowCipher`], and
 //! the data key arrives through [`KeyProvider`]. This is the only module that names `ring`,
 //! so a certified SM2/SM3/SM4 module can replace it without touching business code.
 //!
@@ -124,7 +124,7 @@ pub enum CryptoError {
 }
 
 /// The keys derived from one data key, and the operations the store needs.
-pub struct FieldCipher {
+pub struct RowCipher {
     seal: LessSafeKey,
     blind_id: hmac::Key,
     blind_name: hmac::Key,
@@ -154,7 +154,7 @@ fn derive(prk: &hkdf::Prk, label: &'static [u8]) -> Zeroizing<[u8; 32]> {
     out
 }
 
-impl FieldCipher {
+impl RowCipher {
     /// Derives every sub-key from the data key.
     pub fn new(key: &DataKey) -> Self {
         let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"lgt-core/v1");
@@ -181,7 +181,7 @@ impl FieldCipher {
         seal_with(&self.seal, &self.rng, context.as_bytes(), plaintext)
     }
 
-    /// Decrypts a value made by [`FieldCipher::seal`] with the same `context`.
+    /// Decrypts a value made by [`RowCipher::seal`] with the same `context`.
     pub fn open(&self, context: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         open_with(&self.seal, context.as_bytes(), sealed)
     }
@@ -289,8 +289,8 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn cipher() -> FieldCipher {
-        FieldCipher::new(&DataKey::from_bytes([7u8; 32]))
+    fn cipher() -> RowCipher {
+        RowCipher::new(&DataKey::from_bytes([7u8; 32]))
     }
 
     #[test]
@@ -302,7 +302,7 @@ mod tests {
             b"synthetic"
         );
         assert!(c.open("persons:sealed:2", &sealed).is_err());
-        let other = FieldCipher::new(&DataKey::from_bytes([8u8; 32]));
+        let other = RowCipher::new(&DataKey::from_bytes([8u8; 32]));
         assert!(other.open("persons:sealed:1", &sealed).is_err());
     }
 
@@ -329,7 +329,7 @@ mod tests {
         assert_eq!(a, c.blind(BlindIndex::IdNumber, "110101202311012176"));
         assert_ne!(a, c.blind(BlindIndex::Name, "110101202311012176"));
         assert_ne!(a, sha256(b"110101202311012176").to_vec());
-        let other = FieldCipher::new(&DataKey::from_bytes([8u8; 32]));
+        let other = RowCipher::new(&DataKey::from_bytes([8u8; 32]));
         assert_ne!(a, other.blind(BlindIndex::IdNumber, "110101202311012176"));
     }
 

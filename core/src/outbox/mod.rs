@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, Transaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::crypto::{sha256, FieldCipher};
+use crate::crypto::{sha256, RowCipher};
 use crate::store::{open_bytes, seal_bytes, timestamp, StoreError};
 
 /// Where an operation is in its life.
@@ -74,7 +74,7 @@ pub struct Operation {
 /// Freezes `payload` and enqueues it; returns the operation id.
 pub fn enqueue<P: Serialize>(
     tx: &Transaction<'_>,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     at: DateTime<Utc>,
     kind: &str,
     record_id: &str,
@@ -157,7 +157,7 @@ fn select(
 /// The frozen payload of `op_id`, decrypted, checked against its stored hash.
 pub fn payload(
     conn: &Connection,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     op_id: &str,
 ) -> Result<Vec<u8>, StoreError> {
     let context = payload_context(op_id);

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 pub use machine::{Permit, PermitError, PermitEvent, PermitState};
 
-use crate::crypto::{BlindIndex, FieldCipher};
+use crate::crypto::{BlindIndex, RowCipher};
 use crate::field::Session;
 use crate::outbox;
 use crate::registration::{self, RegistrationStatus};
@@ -121,7 +121,7 @@ pub(crate) fn execute(
 /// permit that is still in force.
 fn accept_event(
     tx: &Transaction<'_>,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     person_id: &str,
 ) -> Result<PermitEvent, Error> {
     let active = registration::registrations_of(tx, cipher, person_id)?
@@ -225,7 +225,7 @@ fn save(
 /// The permit holding an issued number, if this store knows it (the signed-QR status check).
 pub(crate) fn find_by_number(
     conn: &Connection,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     number: &str,
 ) -> Result<Option<Permit>, Error> {
     let blind = cipher.blind(BlindIndex::PermitNumber, number);
@@ -241,7 +241,7 @@ pub(crate) fn find_by_number(
 
 pub(crate) fn load(
     conn: &Connection,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     permit_id: &str,
 ) -> Result<Permit, Error> {
     let sealed: Option<Vec<u8>> = conn
@@ -260,7 +260,7 @@ pub(crate) fn load(
 
 fn events(
     conn: &Connection,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     permit_id: &str,
 ) -> Result<Vec<PermitEventRecord>, Error> {
     let mut statement = conn.prepare_cached(
@@ -312,7 +312,7 @@ pub(crate) fn show(session: &Session<'_>, permit_id: &str) -> Result<PermitRecor
 /// Every permit of a person, oldest first.
 pub(crate) fn permits_of(
     conn: &Connection,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     person_id: &str,
 ) -> Result<Vec<PermitRecord>, Error> {
     let mut statement =

@@ -12,7 +12,7 @@ use uuid::Uuid;
 pub use model::*;
 pub use validate::{
     is_valid_credit_code, normalise_document_number, normalise_house_code, normalise_name,
-    validate, FieldError, ValidationErrors,
+    validate, InputIssue, ValidationErrors,
 };
 
 use crate::codes::{self, CodeTableId};
@@ -249,7 +249,7 @@ fn find_by_blind(
 
 pub(crate) fn person_record(
     conn: &rusqlite::Connection,
-    cipher: &crate::crypto::FieldCipher,
+    cipher: &crate::crypto::RowCipher,
     person_id: &str,
 ) -> Result<PersonRecord, Error> {
     let person = repo::load_person(conn, cipher, person_id)?.ok_or_else(|| Error::NotFound {
@@ -269,7 +269,7 @@ pub(crate) fn person_record(
 
 pub(crate) fn registrations_of(
     conn: &rusqlite::Connection,
-    cipher: &crate::crypto::FieldCipher,
+    cipher: &crate::crypto::RowCipher,
     person_id: &str,
 ) -> Result<Vec<RegistrationRecord>, Error> {
     Ok(repo::registrations(conn, cipher, person_id)?)

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::model::*;
-use crate::crypto::{BlindIndex, FieldCipher};
+use crate::crypto::{BlindIndex, RowCipher};
 use crate::store::{open_json, seal_json, timestamp, StoreError};
 
 /// The person holding `blind` (an ID-number blind index), if any.
@@ -46,7 +46,7 @@ pub(crate) fn persons_by_blind(
 /// Inserts a person, or replaces a known person's details with the latest ones.
 pub(crate) fn save_person(
     conn: &Connection,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     id: &str,
     person: &Person,
     at: DateTime<Utc>,
@@ -62,7 +62,7 @@ pub(crate) fn save_person(
 
 pub(crate) fn load_person(
     conn: &Connection,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     id: &str,
 ) -> Result<Option<Person>, StoreError> {
     let sealed: Option<Vec<u8>> = conn
@@ -77,7 +77,7 @@ pub(crate) fn load_person(
 /// Records a new current identifier, superseding the person's earlier ones.
 pub(crate) fn insert_identifier(
     conn: &Connection,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     person_id: &str,
     document: &Document,
     at: DateTime<Utc>,
@@ -99,7 +99,7 @@ pub(crate) fn insert_identifier(
 
 pub(crate) fn identifiers(
     conn: &Connection,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     person_id: &str,
 ) -> Result<Vec<Identifier>, StoreError> {
     let mut statement = conn.prepare_cached(
@@ -131,7 +131,7 @@ pub(crate) fn identifiers(
 /// Makes `name` findable for this person (idempotent).
 pub(crate) fn index_name(
     conn: &Connection,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     person_id: &str,
     name: &str,
 ) -> Result<(), StoreError> {
@@ -165,7 +165,7 @@ pub(crate) fn close_registration(
 
 pub(crate) fn insert_registration(
     conn: &Connection,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     id: &str,
     person_id: &str,
     registration: &Registration,
@@ -182,7 +182,7 @@ pub(crate) fn insert_registration(
 /// A person's registrations, newest first.
 pub(crate) fn registrations(
     conn: &Connection,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     person_id: &str,
 ) -> Result<Vec<RegistrationRecord>, StoreError> {
     let mut statement = conn.prepare_cached(

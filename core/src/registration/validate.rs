@@ -12,7 +12,7 @@ use crate::identity::{self, IdSex};
 
 /// One field that failed validation.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FieldError {
+pub struct InputIssue {
     /// Path of the field, e.g. `person.name`.
     pub field: String,
     /// Stable machine code, e.g. `required`, `unknown_code`, `id.check_digit`.
@@ -24,9 +24,9 @@ pub struct FieldError {
 /// Every field that failed validation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 #[error("invalid registration: {}", summary(.0))]
-pub struct ValidationErrors(pub Vec<FieldError>);
+pub struct ValidationErrors(pub Vec<InputIssue>);
 
-fn summary(errors: &[FieldError]) -> String {
+fn summary(errors: &[InputIssue]) -> String {
     errors
         .iter()
         .map(|e| format!("{} {}", e.field, e.message))
@@ -71,13 +71,13 @@ fn normalise_text(raw: &str) -> String {
 }
 
 struct Checker {
-    errors: Vec<FieldError>,
+    errors: Vec<InputIssue>,
     today: NaiveDate,
 }
 
 impl Checker {
     fn fail(&mut self, field: &str, code: &'static str, message: impl Into<String>) {
-        self.errors.push(FieldError {
+        self.errors.push(InputIssue {
             field: field.to_owned(),
             code,
             message: message.into(),

@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use lgt_protocol::{IssuerKeyPayload, ISSUER_KEY_OPERATION};
 
-use crate::crypto::{self, FieldCipher, PublicKey, SigningKey};
+use crate::crypto::{self, RowCipher, PublicKey, SigningKey};
 use crate::outbox;
 use crate::store::{timestamp, StoreError};
 use crate::Error;
@@ -31,7 +31,7 @@ fn crypto_error(name: &str, source: crypto::CryptoError) -> StoreError {
 /// A stored secret, or a new one made by `create`, sealed and stored.
 fn secret(
     tx: &Transaction<'_>,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     name: &str,
     now: DateTime<Utc>,
     create: impl FnOnce() -> Result<Zeroizing<Vec<u8>>, crypto::CryptoError>,
@@ -64,7 +64,7 @@ fn secret(
 /// This device's issuer key, created (and trusted) on first use.
 pub(crate) fn issuer_key(
     tx: &Transaction<'_>,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     now: DateTime<Utc>,
 ) -> Result<SigningKey, Error> {
     let (pkcs8, created) = secret(tx, cipher, ISSUER, now, || {
@@ -93,7 +93,7 @@ pub(crate) fn issuer_key(
 /// The holder-reference key, created on first use.
 pub(crate) fn holder_key(
     tx: &Transaction<'_>,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     now: DateTime<Utc>,
 ) -> Result<Zeroizing<[u8; 32]>, Error> {
     let (bytes, _) = secret(tx, cipher, HOLDER, now, || {

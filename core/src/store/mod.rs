@@ -17,7 +17,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use uuid::Uuid;
 
-use crate::crypto::{CryptoError, FieldCipher, KeyError, KeyProvider};
+use crate::crypto::{CryptoError, RowCipher, KeyError, KeyProvider};
 
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 
@@ -99,7 +99,7 @@ impl From<std::io::Error> for StoreError {
 pub struct Store {
     dir: PathBuf,
     conn: Mutex<Connection>,
-    cipher: FieldCipher,
+    cipher: RowCipher,
     store_id: String,
 }
 
@@ -124,7 +124,7 @@ impl Store {
         if path.exists() {
             return Err(StoreError::AlreadyExists);
         }
-        let cipher = FieldCipher::new(&keys.data_key()?);
+        let cipher = RowCipher::new(&keys.data_key()?);
         let mut conn = connect(&path, options)?;
         let store_id = Uuid::now_v7().to_string();
         {
@@ -160,7 +160,7 @@ impl Store {
         if !path.is_file() {
             return Err(StoreError::Missing);
         }
-        let cipher = FieldCipher::new(&keys.data_key()?);
+        let cipher = RowCipher::new(&keys.data_key()?);
         let mut conn = connect(&path, options)?;
         let canary: Option<Vec<u8>> = conn
             .query_row("SELECT value FROM meta WHERE key = 'canary'", [], |r| {
@@ -210,7 +210,7 @@ impl Store {
     }
 
     /// The cipher of this store's key.
-    pub fn cipher(&self) -> &FieldCipher {
+    pub fn cipher(&self) -> &RowCipher {
         &self.cipher
     }
 
@@ -266,7 +266,7 @@ pub(crate) fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
 
 /// Seals bytes for the row named by `context` (`table:id`).
 pub(crate) fn seal_bytes(
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     context: &str,
     plain: &[u8],
 ) -> Result<Vec<u8>, StoreError> {
@@ -280,7 +280,7 @@ pub(crate) fn seal_bytes(
 
 /// Opens bytes sealed by [`seal_bytes`] for the same `context`.
 pub(crate) fn open_bytes(
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     context: &str,
     sealed: &[u8],
 ) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
@@ -294,7 +294,7 @@ pub(crate) fn open_bytes(
 
 /// Serialises `value` and seals it for the row named by `context` (`table:id`).
 pub(crate) fn seal_json<T: serde::Serialize>(
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     context: &str,
     value: &T,
 ) -> Result<Vec<u8>, StoreError> {
@@ -309,7 +309,7 @@ pub(crate) fn seal_json<T: serde::Serialize>(
 
 /// Opens a value sealed by [`seal_json`] for the same `context`.
 pub(crate) fn open_json<T: serde::de::DeserializeOwned>(
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     context: &str,
     sealed: &[u8],
 ) -> Result<T, StoreError> {

@@ -73,7 +73,7 @@ fn missing_and_existing_stores_are_errors() {
 /// Writes a database as an older build left it: `scripts` run, `version` set, a canary under
 /// the key `[key; 32]`, and one person row.
 fn old_store(dir: &std::path::Path, scripts: &[&str], version: u32, key: u8, store_id: &[u8]) {
-    let cipher = FieldCipher::new(&DataKey::from_bytes([key; 32]));
+    let cipher = RowCipher::new(&DataKey::from_bytes([key; 32]));
     let conn = Connection::open(dir.join(DB_FILE)).unwrap();
     for script in scripts {
         conn.execute_batch(script).unwrap();

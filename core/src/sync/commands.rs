@@ -10,7 +10,7 @@ use rusqlite::Transaction;
 
 use super::state;
 use super::SyncError;
-use crate::crypto::{FieldCipher, PublicKey};
+use crate::crypto::{RowCipher, PublicKey};
 use crate::store::StoreError;
 
 /// Records the orders of the verified commands among `entries`; returns why the others were
@@ -18,7 +18,7 @@ use crate::store::StoreError;
 /// bucket again) is skipped.
 pub(super) fn obey(
     tx: &Transaction<'_>,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     entries: &[Entry],
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, StoreError> {

@@ -45,7 +45,7 @@ pub use lgt_protocol::ServerPin;
 pub use state::Enrollment;
 
 use crate::audit;
-use crate::crypto::{FieldCipher, PublicKey};
+use crate::crypto::{RowCipher, PublicKey};
 use crate::outbox::{self, OperationState};
 use crate::permit::{Permit, PermitState};
 use crate::store::{timestamp, Store, StoreError};
@@ -653,7 +653,7 @@ async fn pull(
 /// bucket's keys trusted or revoked.
 fn act_on_checkpoint(
     tx: &rusqlite::Transaction<'_>,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     bucket: Bucket,
     entries: &[Entry],
     now: DateTime<Utc>,
@@ -830,7 +830,7 @@ pub(crate) fn replica(store: &Store, bucket: Bucket) -> Result<Vec<(String, Stri
 /// The district's permits as last synced, the ones other phones issued too, ordered by id.
 pub(crate) fn district_permits(
     conn: &rusqlite::Connection,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
 ) -> Result<Vec<Permit>, StoreError> {
     state::entries(conn, cipher, Bucket::Permits)?
         .into_iter()
@@ -847,7 +847,7 @@ pub(crate) fn district_permits(
 /// district's few thousand permits take milliseconds.
 pub(crate) fn district_permit_state(
     conn: &rusqlite::Connection,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     number: &str,
 ) -> Result<Option<PermitState>, StoreError> {
     Ok(district_permits(conn, cipher)?

@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
 use super::client::Credentials;
-use crate::crypto::{sha256, BlindIndex, FieldCipher, PublicKey, SigningKey, StretchParams};
+use crate::crypto::{sha256, BlindIndex, RowCipher, PublicKey, SigningKey, StretchParams};
 use crate::store::{open_bytes, seal_bytes, timestamp, StoreError};
 use crate::watchlist::WatchlistPolicy;
 
@@ -40,7 +40,7 @@ pub struct Enrollment {
 /// (replacing one kept for another code).
 pub(crate) fn enrolling_key(
     tx: &Transaction<'_>,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     code: &str,
 ) -> Result<SigningKey, StoreError> {
     let code_sha256 = sha256(code.trim().as_bytes()).to_vec();
@@ -65,7 +65,7 @@ pub(crate) fn enrolling_key(
 /// Stores the enrollment (the key sealed), which ends the one in flight.
 pub(crate) fn save_enrollment(
     tx: &Transaction<'_>,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     enrollment: &Enrollment,
     key: &SigningKey,
     command_key: &PublicKey,
@@ -143,7 +143,7 @@ pub(crate) fn save_server_pins(tx: &Transaction<'_>, pins: &[ServerPin]) -> Resu
 
 pub(crate) fn credentials(
     conn: &Connection,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
 ) -> Result<Option<(Enrollment, Credentials)>, StoreError> {
     let Some(enrollment) = enrollment(conn)? else {
         return Ok(None);
@@ -283,7 +283,7 @@ pub(crate) fn record_obeyed(
 /// Makes the next device key, sealed beside the one in use, unless one is pending already.
 pub(crate) fn make_pending_key(
     tx: &Transaction<'_>,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
 ) -> Result<(), StoreError> {
     if pending_key(tx, cipher)?.is_some() {
         return Ok(());
@@ -296,7 +296,7 @@ pub(crate) fn make_pending_key(
 /// The device key made on a rotation order and not yet confirmed by the server.
 pub(crate) fn pending_key(
     conn: &Connection,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
 ) -> Result<Option<SigningKey>, StoreError> {
     let sealed: Option<Vec<u8>> = conn
         .query_row("SELECT pending_signing_key FROM sync_device", [], |r| {
@@ -312,7 +312,7 @@ pub(crate) fn pending_key(
 /// The server holds the pending key: it becomes the key in use, the old one is gone.
 pub(crate) fn promote_pending_key(
     tx: &Transaction<'_>,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
 ) -> Result<(), StoreError> {
     let Some(key) = pending_key(tx, cipher)? else {
         return Ok(());
@@ -327,7 +327,7 @@ pub(crate) fn promote_pending_key(
 
 /// A new device key, and its PKCS#8 sealed under `context`.
 fn new_sealed_key(
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     context: &str,
 ) -> Result<(SigningKey, Vec<u8>), StoreError> {
     let key = SigningKey::generate().map_err(|source| StoreError::Crypto {
@@ -338,7 +338,7 @@ fn new_sealed_key(
     Ok((key, sealed))
 }
 
-fn open_key(cipher: &FieldCipher, context: &str, sealed: &[u8]) -> Result<SigningKey, StoreError> {
+fn open_key(cipher: &RowCipher, context: &str, sealed: &[u8]) -> Result<SigningKey, StoreError> {
     let pkcs8 = open_bytes(cipher, context, sealed)?;
     SigningKey::from_pkcs8(&pkcs8).map_err(|_| StoreError::Malformed {
         record: context.into(),
@@ -426,7 +426,7 @@ pub(crate) fn entry_count(conn: &Connection, bucket: Bucket) -> Result<i64, Stor
 /// checksum then equals the server's. Returns whether it did.
 pub(crate) fn apply_checkpoint(
     tx: &Transaction<'_>,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     bucket: Bucket,
     entries: &[Entry],
     cursor: i64,
@@ -479,7 +479,7 @@ pub(crate) fn apply_checkpoint(
 /// The replica's live entries of one bucket, decrypted: `(key, JSON text)`, by key.
 pub(crate) fn entries(
     conn: &Connection,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     bucket: Bucket,
 ) -> Result<Vec<(String, String)>, StoreError> {
     let mut statement =
@@ -503,7 +503,7 @@ pub(crate) fn entries(
 /// this phone has issued already (their operations may not have reached the server).
 pub(crate) fn replace_numbers(
     tx: &Transaction<'_>,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     numbers: &[ReservedNumber],
 ) -> Result<(), StoreError> {
     tx.execute("DELETE FROM sync_numbers", [])?;
@@ -516,7 +516,7 @@ pub(crate) fn replace_numbers(
     Ok(())
 }
 
-fn issued_here(conn: &Connection, cipher: &FieldCipher, number: &str) -> Result<bool, StoreError> {
+fn issued_here(conn: &Connection, cipher: &RowCipher, number: &str) -> Result<bool, StoreError> {
     let blind = cipher.blind(BlindIndex::PermitNumber, number);
     Ok(conn
         .prepare_cached("SELECT 1 FROM permits WHERE number_blind = ?1")?
@@ -526,7 +526,7 @@ fn issued_here(conn: &Connection, cipher: &FieldCipher, number: &str) -> Result<
 /// Reserved numbers still valid at `now` (Unix seconds) and not issued here, lowest first.
 pub(crate) fn unissued_numbers(
     conn: &Connection,
-    cipher: &FieldCipher,
+    cipher: &RowCipher,
     now: i64,
 ) -> Result<Vec<String>, StoreError> {
     let mut statement = conn
