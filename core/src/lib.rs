@@ -33,6 +33,7 @@ pub mod codes;
 pub mod crypto;
 mod error;
 mod field;
+pub mod messages;
 pub mod identity;
 pub mod outbox;
 pub mod permit;
@@ -45,4 +46,5 @@ pub mod synthetic;
 pub mod watchlist;
 
 pub use error::Error;
+pub use messages::Lang;
 pub use field::{FieldCore, OpenParams, PersonExport};
