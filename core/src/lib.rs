@@ -4,47 +4,65 @@
 //! without signal; everything is kept in an encrypted SQLite store and queued for sync.
 //!
 //! ```text
-//!  shell (Kotlin / Swift / lgt CLI)
+//!  shell (Kotlin / Swift through lgt-ffi, or the lgt CLI)
 //!     │
-//!  FieldCore (field/)   ── one object; each method delegates to a capability
+//!  field         FieldCore: the one object a shell opens; the offline-lock gate; the runtime
 //!     │
-//!  ├─ identity      GB 11643 identity numbers, GB/T 2260 regions, card-reader fields
-//!  ├─ codes         versioned code tables (reason for stay, occupation, ...)
-//!  ├─ registration  validation, persons with ID-number history, registrations
-//!  ├─ permit        the GA/T 2000.6 state machine and its append-only event log
-//!  ├─ outbox        frozen operations awaiting sync, written with each change
-//!  ├─ audit         append-only MAC-chained trail, ids only
-//!  ├─ watchlist     signed offline wanted-persons list (stretched tags), alerts, hit reports
-//!  ├─ scan          camera frames and photos to payloads; signed permit QR codes
-//!  ├─ sync          push/pull with the server, retry timer (the only network path)
-//!  │
-//!  store            SQLite (WAL), schema migrations, sealed rows and blind indexes
-//!  crypto           AES-256-GCM, HMAC blind indexes, HKDF; the only user of `ring`
+//!  usecases      work that spans capabilities: register + watchlist, scan + verify, sync appliers
+//!     │
+//!  sync          push/pull with the server, replica, signed commands: the only network path
+//!  scan          frames and photos to payloads; signed permit QR codes
+//!  issuers       permit-QR issuer keys: this device's, and the trusted ones
+//!  permit        the GA/T 2000.6 state machine and its append-only event log
+//!  registration  validation, persons with ID-number history, registrations
+//!  watchlist     signed offline wanted-persons list (stretched tags), alerts, hit reports
+//!     │
+//!  audit outbox  the MAC-chained trail and the frozen operations, written with each change
+//!  store         SQLite (WAL), migrations, sealed rows; the offline lock and `Unlocked`
+//!     │
+//!  leaves        session (who, when), text (normalisation), crypto, clock, identity, codes
 //! ```
 //!
-//! Data flows one way: shell → [`FieldCore`] → domain modules → [`store`]. No personal value
+//! Data flows one way, down this picture; no module names one above it (`tests/layers.rs`
+//! checks it, see `docs/architecture.md`). Personal rows are reached only through
+//! [`store::Unlocked`], which exists only while the offline lock is open. No personal value
 //! is ever written to SQLite in clear, logged, or put in an error message.
 
 #![deny(missing_docs)]
 
-pub mod audit;
+// Leaves.
 pub mod clock;
 pub mod codes;
 pub mod crypto;
-mod error;
-mod field;
-pub mod messages;
 pub mod identity;
+pub mod session;
+pub mod text;
+
+// The store and the records written with every change.
+pub mod audit;
 pub mod outbox;
+pub mod store;
+
+// Capabilities.
+pub mod issuers;
 pub mod permit;
 pub mod registration;
 pub mod scan;
-pub mod store;
 pub mod sync;
-#[cfg(feature = "synthetic")]
-pub mod synthetic;
 pub mod watchlist;
 
+// Work across capabilities, and the facade.
+mod field;
+mod usecases;
+
+// The crate's error and what it reads in each language.
+mod error;
+pub mod messages;
+
+#[cfg(feature = "synthetic")]
+pub mod synthetic;
+
 pub use error::Error;
+pub use field::{FieldCore, OpenParams, SyncTask, SyncWatch, WatchObserver};
 pub use messages::Lang;
-pub use field::{FieldCore, OpenParams, PersonExport};
+pub use usecases::PersonExport;

@@ -3,9 +3,10 @@
 //! once.
 
 use std::ops::ControlFlow;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lgt_core::sync::{Backoff, SyncTrigger, WatchOptions};
+use lgt_core::sync::{Backoff, SyncAttempt, WatchOptions};
 use lgt_e2e::{BackendChoice, Fault, FaultProxy, Phone, TestServer};
 
 fn setup() -> (TestServer, FaultProxy, Phone) {
@@ -25,23 +26,24 @@ fn the_timer_retries_by_itself_with_backoff_until_the_server_answers() {
         interval: Duration::from_secs(3600),
         backoff: Backoff::new(Duration::from_millis(20), Duration::from_millis(100)),
     };
-    let mut failures = Vec::new();
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let seen = failures.clone();
     phone
         .core
-        .sync_watch(
-            options,
-            &SyncTrigger::new(),
-            &mut |attempt| match &attempt.result {
+        .sync_watch(options, move |attempt: &SyncAttempt| {
+            match &attempt.result {
                 Ok(_) => ControlFlow::Break(()),
                 Err(e) => {
-                    failures.push((e.code(), attempt.next_in));
+                    seen.lock().unwrap().push((e.code(), attempt.next_in));
                     ControlFlow::Continue(())
                 }
-            },
-        )
+            }
+        })
+        .wait()
         .unwrap();
+    let failures = failures.lock().unwrap();
     assert_eq!(failures.len(), 4, "{failures:?}");
-    for (code, next_in) in &failures {
+    for (code, next_in) in failures.iter() {
         assert_eq!(*code, "sync.transient");
         assert!(*next_in >= Duration::from_millis(10) && *next_in <= Duration::from_millis(100));
     }
@@ -57,27 +59,23 @@ fn a_network_hint_wakes_the_timer_before_its_backoff_ends() {
         // Without the hint the retry would wait 15 to 30 s.
         backoff: Backoff::new(Duration::from_secs(30), Duration::from_secs(30)),
     };
-    let trigger = SyncTrigger::new();
-    let hint = trigger.clone();
     let started = Instant::now();
-    let waker = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(300));
-        hint.network_available();
-    });
-    let mut attempts = 0;
-    phone
+    let attempts = Arc::new(Mutex::new(0));
+    let counted = attempts.clone();
+    let running = phone
         .core
-        .sync_watch(options, &trigger, &mut |attempt| {
-            attempts += 1;
+        .sync_watch(options, move |attempt: &SyncAttempt| {
+            *counted.lock().unwrap() += 1;
             if attempt.result.is_ok() {
                 ControlFlow::Break(())
             } else {
                 ControlFlow::Continue(())
             }
-        })
-        .unwrap();
-    waker.join().unwrap();
-    assert_eq!(attempts, 2);
+        });
+    std::thread::sleep(Duration::from_millis(300));
+    running.network_available();
+    running.wait().unwrap();
+    assert_eq!(*attempts.lock().unwrap(), 2);
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "{:?}",
@@ -94,35 +92,37 @@ fn a_stopped_watch_ends_at_once() {
         backoff: Backoff::new(Duration::from_secs(30), Duration::from_secs(30)),
     };
     // Waiting out an hour's interval after a successful attempt.
-    let trigger = SyncTrigger::new();
-    let stopper = trigger.clone();
-    let started = Instant::now();
-    let stop_later = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(300));
-        stopper.stop();
+    let attempts = Arc::new(Mutex::new(0));
+    let counted = attempts.clone();
+    let running = phone.core.sync_watch(options, move |_: &SyncAttempt| {
+        *counted.lock().unwrap() += 1;
+        ControlFlow::Continue(())
     });
-    let mut attempts = 0;
-    phone
-        .core
-        .sync_watch(options, &trigger, &mut |_| {
-            attempts += 1;
-            ControlFlow::Continue(())
-        })
-        .unwrap();
-    stop_later.join().unwrap();
-    assert_eq!(attempts, 1);
-    assert!(started.elapsed() < Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    running.stop();
+    running.wait().unwrap();
+    assert_eq!(*attempts.lock().unwrap(), 1);
+    assert!(started.elapsed() < Duration::from_secs(2));
 
     // Stopped before its first attempt has an answer: nothing is reported.
-    let trigger = SyncTrigger::new();
-    trigger.stop();
-    let mut reported = 0;
-    phone
-        .core
-        .sync_watch(options, &trigger, &mut |_| {
-            reported += 1;
-            ControlFlow::Continue(())
-        })
-        .unwrap();
-    assert_eq!(reported, 0);
+    let reported = Arc::new(Mutex::new(0));
+    let counted = reported.clone();
+    let running = phone.core.sync_watch(options, move |_: &SyncAttempt| {
+        *counted.lock().unwrap() += 1;
+        ControlFlow::Continue(())
+    });
+    running.stop();
+    running.wait().unwrap();
+    assert_eq!(*reported.lock().unwrap(), 0);
+
+    // Dropping the handle stops it too: the phone syncs no more.
+    let reported = Arc::new(Mutex::new(0));
+    let counted = reported.clone();
+    drop(phone.core.sync_watch(options, move |_: &SyncAttempt| {
+        *counted.lock().unwrap() += 1;
+        ControlFlow::Continue(())
+    }));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(*reported.lock().unwrap(), 0);
 }

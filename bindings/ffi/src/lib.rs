@@ -152,10 +152,13 @@ impl LgtCore {
         self.shared.call(|core| core.integrity_check())
     }
 
-    /// Cancels the watching syncs and closes the store after the calls in flight; later
-    /// calls answer [`LgtError::Closed`]. Closing twice is harmless.
+    /// Stops the watching syncs (each reports `on_stopped`) and any sync in flight (its
+    /// caller gets `sync.cancelled`), then closes the store after the blocking calls in
+    /// flight; later calls answer [`LgtError::Closed`]. Closing twice is harmless.
     pub fn close_store(&self) {
-        self.shared.exclusive().take();
+        if let Some(core) = self.shared.exclusive().take() {
+            core.close();
+        }
     }
 
     /// Destroys the key through the provider, then the store's files; the store is closed

@@ -1,12 +1,15 @@
 //! What the store object and its sub-objects share, and the boundary every call crosses:
 //! the closed check, the panic guard and the error conversion, in one place.
 
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::sync::{Arc, RwLock, RwLockWriteGuard};
+use std::task::{Context, Poll};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use lgt_core::clock::Clock;
-use lgt_core::FieldCore;
+use lgt_core::{FieldCore, SyncTask};
 
 use crate::platform::ForeignKeys;
 use crate::sync::Watches;
@@ -19,6 +22,28 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, lgt_core::Error>) -> Resu
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result.map_err(LgtError::from),
         Err(_) => Err(LgtError::internal("panic")),
+    }
+}
+
+/// Awaits a task of the core's runtime, turning a core error into [`LgtError`] and a panic
+/// in the task into [`LgtError::Internal`], as [`guarded`] does for blocking calls.
+pub(crate) async fn guarded_task<T>(task: SyncTask<T>) -> Result<T, LgtError> {
+    CatchPanic(task).await
+}
+
+/// A future whose panics become [`LgtError::Internal`].
+struct CatchPanic<F>(F);
+
+impl<T, F: Future<Output = Result<T, lgt_core::Error>> + Unpin> Future for CatchPanic<F> {
+    type Output = Result<T, LgtError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll(cx))) {
+            Ok(Poll::Ready(result)) => Poll::Ready(result.map_err(LgtError::from)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(Err(LgtError::internal("panic"))),
+        }
     }
 }
 

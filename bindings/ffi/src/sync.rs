@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lgt_core::sync as core;
-use lgt_core::FieldCore;
+use lgt_core::{SyncWatch, WatchObserver};
 
 use crate::permits::Permit;
 use crate::platform::SyncObserver;
 use crate::registrations::convert_all;
-use crate::shared::Shared;
+use crate::shared::{guarded_task, Shared};
 use crate::watchlist::{pinned_policy, ListInfo};
 use crate::LgtError;
 
@@ -148,21 +148,9 @@ impl SyncEngine {
     pub(crate) fn new(shared: Arc<Shared>) -> Arc<Self> {
         Arc::new(Self { shared })
     }
-
-    /// Runs a blocking core call on tokio's blocking pool, so the async caller's thread is
-    /// never held (the core runs the network engine on a runtime of its own).
-    async fn off_thread<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&FieldCore) -> Result<T, lgt_core::Error> + Send + 'static,
-    ) -> Result<T, LgtError> {
-        let shared = self.shared.clone();
-        tokio::task::spawn_blocking(move || shared.call(f))
-            .await
-            .map_err(|_| LgtError::internal("sync task"))?
-    }
 }
 
-#[uniffi::export(async_runtime = "tokio")]
+#[uniffi::export]
 impl SyncEngine {
     /// Enrolls this device with a sync server under a supervisor's one-time code. The
     /// server is reached over HTTPS and trusted by its TLS key alone: `server_pins` holds the
@@ -186,12 +174,12 @@ impl SyncEngine {
                     reason: e.to_string(),
                 })
             })?;
-        let cancel = Arc::new(core::SyncCancel::new());
-        // A cancelled caller stops the enrollment; the same code may be tried again.
-        let _cancel_on_drop = CancelOnDrop(cancel.clone());
-        self.off_thread(move |core| core.sync_enroll_with(&server_url, &pins, &code, &cancel))
-            .await
-            .map(Into::into)
+        // The work runs on the core's runtime; dropping this future (a cancelled caller)
+        // drops the task, which stops it.
+        let task = self
+            .shared
+            .call(|core| Ok(core.sync_enroll_task(&server_url, &pins, &code)))?;
+        guarded_task(task).await.map(Into::into)
     }
 
     /// Syncs once: pushes the outbox, pulls every bucket. Fails with `Offline` when the
@@ -200,12 +188,8 @@ impl SyncEngine {
     /// Swift or Python task) stops the sync at its next wait on the network; what it had
     /// settled stays, the rest goes next time.
     pub async fn sync_now(&self) -> Result<SyncReport, LgtError> {
-        let cancel = Arc::new(core::SyncCancel::new());
-        // Dropped with this future when the caller cancels (and harmlessly when it ends).
-        let _cancel_on_drop = CancelOnDrop(cancel.clone());
-        self.off_thread(move |core| core.sync_now_with(&cancel))
-            .await
-            .map(Into::into)
+        let task = self.shared.call(|core| Ok(core.sync_now_task()))?;
+        guarded_task(task).await.map(Into::into)
     }
 
     /// Pins the app's watchlist root public keys (32 bytes each) that the lists the server
@@ -234,7 +218,7 @@ impl SyncEngine {
         self.shared.call(|core| core.permit_number_from_pool())
     }
 
-    /// Syncs now and then by itself on a thread of its own, reporting every attempt to
+    /// Syncs now and then by itself on the core's runtime, reporting every attempt to
     /// `observer`, until the returned subscription is cancelled, the store closes, or an
     /// error needs the user (`AuthRequired`, `Revoked`, ...: passed to `on_stopped`).
     /// Transient failures are retried with backoff.
@@ -243,33 +227,12 @@ impl SyncEngine {
         options: WatchOptions,
         observer: Arc<dyn SyncObserver>,
     ) -> Result<Arc<SyncSubscription>, LgtError> {
-        let watch = Arc::new(Watch::default());
+        let shell = ShellObserver(observer);
+        let running = self
+            .shared
+            .call(|core| Ok(core.sync_watch(options.into(), shell)))?;
+        let watch = Arc::new(Watch(Mutex::new(Some(running))));
         self.shared.watches.add(watch.clone());
-        let shared = self.shared.clone();
-        let running = watch.clone();
-        let started = std::thread::Builder::new()
-            .name("lgt-sync-watch".into())
-            .spawn(move || {
-                let result = shared.call(|core| {
-                    core.sync_watch(options.into(), &running.trigger, &mut |attempt| {
-                        if !running.is_cancelled() {
-                            // A failing observer cannot undo the attempt; the watch goes on.
-                            let _ = observer.on_attempt(attempt.into());
-                        }
-                        if running.is_cancelled() {
-                            ControlFlow::Break(())
-                        } else {
-                            ControlFlow::Continue(())
-                        }
-                    })
-                });
-                shared.watches.remove(&running);
-                let _ = observer.on_stopped(result.err());
-            });
-        if started.is_err() {
-            self.shared.watches.remove(&watch);
-            return Err(LgtError::internal("sync thread"));
-        }
         Ok(Arc::new(SyncSubscription { watch }))
     }
 
@@ -301,19 +264,39 @@ impl SyncSubscription {
     }
 }
 
-/// One watching sync: the core's handle that wakes or stops it.
-#[derive(Default)]
-pub(crate) struct Watch {
-    trigger: core::SyncTrigger,
+/// The shell's observer as the core's watch sees it. A failing observer cannot undo an
+/// attempt: the watch goes on.
+struct ShellObserver(Arc<dyn SyncObserver>);
+
+impl WatchObserver for ShellObserver {
+    fn on_attempt(&mut self, attempt: &core::SyncAttempt) -> ControlFlow<()> {
+        let _ = self.0.on_attempt(attempt.into());
+        ControlFlow::Continue(())
+    }
+
+    fn on_stopped(&mut self, result: &Result<(), lgt_core::Error>) {
+        let _ = self.0.on_stopped(result.as_ref().err().map(LgtError::from));
+    }
 }
 
+/// One watching sync: the core's handle, taken when it is cancelled.
+pub(crate) struct Watch(Mutex<Option<SyncWatch>>);
+
 impl Watch {
+    fn handle(&self) -> std::sync::MutexGuard<'_, Option<SyncWatch>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stops it and waits until it has (its observer hears `on_stopped` first).
     fn cancel(&self) {
-        self.trigger.stop();
+        if let Some(running) = self.handle().take() {
+            running.stop();
+            let _ = running.wait();
+        }
     }
 
     fn is_cancelled(&self) -> bool {
-        self.trigger.is_stopped()
+        self.handle().as_ref().is_none_or(SyncWatch::is_finished)
     }
 }
 
@@ -327,22 +310,23 @@ impl Watches {
     }
 
     fn add(&self, watch: Arc<Watch>) {
-        self.list().push(watch);
-    }
-
-    fn remove(&self, watch: &Arc<Watch>) {
-        self.list().retain(|w| !Arc::ptr_eq(w, watch));
+        let mut list = self.list();
+        list.retain(|w| !w.is_cancelled());
+        list.push(watch);
     }
 
     fn network_available(&self) {
         for watch in self.list().iter() {
-            watch.trigger.network_available();
+            if let Some(running) = watch.handle().as_ref() {
+                running.network_available();
+            }
         }
     }
 
-    /// Cancels every watching sync (before the store closes, which waits for them).
+    /// Cancels every watching sync and waits for each to stop (before the store closes).
     pub(crate) fn cancel_all(&self) {
-        for watch in self.list().iter() {
+        let watches: Vec<Arc<Watch>> = std::mem::take(&mut *self.list());
+        for watch in watches {
             watch.cancel();
         }
     }
@@ -367,15 +351,6 @@ impl From<&core::SyncAttempt> for SyncAttempt {
             error: a.result.as_ref().err().map(LgtError::from),
             next_in_ms: u64::try_from(a.next_in.as_millis()).unwrap_or(u64::MAX),
         }
-    }
-}
-
-/// Cancels a sync when the future awaiting it is dropped.
-struct CancelOnDrop(Arc<core::SyncCancel>);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.cancel();
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use lgt_core::crypto::{KeyFile, StretchParams};
-use lgt_core::sync::{ServerPin, SyncError, SyncReport, SyncStatus, SyncTrigger, WatchOptions};
+use lgt_core::sync::{ServerPin, SyncAttempt, SyncError, SyncReport, SyncStatus, WatchOptions};
 use lgt_core::watchlist::WatchlistPolicy;
 use lgt_core::{Error, FieldCore};
 use serde_json::json;
@@ -87,27 +87,28 @@ pub(super) fn sync(ctx: &Session, watch: bool, interval: u64) -> Result<()> {
             interval: Duration::from_secs(interval),
             ..WatchOptions::default()
         };
-        core.sync_watch(options, &SyncTrigger::new(), &mut |attempt| {
+        // The watch runs on the core's runtime; its attempts come back here to be printed.
+        let (attempts, printed) = std::sync::mpsc::channel();
+        let running = core.sync_watch(options, move |attempt: &SyncAttempt| {
             let line = match &attempt.result {
                 Ok(report) => report_line(report),
                 Err(e) => format!("sync failed ({}): {e}", e.code()),
             };
+            let _ = attempts.send((attempt.result.is_ok(), line, attempt.next_in));
+            ControlFlow::Continue(())
+        });
+        // Ends when the watch does (it drops the sender).
+        for (ok, line, next_in) in printed {
             let _ = ctx.out.value(
                 &json!({
-                    "ok": attempt.result.is_ok(),
+                    "ok": ok,
                     "message": line,
-                    "next_in_secs": attempt.next_in.as_secs_f64(),
+                    "next_in_secs": next_in.as_secs_f64(),
                 }),
-                |_| {
-                    format!(
-                        "{line}; next attempt in {:.0} s",
-                        attempt.next_in.as_secs_f64()
-                    )
-                },
+                |_| format!("{line}; next attempt in {:.0} s", next_in.as_secs_f64()),
             );
-            ControlFlow::Continue(())
-        })
-        .map(|()| None)
+        }
+        running.wait().map(|()| None)
     } else {
         core.sync_now().map(Some)
     };

@@ -11,7 +11,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
 use crate::crypto::{constant_time_eq, RowCipher, AUDIT_MAC_LEN};
-use crate::store::{timestamp, StoreError};
+use crate::session::Session;
+use crate::store::{timestamp, Store, StoreError, Unlocked};
 
 const GENESIS: [u8; AUDIT_MAC_LEN] = [0u8; AUDIT_MAC_LEN];
 const HEAD_KEY: &str = "audit_head";
@@ -109,6 +110,83 @@ struct AuditRecordRef<'a> {
 
 fn head_mac(cipher: &RowCipher, seq: i64, mac: &[u8]) -> [u8; AUDIT_MAC_LEN] {
     cipher.audit_mac(b"head", &[&seq.to_be_bytes()[..], mac].concat())
+}
+
+/// Records that the session's actor did `action` to the record `record_kind`/`record_id`,
+/// now, inside the caller's transaction on `store`.
+pub fn record(
+    tx: &Transaction<'_>,
+    store: &Store,
+    session: &Session<'_>,
+    action: &str,
+    record_kind: &str,
+    record_id: &str,
+) -> Result<(), StoreError> {
+    record_with(tx, store.cipher(), session, action, record_kind, record_id)
+}
+
+/// [`record`] in a transaction of its own.
+pub fn record_in(
+    store: &Store,
+    session: &Session<'_>,
+    action: &str,
+    record_kind: &str,
+    record_id: &str,
+) -> Result<(), StoreError> {
+    store.write(|tx| record(tx, store, session, action, record_kind, record_id))
+}
+
+fn record_with(
+    tx: &Transaction<'_>,
+    cipher: &RowCipher,
+    session: &Session<'_>,
+    action: &str,
+    record_kind: &str,
+    record_id: &str,
+) -> Result<(), StoreError> {
+    let event = AuditEvent {
+        actor: session.actor(),
+        action,
+        record_kind,
+        record_id,
+    };
+    append(tx, cipher, session.now(), event).map(|_| ())
+}
+
+/// Verifies the chain of `store` (see [`verify`]).
+pub fn verify_store(store: &Store) -> Result<AuditReport, StoreError> {
+    store.read(|conn| verify(conn, store.cipher()))
+}
+
+/// The audit trail of work on personal data: `unlocked.audit(tx, action, kind, id)`.
+pub trait Audited {
+    /// Records `action` on `record_kind`/`record_id` in the caller's transaction.
+    fn audit(
+        &self,
+        tx: &Transaction<'_>,
+        action: &str,
+        record_kind: &str,
+        record_id: &str,
+    ) -> Result<(), StoreError>;
+}
+
+impl Audited for Unlocked<'_> {
+    fn audit(
+        &self,
+        tx: &Transaction<'_>,
+        action: &str,
+        record_kind: &str,
+        record_id: &str,
+    ) -> Result<(), StoreError> {
+        record_with(
+            tx,
+            self.cipher(),
+            self.session(),
+            action,
+            record_kind,
+            record_id,
+        )
+    }
 }
 
 /// Appends `event` at time `at` inside the caller's transaction; returns its sequence number.

@@ -11,10 +11,11 @@ use uuid::Uuid;
 
 pub use machine::{Permit, PermitError, PermitEvent, PermitState};
 
+use crate::audit::Audited;
 use crate::crypto::{BlindIndex, RowCipher};
-use crate::field::Session;
 use crate::outbox;
 use crate::registration::{self, RegistrationStatus};
+use crate::store::Unlocked;
 use crate::store::{open_json, seal_json, timestamp, StoreError};
 use crate::Error;
 
@@ -73,13 +74,12 @@ struct PermitEventOperation<'a> {
 }
 
 pub(crate) fn execute(
-    session: &Session<'_>,
+    unlocked: &Unlocked<'_>,
     command: &PermitCommand,
 ) -> Result<PermitRecord, Error> {
-    let store = session.store;
-    let cipher = store.cipher();
-    let today = session.today();
-    store.write(|tx| {
+    let cipher = unlocked.cipher();
+    let today = unlocked.today();
+    unlocked.write(|tx| {
         let (before, next, event) = match command {
             PermitCommand::Accept { person_id } => {
                 let event = accept_event(tx, cipher, person_id)?;
@@ -109,7 +109,7 @@ pub(crate) fn execute(
                 (Some(current), next, event.clone())
             }
         };
-        save(session, tx, before.as_ref(), &next, &event, today)?;
+        save(unlocked, tx, before.as_ref(), &next, &event, today)?;
         Ok(PermitRecord {
             events: events(tx, cipher, &next.id)?,
             permit: next,
@@ -150,15 +150,15 @@ fn accept_event(
 }
 
 fn save(
-    session: &Session<'_>,
+    unlocked: &Unlocked<'_>,
     tx: &Transaction<'_>,
     before: Option<&Permit>,
     next: &Permit,
     event: &PermitEvent,
     on: NaiveDate,
 ) -> Result<(), Error> {
-    let cipher = session.store.cipher();
-    let now = session.now();
+    let cipher = unlocked.cipher();
+    let now = unlocked.now();
     let context = format!("permits:{}", next.id);
     let sealed = seal_json(cipher, &context, next)?;
     let number_blind = next
@@ -208,7 +208,7 @@ fn save(
     tx.execute(
         "INSERT INTO permit_events (permit_id, version, kind, occurred_on, recorded_at, actor, sealed)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![next.id, next.version, event.kind(), on.to_string(), timestamp(now), session.actor(), event_sealed],
+        params![next.id, next.version, event.kind(), on.to_string(), timestamp(now), unlocked.actor(), event_sealed],
     )?;
     let payload = PermitEventOperation {
         permit_id: &next.id,
@@ -218,7 +218,7 @@ fn save(
         event,
     };
     outbox::enqueue(tx, cipher, now, "permit.event", &next.id, &payload)?;
-    session.audit(tx, &format!("permit.{}", event.kind()), "permit", &next.id)?;
+    unlocked.audit(tx, &format!("permit.{}", event.kind()), "permit", &next.id)?;
     Ok(())
 }
 
@@ -296,15 +296,15 @@ fn events(
 }
 
 /// A permit and its log; the read is audited.
-pub(crate) fn show(session: &Session<'_>, permit_id: &str) -> Result<PermitRecord, Error> {
-    let cipher = session.store.cipher();
-    session.store.write(|tx| {
+pub(crate) fn show(unlocked: &Unlocked<'_>, permit_id: &str) -> Result<PermitRecord, Error> {
+    let cipher = unlocked.cipher();
+    unlocked.write(|tx| {
         let permit = load(tx, cipher, permit_id)?;
         let record = PermitRecord {
             events: events(tx, cipher, permit_id)?,
             permit,
         };
-        session.audit(tx, "permit.read", "permit", permit_id)?;
+        unlocked.audit(tx, "permit.read", "permit", permit_id)?;
         Ok(record)
     })
 }
@@ -325,6 +325,19 @@ pub(crate) fn permits_of(
             Ok(PermitRecord {
                 permit: load(conn, cipher, id)?,
                 events: events(conn, cipher, id)?,
+            })
+        })
+        .collect()
+}
+
+/// The district's permits from the replica of the server's `permits` bucket (`(key, JSON)`
+/// as [`crate::sync`] keeps it), ordered as given.
+pub(crate) fn from_replica(entries: &[(String, String)]) -> Result<Vec<Permit>, StoreError> {
+    entries
+        .iter()
+        .map(|(key, json)| {
+            serde_json::from_str::<Permit>(json).map_err(|_| StoreError::Malformed {
+                record: format!("sync_entries:permits:{key}"),
             })
         })
         .collect()

@@ -9,18 +9,17 @@ use rusqlite::Transaction;
 use serde::Serialize;
 use uuid::Uuid;
 
+pub use crate::text::{normalise_document_number, normalise_house_code, normalise_name};
 pub use model::*;
-pub use validate::{
-    is_valid_credit_code, normalise_document_number, normalise_house_code, normalise_name,
-    validate, InputIssue, ValidationErrors,
-};
+pub use validate::{is_valid_credit_code, validate, InputIssue, ValidationErrors};
 
+use crate::audit::Audited;
 use crate::codes::{self, CodeTableId};
 use crate::crypto::BlindIndex;
-use crate::field::Session;
 use crate::identity;
 use crate::outbox;
 use crate::store::StoreError;
+use crate::store::Unlocked;
 use crate::watchlist::WatchlistAlert;
 use crate::Error;
 
@@ -46,15 +45,14 @@ struct IdentifierAdded<'a> {
 /// otherwise a new person is created. `watch` runs in the same transaction once the person
 /// is saved and returns the watchlist alerts raised for them.
 pub(crate) fn register(
-    session: &Session<'_>,
+    unlocked: &Unlocked<'_>,
     input: &RegistrationInput,
     watch: impl FnOnce(&Transaction<'_>, &str) -> Result<Vec<WatchlistAlert>, Error>,
 ) -> Result<RegistrationReceipt, Error> {
-    let (registration, warnings) = validate(input, session.today())?;
-    let store = session.store;
-    let cipher = store.cipher();
-    let now = session.now();
-    store.write(|tx| {
+    let (registration, warnings) = validate(input, unlocked.today())?;
+    let cipher = unlocked.cipher();
+    let now = unlocked.now();
+    unlocked.write(|tx| {
         let blind = cipher.blind(BlindIndex::IdNumber, &registration.document.number);
         let (person_id, new_person) = match repo::person_by_identifier(tx, &blind)? {
             Some(id) => (id, false),
@@ -89,7 +87,7 @@ pub(crate) fn register(
             &registration_id,
             &payload,
         )?;
-        session.audit(tx, "registration.create", "registration", &registration_id)?;
+        unlocked.audit(tx, "registration.create", "registration", &registration_id)?;
         let alerts = watch(tx, &person_id)?;
         Ok(RegistrationReceipt {
             person_id,
@@ -106,15 +104,14 @@ pub(crate) fn register(
 /// Records a new identity number for a known person (a corrected or reissued number); the
 /// earlier numbers stay on record as superseded and still find the person.
 pub(crate) fn add_identifier(
-    session: &Session<'_>,
+    unlocked: &Unlocked<'_>,
     person_id: &str,
     input: &DocumentInput,
 ) -> Result<Identifier, Error> {
-    let document = validate_document(session, input)?;
-    let store = session.store;
-    let cipher = store.cipher();
-    let now = session.now();
-    store.write(|tx| {
+    let document = validate_document(unlocked, input)?;
+    let cipher = unlocked.cipher();
+    let now = unlocked.now();
+    unlocked.write(|tx| {
         if repo::load_person(tx, cipher, person_id)?.is_none() {
             return Err(Error::NotFound {
                 kind: "person",
@@ -141,7 +138,7 @@ pub(crate) fn add_identifier(
             person_id,
             &payload,
         )?;
-        session.audit(tx, "person.identifier_add", "person", person_id)?;
+        unlocked.audit(tx, "person.identifier_add", "person", person_id)?;
         let identifiers = repo::identifiers(tx, cipher, person_id)?;
         identifiers
             .into_iter()
@@ -156,7 +153,7 @@ pub(crate) fn add_identifier(
 }
 
 /// Validates a document alone, by the same rules as a registration's document.
-fn validate_document(session: &Session<'_>, input: &DocumentInput) -> Result<Document, Error> {
+fn validate_document(unlocked: &Unlocked<'_>, input: &DocumentInput) -> Result<Document, Error> {
     let doc_type = input.doc_type.trim();
     if !codes::table(CodeTableId::DocumentType).contains(doc_type) {
         return Err(Error::InvalidArgument {
@@ -165,7 +162,7 @@ fn validate_document(session: &Session<'_>, input: &DocumentInput) -> Result<Doc
         });
     }
     if doc_type == "1" {
-        let id = identity::parse(&input.number, session.today())?;
+        let id = identity::parse(&input.number, unlocked.today())?;
         return Ok(Document {
             doc_type: doc_type.into(),
             number: id.as_str().to_owned(),
@@ -188,8 +185,8 @@ fn validate_document(session: &Session<'_>, input: &DocumentInput) -> Result<Doc
 
 /// The canonical form of a document number typed into a search: a resident ID number is
 /// parsed (15-digit numbers upgraded), anything else upper-cased without spaces.
-fn canonical_number(session: &Session<'_>, raw: &str) -> Result<String, Error> {
-    match identity::parse(raw, session.today()) {
+fn canonical_number(unlocked: &Unlocked<'_>, raw: &str) -> Result<String, Error> {
+    match identity::parse(raw, unlocked.today()) {
         Ok(id) => Ok(id.as_str().to_owned()),
         Err(e) => {
             let compact: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
@@ -208,16 +205,16 @@ fn canonical_number(session: &Session<'_>, raw: &str) -> Result<String, Error> {
 
 /// Finds persons by any identity number they hold or held.
 pub(crate) fn find_by_document_number(
-    session: &Session<'_>,
+    unlocked: &Unlocked<'_>,
     raw: &str,
 ) -> Result<Vec<PersonRecord>, Error> {
-    let number = canonical_number(session, raw)?;
-    let blind = session.store.cipher().blind(BlindIndex::IdNumber, &number);
-    find_by_blind(session, BlindIndex::IdNumber, &blind)
+    let number = canonical_number(unlocked, raw)?;
+    let blind = unlocked.cipher().blind(BlindIndex::IdNumber, &number);
+    find_by_blind(unlocked, BlindIndex::IdNumber, &blind)
 }
 
 /// Finds persons by current or former name (exact, after normalisation).
-pub(crate) fn find_by_name(session: &Session<'_>, raw: &str) -> Result<Vec<PersonRecord>, Error> {
+pub(crate) fn find_by_name(unlocked: &Unlocked<'_>, raw: &str) -> Result<Vec<PersonRecord>, Error> {
     let name = normalise_name(raw);
     if name.is_empty() {
         return Err(Error::InvalidArgument {
@@ -225,23 +222,22 @@ pub(crate) fn find_by_name(session: &Session<'_>, raw: &str) -> Result<Vec<Perso
             reason: "is empty".into(),
         });
     }
-    let blind = session.store.cipher().blind(BlindIndex::Name, &name);
-    find_by_blind(session, BlindIndex::Name, &blind)
+    let blind = unlocked.cipher().blind(BlindIndex::Name, &name);
+    find_by_blind(unlocked, BlindIndex::Name, &blind)
 }
 
 fn find_by_blind(
-    session: &Session<'_>,
+    unlocked: &Unlocked<'_>,
     index: BlindIndex,
     blind: &[u8],
 ) -> Result<Vec<PersonRecord>, Error> {
-    let store = session.store;
-    store.write(|tx| {
+    unlocked.write(|tx| {
         let ids = repo::persons_by_blind(tx, index, blind)?;
         let mut found = Vec::with_capacity(ids.len());
         for id in ids {
-            found.push(person_record(tx, store.cipher(), &id)?);
+            found.push(person_record(tx, unlocked.cipher(), &id)?);
             // Every read of personal data is audited, by record id.
-            session.audit(tx, "person.read", "person", &id)?;
+            unlocked.audit(tx, "person.read", "person", &id)?;
         }
         Ok(found)
     })

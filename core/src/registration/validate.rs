@@ -9,6 +9,9 @@ use unicode_normalization::UnicodeNormalization;
 use super::model::*;
 use crate::codes::{self, CodeTableId};
 use crate::identity::{self, IdSex};
+use crate::text::{
+    normalise_document_number, normalise_house_code, normalise_name, normalise_text,
+};
 
 /// One field that failed validation.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -36,39 +39,6 @@ fn summary(errors: &[InputIssue]) -> String {
 
 const MAX_NAME_CHARS: usize = 64;
 const MAX_TEXT_CHARS: usize = 200;
-
-/// A house code (门牌/房屋编码) as stored: trimmed, upper-cased, 1 to 64 ASCII letters, digits or
-/// '-'; `None` if it is not one. Shared by the registration validator and the door-plate scan.
-pub fn normalise_house_code(raw: &str) -> Option<String> {
-    let code = raw.trim().to_ascii_uppercase();
-    let valid = !code.is_empty()
-        && code.len() <= 64
-        && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    valid.then_some(code)
-}
-
-/// Normalises a person's name for storage and look-up: NFKC (full-width forms to plain),
-/// surrounding space trimmed, inner runs of space collapsed, the several middle-dot
-/// characters of transcribed minority and foreign names unified to U+00B7, Latin letters
-/// upper-cased.
-pub fn normalise_name(raw: &str) -> String {
-    let folded: String = raw
-        .nfkc()
-        .map(|c| match c {
-            '•' | '・' | '．' | '‧' | '∙' | '⋅' | '･' => '·',
-            _ => c.to_ascii_uppercase(),
-        })
-        .collect();
-    collapse_spaces(&folded)
-}
-
-fn collapse_spaces(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn normalise_text(raw: &str) -> String {
-    collapse_spaces(&raw.nfkc().collect::<String>())
-}
 
 struct Checker {
     errors: Vec<InputIssue>,
@@ -178,21 +148,6 @@ fn table_name(table: CodeTableId) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
-}
-
-/// Normalises a passport, travel-permit or other document number (NFKC, no spaces, upper
-/// case); `None` unless it is 3 to 32 ASCII letters, digits or '-'.
-pub fn normalise_document_number(raw: &str) -> Option<String> {
-    let number: String = raw
-        .nfkc()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    let valid = (3..=32).contains(&number.len())
-        && number
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-');
-    valid.then_some(number)
 }
 
 /// Unified social credit code (GB 32100-2015): 18 characters over a 31-letter alphabet,

@@ -23,7 +23,6 @@ mod render;
 mod result;
 #[cfg(test)]
 mod tests;
-pub(crate) mod trust;
 
 use serde::Serialize;
 

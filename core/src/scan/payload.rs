@@ -5,7 +5,7 @@ use percent_encoding::percent_decode_str;
 
 use super::permit_qr::{self, PermitQrError, SignedPermit};
 use crate::identity::{self, IdError, IdNumber};
-use crate::registration::normalise_house_code;
+use crate::text::normalise_house_code;
 
 /// The interpretation of one decoded symbol.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,9 +5,15 @@
 //! name, permit number). A canary sealed at creation tells a wrong key from a damaged file.
 //!
 //! Writers receive a `&Transaction` and readers a `&Connection`, so the type says which is
-//! which; a write commits only when its closure returns `Ok`.
+//! which; a write commits only when its closure returns `Ok`. One writer connection and one
+//! reader beside it (WAL lets a read run while a write commits).
+//!
+//! Personal rows are reached only through [`Unlocked`], which [`Store::unlock`] hands out
+//! while the offline lock is open.
 
+mod lock;
 mod schema;
+mod unlocked;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,9 +23,12 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use uuid::Uuid;
 
-use crate::crypto::{CryptoError, RowCipher, KeyError, KeyProvider};
+use crate::crypto::{CryptoError, KeyError, KeyProvider, RowCipher};
+use crate::session::Session;
 
+pub use lock::Lock;
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
+pub use unlocked::Unlocked;
 
 /// The database file's name inside the store directory.
 pub const DB_FILE: &str = "lgt.db";
@@ -95,10 +104,22 @@ impl From<std::io::Error> for StoreError {
     }
 }
 
+/// Why [`Store::unlock`] handed out no [`Unlocked`].
+#[derive(Debug, thiserror::Error)]
+pub enum UnlockError {
+    /// The offline lock is closed.
+    #[error("personal data is locked")]
+    Locked(Lock),
+    /// The store failed while checking.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// An open store.
 pub struct Store {
     dir: PathBuf,
     conn: Mutex<Connection>,
+    reader: Mutex<Connection>,
     cipher: RowCipher,
     store_id: String,
 }
@@ -144,6 +165,7 @@ impl Store {
         }
         Ok(Self {
             dir: dir.to_path_buf(),
+            reader: Mutex::new(connect_reader(&path)?),
             conn: Mutex::new(conn),
             cipher,
             store_id,
@@ -188,6 +210,7 @@ impl Store {
             })?;
         Ok(Self {
             dir: dir.to_path_buf(),
+            reader: Mutex::new(connect_reader(&path)?),
             conn: Mutex::new(conn),
             cipher,
             store_id: String::from_utf8_lossy(&store_id).into_owned(),
@@ -209,9 +232,24 @@ impl Store {
         &self.dir
     }
 
-    /// The cipher of this store's key.
-    pub fn cipher(&self) -> &RowCipher {
+    /// The cipher of the store's bookkeeping: the audit chain, the outbox and the sync
+    /// engine's rows. Personal rows go through [`Unlocked::cipher`]; the layering test keeps
+    /// every other module off this one.
+    pub(crate) fn cipher(&self) -> &RowCipher {
         &self.cipher
+    }
+
+    /// Access to personal data for `session`, unless the offline lock is closed.
+    pub fn unlock<'a>(&'a self, session: Session<'a>) -> Result<Unlocked<'a>, UnlockError> {
+        match self.read(|conn| lock::lock_at(conn, session.now()))? {
+            Some(lock) => Err(UnlockError::Locked(lock)),
+            None => Ok(Unlocked::new(self, session)),
+        }
+    }
+
+    /// The lock in force at `now`, if any (for a status screen; it opens nothing).
+    pub fn lock_at(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Option<Lock>, StoreError> {
+        self.read(|conn| lock::lock_at(conn, now))
     }
 
     /// Runs `f` in an immediate write transaction, committing only if it returns `Ok`.
@@ -228,12 +266,16 @@ impl Store {
         Ok(value)
     }
 
-    /// Runs `f` against the connection for reads.
+    /// Runs `f` on the reader connection, which sees what was committed before it started.
     pub fn read<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
-        f(&self.lock())
+        let reader = self
+            .reader
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&reader)
     }
 
     /// `PRAGMA integrity_check`: "ok" or SQLite's first complaints.
@@ -343,6 +385,15 @@ pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     }
     builder.create(dir)?;
     Ok(())
+}
+
+/// The reader beside the writer: same file, queries only (`query_only` refuses a write).
+fn connect_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(conn)
 }
 
 fn connect(path: &Path, options: StoreOptions) -> Result<Connection, StoreError> {

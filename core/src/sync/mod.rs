@@ -15,10 +15,8 @@ mod backoff;
 mod client;
 mod commands;
 mod error;
-mod issuers;
 mod state;
 mod tls;
-mod watchlist;
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -45,10 +43,9 @@ pub use lgt_protocol::ServerPin;
 pub use state::Enrollment;
 
 use crate::audit;
-use crate::crypto::{RowCipher, PublicKey};
+use crate::crypto::{PublicKey, RowCipher};
 use crate::outbox::{self, OperationState};
-use crate::permit::{Permit, PermitState};
-use crate::store::{timestamp, Store, StoreError};
+use crate::store::{timestamp, Store, StoreError, Unlocked};
 use crate::watchlist::{ListInfo, WatchlistPolicy};
 
 /// Operations per push; a 413 or a malformed-request refusal halves it to isolate the
@@ -61,6 +58,24 @@ const PUSH_BATCH: usize = if MAX_PUSH_OPERATIONS < 200 {
 
 /// Entries per bucket per pull answer.
 const PULL_LIMIT: u32 = 500;
+
+/// What the layers above do with the entries a checkpoint brought into the replica, inside
+/// the checkpoint's transaction (Mozilla sync15's engines). The engine keeps the replica, the
+/// outbox and the server's commands; the rules of the watchlist and of issuer keys stay with
+/// their capabilities.
+pub trait Appliers: Send + Sync {
+    /// Acts on `entries` of `bucket` (a `recovery` re-downloaded the bucket whole) and notes
+    /// what it did in `report`. An error rolls the whole checkpoint back.
+    fn apply(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        bucket: Bucket,
+        entries: &[Entry],
+        now: DateTime<Utc>,
+        recovery: bool,
+        report: &mut SyncReport,
+    ) -> Result<(), StoreError>;
+}
 
 /// What one sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -226,18 +241,6 @@ impl SyncCancel {
         self.cancelled.load(Ordering::SeqCst)
     }
 
-    /// Runs `work` until it ends or this is cancelled ([`SyncError::Cancelled`]): dropping
-    /// the engine's futures midway loses nothing.
-    pub(crate) async fn run<T>(
-        &self,
-        work: impl std::future::Future<Output = Result<T, SyncError>>,
-    ) -> Result<T, SyncError> {
-        tokio::select! {
-            result = work => result,
-            () = self.cancelled() => Err(SyncError::Cancelled),
-        }
-    }
-
     /// Resolves once [`SyncCancel::cancel`] has been called.
     pub(crate) async fn cancelled(&self) {
         let notified = self.notify.notified();
@@ -296,7 +299,11 @@ pub(crate) async fn enroll(
 }
 
 /// One full sync: push everything sendable, then pull every bucket to its checkpoint.
-pub(crate) async fn sync_once(store: &Store, now: DateTime<Utc>) -> Result<SyncReport, SyncError> {
+pub(crate) async fn sync_once(
+    store: &Store,
+    appliers: &dyn Appliers,
+    now: DateTime<Utc>,
+) -> Result<SyncReport, SyncError> {
     let (enrollment, mut credentials) = store
         .read(|conn| state::credentials(conn, store.cipher()))?
         .ok_or(SyncError::NotEnrolled)?;
@@ -310,7 +317,7 @@ pub(crate) async fn sync_once(store: &Store, now: DateTime<Utc>) -> Result<SyncR
         rotate_device_key(store, &client, &mut credentials, &mut report).await?;
         push(store, &client, &credentials, &mut report).await?;
         refill_numbers(store, &client, &credentials).await?;
-        pull(store, &client, &credentials, now, &mut report).await?;
+        pull(store, appliers, &client, &credentials, now, &mut report).await?;
         // One this pull ordered, at once.
         rotate_device_key(store, &client, &mut credentials, &mut report).await?;
         anchor_audit(store, &client, &credentials, &mut report).await?;
@@ -561,6 +568,7 @@ struct Staged {
 
 async fn pull(
     store: &Store,
+    appliers: &dyn Appliers,
     client: &Client,
     credentials: &Credentials,
     now: DateTime<Utc>,
@@ -597,6 +605,7 @@ async fn pull(
                 act_on_checkpoint(
                     tx,
                     store.cipher(),
+                    appliers,
                     *bucket,
                     &page.entries,
                     now,
@@ -637,6 +646,7 @@ async fn pull(
             act_on_checkpoint(
                 tx,
                 store.cipher(),
+                appliers,
                 *bucket,
                 &page.entries,
                 now,
@@ -648,35 +658,32 @@ async fn pull(
     })
 }
 
-/// Acts on what a checkpoint brought: the `watchlist` bucket's packages are imported, the
-/// `commands` bucket's commands obeyed (each once, in sequence order), the `issuers`
-/// bucket's keys trusted or revoked.
+/// Acts on what a checkpoint brought: the `commands` bucket's commands are obeyed here (each
+/// once, in sequence order); every bucket then goes to the appliers.
+#[allow(clippy::too_many_arguments)]
 fn act_on_checkpoint(
     tx: &rusqlite::Transaction<'_>,
     cipher: &RowCipher,
+    appliers: &dyn Appliers,
     bucket: Bucket,
     entries: &[Entry],
     now: DateTime<Utc>,
     recovery: bool,
     report: &mut SyncReport,
 ) -> Result<(), StoreError> {
-    match bucket {
-        Bucket::Watchlist => {
-            let imported = watchlist::import(tx, entries, now, recovery)?;
-            report.watchlist_imported.extend(imported.applied);
-            report.watchlist_refused.extend(imported.refused);
-        }
-        Bucket::Commands => {
-            report
-                .commands_refused
-                .extend(commands::obey(tx, cipher, entries, now)?);
-        }
-        Bucket::Issuers => report
-            .issuers_refused
-            .extend(issuers::apply(tx, entries, now)?),
-        _ => {}
+    if bucket == Bucket::Commands {
+        report
+            .commands_refused
+            .extend(commands::obey(tx, cipher, entries, now)?);
     }
-    Ok(())
+    appliers.apply(tx, bucket, entries, now, recovery, report)
+}
+
+/// The watchlist roots pinned on this device, if any.
+pub(crate) fn watchlist_policy(
+    conn: &rusqlite::Connection,
+) -> Result<Option<WatchlistPolicy>, StoreError> {
+    state::watchlist_policy(conn)
 }
 
 /// Pins the watchlist roots the `watchlist` bucket's packages must verify against.
@@ -743,15 +750,16 @@ async fn fetch(
 /// error needs the user, or when `observer` breaks.
 pub(crate) async fn watch(
     store: &Store,
+    appliers: &dyn Appliers,
     now: impl Fn() -> DateTime<Utc>,
     options: WatchOptions,
     trigger: &SyncTrigger,
-    observer: &mut dyn FnMut(&SyncAttempt) -> ControlFlow<()>,
+    observer: &mut (dyn FnMut(&SyncAttempt) -> ControlFlow<()> + Send),
 ) -> Result<(), SyncError> {
     let mut backoff = options.backoff;
     loop {
         let result = tokio::select! {
-            result = sync_once(store, now()) => result,
+            result = sync_once(store, appliers, now()) => result,
             () = trigger.stop.cancelled() => return Ok(()),
         };
         let next_in = match &result {
@@ -822,51 +830,13 @@ pub(crate) fn status(store: &Store, now: DateTime<Utc>) -> Result<SyncStatus, St
     })
 }
 
-/// The replica's live entries of a bucket: `(key, JSON text)`.
-pub(crate) fn replica(store: &Store, bucket: Bucket) -> Result<Vec<(String, String)>, StoreError> {
-    store.read(|conn| state::entries(conn, store.cipher(), bucket))
-}
-
-/// The district's permits as last synced, the ones other phones issued too, ordered by id.
-pub(crate) fn district_permits(
-    conn: &rusqlite::Connection,
-    cipher: &RowCipher,
-) -> Result<Vec<Permit>, StoreError> {
-    state::entries(conn, cipher, Bucket::Permits)?
-        .into_iter()
-        .map(|(key, json)| {
-            serde_json::from_str::<Permit>(&json).map_err(|_| StoreError::Malformed {
-                record: format!("sync_entries:permits:{key}"),
-            })
-        })
-        .collect()
-}
-
-/// The state of the permit numbered `number` in the district's permits as last synced;
-/// `None` when the replica does not hold it. One pass over the bucket, opening each entry: a
-/// district's few thousand permits take milliseconds.
-pub(crate) fn district_permit_state(
-    conn: &rusqlite::Connection,
-    cipher: &RowCipher,
-    number: &str,
-) -> Result<Option<PermitState>, StoreError> {
-    Ok(district_permits(conn, cipher)?
-        .into_iter()
-        .find(|permit| permit.number.as_deref() == Some(number))
-        .map(|permit| permit.state))
-}
-
-/// Refuses access to personal data when the device has gone past its offline limit.
-pub(crate) fn check_unlocked(store: &Store, now: DateTime<Utc>) -> Result<(), SyncError> {
-    if store.read(state::orders)?.0.is_some() {
-        return Err(SyncError::WipeOrdered);
-    }
-    match store.read(|conn| state::locked_since(conn, now))? {
-        Some(since) => Err(SyncError::Locked {
-            since: timestamp(since),
-        }),
-        None => Ok(()),
-    }
+/// The replica's live entries of a bucket: `(key, JSON text)`. Personal data: it opens only
+/// for an unlocked store.
+pub(crate) fn replica(
+    unlocked: &Unlocked<'_>,
+    bucket: Bucket,
+) -> Result<Vec<(String, String)>, StoreError> {
+    unlocked.read(|conn| state::entries(conn, unlocked.cipher(), bucket))
 }
 
 /// The next reserved permit number to issue offline, if the pool holds one.

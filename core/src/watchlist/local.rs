@@ -14,9 +14,10 @@ use super::{
     ListStatus, Manifest, RowKind, Subject, WatchlistAlert, WatchlistError, WatchlistPolicy,
     ALERT_WORDING, DEFAULT_INSTRUCTIONS, FORMAT_VERSION,
 };
+use crate::audit::Audited;
 use crate::crypto::{sha256, StretchParams, StretchedKey, Tag, EPOCH_SALT_LEN};
-use crate::field::Session;
 use crate::outbox;
+use crate::store::Unlocked;
 use crate::store::{open_json, seal_json, timestamp, StoreError};
 use crate::Error;
 
@@ -274,11 +275,14 @@ pub(crate) struct Prepared {
 }
 
 /// Derives the subject's keys under the list in use; `None` when no list is loaded.
-pub(crate) fn prepare(session: &Session<'_>, subject: &Subject) -> Result<Option<Prepared>, Error> {
-    let Some(list) = session.store.read(active)? else {
+pub(crate) fn prepare(
+    unlocked: &Unlocked<'_>,
+    subject: &Subject,
+) -> Result<Option<Prepared>, Error> {
+    let Some(list) = unlocked.read(active)? else {
         return Ok(None);
     };
-    let probes = subject_probes(subject, session.today())?;
+    let probes = subject_probes(subject, unlocked.today())?;
     let keys = derive_all(&probes, &list.stretch, &list.salt).map_err(WatchlistError::from)?;
     Ok(Some(Prepared { list, keys }))
 }
@@ -310,13 +314,13 @@ fn score(kind: RowKind) -> u8 {
 /// hit report, all inside `tx`.
 pub(crate) fn raise(
     tx: &Transaction<'_>,
-    session: &Session<'_>,
+    unlocked: &Unlocked<'_>,
     prepared: &Prepared,
     person_id: Option<&str>,
     threshold: u8,
     standing: &HashSet<Tag>,
 ) -> Result<CheckOutcome, Error> {
-    let now = session.now();
+    let now = unlocked.now();
     let list = &prepared.list;
     let mut alerts = Vec::new();
     let mut entries = HashSet::new();
@@ -353,7 +357,7 @@ pub(crate) fn raise(
             list_out_of_date: now >= list.info.expires_at,
             raised_at: now,
         };
-        record_alert(tx, session, list, &tag, &alert)?;
+        record_alert(tx, unlocked, list, &tag, &alert)?;
         alerts.push(alert);
     }
     alerts.sort_by_key(|a| std::cmp::Reverse(a.score));
@@ -411,12 +415,12 @@ fn open_details(conn: &Connection, key: &StretchedKey) -> Result<Option<EntryDet
 
 fn record_alert(
     tx: &Transaction<'_>,
-    session: &Session<'_>,
+    unlocked: &Unlocked<'_>,
     list: &Active,
     tag: &Tag,
     alert: &WatchlistAlert,
 ) -> Result<(), StoreError> {
-    let cipher = session.store.cipher();
+    let cipher = unlocked.cipher();
     let sealed = seal_json(
         cipher,
         &format!("watchlist_alerts:{}", alert.alert_id),
@@ -434,7 +438,7 @@ fn record_alert(
         timestamp(alert.raised_at),
         sealed
     ])?;
-    session.audit(tx, "watchlist.alert", "watchlist_alert", &alert.alert_id)?;
+    unlocked.audit(tx, "watchlist.alert", "watchlist_alert", &alert.alert_id)?;
     let report = HitReport {
         alert_id: &alert.alert_id,
         list_id: &list.info.list_id,
@@ -461,12 +465,12 @@ fn record_alert(
 /// hits that already alert) and clears the person's alerts whose entry left the list.
 pub(crate) fn recheck_person(
     tx: &Transaction<'_>,
-    session: &Session<'_>,
+    unlocked: &Unlocked<'_>,
     prepared: &Prepared,
     person_id: &str,
     threshold: u8,
 ) -> Result<(Vec<WatchlistAlert>, Vec<String>), Error> {
-    let now = session.now();
+    let now = unlocked.now();
     let hits: HashSet<Tag> = hits(tx, prepared, threshold)?
         .into_iter()
         .map(|(_, key)| key.tag())
@@ -485,14 +489,14 @@ pub(crate) fn recheck_person(
                 active_tags.insert(tag);
             }
             _ => {
-                clear_alert(tx, session, &alert_id, now)?;
+                clear_alert(tx, unlocked, &alert_id, now)?;
                 cleared.push(alert_id);
             }
         }
     }
     let outcome = raise(
         tx,
-        session,
+        unlocked,
         prepared,
         Some(person_id),
         threshold,
@@ -503,21 +507,21 @@ pub(crate) fn recheck_person(
 
 fn clear_alert(
     tx: &Transaction<'_>,
-    session: &Session<'_>,
+    unlocked: &Unlocked<'_>,
     alert_id: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     tx.prepare_cached("UPDATE watchlist_alerts SET cleared_at = ?2 WHERE id = ?1")?
         .execute(params![alert_id, timestamp(now)])?;
-    session.audit(tx, "watchlist.alert_clear", "watchlist_alert", alert_id)
+    unlocked.audit(tx, "watchlist.alert_clear", "watchlist_alert", alert_id)
 }
 
 /// Alerts not tied to a local person (look-ups of unknown numbers) whose entry left the list.
 pub(crate) fn stale_alerts(
     tx: &Transaction<'_>,
-    session: &Session<'_>,
+    unlocked: &Unlocked<'_>,
 ) -> Result<Vec<String>, Error> {
-    let now = session.now();
+    let now = unlocked.now();
     let ids: Vec<String> = tx
         .prepare_cached(
             "SELECT id FROM watchlist_alerts WHERE person_id IS NULL AND cleared_at IS NULL
@@ -526,7 +530,7 @@ pub(crate) fn stale_alerts(
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for id in &ids {
-        clear_alert(tx, session, id, now)?;
+        clear_alert(tx, unlocked, id, now)?;
     }
     Ok(ids)
 }
@@ -534,7 +538,7 @@ pub(crate) fn stale_alerts(
 /// The alerts standing (not cleared), newest first.
 pub(crate) fn standing_alerts(
     conn: &Connection,
-    session: &Session<'_>,
+    unlocked: &Unlocked<'_>,
 ) -> Result<Vec<WatchlistAlert>, StoreError> {
     let rows: Vec<(String, Vec<u8>)> = conn
         .prepare_cached(
@@ -544,12 +548,6 @@ pub(crate) fn standing_alerts(
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     rows.iter()
-        .map(|(id, sealed)| {
-            open_json(
-                session.store.cipher(),
-                &format!("watchlist_alerts:{id}"),
-                sealed,
-            )
-        })
+        .map(|(id, sealed)| open_json(unlocked.cipher(), &format!("watchlist_alerts:{id}"), sealed))
         .collect()
 }

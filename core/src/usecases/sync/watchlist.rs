@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use lgt_protocol::{Entry, WatchlistEntry};
 use rusqlite::Transaction;
 
-use super::state;
 use crate::store::StoreError;
+use crate::sync;
 use crate::watchlist::{self, ListInfo, ListStatus};
 use crate::Error;
 
@@ -38,7 +38,7 @@ pub(super) fn import(
     if packages.is_empty() {
         return Ok(imported);
     }
-    let policy = state::watchlist_policy(tx)?;
+    let policy = sync::watchlist_policy(tx)?;
     for data in packages {
         let Some((version, bytes)) = serde_json::from_str::<WatchlistEntry>(data)
             .ok()

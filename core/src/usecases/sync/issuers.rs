@@ -6,7 +6,7 @@ use lgt_protocol::{unhex, Entry, IssuerEntry};
 use rusqlite::Transaction;
 
 use crate::crypto::PublicKey;
-use crate::scan::trust;
+use crate::issuers;
 use crate::store::StoreError;
 
 /// Applies `entries`; returns the keys refused as malformed (key ids and reasons).
@@ -31,7 +31,7 @@ pub(super) fn apply(
         match parsed {
             Some((key, issuer)) if key.key_id() == entry.key => {
                 let label = format!("device {}", issuer.device_id);
-                trust::apply_synced(tx, &key, &label, issuer.revoked_at.is_some(), now)?;
+                issuers::apply_synced(tx, &key, &label, issuer.revoked_at.is_some(), now)?;
             }
             _ => refused.push(format!("issuer {}: malformed", entry.key)),
         }

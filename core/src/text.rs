@@ -1,0 +1,54 @@
+//! Text normalisation shared by every capability: names, house codes and document numbers in
+//! the one form they are stored, indexed, hashed into watchlist tags and compared in. A leaf.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// A house code (门牌/房屋编码) as stored: trimmed, upper-cased, 1 to 64 ASCII letters, digits or
+/// '-'; `None` if it is not one. The registration validator and the door-plate scan share it.
+pub fn normalise_house_code(raw: &str) -> Option<String> {
+    let code = raw.trim().to_ascii_uppercase();
+    let valid = !code.is_empty()
+        && code.len() <= 64
+        && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    valid.then_some(code)
+}
+
+/// Normalises a person's name for storage and look-up: NFKC (full-width forms to plain),
+/// surrounding space trimmed, inner runs of space collapsed, the several middle-dot
+/// characters of transcribed minority and foreign names unified to U+00B7, Latin letters
+/// upper-cased.
+pub fn normalise_name(raw: &str) -> String {
+    let folded: String = raw
+        .nfkc()
+        .map(|c| match c {
+            '•' | '・' | '．' | '‧' | '∙' | '⋅' | '･' => '·',
+            _ => c.to_ascii_uppercase(),
+        })
+        .collect();
+    collapse_spaces(&folded)
+}
+
+/// `s` with surrounding space trimmed and inner runs of space collapsed to one.
+pub(crate) fn collapse_spaces(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Free text as stored: NFKC, runs of space collapsed, trimmed.
+pub(crate) fn normalise_text(raw: &str) -> String {
+    collapse_spaces(&raw.nfkc().collect::<String>())
+}
+
+/// Normalises a passport, travel-permit or other document number (NFKC, no spaces, upper
+/// case); `None` unless it is 3 to 32 ASCII letters, digits or '-'.
+pub fn normalise_document_number(raw: &str) -> Option<String> {
+    let number: String = raw
+        .nfkc()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let valid = (3..=32).contains(&number.len())
+        && number
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+    valid.then_some(number)
+}
