@@ -29,11 +29,11 @@
 
 pub mod audit;
 pub mod clock;
-pub mod codes;
+pub use lgt_common::codes;
 pub mod crypto;
 mod error;
 mod field;
-pub mod identity;
+pub use lgt_common::identity;
 pub mod outbox;
 pub mod permit;
 pub mod registration;
