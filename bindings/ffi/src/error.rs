@@ -6,7 +6,7 @@
 
 use lgt_core::identity::IdError;
 use lgt_core::permit::PermitError;
-use lgt_core::registration::FieldError;
+use lgt_core::registration::InputIssue;
 use lgt_core::scan::permit_qr::PermitQrError;
 use lgt_core::scan::ScanError;
 use lgt_core::store::StoreError;
@@ -357,7 +357,7 @@ impl From<&SyncError> for LgtError {
     }
 }
 
-fn field_issue(error: &FieldError) -> FieldIssue {
+fn field_issue(error: &InputIssue) -> FieldIssue {
     FieldIssue {
         field: error.field.clone(),
         code: error.code.to_owned(),
