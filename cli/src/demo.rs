@@ -120,8 +120,8 @@ fn watchlist_step(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
     use lgt_core::crypto::{SigningKey, StretchParams};
-    use lgt_core::watchlist::publish::{Epoch, ListedPerson, PublishedList, Signer, Validity};
     use lgt_core::watchlist::WatchlistPolicy;
+    use lgt_publisher::{Epoch, ListedPerson, PublishedList, Signer, Validity};
 
     let root = SigningKey::generate()?;
     let signer = Signer::delegate(

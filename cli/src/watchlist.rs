@@ -7,11 +7,11 @@ use anyhow::{anyhow, bail, Context, Result};
 use chrono::{Duration, NaiveDate};
 use clap::{Args, Subcommand};
 use lgt_core::crypto::{PublicKey, SigningKey, StretchParams};
-use lgt_core::watchlist::publish::{read_csv, Epoch, PublishedList, Signer, Validity};
 use lgt_core::watchlist::{
     AlertListener, Confidence, ListKind, ListStatus, RowKind, Subject, WatchlistAlert,
     WatchlistPolicy,
 };
+use lgt_publisher::{read_csv, Epoch, PublishedList, Signer, Validity};
 use serde_json::json;
 
 use crate::commands::{write_private, Session};
@@ -268,10 +268,7 @@ pub(crate) fn read_public_key(path: &Path) -> Result<PublicKey> {
         .map_err(|_| anyhow!("the root public key file must hold 64 hex digits"))
 }
 
-fn read_entries(
-    path: &Path,
-    today: NaiveDate,
-) -> Result<Vec<lgt_core::watchlist::publish::ListedPerson>> {
+fn read_entries(path: &Path, today: NaiveDate) -> Result<Vec<lgt_publisher::ListedPerson>> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     Ok(read_csv(file, today).map_err(lgt_core::Error::from)?)

@@ -20,7 +20,7 @@
 //! (8 KiB, t=1), clearly labelled; look-up and apply costs do not depend on it, and the
 //! field-cost derivation is measured on its own.
 //!
-//! Run: `cargo bench -p lgt-core --features synthetic,publisher --bench watchlist`
+//! Run: `cargo bench -p lgt-core --features synthetic --bench watchlist`
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -34,9 +34,9 @@ use lgt_core::clock::FixedClock;
 use lgt_core::crypto::{DataKey, KeyError, KeyProvider, SigningKey, StretchParams, StretchedKey};
 use lgt_core::store::{Durability, StoreOptions};
 use lgt_core::synthetic::SyntheticPeople;
-use lgt_core::watchlist::publish::{Epoch, ListedPerson, PublishedList, Signer, Validity};
 use lgt_core::watchlist::{Payload, Subject, WatchlistPolicy};
 use lgt_core::{FieldCore, OpenParams};
+use lgt_publisher::{Epoch, ListedPerson, PublishedList, Signer, Validity};
 
 const NOW: &str = "2026-11-29T02:00:00Z";
 

@@ -20,7 +20,7 @@
 //!  audit outbox  the MAC-chained trail and the frozen operations, written with each change
 //!  store         SQLite (WAL), migrations, sealed rows; the offline lock and `Unlocked`
 //!     │
-//!  leaves        session (who, when), text (normalisation), crypto, clock, identity, codes
+//!  leaves        session (who, when), text, crypto, clock; identity and codes (lgt-common)
 //! ```
 //!
 //! Data flows one way, down this picture; no module names one above it (`tests/layers.rs`
@@ -32,9 +32,9 @@
 
 // Leaves.
 pub mod clock;
-pub mod codes;
+pub use lgt_common::codes;
 pub mod crypto;
-pub mod identity;
+pub use lgt_common::identity;
 pub mod session;
 pub mod text;
 

@@ -13,20 +13,9 @@ pub fn normalise_house_code(raw: &str) -> Option<String> {
     valid.then_some(code)
 }
 
-/// Normalises a person's name for storage and look-up: NFKC (full-width forms to plain),
-/// surrounding space trimmed, inner runs of space collapsed, the several middle-dot
-/// characters of transcribed minority and foreign names unified to U+00B7, Latin letters
-/// upper-cased.
-pub fn normalise_name(raw: &str) -> String {
-    let folded: String = raw
-        .nfkc()
-        .map(|c| match c {
-            '•' | '・' | '．' | '‧' | '∙' | '⋅' | '･' => '·',
-            _ => c.to_ascii_uppercase(),
-        })
-        .collect();
-    collapse_spaces(&folded)
-}
+/// Names as stored, indexed and hashed into watchlist tags: the server's list publisher
+/// normalises them with the same function.
+pub use lgt_common::registration::normalise_name;
 
 /// `s` with surrounding space trimmed and inner runs of space collapsed to one.
 pub(crate) fn collapse_spaces(s: &str) -> String {

@@ -128,8 +128,10 @@ fn no_module_names_one_above_it() {
                         file.strip_prefix(&src).unwrap().display()
                     )),
                     Some(_) => {}
-                    None => unplaced.insert(named),
-                };
+                    None => {
+                        unplaced.insert(named);
+                    }
+                }
             }
         }
     }
@@ -175,7 +177,12 @@ fn the_checks_see_both_forms_of_import() {
         BTreeSet::from(["audit".to_owned(), "field".to_owned()])
     );
     assert_eq!(
-        named_modules("    let x = crate::usecases::run(); // crate::field"),
+        named_modules(
+            code_lines("    let x = crate::usecases::run(); // crate::field")
+                .next()
+                .unwrap()
+                .1
+        ),
         BTreeSet::from(["usecases".to_owned()])
     );
     assert!(named_modules("fn f() -> Result<(), crate::Error>").is_empty());

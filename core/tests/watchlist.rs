@@ -9,12 +9,12 @@ use lgt_core::crypto::{BlindIndex, KeyFile, KeyProvider, RowCipher, SigningKey, 
 use lgt_core::registration::{DocumentInput, Dwelling, PersonInput, RegistrationInput};
 use lgt_core::store::StoreOptions;
 use lgt_core::synthetic::SyntheticPeople;
-use lgt_core::watchlist::publish::{Epoch, ListedPerson, PublishedList, Signer, Validity};
 use lgt_core::watchlist::{
     AlertListener, Confidence, ListPackage, ListStatus, RowKind, Subject, WatchlistAlert,
     WatchlistPolicy, ALERT_WORDING,
 };
 use lgt_core::{FieldCore, OpenParams};
+use lgt_publisher::{Epoch, ListedPerson, PublishedList, Signer, Validity};
 
 mod common;
 

@@ -5,7 +5,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::db::{now, Db};
-use lgt_core::crypto::sha256;
+use lgt_common::crypto::sha256;
 use lgt_protocol::hex;
 
 /// A new one-time enrollment code.

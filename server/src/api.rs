@@ -5,7 +5,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use lgt_core::crypto::{sha256, PublicKey};
+use lgt_common::crypto::{sha256, PublicKey};
 use lgt_protocol::{
     device_key_proof_message, hex, paths, unhex, AuditAnchorRequest, AuditAnchorResponse, Bucket,
     DeviceKeyRequest, DeviceKeyResponse, EnrollRequest, EnrollResponse, NumbersRequest,

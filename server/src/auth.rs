@@ -4,7 +4,7 @@
 //! Nonces live in the database, so any server process behind a load balancer refuses them.
 
 use axum::http::{HeaderMap, StatusCode};
-use lgt_core::crypto::{sha256, PublicKey};
+use lgt_common::crypto::{sha256, PublicKey};
 use lgt_protocol::{codes, headers, hex, signing_message, unhex, MAX_CLOCK_SKEW_SECS};
 
 use crate::db::{now, Db};

@@ -6,7 +6,7 @@
 //! a number that commits later. The head also keeps the order-independent checksum of the
 //! live entries, adjusted on every write.
 
-use lgt_core::crypto::sha256;
+use lgt_common::crypto::sha256;
 use lgt_protocol::{checksum_hex, checksum_term, entry_digest_input, Bucket, BucketPage, Entry};
 use sqlx::{Any, AnyConnection, Transaction};
 

@@ -3,7 +3,7 @@
 //! `commands` bucket, so it reaches the device at its next pull and a forged one is refused
 //! there. The command key itself rotates by a command signed with the key it replaces.
 
-use lgt_core::crypto::SigningKey;
+use lgt_common::crypto::SigningKey;
 use lgt_protocol::{
     command_signing_message, hex, unhex, Bucket, Command, CommandAction, SignedCommand,
 };

@@ -4,7 +4,7 @@
 //! Revoking the device, or the key alone, marks the key revoked there; phones refuse its
 //! codes from their next sync.
 
-use lgt_core::crypto::PublicKey;
+use lgt_common::crypto::PublicKey;
 use lgt_protocol::{unhex, IssuerEntry, IssuerKeyPayload, Outcome, PushOperation};
 use serde::Serialize;
 use sqlx::AnyConnection;

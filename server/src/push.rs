@@ -8,8 +8,8 @@
 //! sent, and the phone sends the batch again.
 
 use chrono::NaiveDate;
-use lgt_core::crypto::sha256;
-use lgt_core::permit::{Permit, PermitEvent, PermitState};
+use lgt_common::crypto::sha256;
+use lgt_common::permit::{Permit, PermitEvent, PermitState};
 use lgt_protocol::{hex, OperationResult, Outcome, PushOperation};
 use serde::Deserialize;
 use sqlx::AnyConnection;

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use lgt_core::crypto::sha256;
+use lgt_common::crypto::sha256;
 use lgt_protocol::ServerPin;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};

@@ -5,7 +5,7 @@
 //! delta on the version before it); the signatures are the phones' to verify against the
 //! root they pin, so a compromised server can withhold a list but not forge one.
 
-use lgt_core::watchlist::{ListKind, ListPackage};
+use lgt_common::watchlist::{ListKind, ListPackage};
 use lgt_protocol::{watchlist_key, Outcome, PushOperation, WatchlistEntry};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;

@@ -116,7 +116,7 @@ fn table() -> Vec<(&'static str, Locked, Call)> {
         }),
         ("scan_symbol", Refused, |core, f| {
             ok(core.scan_symbol(Symbol {
-                format: Format::QrCode,
+                format: Format::Qr,
                 text: f.id_number.clone(),
                 position: Vec::new(),
             }))

@@ -6,9 +6,9 @@ use chrono::{Duration, NaiveDate, Utc};
 use lgt_core::crypto::{SigningKey, StretchParams};
 use lgt_core::registration::RegistrationInput;
 use lgt_core::synthetic::SyntheticPeople;
-use lgt_core::watchlist::publish::{Epoch, ListedPerson, PublishedList, Signer, Validity};
 use lgt_core::watchlist::{ListStatus, Subject, WatchlistPolicy};
 use lgt_e2e::{backends, BackendChoice, Fault, FaultProxy, Phone, TestServer};
+use lgt_publisher::{Epoch, ListedPerson, PublishedList, Signer, Validity};
 
 /// Test-only stretching cost (labelled so): the field cost would make each derivation slow.
 const CHEAP: StretchParams = StretchParams::MINIMUM;

@@ -22,7 +22,7 @@ def test_the_api_matches_its_listing():
 
 
 def test_the_phone_api_holds_no_list_publisher():
-    """Building and signing watchlists is the server's job (core feature `publisher`): the
+    """Building and signing watchlists is the server's job (crate `lgt-publisher`): the
     phone's API can import and check a list, never make one."""
     names = {
         line.split('"')[1].lower()

@@ -11,17 +11,18 @@
 //! Argon2id stretching of watchlist identifiers is in [`StretchedKey`].
 
 mod key_file;
-mod signing;
-mod stretch;
 
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use lgt_common::crypto::{derive, open_with, seal_with};
+use ring::aead::{LessSafeKey, UnboundKey, AES_256_GCM};
 use ring::rand::{SecureRandom, SystemRandom};
-use ring::{digest, hkdf, hmac};
+use ring::{hkdf, hmac};
 use zeroize::Zeroizing;
 
 pub use key_file::KeyFile;
-pub use signing::{PublicKey, SigningKey, PUBLIC_KEY_LEN, SIGNATURE_LEN};
-pub use stretch::{random_salt, StretchParams, StretchedKey, Tag, EPOCH_SALT_LEN, TAG_LEN};
+pub use lgt_common::crypto::{
+    random_bytes, random_salt, sha256, CryptoError, PublicKey, SigningKey, StretchParams,
+    StretchedKey, Tag, EPOCH_SALT_LEN, PUBLIC_KEY_LEN, SIGNATURE_LEN, TAG_LEN,
+};
 
 /// Length of a data key in bytes.
 pub const DATA_KEY_LEN: usize = 32;
@@ -103,26 +104,6 @@ pub enum BlindIndex {
     PermitNumber,
 }
 
-/// A cryptographic operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum CryptoError {
-    /// A sealed value failed to open: wrong key, or the row was tampered with or moved.
-    #[error("sealed value failed authentication")]
-    Authentication,
-    /// The operating system's random generator failed.
-    #[error("the system random generator failed")]
-    Random,
-    /// Key bytes are not a valid key of the expected kind.
-    #[error("invalid key material")]
-    InvalidKey,
-    /// A signature does not match its message and key.
-    #[error("signature does not verify")]
-    BadSignature,
-    /// Key-stretching parameters are out of range.
-    #[error("key-stretching parameters out of range")]
-    InvalidParameters,
-}
-
 /// The keys derived from one data key, and the operations the store needs.
 pub struct RowCipher {
     seal: LessSafeKey,
@@ -135,24 +116,6 @@ pub struct RowCipher {
 
 /// Length of the MAC that links audit records.
 pub const AUDIT_MAC_LEN: usize = 32;
-
-struct OkmLen(usize);
-
-impl hkdf::KeyType for OkmLen {
-    fn len(&self) -> usize {
-        self.0
-    }
-}
-
-fn derive(prk: &hkdf::Prk, label: &'static [u8]) -> Zeroizing<[u8; 32]> {
-    let mut out = Zeroizing::new([0u8; 32]);
-    let info = [label];
-    // Expanding 32 bytes from SHA-256 HKDF cannot fail (limit is 255 * 32).
-    if let Ok(okm) = prk.expand(&info, OkmLen(32)) {
-        let _ = okm.fill(out.as_mut());
-    }
-    out
-}
 
 impl RowCipher {
     /// Derives every sub-key from the data key.
@@ -208,69 +171,12 @@ impl RowCipher {
     }
 }
 
-/// AES-256-GCM under a fresh random nonce with `aad` bound; output nonce || ciphertext || tag.
-fn seal_with(
-    key: &LessSafeKey,
-    rng: &SystemRandom,
-    aad: &[u8],
-    plaintext: &[u8],
-) -> Result<Vec<u8>, CryptoError> {
-    let mut nonce = [0u8; NONCE_LEN];
-    rng.fill(&mut nonce).map_err(|_| CryptoError::Random)?;
-    let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + AES_256_GCM.tag_len());
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(plaintext);
-    let tag = key
-        .seal_in_place_separate_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(aad),
-            &mut out[NONCE_LEN..],
-        )
-        .map_err(|_| CryptoError::Random)?;
-    out.extend_from_slice(tag.as_ref());
-    Ok(out)
-}
-
-/// Opens what [`seal_with`] made under the same key and `aad`.
-fn open_with(
-    key: &LessSafeKey,
-    aad: &[u8],
-    sealed: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    if sealed.len() < NONCE_LEN + AES_256_GCM.tag_len() {
-        return Err(CryptoError::Authentication);
-    }
-    let (nonce, body) = sealed.split_at(NONCE_LEN);
-    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::Authentication)?;
-    let mut buffer = Zeroizing::new(body.to_vec());
-    let plain_len = key
-        .open_in_place(nonce, Aad::from(aad), buffer.as_mut_slice())
-        .map_err(|_| CryptoError::Authentication)?
-        .len();
-    buffer.truncate(plain_len);
-    Ok(buffer)
-}
-
-/// SHA-256 of `bytes`: the frozen-payload hash of outbox operations.
-pub fn sha256(bytes: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest::digest(&digest::SHA256, bytes).as_ref());
-    out
-}
-
 /// HMAC-SHA256 under a shared 32-byte key: references that every device holding the key must
 /// reproduce (the holder reference in a signed permit QR), unlike the per-store blind indexes.
 pub fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), message).as_ref());
     out
-}
-
-/// Fills a buffer from the operating system's CSPRNG.
-pub fn random_bytes(out: &mut [u8]) -> Result<(), CryptoError> {
-    SystemRandom::new()
-        .fill(out)
-        .map_err(|_| CryptoError::Random)
 }
 
 /// A random `u64` from the operating system's CSPRNG (retry jitter, nonces).

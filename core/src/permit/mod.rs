@@ -2,14 +2,12 @@
 //! drive it. Each applied event updates the permit, appends to its log, enqueues the sync
 //! operation and writes the audit record in one transaction; a refused event changes nothing.
 
-mod machine;
-
 use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use machine::{Permit, PermitError, PermitEvent, PermitState};
+pub use lgt_common::permit::{Permit, PermitError, PermitEvent, PermitState};
 
 use crate::audit::Audited;
 use crate::crypto::{BlindIndex, RowCipher};

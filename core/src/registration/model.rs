@@ -73,17 +73,7 @@ pub struct DocumentInput {
     pub number: String,
 }
 
-/// A dwelling: the standard-address house code and the address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Dwelling {
-    /// House code (房屋编码) of the standard-address system.
-    pub house_code: String,
-    /// Address as written.
-    pub address: String,
-    /// Housing type (code).
-    pub housing_type: String,
-}
+pub use lgt_common::registration::Dwelling;
 
 /// An employer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,14 +4,23 @@
 //! Why here: this is key derivation and sealing, and `crypto` is the one module that names
 //! `ring`; an SM3/SM4 module replacing ring would replace this file too. The watchlist
 //! module only sees tags and sealed bytes.
+//!
+//! The cost parameters and tag types are part of the signed list format and always present;
+//! the derivation itself (Argon2id) is behind the `stretch` feature.
 
+#[cfg(feature = "stretch")]
 use argon2::{Algorithm, Argon2, Params, Version};
+#[cfg(feature = "stretch")]
 use ring::aead::{LessSafeKey, UnboundKey, AES_256_GCM};
+#[cfg(feature = "stretch")]
 use ring::hkdf;
+#[cfg(feature = "stretch")]
 use ring::rand::SystemRandom;
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "stretch")]
 use zeroize::Zeroizing;
 
+#[cfg(feature = "stretch")]
 use super::{derive, open_with, random_bytes, seal_with, CryptoError};
 
 /// Length of a watchlist look-up tag in bytes (128 bits: no collisions among billions).
@@ -54,6 +63,14 @@ impl StretchParams {
         p: 1,
     };
 
+    /// Whether this setting costs at least as much as `floor` in every dimension.
+    pub fn at_least(&self, floor: &StretchParams) -> bool {
+        self.m_kib >= floor.m_kib && self.t >= floor.t
+    }
+}
+
+#[cfg(feature = "stretch")]
+impl StretchParams {
     /// Upper bounds keep a forged or mistaken manifest from exhausting the phone's memory.
     const MAX_M_KIB: u32 = 256 * 1024;
     const MAX_T: u32 = 16;
@@ -72,14 +89,10 @@ impl StretchParams {
     pub fn check(&self) -> Result<(), CryptoError> {
         self.argon2().map(|_| ())
     }
-
-    /// Whether this setting costs at least as much as `floor` in every dimension.
-    pub fn at_least(&self, floor: &StretchParams) -> bool {
-        self.m_kib >= floor.m_kib && self.t >= floor.t
-    }
 }
 
 /// A fresh random epoch salt.
+#[cfg(feature = "stretch")]
 pub fn random_salt() -> Result<[u8; EPOCH_SALT_LEN], CryptoError> {
     let mut salt = [0u8; EPOCH_SALT_LEN];
     random_bytes(&mut salt)?;
@@ -88,11 +101,13 @@ pub fn random_salt() -> Result<[u8; EPOCH_SALT_LEN], CryptoError> {
 
 /// The keys one identifier yields in one key epoch. Only someone presenting the identifier
 /// (and paying one Argon2id derivation) gets them.
+#[cfg(feature = "stretch")]
 pub struct StretchedKey {
     tag: Tag,
     details: LessSafeKey,
 }
 
+#[cfg(feature = "stretch")]
 impl StretchedKey {
     /// Stretches `value` in `domain` (e.g. `id`, `name-hanzi`) under the epoch salt.
     pub fn derive(
@@ -138,7 +153,7 @@ impl StretchedKey {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "stretch"))]
 mod tests {
     use super::*;
 

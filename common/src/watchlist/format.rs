@@ -25,7 +25,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Largest package accepted (a 1M-entry snapshot with details is about 250 MB).
 const MAX_PACKAGE_LEN: usize = 1 << 30;
 /// Largest sealed details of one row.
-pub(crate) const MAX_DETAILS_LEN: usize = 4096;
+pub const MAX_DETAILS_LEN: usize = 4096;
 
 /// The root key's statement that a signer key may sign lists until a given time. Signer keys
 /// live on the server and are rotated by issuing a new delegation; the root key stays
@@ -100,7 +100,8 @@ pub enum RowKind {
 }
 
 impl RowKind {
-    pub(crate) fn code(self) -> u8 {
+    /// The kind's byte in a payload row.
+    pub fn code(self) -> u8 {
         match self {
             Self::IdNumber => 1,
             Self::NameHanzi => 2,
@@ -108,7 +109,8 @@ impl RowKind {
         }
     }
 
-    pub(crate) fn from_code(code: u8) -> Option<Self> {
+    /// The kind a payload byte stands for, if any.
+    pub fn from_code(code: u8) -> Option<Self> {
         Some(match code {
             1 => Self::IdNumber,
             2 => Self::NameHanzi,
@@ -182,21 +184,26 @@ impl Payload {
 }
 
 /// A row borrowed from payload bytes.
-pub(crate) struct RowRef<'a> {
+pub struct RowRef<'a> {
+    /// The look-up tag.
     pub tag: Tag,
+    /// What it was derived from.
     pub kind: RowKind,
+    /// Sealed details (identity-number rows only).
     pub details: Option<&'a [u8]>,
 }
 
 /// A payload checked in one pass without copying it; rows are then read from the bytes, so
 /// applying a million-row list never holds a second copy of it in memory.
-pub(crate) struct PayloadView<'a> {
+pub struct PayloadView<'a> {
     adds: (usize, &'a [u8]),
     removes: (usize, &'a [u8]),
 }
 
 impl<'a> PayloadView<'a> {
-    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, WatchlistError> {
+    /// Checks payload bytes in one pass; anything but exactly one well-formed payload is
+    /// refused.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, WatchlistError> {
         let mut reader = Reader(bytes);
         let adds_len = reader.u32()? as usize;
         let adds_start = reader.0;
@@ -220,17 +227,19 @@ impl<'a> PayloadView<'a> {
     }
 
     /// Rows added and tags removed.
-    pub(crate) fn counts(&self) -> (u64, u64) {
+    pub fn counts(&self) -> (u64, u64) {
         (self.adds.0 as u64, self.removes.0 as u64)
     }
 
-    pub(crate) fn adds(&self) -> impl Iterator<Item = RowRef<'a>> + 'a {
+    /// The rows added, in payload order.
+    pub fn adds(&self) -> impl Iterator<Item = RowRef<'a>> + 'a {
         let mut reader = Reader(self.adds.1);
         // The bytes were checked by `parse`: reading them again cannot fail.
         std::iter::from_fn(move || read_row(&mut reader).ok()).take(self.adds.0)
     }
 
-    pub(crate) fn removes(&self) -> impl Iterator<Item = Tag> + 'a {
+    /// The tags removed, in payload order.
+    pub fn removes(&self) -> impl Iterator<Item = Tag> + 'a {
         self.removes.1.chunks_exact(TAG_LEN).map(|chunk| {
             let mut tag = [0u8; TAG_LEN];
             tag.copy_from_slice(chunk);
@@ -328,13 +337,13 @@ impl ListPackage {
     }
 }
 
-/// Lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex: how keys, salts and hashes are written in delegations and manifests.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Parses lower- or upper-case hex of exactly `N` bytes.
-pub(crate) fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
+pub fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
     let text = text.as_bytes();
     if text.len() != 2 * N {
         return None;
@@ -348,7 +357,7 @@ pub(crate) fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
 }
 
 /// Parses a hex public key.
-pub(crate) fn public_key_from_hex(text: &str) -> Option<PublicKey> {
+pub fn public_key_from_hex(text: &str) -> Option<PublicKey> {
     unhex::<32>(text.trim()).map(PublicKey::from_bytes)
 }
 

@@ -10,7 +10,7 @@
 
 use pinyin::ToPinyinMulti;
 
-use crate::text::normalise_name;
+use crate::registration::normalise_name;
 
 /// At most this many pinyin keys per name: each costs the phone one stretched derivation.
 /// Names with more reading combinations keep the first ones in a fixed order, on the server

@@ -1,5 +1,9 @@
-//! The server side: builds signed list versions from entries (a library API for `lgt-server`
-//! and `lgt watchlist build`). Behind the `publisher` feature: phones never build lists.
+//! # lgt-publisher: the server side of the watchlist
+//!
+//! Builds signed list versions from entries (a library API for `lgt watchlist build` and any
+//! server-side job that publishes lists). Phones never build lists, so this crate is not part
+//! of the phone core; it shares the list format and the probes with it through `lgt-common`,
+//! so the tags it computes are the ones the phone looks up.
 //!
 //! A [`PublishedList`] is the server's state of one list in one key epoch: every tag with the
 //! number of entries that produce it (two listed persons can share a name, birth date and
@@ -7,20 +11,21 @@
 //! last entry leaves. The server pays one Argon2id derivation per identity number and name
 //! key of each entry per epoch; deltas derive only the entries they touch.
 
+#![deny(missing_docs)]
+
 use std::collections::HashMap;
 use std::io::Read;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
-
-use super::format::{hex, unhex, MAX_DETAILS_LEN};
-use super::probe::{derive_one, id_probe, name_probes, normalise_sex, threads};
-use super::{
+use lgt_common::crypto::{random_salt, sha256, SigningKey, StretchParams, Tag, EPOCH_SALT_LEN};
+use lgt_common::identity;
+use lgt_common::watchlist::format::{hex, unhex, MAX_DETAILS_LEN};
+use lgt_common::watchlist::probe::{derive_one, id_probe, name_probes, normalise_sex, threads};
+use lgt_common::watchlist::{
     Delegation, EntryDetails, ListKind, ListPackage, Manifest, Payload, Row, RowKind,
-    WatchlistError, FORMAT_VERSION,
+    WatchlistError, DEFAULT_INSTRUCTIONS, FORMAT_VERSION,
 };
-use crate::crypto::{random_salt, sha256, SigningKey, StretchParams, Tag, EPOCH_SALT_LEN};
-use crate::identity;
+use serde::{Deserialize, Serialize};
 
 /// One listed person, as the server holds them. There is no ethnicity field: it is never
 /// matched on.
@@ -494,7 +499,7 @@ pub fn read_csv(reader: impl Read, today: NaiveDate) -> Result<Vec<ListedPerson>
             id_numbers,
             case_summary: entry.case_summary,
             instructions: if entry.instructions.is_empty() {
-                super::DEFAULT_INSTRUCTIONS.to_owned()
+                DEFAULT_INSTRUCTIONS.to_owned()
             } else {
                 entry.instructions
             },
