@@ -14,7 +14,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 /// The language of the output: the first of `LC_ALL`, `LC_MESSAGES` and `LANG` that is set
-/// (POSIX order), Chinese unless it names English. Temporary, until the global `--lang` flag.
+/// (POSIX order), read by [`lgt_core::Lang::from_locale`] (English for `en*` and `C`/`POSIX`);
+/// Chinese otherwise. Temporary, until the global `--lang` flag takes over.
 pub(crate) fn lang() -> lgt_core::Lang {
     let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
         .iter()

@@ -24,7 +24,9 @@ class ScanTest {
     @TempDir
     lateinit var tmp: File
 
-    private val corpus = File(System.getProperty("lgt.corpus") ?: "../../../shared/corpus/barcode")
+    // LGT_BARCODE_CORPUS as for the Rust and Python suites, else -Dlgt.corpus (the pom's
+    // default: shared/corpus/barcode beside the checkout).
+    private val corpus = File(System.getenv("LGT_BARCODE_CORPUS") ?: System.getProperty("lgt.corpus") ?: "../../../shared/corpus/barcode")
     private val still = ScanOptions(mode = ScanMode.STILL)
 
     /**
