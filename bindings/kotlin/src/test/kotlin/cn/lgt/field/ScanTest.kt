@@ -36,7 +36,7 @@ class ScanTest {
     private fun requireCorpus(image: File) {
         if (image.exists()) return
         check(System.getenv("LGT_REQUIRE_CORPUS") != "1") {
-            "barcode corpus not found at ${corpus.path}: pass -Dlgt.corpus=... (LGT_REQUIRE_CORPUS=1 is set)"
+            "barcode corpus not found at ${corpus.path}: set LGT_BARCODE_CORPUS (or -Dlgt.corpus=...) (LGT_REQUIRE_CORPUS=1 is set)"
         }
         val line = "SKIPPED: barcode corpus not found at ${corpus.path} " +
             "(set LGT_BARCODE_CORPUS=/path/to/shared/corpus/barcode, or LGT_REQUIRE_CORPUS=1 to fail instead)"
