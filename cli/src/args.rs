@@ -81,7 +81,9 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Walk through the field workflow in a fresh temporary store, then wipe it.
+    /// Play the coordinator's day end to end: a sync server started in this process on
+    /// loopback, a temporary store enrolled with it, scans, the watchlist alert, a permit and
+    /// its QR code, sync and the audit check; then the store is wiped and the server stopped.
     Demo,
     /// The offline wanted-persons list: build, import, status, check.
     #[command(subcommand)]

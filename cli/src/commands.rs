@@ -117,7 +117,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Codes { table } => show_codes(&ctx, table.as_deref()),
         Command::Wipe { yes } => wipe(&ctx, yes),
         Command::Seed { count, seed } => seed_synthetic(&ctx, count, seed),
-        Command::Demo => crate::demo::run(ctx.clock.clone(), &ctx.actor),
+        Command::Demo => crate::demo::run(ctx.clock.clone(), &ctx.actor, crate::lang()),
         Command::Watchlist(command) => crate::watchlist::run(&ctx, command),
         Command::Scan { paths, mode } => crate::scan::scan(&ctx, &paths, &mode),
         Command::Enroll {

@@ -13,6 +13,18 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// The language of the output: the first of `LC_ALL`, `LC_MESSAGES` and `LANG` that is set
+/// (POSIX order), read by [`lgt_core::Lang::from_locale`] (English for `en*` and `C`/`POSIX`);
+/// Chinese otherwise. Temporary, until the global `--lang` flag takes over.
+pub(crate) fn lang() -> lgt_core::Lang {
+    let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
+    locale
+        .and_then(|l| lgt_core::Lang::from_locale(&l))
+        .unwrap_or_default()
+}
+
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
     let json = cli.json;

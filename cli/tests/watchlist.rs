@@ -206,19 +206,3 @@ fn a_bad_csv_line_is_a_clear_error_naming_the_line_not_the_value() {
     );
     assert!(!err.contains("110101202311012171") && !err.contains("王芳"));
 }
-
-#[test]
-fn the_demo_shows_a_watchlist_alert() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lgt"))
-        .arg("demo")
-        .env("LGT_NOW", common::NOW)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("8b. signed watchlist v1 imported"), "{text}");
-    assert!(
-        text.contains("\"possible match: verify\" (Exact, score 100)"),
-        "{text}"
-    );
-}

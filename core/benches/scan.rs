@@ -141,7 +141,9 @@ fn summary(outcomes: &[Outcome]) -> (usize, usize, f64, f64) {
 }
 
 fn corpus_table(repeats: usize) {
-    let corpus = Corpus::locate();
+    let Some(corpus) = Corpus::locate() else {
+        return;
+    };
     let mut scanner = Scanner::new();
     let options = ScanOptions::new(Mode::Still);
     let mut rows: Vec<(String, Row)> = Vec::new();

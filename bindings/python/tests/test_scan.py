@@ -2,6 +2,7 @@
 interpretation, and permit QR codes verified offline."""
 
 import os
+import sys
 
 import pytest
 
@@ -19,7 +20,19 @@ def corpus_case(folder, name):
     """An image of the ZXing corpus and the text it holds."""
     image = os.path.join(CORPUS, folder, f"{name}.png")
     if not os.path.exists(image):
-        pytest.fail(f"barcode corpus missing at {CORPUS}: set LGT_BARCODE_CORPUS")
+        # A fresh clone has no corpus beside it: skip loudly, unless CI requires the corpus.
+        if os.environ.get("LGT_REQUIRE_CORPUS") == "1":
+            pytest.fail(
+                f"barcode corpus not found at {CORPUS}: set LGT_BARCODE_CORPUS "
+                "(LGT_REQUIRE_CORPUS=1 is set)"
+            )
+        line = (
+            f"SKIPPED: barcode corpus not found at {CORPUS} (set "
+            "LGT_BARCODE_CORPUS=/path/to/shared/corpus/barcode, or LGT_REQUIRE_CORPUS=1 "
+            "to fail instead)"
+        )
+        print(line, file=sys.stderr)
+        pytest.skip(line)
     with open(os.path.join(CORPUS, folder, f"{name}.txt"), encoding="utf-8") as f:
         return image, f.read()
 

@@ -9,6 +9,18 @@ use lgt_core::scan::{load_luma, LumaImage};
 /// Environment variable that overrides the corpus location.
 pub const CORPUS_ENV: &str = "LGT_BARCODE_CORPUS";
 
+/// Environment variable that, set to `1`, turns a missing corpus into a failure (CI sets it).
+pub const REQUIRE_ENV: &str = "LGT_REQUIRE_CORPUS";
+
+/// Says a test is skipped where a reader of `cargo test` sees it: straight to stderr, past the
+/// test harness's output capture (which would hide it in a passing test), and through the
+/// captured stdout too (shown with `--nocapture`).
+pub fn skip_loudly(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    println!("{line}");
+}
+
 /// What an image should decode to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expected {
@@ -105,20 +117,29 @@ pub struct Corpus {
 }
 
 impl Corpus {
-    /// `$LGT_BARCODE_CORPUS`, else `../shared/corpus/barcode` from the repository root. Panics
-    /// with instructions if it is missing: a test over an absent corpus must fail, not skip.
-    pub fn locate() -> Self {
+    /// `$LGT_BARCODE_CORPUS`, else `../shared/corpus/barcode` from the repository root.
+    /// `None` when it is missing, after one loud line saying so (a fresh clone has no corpus
+    /// beside it); with `LGT_REQUIRE_CORPUS=1` (CI) a missing corpus panics instead, so the
+    /// tests cannot pass there by skipping.
+    pub fn locate() -> Option<Self> {
         let root = std::env::var_os(CORPUS_ENV)
             .map(PathBuf::from)
             .unwrap_or_else(|| {
                 Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/barcode")
             });
+        if root.join("qrcode-1").is_dir() {
+            return Some(Self { root });
+        }
         assert!(
-            root.join("qrcode-1").is_dir(),
-            "barcode corpus not found at {}: set {CORPUS_ENV} to the folder holding qrcode-1 .. falsepositives-1",
+            std::env::var(REQUIRE_ENV).as_deref() != Ok("1"),
+            "barcode corpus not found at {}: set {CORPUS_ENV} to the folder holding qrcode-1 .. falsepositives-1 ({REQUIRE_ENV}=1 is set)",
             root.display()
         );
-        Self { root }
+        skip_loudly(&format!(
+            "SKIPPED: barcode corpus not found at {} (set {CORPUS_ENV}=/path/to/shared/corpus/barcode, or {REQUIRE_ENV}=1 to fail instead)",
+            root.display()
+        ));
+        None
     }
 
     /// Every folder of the corpus, sorted.
