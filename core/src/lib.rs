@@ -33,8 +33,8 @@ pub mod codes;
 pub mod crypto;
 mod error;
 mod field;
-pub mod messages;
 pub mod identity;
+pub mod messages;
 pub mod outbox;
 pub mod permit;
 pub mod registration;
@@ -46,5 +46,5 @@ pub mod synthetic;
 pub mod watchlist;
 
 pub use error::Error;
-pub use messages::Lang;
 pub use field::{FieldCore, OpenParams, PersonExport};
+pub use messages::Lang;

@@ -88,6 +88,15 @@ pub fn id_error(error: &IdError, lang: Lang) -> String {
     }
 }
 
+/// Why a sync failed, in `lang`: the same text as [`Error::message`] gives for
+/// [`Error::Sync`], for the engine's observers, which see the error by reference.
+pub fn sync_error(error: &SyncError, lang: Lang) -> String {
+    match lang {
+        Lang::En => error.to_string(),
+        Lang::ZhCn => sync_zh(error),
+    }
+}
+
 /// Chinese for each rule of registration validation, by its code (the identity-number
 /// rules by theirs); `无效` for a code this build does not know.
 fn rule_zh(code: &str) -> &'static str {
@@ -143,7 +152,11 @@ fn chinese(error: &Error) -> String {
                 .iter()
                 .map(|issue| format!("{} {}", issue.field, rule_zh(issue.code)))
                 .collect();
-            format!("登记信息有 {} 处错误：{}", errors.0.len(), fields.join("；"))
+            format!(
+                "登记信息有 {} 处错误：{}",
+                errors.0.len(),
+                fields.join("；")
+            )
         }
         Error::Permit(permit) => permit_zh(permit),
         Error::NotFound { kind, id } => format!("未找到 {kind} {id}"),
@@ -409,7 +422,10 @@ mod tests {
                 row_stride: 10,
                 width: 20,
             },
-            ScanError::ShortBuffer { needed: 400, got: 10 },
+            ScanError::ShortBuffer {
+                needed: 400,
+                got: 10,
+            },
             ScanError::RegionOutside,
             ScanError::DecoderPanicked,
             ScanError::UnknownMode,
@@ -571,12 +587,19 @@ mod tests {
         let samples = samples();
         let covered: BTreeSet<&str> = samples.iter().map(Error::code).collect();
         let expected: BTreeSet<&str> = CODES.iter().copied().collect();
-        assert_eq!(covered, expected, "a code without a sample, or a sample without a code");
+        assert_eq!(
+            covered, expected,
+            "a code without a sample, or a sample without a code"
+        );
         for error in &samples {
             let zh = error.message(Lang::ZhCn);
             let en = error.message(Lang::En);
             assert!(has_chinese(&zh), "{}: {zh:?}", error.code());
-            assert!(!en.trim().is_empty() && !has_chinese(&en), "{}: {en:?}", error.code());
+            assert!(
+                !en.trim().is_empty() && !has_chinese(&en),
+                "{}: {en:?}",
+                error.code()
+            );
         }
     }
 
@@ -588,10 +611,16 @@ mod tests {
         });
         for lang in [Lang::ZhCn, Lang::En] {
             let text = error.message(lang);
-            assert!(text.contains("permit-7") && text.contains("2027-10-29"), "{text}");
+            assert!(
+                text.contains("permit-7") && text.contains("2027-10-29"),
+                "{text}"
+            );
         }
         let wrong = IdError::WrongLength { length: 10 };
-        assert_eq!(id_error(&wrong, Lang::ZhCn), "身份号码应为 18 位（或旧式 15 位），实为 10 位");
+        assert_eq!(
+            id_error(&wrong, Lang::ZhCn),
+            "身份号码应为 18 位（或旧式 15 位），实为 10 位"
+        );
         assert!(id_error(&wrong, Lang::En).contains("10 characters"));
     }
 
@@ -643,7 +672,15 @@ mod tests {
     }
 
     fn assert_no_personal_value(text: &str) {
-        for value in [NAME, ID_NUMBER, PHONE, ADDRESS, "测试人", "合成市演示路", "1949"] {
+        for value in [
+            NAME,
+            ID_NUMBER,
+            PHONE,
+            ADDRESS,
+            "测试人",
+            "合成市演示路",
+            "1949",
+        ] {
             assert!(!text.contains(value), "{value:?} in {text:?}");
         }
     }

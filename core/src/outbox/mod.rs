@@ -155,11 +155,7 @@ fn select(
 }
 
 /// The frozen payload of `op_id`, decrypted, checked against its stored hash.
-pub fn payload(
-    conn: &Connection,
-    cipher: &RowCipher,
-    op_id: &str,
-) -> Result<Vec<u8>, StoreError> {
+pub fn payload(conn: &Connection, cipher: &RowCipher, op_id: &str) -> Result<Vec<u8>, StoreError> {
     let context = payload_context(op_id);
     let (sealed, hash): (Vec<u8>, Vec<u8>) = conn.query_row(
         "SELECT payload, payload_hash FROM outbox WHERE op_id = ?1",

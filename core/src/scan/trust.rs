@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use lgt_protocol::{IssuerKeyPayload, ISSUER_KEY_OPERATION};
 
-use crate::crypto::{self, RowCipher, PublicKey, SigningKey};
+use crate::crypto::{self, PublicKey, RowCipher, SigningKey};
 use crate::outbox;
 use crate::store::{timestamp, StoreError};
 use crate::Error;

@@ -17,7 +17,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use uuid::Uuid;
 
-use crate::crypto::{CryptoError, RowCipher, KeyError, KeyProvider};
+use crate::crypto::{CryptoError, KeyError, KeyProvider, RowCipher};
 
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 

@@ -10,7 +10,7 @@ use rusqlite::Transaction;
 
 use super::state;
 use super::SyncError;
-use crate::crypto::{RowCipher, PublicKey};
+use crate::crypto::{PublicKey, RowCipher};
 use crate::store::StoreError;
 
 /// Records the orders of the verified commands among `entries`; returns why the others were

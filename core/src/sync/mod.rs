@@ -45,7 +45,7 @@ pub use lgt_protocol::ServerPin;
 pub use state::Enrollment;
 
 use crate::audit;
-use crate::crypto::{RowCipher, PublicKey};
+use crate::crypto::{PublicKey, RowCipher};
 use crate::outbox::{self, OperationState};
 use crate::permit::{Permit, PermitState};
 use crate::store::{timestamp, Store, StoreError};

@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
 use super::client::Credentials;
-use crate::crypto::{sha256, BlindIndex, RowCipher, PublicKey, SigningKey, StretchParams};
+use crate::crypto::{sha256, BlindIndex, PublicKey, RowCipher, SigningKey, StretchParams};
 use crate::store::{open_bytes, seal_bytes, timestamp, StoreError};
 use crate::watchlist::WatchlistPolicy;
 
@@ -281,10 +281,7 @@ pub(crate) fn record_obeyed(
 }
 
 /// Makes the next device key, sealed beside the one in use, unless one is pending already.
-pub(crate) fn make_pending_key(
-    tx: &Transaction<'_>,
-    cipher: &RowCipher,
-) -> Result<(), StoreError> {
+pub(crate) fn make_pending_key(tx: &Transaction<'_>, cipher: &RowCipher) -> Result<(), StoreError> {
     if pending_key(tx, cipher)?.is_some() {
         return Ok(());
     }
@@ -326,10 +323,7 @@ pub(crate) fn promote_pending_key(
 }
 
 /// A new device key, and its PKCS#8 sealed under `context`.
-fn new_sealed_key(
-    cipher: &RowCipher,
-    context: &str,
-) -> Result<(SigningKey, Vec<u8>), StoreError> {
+fn new_sealed_key(cipher: &RowCipher, context: &str) -> Result<(SigningKey, Vec<u8>), StoreError> {
     let key = SigningKey::generate().map_err(|source| StoreError::Crypto {
         record: context.into(),
         source,
