@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use lgt_core::clock::FixedClock;
-use lgt_core::crypto::{BlindIndex, RowCipher, KeyFile, KeyProvider, SigningKey, StretchParams};
+use lgt_core::crypto::{BlindIndex, KeyFile, KeyProvider, RowCipher, SigningKey, StretchParams};
 use lgt_core::registration::{DocumentInput, Dwelling, PersonInput, RegistrationInput};
 use lgt_core::store::StoreOptions;
 use lgt_core::synthetic::SyntheticPeople;
