@@ -29,8 +29,10 @@ cargo build --quiet -p lgt-ffi "${cargo_profile[@]}"
 cargo build --quiet -p uniffi-bindgen
 # The tests play the server side: `lgt` signs watchlists, `lgt-server` is the sync server.
 cargo build --quiet -p lgt-cli -p lgt-server
-library="target/$profile/$lib_file"
-bindgen=target/debug/uniffi-bindgen
+# Cargo's output directory: CARGO_TARGET_DIR when set (a shared or separate build), else target/.
+target_dir="${CARGO_TARGET_DIR:-target}"
+library="$target_dir/$profile/$lib_file"
+bindgen="$target_dir/debug/uniffi-bindgen"
 
 generate() {
   local language=$1 out=$2

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use lgt_core::Lang;
 
 /// lgt: the 流管通 field core on the desktop.
 #[derive(Debug, Parser)]
@@ -23,8 +24,37 @@ pub struct Cli {
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Language of messages: zh-CN or en (default: the locale's, from LC_ALL, LC_MESSAGES or
+    /// LANG; Chinese when none names Chinese or English).
+    #[arg(long, global = true, value_name = "zh-CN|en", value_parser = parse_lang)]
+    pub lang: Option<Lang>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The language `lgt` speaks in: `--lang`, else the locale. Commands read it from their
+    /// session (`Session::lang`).
+    pub fn lang(&self) -> Lang {
+        self.lang
+            .unwrap_or_else(|| locale_lang(|name| std::env::var(name).ok()))
+    }
+}
+
+/// The language of the locale as POSIX ranks its variables (`LC_ALL`, then `LC_MESSAGES`,
+/// then `LANG`; the first one set decides); zh-CN when that names neither Chinese nor English,
+/// or none is set: the coordinators and supervisors read Chinese first.
+fn locale_lang(var: impl Fn(&str) -> Option<String>) -> Lang {
+    ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .into_iter()
+        .filter_map(var)
+        .find(|value| !value.trim().is_empty())
+        .and_then(|value| Lang::from_locale(&value))
+        .unwrap_or_default()
+}
+
+fn parse_lang(tag: &str) -> Result<Lang, String> {
+    Lang::from_locale(tag).ok_or_else(|| format!("{tag:?} is not zh-CN or en"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -333,4 +363,42 @@ pub enum AuditCommand {
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lang_with(vars: &[(&str, &str)]) -> Lang {
+        locale_lang(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn the_first_locale_variable_set_decides() {
+        assert_eq!(lang_with(&[]), Lang::ZhCn);
+        assert_eq!(lang_with(&[("LANG", "en_US.UTF-8")]), Lang::En);
+        assert_eq!(
+            lang_with(&[("LANG", "en_US.UTF-8"), ("LC_MESSAGES", "zh_CN.UTF-8")]),
+            Lang::ZhCn
+        );
+        assert_eq!(
+            lang_with(&[("LC_ALL", "en_GB.UTF-8"), ("LC_MESSAGES", "zh_CN.UTF-8")]),
+            Lang::En
+        );
+        assert_eq!(lang_with(&[("LC_ALL", ""), ("LANG", "C")]), Lang::ZhCn);
+        assert_eq!(lang_with(&[("LANG", "fr_FR.UTF-8")]), Lang::ZhCn);
+    }
+
+    #[test]
+    fn lang_flag_beats_the_locale() {
+        let cli = Cli::try_parse_from(["lgt", "--lang", "en", "status"]).unwrap();
+        assert_eq!(cli.lang(), Lang::En);
+        let cli = Cli::try_parse_from(["lgt", "status", "--lang", "zh-CN"]).unwrap();
+        assert_eq!(cli.lang(), Lang::ZhCn);
+        assert!(Cli::try_parse_from(["lgt", "--lang", "fr", "status"]).is_err());
+    }
 }

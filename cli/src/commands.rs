@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use lgt_core::clock::{Clock, FixedClock, SystemClock};
 use lgt_core::crypto::{KeyFile, KeyProvider};
@@ -15,11 +15,11 @@ use lgt_core::registration::{
 };
 use lgt_core::store::StoreOptions;
 use lgt_core::synthetic::SyntheticPeople;
-use lgt_core::{codes, identity, FieldCore, OpenParams};
+use lgt_core::{codes, identity, FieldCore, Lang, OpenParams};
 use serde_json::json;
 
 use crate::args::*;
-use crate::output::Printer;
+use crate::output::{CliError, Printer};
 
 mod sync;
 
@@ -29,13 +29,20 @@ pub(crate) struct Session {
     actor: String,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) out: Printer,
+    /// The language of human output and errors (`--lang` or the locale).
+    pub(crate) lang: Lang,
 }
 
 impl Session {
     fn store_dir(&self) -> Result<&Path> {
-        self.store
-            .as_deref()
-            .ok_or_else(|| anyhow!("no store given: pass --store DIR or set LGT_STORE"))
+        self.store.as_deref().ok_or_else(|| {
+            CliError::new(
+                "cli.no_store",
+                "未指定数据库目录：请使用 --store DIR 或设置 LGT_STORE",
+                "no store given: pass --store DIR or set LGT_STORE",
+            )
+            .into()
+        })
     }
 
     fn key_path(&self) -> Result<PathBuf> {
@@ -57,13 +64,30 @@ impl Session {
 
     pub(crate) fn open(&self) -> Result<FieldCore> {
         let dir = self.store_dir()?;
-        let keys = KeyFile::open(self.key_path()?).context("cannot read the key file")?;
+        let keys = self.key_file()?;
         Ok(FieldCore::open(self.params(dir, &keys))?)
+    }
+
+    /// The store's key file, opened.
+    pub(crate) fn key_file(&self) -> Result<KeyFile> {
+        KeyFile::open(self.key_path()?)
+            .map_err(key_error)
+            .context(CliError::new(
+                "cli.key_file",
+                "无法读取密钥文件",
+                "cannot read the key file",
+            ))
     }
 }
 
-/// Runs one command line.
-pub fn run(cli: Cli) -> Result<()> {
+/// A key file's failure as the core reports a key provider's, so that it prints from the
+/// catalogue.
+fn key_error(error: lgt_core::crypto::KeyError) -> lgt_core::Error {
+    lgt_core::Error::Store(lgt_core::store::StoreError::Key(error))
+}
+
+/// Runs one command line, speaking `lang` (what [`Cli::lang`] resolved).
+pub fn run(cli: Cli, lang: Lang) -> Result<()> {
     let clock: Arc<dyn Clock> = match &cli.now {
         Some(now) => {
             let at =
@@ -78,6 +102,7 @@ pub fn run(cli: Cli) -> Result<()> {
         actor: cli.actor,
         clock,
         out: Printer::new(cli.json),
+        lang,
     };
     match cli.command {
         Command::Init => init(&ctx),
@@ -92,8 +117,9 @@ pub fn run(cli: Cli) -> Result<()> {
             let identifier = ctx
                 .open()?
                 .add_identifier(&person_id, &DocumentInput { doc_type, number })?;
-            ctx.out.value(&identifier, |i| {
-                format!("person {person_id}: recorded identifier {}", i.id)
+            ctx.out.value(&identifier, |i| match lang {
+                Lang::ZhCn => format!("人员 {person_id}：已记录证件 {}", i.id),
+                Lang::En => format!("person {person_id}: recorded identifier {}", i.id),
             })
         }
         Command::Permit(command) => permit(&ctx, command),
@@ -117,7 +143,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Codes { table } => show_codes(&ctx, table.as_deref()),
         Command::Wipe { yes } => wipe(&ctx, yes),
         Command::Seed { count, seed } => seed_synthetic(&ctx, count, seed),
-        Command::Demo => crate::demo::run(ctx.clock.clone(), &ctx.actor, crate::lang()),
+        Command::Demo => crate::demo::run(ctx.clock.clone(), &ctx.actor, ctx.lang),
         Command::Watchlist(command) => crate::watchlist::run(&ctx, command),
         Command::Scan { paths, mode } => crate::scan::scan(&ctx, &paths, &mode),
         Command::Enroll {
@@ -142,22 +168,41 @@ pub fn run(cli: Cli) -> Result<()> {
 fn init(ctx: &Session) -> Result<()> {
     let dir = ctx.store_dir()?;
     if lgt_core::store::Store::exists(dir) {
-        bail!("a store already exists in {}", dir.display());
+        bail!(CliError::new(
+            "store.exists",
+            format!("{} 中已有数据库", dir.display()),
+            format!("a store already exists in {}", dir.display()),
+        ));
     }
-    lgt_core::store::create_private_dir(dir).context("cannot create the store directory")?;
+    lgt_core::store::create_private_dir(dir).context(CliError::new(
+        "cli.store_dir",
+        "无法创建数据库目录",
+        "cannot create the store directory",
+    ))?;
     let key_path = ctx.key_path()?;
     let keys = KeyFile::create(&key_path)
-        .context("cannot create the key file (does it exist already?)")?;
+        .map_err(key_error)
+        .context(CliError::new(
+            "cli.key_file",
+            "无法创建密钥文件（是否已存在？）",
+            "cannot create the key file (does it exist already?)",
+        ))?;
     let core = FieldCore::create(ctx.params(dir, &keys))?;
     ctx.out.value(
         &json!({ "store": dir, "key_file": key_path, "store_id": core.store_id() }),
-        |_| {
-            format!(
+        |_| match ctx.lang {
+            Lang::ZhCn => format!(
+                "已在 {} 创建数据库 {}（密钥文件 {}，权限 0600）",
+                dir.display(),
+                core.store_id(),
+                key_path.display()
+            ),
+            Lang::En => format!(
                 "created store {} in {} (key file {}, mode 0600)",
                 core.store_id(),
                 dir.display(),
                 key_path.display()
-            )
+            ),
         },
     )
 }
@@ -176,15 +221,30 @@ fn id_check(ctx: &Session, number: &str) -> Result<()> {
         "region": region,
         "warnings": id.warnings().iter().map(ToString::to_string).collect::<Vec<_>>(),
     });
+    let lang = ctx.lang;
     ctx.out.value(&report, |_| {
         let mut lines = vec![
-            format!("valid: {}", id.as_str()),
-            format!("kind: {:?}", id.kind()),
-            format!("sex: {:?}", id.sex()).to_lowercase(),
-            format!("birth date: {}", id.birth_date()),
+            format!("{}: {}", lang.pick("有效", "valid"), id.as_str()),
+            format!("{}: {:?}", lang.pick("类型", "kind"), id.kind()),
+            format!(
+                "{}: {}",
+                lang.pick("性别", "sex"),
+                match id.sex() {
+                    identity::IdSex::Male => lang.pick("男", "male"),
+                    identity::IdSex::Female => lang.pick("女", "female"),
+                }
+            ),
+            format!(
+                "{}: {}",
+                lang.pick("出生日期", "birth date"),
+                id.birth_date()
+            ),
         ];
         if let Some(legacy) = id.legacy() {
-            lines.push(format!("upgraded from 15-digit {legacy}"));
+            lines.push(lang.pick(
+                format!("由 15 位号码 {legacy} 升位"),
+                format!("upgraded from 15-digit {legacy}"),
+            ));
         }
         let place = region
             .as_ref()
@@ -195,9 +255,15 @@ fn id_check(ctx: &Session, number: &str) -> Result<()> {
                     .collect::<Vec<_>>()
                     .join(" ")
             })
-            .unwrap_or_else(|| "unknown".into());
-        lines.push(format!("region: {} {}", id.region_code(), place));
-        lines.extend(id.warnings().iter().map(|w| format!("warning: {w}")));
+            .unwrap_or_else(|| lang.pick("未知", "unknown").into());
+        lines.push(format!(
+            "{}: {} {}",
+            lang.pick("地区", "region"),
+            id.region_code(),
+            place
+        ));
+        let warning = lang.pick("提示", "warning");
+        lines.extend(id.warnings().iter().map(|w| format!("{warning}: {w}")));
         lines.join("\n")
     })
 }
@@ -207,10 +273,21 @@ fn read_registration(path: &Path) -> Result<RegistrationInput> {
     if path == Path::new("-") {
         std::io::stdin().read_to_string(&mut text)?;
     } else {
-        text = std::fs::read_to_string(path).context("cannot read the registration file")?;
+        text = std::fs::read_to_string(path).context(CliError::new(
+            "cli.registration_file",
+            "无法读取登记文件",
+            "cannot read the registration file",
+        ))?;
     }
     // serde's message names the field and position, never the value.
-    serde_json::from_str(&text).map_err(|e| anyhow!("registration file is not valid: {e}"))
+    serde_json::from_str(&text).map_err(|e| {
+        CliError::new(
+            "cli.registration_file",
+            format!("登记文件无效：{e}"),
+            format!("registration file is not valid: {e}"),
+        )
+        .into()
+    })
 }
 
 fn register(ctx: &Session, args: Box<RegisterArgs>) -> Result<()> {
@@ -255,19 +332,37 @@ fn register(ctx: &Session, args: Box<RegisterArgs>) -> Result<()> {
         },
     };
     let receipt = ctx.open()?.register(&input)?;
+    let lang = ctx.lang;
     ctx.out.value(&receipt, |r| {
-        let mut lines = vec![format!(
-            "registered {} person {}: registration {}, queued operation {}",
-            if r.new_person { "new" } else { "known" },
-            r.person_id,
-            r.registration_id,
-            r.operation_id
-        )];
+        let mut lines = vec![match lang {
+            Lang::ZhCn => format!(
+                "已登记{}人员 {}：登记 {}，待同步操作 {}",
+                if r.new_person { "新" } else { "已知" },
+                r.person_id,
+                r.registration_id,
+                r.operation_id
+            ),
+            Lang::En => format!(
+                "registered {} person {}: registration {}, queued operation {}",
+                if r.new_person { "new" } else { "known" },
+                r.person_id,
+                r.registration_id,
+                r.operation_id
+            ),
+        }];
         if let Some(closed) = &r.closed_registration_id {
-            lines.push(format!("closed earlier registration {closed}"));
+            lines.push(lang.pick(
+                format!("已结束之前的登记 {closed}"),
+                format!("closed earlier registration {closed}"),
+            ));
         }
-        lines.extend(r.warnings.iter().map(|w| format!("warning: {w}")));
-        lines.extend(r.alerts.iter().map(crate::watchlist::alert_line));
+        let warning = lang.pick("提示", "warning");
+        lines.extend(r.warnings.iter().map(|w| format!("{warning}: {w}")));
+        lines.extend(
+            r.alerts
+                .iter()
+                .map(|a| crate::watchlist::alert_line(a, lang)),
+        );
         lines.join("\n")
     })
 }
@@ -275,19 +370,23 @@ fn register(ctx: &Session, args: Box<RegisterArgs>) -> Result<()> {
 fn find(ctx: &Session, args: FindArgs) -> Result<()> {
     let core = ctx.open()?;
     // Watchlist alerts raised by the look-up appear on standard error at once.
-    crate::watchlist::listen(&core);
+    crate::watchlist::listen(&core, ctx.lang);
     let found = match (&args.id, &args.name) {
         (Some(number), _) => core.find_by_document_number(number)?,
         (None, Some(name)) => core.find_by_name(name)?,
-        (None, None) => bail!("give --id or --name"),
+        (None, None) => bail!(CliError::new(
+            "cli.usage",
+            "请给出 --id 或 --name",
+            "give --id or --name"
+        )),
     };
     ctx.out.value(&found, |persons| {
         if persons.is_empty() {
-            return "no match".into();
+            return ctx.lang.pick("无匹配", "no match").into();
         }
         persons
             .iter()
-            .map(crate::output::person)
+            .map(|p| crate::output::person(p, ctx.lang))
             .collect::<Vec<_>>()
             .join("\n")
     })
@@ -303,7 +402,9 @@ fn permit(ctx: &Session, command: PermitCommand) -> Result<()> {
     let command = match command {
         PermitCommand::Show { permit_id } => {
             let record = core.permit_show(&permit_id)?;
-            return ctx.out.value(&record, crate::output::permit_with_log);
+            return ctx
+                .out
+                .value(&record, |r| crate::output::permit_with_log(r, ctx.lang));
         }
         PermitCommand::Qr { permit, out } => {
             return crate::scan::permit_qr(ctx, &core, &permit, &out)
@@ -315,7 +416,10 @@ fn permit(ctx: &Session, command: PermitCommand) -> Result<()> {
         PermitCommand::RevokeIssuer { key_id } => {
             core.revoke_issuer(&key_id)?;
             return ctx.out.value(&json!({ "revoked": key_id }), |_| {
-                format!("issuer key {key_id} revoked")
+                ctx.lang.pick(
+                    format!("已吊销签发密钥 {key_id}"),
+                    format!("issuer key {key_id} revoked"),
+                )
             });
         }
         PermitCommand::Accept { person_id } => CorePermitCommand::Accept { person_id },
@@ -323,7 +427,11 @@ fn permit(ctx: &Session, command: PermitCommand) -> Result<()> {
             let number = match number {
                 Some(number) => number,
                 None => core.permit_number_from_pool()?.ok_or_else(|| {
-                    anyhow!("no reserved permit number left: sync to refill, or pass --number")
+                    CliError::new(
+                        "cli.no_permit_number",
+                        "预留的居住证证号已用完：请同步以补充，或使用 --number",
+                        "no reserved permit number left: sync to refill, or pass --number",
+                    )
                 })?,
             };
             apply(target, PermitEvent::Issue { number })
@@ -351,31 +459,49 @@ fn permit(ctx: &Session, command: PermitCommand) -> Result<()> {
     };
     let record = core.permit(&command)?;
     ctx.out
-        .value(&record, |r| crate::output::permit_line(&r.permit))
+        .value(&record, |r| crate::output::permit_line(&r.permit, ctx.lang))
 }
 
 fn audit_verify(ctx: &Session) -> Result<()> {
     let report = ctx.open()?.audit_verify()?;
-    ctx.out.value(&report, |r| match r.first_broken {
-        None => format!("audit chain intact: {} records", r.records),
-        Some(b) => format!("audit chain broken at record {} ({:?})", b.seq, b.kind).to_lowercase(),
-    })?;
+    ctx.out
+        .value(&report, |r| match (r.first_broken, ctx.lang) {
+            (None, Lang::ZhCn) => format!("审计链完整：共 {} 条记录", r.records),
+            (None, Lang::En) => format!("audit chain intact: {} records", r.records),
+            (Some(b), Lang::ZhCn) => format!("审计链在第 {} 条记录处断开（{:?}）", b.seq, b.kind),
+            (Some(b), Lang::En) => {
+                format!("audit chain broken at record {} ({:?})", b.seq, b.kind).to_lowercase()
+            }
+        })?;
     match report.first_broken {
         None => Ok(()),
-        Some(b) => Err(anyhow!("audit chain broken at record {}", b.seq)),
+        Some(b) => Err(CliError::new(
+            "audit.broken",
+            format!("审计链在第 {} 条记录处断开", b.seq),
+            format!("audit chain broken at record {}", b.seq),
+        )
+        .into()),
     }
 }
 
 fn outbox(ctx: &Session, state: Option<&str>) -> Result<()> {
     let state = state
         .map(|s| {
-            serde_json::from_value::<OperationState>(json!(s))
-                .map_err(|_| anyhow!("unknown state {s:?}"))
+            serde_json::from_value::<OperationState>(json!(s)).map_err(|_| {
+                CliError::new(
+                    "cli.usage",
+                    format!("未知状态 {s:?}"),
+                    format!("unknown state {s:?}"),
+                )
+            })
         })
         .transpose()?;
     let operations = ctx.open()?.outbox(state)?;
     ctx.out.value(&operations, |ops| {
-        let mut lines = vec![format!("{} operations", ops.len())];
+        let mut lines = vec![ctx.lang.pick(
+            format!("共 {} 个操作", ops.len()),
+            format!("{} operations", ops.len()),
+        )];
         lines.extend(ops.iter().map(|o| {
             format!(
                 "{:>6} {} {:?} {} {} {}",
@@ -395,9 +521,13 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {} (does it exist already?)", path.display()))?;
+    let mut file = options.open(path).with_context(|| {
+        CliError::new(
+            "cli.file_exists",
+            format!("无法创建 {}（是否已存在？）", path.display()),
+            format!("cannot create {} (does it exist already?)", path.display()),
+        )
+    })?;
     file.write_all(bytes)?;
     file.sync_all()?;
     Ok(())
@@ -411,9 +541,15 @@ fn export(ctx: &Session, person_id: &str, out: Option<&Path>) -> Result<()> {
             write_private(path, text.as_bytes())?;
             ctx.out
                 .value(&json!({ "exported": person_id, "file": path }), |_| {
-                    format!(
-                        "exported person {person_id} to {} (mode 0600)",
-                        path.display()
+                    ctx.lang.pick(
+                        format!(
+                            "已将人员 {person_id} 导出到 {}（权限 0600）",
+                            path.display()
+                        ),
+                        format!(
+                            "exported person {person_id} to {} (mode 0600)",
+                            path.display()
+                        ),
                     )
                 })
         }
@@ -431,7 +567,11 @@ fn show_codes(ctx: &Session, table: Option<&str>) -> Result<()> {
         .filter(|t| table.is_none_or(|name| json!(t.id) == json!(name)))
         .collect();
     if tables.is_empty() {
-        bail!("no code table of that name");
+        bail!(CliError::new(
+            "cli.no_code_table",
+            "没有这个名称的代码表",
+            "no code table of that name"
+        ));
     }
     ctx.out.value(&tables, |ts| {
         ts.iter()
@@ -455,17 +595,24 @@ fn show_codes(ctx: &Session, table: Option<&str>) -> Result<()> {
 
 fn wipe(ctx: &Session, yes: bool) -> Result<()> {
     if !yes {
-        bail!("wipe destroys the key and every record; confirm with --yes");
+        bail!(CliError::new(
+            "cli.confirm",
+            "清除将销毁密钥和全部记录：请用 --yes 确认",
+            "wipe destroys the key and every record; confirm with --yes"
+        ));
     }
     let dir = ctx.store_dir()?;
-    let keys = KeyFile::open(ctx.key_path()?).context("cannot read the key file")?;
+    let keys = ctx.key_file()?;
     match FieldCore::open(ctx.params(dir, &keys)) {
         Ok(core) => core.wipe(&keys)?,
         // A store that no longer opens (wrong key, damage) is wiped all the same.
         Err(_) => lgt_core::store::wipe_dir(dir, &keys)?,
     }
     ctx.out.value(&json!({ "wiped": dir }), |_| {
-        format!("wiped store in {}", dir.display())
+        ctx.lang.pick(
+            format!("已清除 {} 中的数据库", dir.display()),
+            format!("wiped store in {}", dir.display()),
+        )
     })
 }
 

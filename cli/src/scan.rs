@@ -3,16 +3,17 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use lgt_core::crypto::PublicKey;
 use lgt_core::scan::{
     interpret, load_luma, render_qr, write_png, Mode, Payload, ScanOptions, ScanResult, Scanner,
 };
 use lgt_core::store::Store;
-use lgt_core::FieldCore;
+use lgt_core::{FieldCore, Lang};
 use serde_json::{json, Value};
 
 use crate::commands::Session;
+use crate::output::{describe, CliError};
 
 const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "webp"];
 
@@ -22,7 +23,13 @@ fn images(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     for path in paths {
         if path.is_dir() {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| anyhow!("cannot list {}: {e}", path.display()))?
+                .map_err(|e| {
+                    CliError::new(
+                        "cli.io",
+                        format!("无法列出 {}：{e}", path.display()),
+                        format!("cannot list {}: {e}", path.display()),
+                    )
+                })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .collect();
             entries.sort();
@@ -46,7 +53,7 @@ pub fn scan(ctx: &Session, paths: &[PathBuf], mode: &str) -> Result<()> {
     let core = match &ctx.store {
         Some(dir) if Store::exists(dir) => {
             let core = ctx.open()?;
-            crate::watchlist::listen(&core);
+            crate::watchlist::listen(&core, ctx.lang);
             Some(core)
         }
         _ => None,
@@ -65,16 +72,21 @@ pub fn scan(ctx: &Session, paths: &[PathBuf], mode: &str) -> Result<()> {
             Ok(line) => line,
             Err(error) => {
                 failed += 1;
-                let code = error
-                    .downcast_ref::<lgt_core::Error>()
-                    .map_or("error", |e| e.code());
-                json!({ "file": path, "found": false, "error": { "code": code, "message": format!("{error:#}") } })
+                let (code, message) = describe(&error, Lang::En);
+                let (_, message_zh) = describe(&error, Lang::ZhCn);
+                json!({ "file": path, "found": false, "error": {
+                    "code": code, "message": message, "message_zh": message_zh,
+                } })
             }
         };
-        ctx.out.value(&line, human)?;
+        ctx.out.value(&line, |line| human(line, ctx.lang))?;
     }
     if failed > 0 {
-        bail!("{failed} image(s) could not be read");
+        bail!(CliError::new(
+            "scan.failed",
+            format!("{failed} 个图像无法读取"),
+            format!("{failed} image(s) could not be read"),
+        ));
     }
     Ok(())
 }
@@ -145,18 +157,23 @@ fn scan_one(
     Ok(line)
 }
 
-fn human(line: &Value) -> String {
+fn human(line: &Value, lang: Lang) -> String {
     let file = line["file"].as_str().unwrap_or_default();
     if let Some(error) = line.get("error") {
-        return format!(
-            "{file}: error: {}",
-            error["message"].as_str().unwrap_or_default()
+        let message = error[lang.pick("message_zh", "message")]
+            .as_str()
+            .unwrap_or_default();
+        let code = error["code"].as_str().unwrap_or_default();
+        return lang.pick(
+            format!("{file}：错误：{message} [{code}]"),
+            format!("{file}: error: {message} [{code}]"),
         );
     }
+    let ms = line["decode_ms"].as_f64().unwrap_or_default();
     if line["found"] != json!(true) {
-        return format!(
-            "{file}: nothing found ({:.1} ms)",
-            line["decode_ms"].as_f64().unwrap_or_default()
+        return lang.pick(
+            format!("{file}：未找到条码（{ms:.1} ms）"),
+            format!("{file}: nothing found ({ms:.1} ms)"),
         );
     }
     let mut text = format!(
@@ -181,7 +198,10 @@ pub fn permit_qr(ctx: &Session, core: &FieldCore, permit: &str, out: &Path) -> R
     let image = render_qr(&text, 8).map_err(lgt_core::Error::from)?;
     write_png(out, image.size, image.size, &image.pixels).map_err(lgt_core::Error::from)?;
     ctx.out.value(&json!({ "file": out, "text": text }), |_| {
-        format!("signed permit QR written to {}", out.display())
+        ctx.lang.pick(
+            format!("已将签名的居住证二维码写入 {}", out.display()),
+            format!("signed permit QR written to {}", out.display()),
+        )
     })
 }
 
@@ -216,9 +236,18 @@ pub fn issuer_key(ctx: &Session, core: &FieldCore) -> Result<()> {
 pub fn trust_issuer(ctx: &Session, core: &FieldCore, public_key: &str, label: &str) -> Result<()> {
     let key = unhex(public_key)
         .and_then(|b| PublicKey::try_from_slice(&b).ok())
-        .ok_or_else(|| anyhow!("the public key must be 64 hex digits"))?;
+        .ok_or_else(|| {
+            CliError::new(
+                "cli.bad_key",
+                "公钥应为 64 位十六进制数字",
+                "the public key must be 64 hex digits",
+            )
+        })?;
     core.trust_issuer(&key, label)?;
     ctx.out.value(&json!({ "trusted": key.key_id() }), |_| {
-        format!("issuer key {} trusted", key.key_id())
+        ctx.lang.pick(
+            format!("已信任签发密钥 {}", key.key_id()),
+            format!("issuer key {} trusted", key.key_id()),
+        )
     })
 }

@@ -1,21 +1,23 @@
 //! The one public error, and the one place that turns core errors (and panics) into it.
 //!
 //! Every variant carries a stable `code` (the core's [`lgt_core::Error::code`]), an English and a
-//! Chinese message. Messages hold record ids, field names, positions and dates only: never a
-//! name, number, phone or address, because they end up on screens and in crash reports.
+//! Chinese message, both from the core's catalogue ([`lgt_core::messages`]): this file only
+//! sorts errors into what a shell does about them. Messages hold record ids, field names,
+//! positions and dates only: never a name, number, phone or address, because they end up on
+//! screens and in crash reports.
 
 use lgt_core::identity::IdError;
+use lgt_core::messages;
 use lgt_core::permit::PermitError;
-use lgt_core::registration::InputIssue;
-use lgt_core::scan::permit_qr::PermitQrError;
+use lgt_core::registration;
 use lgt_core::scan::ScanError;
 use lgt_core::store::StoreError;
 use lgt_core::sync::SyncError;
-use lgt_core::watchlist::WatchlistError;
+use lgt_core::Lang;
 
 /// One field of a registration that failed validation.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct FieldIssue {
+pub struct InputIssue {
     /// Path of the field, e.g. `person.name`.
     pub field: String,
     /// Stable code of the rule, e.g. `required`, `id.check_digit`.
@@ -41,8 +43,8 @@ impl From<&IdError> for IdIssue {
     fn from(error: &IdError) -> Self {
         Self {
             code: error.code().to_owned(),
-            message_en: error.to_string(),
-            message_zh: id_zh(error),
+            message_en: messages::id_error(error, Lang::En),
+            message_zh: messages::id_error(error, Lang::ZhCn),
         }
     }
 }
@@ -61,7 +63,7 @@ pub enum LgtError {
         /// Chinese message.
         message_zh: String,
         /// The fields at fault, for a registration; empty otherwise.
-        fields: Vec<FieldIssue>,
+        fields: Vec<InputIssue>,
     },
     /// The request contradicts stored data (an illegal permit transition, a stale version,
     /// a document number held by someone else): refresh and decide again.
@@ -237,14 +239,14 @@ impl From<&lgt_core::Error> for LgtError {
     fn from(error: &lgt_core::Error) -> Self {
         use lgt_core::Error as E;
         let code = error.code().to_owned();
-        let message_en = error.to_string();
-        let message_zh = chinese(error);
+        let message_en = error.message(Lang::En);
+        let message_zh = error.message(Lang::ZhCn);
         match error {
             E::Validation(errors) => Self::Invalid {
                 code,
                 message_en,
                 message_zh,
-                fields: errors.0.iter().map(field_issue).collect(),
+                fields: errors.0.iter().map(InputIssue::from).collect(),
             },
             E::Scan(ScanError::DecoderPanicked) => Self::Internal {
                 code,
@@ -300,8 +302,8 @@ impl From<&lgt_core::Error> for LgtError {
 impl From<&SyncError> for LgtError {
     fn from(error: &SyncError) -> Self {
         let code = error.code().to_owned();
-        let message_en = error.to_string();
-        let message_zh = sync_zh(error);
+        let message_en = messages::sync_error(error, Lang::En);
+        let message_zh = messages::sync_error(error, Lang::ZhCn);
         match error {
             SyncError::Transient { retry_after, .. } => Self::Offline {
                 code,
@@ -357,205 +359,21 @@ impl From<&SyncError> for LgtError {
     }
 }
 
-fn field_issue(error: &InputIssue) -> FieldIssue {
-    FieldIssue {
-        field: error.field.clone(),
-        code: error.code.to_owned(),
-        message_en: error.message.clone(),
-        message_zh: field_rule_zh(error.code).to_owned(),
-    }
-}
-
-/// Chinese for each field rule of registration validation.
-fn field_rule_zh(code: &str) -> &'static str {
-    match code {
-        "required" => "必填",
-        "too_long" => "过长",
-        "invalid_character" => "含有不允许的字符",
-        "unknown_code" => "不是代码表中的代码",
-        "invalid_date" => "不是 YYYY-MM-DD 格式的有效日期",
-        "in_future" => "不能晚于今天",
-        "invalid_phone" => "不是有效的电话号码",
-        "mismatch" => "与身份号码不一致",
-        "before_birth" => "早于出生日期",
-        "before_move_in" => "早于迁入日期",
-        "invalid_credit_code" => "不是有效的统一社会信用代码",
-        "invalid_document_number" => "证件号码格式无效",
-        "invalid_house_code" => "房屋编码格式无效",
-        other => id_rule_zh(other),
-    }
-}
-
-/// Chinese for each identity-number rule, by its code.
-fn id_rule_zh(code: &str) -> &'static str {
-    match code {
-        "id.empty" => "身份号码为空",
-        "id.non_ascii" => "身份号码含有数字和 X 以外的字符",
-        "id.invalid_character" => "身份号码含有无效字符",
-        "id.wrong_length" => "身份号码应为 18 位（或旧式 15 位）",
-        "id.legacy_prefix" => "旧式 15 位号码不能使用居住证或外国人前缀",
-        "id.invalid_date" => "身份号码中的出生日期无效",
-        "id.future_date" => "身份号码中的出生日期晚于今天",
-        "id.check_digit" => "身份号码校验码不符（输入错误或号码无效）",
-        _ => "无效",
-    }
-}
-
-fn id_zh(error: &IdError) -> String {
-    let base = id_rule_zh(error.code());
-    match error {
-        IdError::InvalidCharacter { position } => format!("{base}（第 {position} 位）"),
-        IdError::WrongLength { length } => format!("{base}，实为 {length} 位"),
-        _ => base.to_owned(),
-    }
-}
-
-fn chinese(error: &lgt_core::Error) -> String {
-    use lgt_core::Error as E;
-    match error {
-        E::Store(store) => match store {
-            StoreError::WrongKey => "密钥无法打开此数据库（密钥错误或已更换）".into(),
-            StoreError::Key(_) => "无法从密钥提供方取得密钥".into(),
-            StoreError::Missing => "该目录中没有数据库".into(),
-            StoreError::AlreadyExists => "该目录中已有数据库".into(),
-            StoreError::NewerSchema { found } => {
-                format!("数据库结构版本为 {found}，高于本程序支持的版本")
-            }
-            StoreError::Crypto { record, .. } => format!("记录 {record} 无法解密或加密"),
-            StoreError::Malformed { record } => format!("存储的记录 {record} 格式错误"),
-            StoreError::Sqlite(_) => "数据库错误".into(),
-            StoreError::Io(_) => "文件系统错误".into(),
-        },
-        E::Id(id) => id_zh(id),
-        E::Validation(errors) => format!("登记信息有 {} 处错误", errors.0.len()),
-        E::Permit(permit) => permit_zh(permit),
-        E::NotFound { kind, id } => format!("未找到 {kind} {id}"),
-        E::Conflict { .. } => "此操作与已存储的记录冲突".into(),
-        E::InvalidArgument { field, .. } => format!("参数 {field} 无效"),
-        E::Watchlist(watchlist) => watchlist_zh(watchlist),
-        E::Scan(scan) => scan_zh(scan),
-        E::PermitQr(qr) => permit_qr_zh(qr),
-        E::Sync(sync) => sync_zh(sync),
-    }
-}
-
-fn sync_zh(error: &SyncError) -> String {
-    match error {
-        SyncError::NotEnrolled => "本设备尚未在同步服务器注册（请先注册设备）".into(),
-        SyncError::AlreadyEnrolled { device_id } => format!("本设备已注册为 {device_id}"),
-        SyncError::Transient { .. } => "服务器或网络暂时不可用，稍后将自动重试".into(),
-        SyncError::Auth { code } => {
-            format!("服务器拒绝了本设备（{code}），请检查时钟或重新注册设备")
+impl From<&registration::InputIssue> for InputIssue {
+    fn from(issue: &registration::InputIssue) -> Self {
+        Self {
+            field: issue.field.clone(),
+            code: issue.code.to_owned(),
+            message_en: messages::input_issue(issue, Lang::En),
+            message_zh: messages::input_issue(issue, Lang::ZhCn),
         }
-        SyncError::Revoked => "本设备已被主管吊销，必须立即清除数据".into(),
-        SyncError::WipeOrdered => "服务器签名指令要求清除本设备，必须立即清除数据".into(),
-        SyncError::UpgradeRequired { current, minimum } => {
-            format!("本程序版本为 {current}，服务器要求至少 {minimum}，请更新应用")
-        }
-        SyncError::Permanent { status, code, .. } => {
-            format!("服务器拒绝了该请求（{status} {code}）")
-        }
-        SyncError::Locked { since } => {
-            format!("自 {since} 起未成功同步：个人数据已锁定，同步成功后解锁")
-        }
-        SyncError::TooLarge => "请求过大，服务器无法处理".into(),
-        SyncError::BadServerAddress { reason } => {
-            format!("服务器地址不可用（{reason}）：须为带证书指纹的 https://，或本机回环的 http://")
-        }
-        SyncError::Cancelled => "同步已取消，其余数据将在下次同步时发送".into(),
-        SyncError::UntrustedServer => {
-            "服务器的 TLS 密钥与固定的指纹不符，网络可能被劫持；未发送任何数据".into()
-        }
-        SyncError::Store(_) => "同步时本地数据库出错".into(),
-    }
-}
-
-fn scan_zh(error: &ScanError) -> String {
-    match error {
-        ScanError::EmptyFrame => "图像没有像素".into(),
-        ScanError::TooLarge { width, height } => {
-            format!("图像为 {width}x{height}，超出扫描器可处理的大小")
-        }
-        ScanError::BadStride { row_stride, width } => {
-            format!("行跨度 {row_stride} 小于图像宽度 {width}")
-        }
-        ScanError::ShortBuffer { needed, got } => {
-            format!("亮度数据只有 {got} 字节，需要 {needed} 字节")
-        }
-        ScanError::RegionOutside => "取景区域在图像之外".into(),
-        ScanError::DecoderPanicked => "条码解码器无法处理此图像".into(),
-        ScanError::UnknownMode => "扫描模式应为 live 或 still".into(),
-        ScanError::FileTooLarge { bytes } => format!("文件为 {bytes} 字节，超出扫描器可处理的大小"),
-        ScanError::Io(_) => "无法读取文件".into(),
-        ScanError::BadImage(_) => "文件不是可读取的 JPEG、PNG 或 WebP 图像".into(),
-        ScanError::Encode => "内容无法编码为二维码".into(),
-    }
-}
-
-fn permit_qr_zh(error: &PermitQrError) -> String {
-    match error {
-        PermitQrError::Malformed => "居住证二维码格式错误".into(),
-        PermitQrError::UnknownIssuer => "居住证二维码的签发方不受本设备信任".into(),
-        PermitQrError::BadSignature => "居住证二维码签名无效：伪造或被篡改".into(),
-        PermitQrError::Expired { until } => format!("居住证二维码已于 {until} 过期"),
-        PermitQrError::NotYetValid { from } => format!("居住证二维码自 {from} 起生效"),
-        PermitQrError::Unencodable => "居住证信息无法编码为二维码".into(),
-    }
-}
-
-fn watchlist_zh(error: &WatchlistError) -> String {
-    match error {
-        WatchlistError::Malformed { .. } => "布控名单数据包格式错误".into(),
-        WatchlistError::UnknownRoot { key_id } => format!("布控名单由未知根密钥 {key_id} 授权"),
-        WatchlistError::BadSignature { .. } => "布控名单签名无效（可能被篡改）".into(),
-        WatchlistError::DelegationExpired { at } => format!("布控名单签发密钥的授权已于 {at} 过期"),
-        WatchlistError::PayloadMismatch { .. } => "布控名单内容与清单不符".into(),
-        WatchlistError::Expired { version, at } => {
-            format!("布控名单版本 {version} 已于 {at} 过期，名单已过时")
-        }
-        WatchlistError::Rollback { current, offered } => {
-            format!("布控名单版本 {offered} 不新于正在使用的版本 {current}（回滚）")
-        }
-        WatchlistError::WrongBase { .. } => "布控名单增量的基础版本与正在使用的版本不符".into(),
-        WatchlistError::Mixed { .. } => "布控名单版本混杂".into(),
-        WatchlistError::WeakStretch => "布控名单的密钥强度低于本设备的要求".into(),
-        WatchlistError::Crypto(_) => "布控名单密码运算失败".into(),
-        WatchlistError::InvalidEntry { entry, field, .. } => {
-            format!("布控名单条目 {entry} 的 {field} 无效")
-        }
-    }
-}
-
-fn permit_zh(error: &PermitError) -> String {
-    match error {
-        PermitError::IllegalTransition {
-            permit_id, event, ..
-        } => format!("居住证 {permit_id}：当前状态下不能执行 {event}"),
-        PermitError::EndorsementNotDue { permit_id, opens } => {
-            format!("居住证 {permit_id}：签注自 {opens} 起办理")
-        }
-        PermitError::EndorsementOverdue { permit_id, due } => {
-            format!("居住证 {permit_id}：签注已于 {due} 逾期，请先中止再恢复")
-        }
-        PermitError::NotOverdue { permit_id, due } => {
-            format!("居住证 {permit_id}：签注未逾期（截止 {due}）")
-        }
-        PermitError::UnknownReason { permit_id } => {
-            format!("居住证 {permit_id}：注销原因代码无效")
-        }
-        PermitError::InvalidNumber { permit_id } => {
-            format!("居住证 {permit_id}：证号应为 4 至 32 位字母或数字")
-        }
-        PermitError::StaleVersion {
-            permit_id,
-            based_on,
-            current,
-        } => format!("居住证 {permit_id}：自版本 {based_on} 后已被修改（现为 {current}）"),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use lgt_core::watchlist::WatchlistError;
+
     use super::*;
 
     #[test]
@@ -587,20 +405,33 @@ mod tests {
     }
 
     #[test]
-    fn every_identity_rule_has_chinese() {
-        let errors = [
-            IdError::Empty,
-            IdError::NonAscii,
-            IdError::InvalidCharacter { position: 3 },
-            IdError::WrongLength { length: 7 },
-            IdError::LegacyPrefix,
-            IdError::InvalidDate,
-            IdError::FutureDate,
-            IdError::CheckDigit,
-        ];
-        for error in errors {
-            assert_ne!(id_rule_zh(error.code()), "无效", "{}", error.code());
-        }
+    fn issues_carry_the_catalogue_texts() {
+        let wrong = IdError::WrongLength { length: 7 };
+        let issue = IdIssue::from(&wrong);
+        assert_eq!(issue.code, "id.wrong_length");
+        assert_eq!(issue.message_zh, messages::id_error(&wrong, Lang::ZhCn));
+        assert_eq!(issue.message_en, wrong.to_string());
+
+        let field = registration::InputIssue {
+            field: "moved_in".into(),
+            code: "invalid_date",
+            message: "is not a real date in the form YYYY-MM-DD".into(),
+        };
+        let public = LgtError::from(lgt_core::Error::Validation(registration::ValidationErrors(
+            vec![field.clone()],
+        )));
+        let LgtError::Invalid { fields, .. } = public else {
+            panic!("a validation error is Invalid: {public:?}");
+        };
+        assert_eq!(
+            fields,
+            [InputIssue {
+                field: "moved_in".into(),
+                code: "invalid_date".into(),
+                message_en: field.message,
+                message_zh: "不是 YYYY-MM-DD 格式的有效日期".into(),
+            }]
+        );
     }
 
     #[test]

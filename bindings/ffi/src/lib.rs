@@ -42,7 +42,7 @@ use lgt_core::{FieldCore, OpenParams};
 
 pub use audit::*;
 pub use codes::*;
-pub use error::{FieldIssue, IdIssue, LgtError};
+pub use error::{IdIssue, InputIssue, LgtError};
 pub use permits::*;
 pub use platform::{AlertListener, Clock, KeyProvider, SyncObserver};
 pub use registrations::*;

@@ -5,14 +5,15 @@ use std::time::Duration;
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
-use lgt_core::crypto::{KeyFile, StretchParams};
+use anyhow::Result;
+use lgt_core::crypto::StretchParams;
 use lgt_core::sync::{ServerPin, SyncAttempt, SyncError, SyncReport, SyncStatus, WatchOptions};
 use lgt_core::watchlist::WatchlistPolicy;
-use lgt_core::{Error, FieldCore};
+use lgt_core::{Error, FieldCore, Lang};
 use serde_json::json;
 
 use super::Session;
+use crate::output::CliError;
 use crate::watchlist::read_public_key;
 
 pub(super) fn enroll(
@@ -36,46 +37,81 @@ pub(super) fn enroll(
         }
         core.sync_pin_watchlist(&policy)?;
     }
-    ctx.out.value(&enrollment, |e| {
-        format!(
+    ctx.out.value(&enrollment, |e| match ctx.lang {
+        Lang::ZhCn => format!(
+            "已注册为设备 {}（协管员 {}，辖区 {}）",
+            e.device_id, e.coordinator, e.district
+        ),
+        Lang::En => format!(
             "enrolled as device {} (coordinator {}, district {})",
             e.device_id, e.coordinator, e.district
-        )
+        ),
     })
 }
 
-fn report_line(report: &SyncReport) -> String {
-    let mut line = format!(
-        "synced: {} acknowledged, {} conflicts, {} quarantined, {} entries pulled{}",
-        report.acknowledged,
-        report.conflicts,
-        report.quarantined,
-        report.pulled,
-        if report.recovered.is_empty() {
-            String::new()
-        } else {
-            format!(", {} buckets recovered", report.recovered.len())
-        }
-    );
+fn report_line(report: &SyncReport, lang: Lang) -> String {
+    let recovered = report.recovered.len();
+    let mut line = match lang {
+        Lang::ZhCn => format!(
+            "已同步：{} 个已确认，{} 个冲突，{} 个隔离，拉取 {} 条{}",
+            report.acknowledged,
+            report.conflicts,
+            report.quarantined,
+            report.pulled,
+            if recovered == 0 {
+                String::new()
+            } else {
+                format!("，恢复 {recovered} 个分区")
+            }
+        ),
+        Lang::En => format!(
+            "synced: {} acknowledged, {} conflicts, {} quarantined, {} entries pulled{}",
+            report.acknowledged,
+            report.conflicts,
+            report.quarantined,
+            report.pulled,
+            if recovered == 0 {
+                String::new()
+            } else {
+                format!(", {recovered} buckets recovered")
+            }
+        ),
+    };
     for info in &report.watchlist_imported {
-        line.push_str(&format!(
-            "\nwatchlist {} version {} imported ({} entries)",
-            info.list_id, info.version, info.entry_count
-        ));
+        line.push_str(&match lang {
+            Lang::ZhCn => format!(
+                "\n已导入布控名单 {} 版本 {}（{} 条）",
+                info.list_id, info.version, info.entry_count
+            ),
+            Lang::En => format!(
+                "\nwatchlist {} version {} imported ({} entries)",
+                info.list_id, info.version, info.entry_count
+            ),
+        });
     }
     for refused in &report.watchlist_refused {
-        line.push_str(&format!("\nwatchlist package refused: {refused}"));
+        line.push_str(&lang.pick(
+            format!("\n布控名单数据包被拒绝：{refused}"),
+            format!("\nwatchlist package refused: {refused}"),
+        ));
     }
     for refused in &report.commands_refused {
-        line.push_str(&format!("\nserver command refused: {refused}"));
+        line.push_str(&lang.pick(
+            format!("\n服务器指令被拒绝：{refused}"),
+            format!("\nserver command refused: {refused}"),
+        ));
     }
     if report.device_key_rotated {
-        line.push_str("\ndevice key replaced, as the server ordered");
+        line.push_str(lang.pick(
+            "\n已按服务器指令更换设备密钥",
+            "\ndevice key replaced, as the server ordered",
+        ));
     }
     if report.audit_rollback_suspected {
-        line.push_str(
+        line.push_str(lang.pick(
+            "\n服务器发现本数据库比上次同步时更旧（是否从副本恢复？）：已通知主管",
             "\nthe server found this store older than its last sync (restored from a copy?): a supervisor is told",
-        );
+        ));
     }
     line
 }
@@ -89,10 +125,18 @@ pub(super) fn sync(ctx: &Session, watch: bool, interval: u64) -> Result<()> {
         };
         // The watch runs on the core's runtime; its attempts come back here to be printed.
         let (attempts, printed) = std::sync::mpsc::channel();
+        let lang = ctx.lang;
         let running = core.sync_watch(options, move |attempt: &SyncAttempt| {
             let line = match &attempt.result {
-                Ok(report) => report_line(report),
-                Err(e) => format!("sync failed ({}): {e}", e.code()),
+                Ok(report) => report_line(report, lang),
+                Err(e) => match lang {
+                    Lang::ZhCn => format!(
+                        "同步失败：{} [{}]",
+                        lgt_core::messages::sync_error(e, Lang::ZhCn),
+                        e.code()
+                    ),
+                    Lang::En => format!("sync failed ({}): {e}", e.code()),
+                },
             };
             let _ = attempts.send((attempt.result.is_ok(), line, attempt.next_in));
             ControlFlow::Continue(())
@@ -105,7 +149,13 @@ pub(super) fn sync(ctx: &Session, watch: bool, interval: u64) -> Result<()> {
                     "message": line,
                     "next_in_secs": next_in.as_secs_f64(),
                 }),
-                |_| format!("{line}; next attempt in {:.0} s", next_in.as_secs_f64()),
+                |_| {
+                    let next = next_in.as_secs_f64();
+                    ctx.lang.pick(
+                        format!("{line}；{next:.0} 秒后再次尝试"),
+                        format!("{line}; next attempt in {next:.0} s"),
+                    )
+                },
             );
         }
         running.wait().map(|()| None)
@@ -120,17 +170,24 @@ pub(super) fn sync(ctx: &Session, watch: bool, interval: u64) -> Result<()> {
             let recheck = core.watchlist_recheck()?;
             let mut value = serde_json::to_value(&report)?;
             value["recheck"] = serde_json::to_value(&recheck)?;
-            ctx.out.value(&value, |_| {
-                format!(
-                    "{}\nre-checked {} persons: {} new alerts, {} cleared",
-                    report_line(&report),
+            ctx.out.value(&value, |_| match ctx.lang {
+                Lang::ZhCn => format!(
+                    "{}\n已复核 {} 人：新增 {} 条预警，解除 {} 条",
+                    report_line(&report, ctx.lang),
                     recheck.persons,
                     recheck.raised.len(),
                     recheck.cleared.len()
-                )
+                ),
+                Lang::En => format!(
+                    "{}\nre-checked {} persons: {} new alerts, {} cleared",
+                    report_line(&report, ctx.lang),
+                    recheck.persons,
+                    recheck.raised.len(),
+                    recheck.cleared.len()
+                ),
             })
         }
-        Ok(Some(report)) => ctx.out.value(&report, report_line),
+        Ok(Some(report)) => ctx.out.value(&report, |r| report_line(r, ctx.lang)),
         Ok(None) => Ok(()),
     }
 }
@@ -138,51 +195,79 @@ pub(super) fn sync(ctx: &Session, watch: bool, interval: u64) -> Result<()> {
 /// A revoked device, or one a signed command ordered wiped, purges itself at once: key first,
 /// then the files.
 fn wipe_revoked(ctx: &Session, core: FieldCore) -> Result<()> {
-    let keys = KeyFile::open(ctx.key_path()?).context("cannot read the key file")?;
+    let keys = ctx.key_file()?;
     core.wipe(&keys)?;
-    anyhow::bail!(
-        "this device was revoked or ordered wiped by a supervisor: its store has been wiped"
-    )
+    anyhow::bail!(CliError::new(
+        "sync.wiped",
+        "本设备已被主管吊销或被指令清除：数据库已清除",
+        "this device was revoked or ordered wiped by a supervisor: its store has been wiped",
+    ))
 }
 
 pub(super) fn status(ctx: &Session) -> Result<()> {
     let status = ctx.open()?.sync_status()?;
-    ctx.out.value(&status, human_status)
+    ctx.out.value(&status, |s| human_status(s, ctx.lang))
 }
 
-fn human_status(status: &SyncStatus) -> String {
-    let mut lines = vec![match &status.enrollment {
-        Some(e) => format!(
+fn human_status(status: &SyncStatus, lang: Lang) -> String {
+    let mut lines = vec![match (&status.enrollment, lang) {
+        (Some(e), Lang::ZhCn) => format!(
+            "设备 {}，服务器 {}（辖区 {}）",
+            e.device_id, e.server_url, e.district
+        ),
+        (Some(e), Lang::En) => format!(
             "device {} at {} (district {})",
             e.device_id, e.server_url, e.district
         ),
-        None => "not enrolled".to_owned(),
+        (None, _) => lang.pick("未注册", "not enrolled").to_owned(),
     }];
-    lines.push(format!(
-        "queue: {} waiting{}",
-        status.queue_depth,
-        status
-            .oldest_pending
-            .as_ref()
-            .map_or_else(String::new, |t| format!(", oldest queued {t}"))
-    ));
-    lines.push(format!(
-        "last success: {}",
-        status.last_success.as_deref().unwrap_or("never")
+    let oldest = status.oldest_pending.as_ref();
+    lines.push(match lang {
+        Lang::ZhCn => format!(
+            "队列：{} 个待发送{}",
+            status.queue_depth,
+            oldest.map_or_else(String::new, |t| format!("，最早入队于 {t}"))
+        ),
+        Lang::En => format!(
+            "queue: {} waiting{}",
+            status.queue_depth,
+            oldest.map_or_else(String::new, |t| format!(", oldest queued {t}"))
+        ),
+    });
+    let last_success = status
+        .last_success
+        .as_deref()
+        .unwrap_or(lang.pick("从未", "never"));
+    lines.push(lang.pick(
+        format!("上次成功同步：{last_success}"),
+        format!("last success: {last_success}"),
     ));
     if let Some(error) = &status.last_error {
-        lines.push(format!("last error: {error}"));
+        lines.push(lang.pick(format!("上次错误：{error}"), format!("last error: {error}")));
     }
     for b in &status.buckets {
-        lines.push(format!(
-            "bucket {}: cursor {}, {} entries, checksum {}",
-            b.bucket.as_str(),
-            b.cursor,
-            b.entries,
-            b.checksum
-        ));
+        lines.push(match lang {
+            Lang::ZhCn => format!(
+                "分区 {}：游标 {}，{} 条，校验和 {}",
+                b.bucket.as_str(),
+                b.cursor,
+                b.entries,
+                b.checksum
+            ),
+            Lang::En => format!(
+                "bucket {}: cursor {}, {} entries, checksum {}",
+                b.bucket.as_str(),
+                b.cursor,
+                b.entries,
+                b.checksum
+            ),
+        });
     }
-    lines.push(format!("{} quarantined", status.quarantined.len()));
+    let quarantined = status.quarantined.len();
+    lines.push(lang.pick(
+        format!("{quarantined} 个已隔离"),
+        format!("{quarantined} quarantined"),
+    ));
     for q in &status.quarantined {
         lines.push(format!(
             "  {} {} {}: {}",

@@ -33,6 +33,11 @@ impl Lgt {
             .env("LGT_NOW", NOW)
             .env("LGT_ACTOR", "tester-1")
             .env_remove("LGT_KEY_FILE")
+            // English whatever the machine's locale: the tests read English texts, and the
+            // language tests (lang.rs) set their own locale or `--lang`.
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env("LANG", "en_US.UTF-8")
             .stdin(Stdio::null());
         command
     }

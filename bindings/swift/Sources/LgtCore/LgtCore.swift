@@ -4804,95 +4804,6 @@ public func FfiConverterTypeEntryDetails_lower(_ value: EntryDetails) -> RustBuf
 
 
 /**
- * One field of a registration that failed validation.
- */
-public struct FieldIssue: Equatable, Hashable {
-    /**
-     * Path of the field, e.g. `person.name`.
-     */
-    public var field: String
-    /**
-     * Stable code of the rule, e.g. `required`, `id.check_digit`.
-     */
-    public var code: String
-    /**
-     * English explanation, without the value.
-     */
-    public var messageEn: String
-    /**
-     * Chinese explanation, without the value.
-     */
-    public var messageZh: String
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Path of the field, e.g. `person.name`.
-         */field: String, 
-        /**
-         * Stable code of the rule, e.g. `required`, `id.check_digit`.
-         */code: String, 
-        /**
-         * English explanation, without the value.
-         */messageEn: String, 
-        /**
-         * Chinese explanation, without the value.
-         */messageZh: String) {
-        self.field = field
-        self.code = code
-        self.messageEn = messageEn
-        self.messageZh = messageZh
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension FieldIssue: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeFieldIssue: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FieldIssue {
-        return
-            try FieldIssue(
-                field: FfiConverterString.read(from: &buf), 
-                code: FfiConverterString.read(from: &buf), 
-                messageEn: FfiConverterString.read(from: &buf), 
-                messageZh: FfiConverterString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: FieldIssue, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.field, into: &buf)
-        FfiConverterString.write(value.code, into: &buf)
-        FfiConverterString.write(value.messageEn, into: &buf)
-        FfiConverterString.write(value.messageZh, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeFieldIssue_lift(_ buf: RustBuffer) throws -> FieldIssue {
-    return try FfiConverterTypeFieldIssue.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeFieldIssue_lower(_ value: FieldIssue) -> RustBuffer {
-    return FfiConverterTypeFieldIssue.lower(value)
-}
-
-
-/**
  * The householder and the person's relation to them.
  */
 public struct Householder: Equatable, Hashable {
@@ -5245,6 +5156,95 @@ public func FfiConverterTypeIdentifier_lift(_ buf: RustBuffer) throws -> Identif
 #endif
 public func FfiConverterTypeIdentifier_lower(_ value: Identifier) -> RustBuffer {
     return FfiConverterTypeIdentifier.lower(value)
+}
+
+
+/**
+ * One field of a registration that failed validation.
+ */
+public struct InputIssue: Equatable, Hashable {
+    /**
+     * Path of the field, e.g. `person.name`.
+     */
+    public var field: String
+    /**
+     * Stable code of the rule, e.g. `required`, `id.check_digit`.
+     */
+    public var code: String
+    /**
+     * English explanation, without the value.
+     */
+    public var messageEn: String
+    /**
+     * Chinese explanation, without the value.
+     */
+    public var messageZh: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Path of the field, e.g. `person.name`.
+         */field: String, 
+        /**
+         * Stable code of the rule, e.g. `required`, `id.check_digit`.
+         */code: String, 
+        /**
+         * English explanation, without the value.
+         */messageEn: String, 
+        /**
+         * Chinese explanation, without the value.
+         */messageZh: String) {
+        self.field = field
+        self.code = code
+        self.messageEn = messageEn
+        self.messageZh = messageZh
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension InputIssue: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeInputIssue: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> InputIssue {
+        return
+            try InputIssue(
+                field: FfiConverterString.read(from: &buf), 
+                code: FfiConverterString.read(from: &buf), 
+                messageEn: FfiConverterString.read(from: &buf), 
+                messageZh: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: InputIssue, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.field, into: &buf)
+        FfiConverterString.write(value.code, into: &buf)
+        FfiConverterString.write(value.messageEn, into: &buf)
+        FfiConverterString.write(value.messageZh, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInputIssue_lift(_ buf: RustBuffer) throws -> InputIssue {
+    return try FfiConverterTypeInputIssue.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInputIssue_lower(_ value: InputIssue) -> RustBuffer {
+    return FfiConverterTypeInputIssue.lower(value)
 }
 
 
@@ -9234,7 +9234,7 @@ enum LgtError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */messageZh: String, 
         /**
          * The fields at fault, for a registration; empty otherwise.
-         */fields: [FieldIssue]
+         */fields: [InputIssue]
     )
     /**
      * The request contradicts stored data (an illegal permit transition, a stale version,
@@ -9431,7 +9431,7 @@ public struct FfiConverterTypeLgtError: FfiConverterRustBuffer {
             code: try FfiConverterString.read(from: &buf), 
             messageEn: try FfiConverterString.read(from: &buf), 
             messageZh: try FfiConverterString.read(from: &buf), 
-            fields: try FfiConverterSequenceTypeFieldIssue.read(from: &buf)
+            fields: try FfiConverterSequenceTypeInputIssue.read(from: &buf)
             )
         case 2: return .Refused(
             code: try FfiConverterString.read(from: &buf), 
@@ -9506,7 +9506,7 @@ public struct FfiConverterTypeLgtError: FfiConverterRustBuffer {
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(messageEn, into: &buf)
             FfiConverterString.write(messageZh, into: &buf)
-            FfiConverterSequenceTypeFieldIssue.write(fields, into: &buf)
+            FfiConverterSequenceTypeInputIssue.write(fields, into: &buf)
             
         
         case let .Refused(code,messageEn,messageZh):
@@ -11301,31 +11301,6 @@ fileprivate struct FfiConverterSequenceTypeCodeVersion: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceTypeFieldIssue: FfiConverterRustBuffer {
-    typealias SwiftType = [FieldIssue]
-
-    public static func write(_ value: [FieldIssue], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeFieldIssue.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FieldIssue] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [FieldIssue]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeFieldIssue.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterSequenceTypeIdentifier: FfiConverterRustBuffer {
     typealias SwiftType = [Identifier]
 
@@ -11343,6 +11318,31 @@ fileprivate struct FfiConverterSequenceTypeIdentifier: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeIdentifier.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeInputIssue: FfiConverterRustBuffer {
+    typealias SwiftType = [InputIssue]
+
+    public static func write(_ value: [InputIssue], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeInputIssue.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [InputIssue] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [InputIssue]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeInputIssue.read(from: &buf))
         }
         return seq
     }
