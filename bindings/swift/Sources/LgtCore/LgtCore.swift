@@ -1497,8 +1497,9 @@ public protocol LgtCoreProtocol: AnyObject, Sendable {
     func audit()  -> Audit
     
     /**
-     * Cancels the watching syncs and closes the store after the calls in flight; later
-     * calls answer [`LgtError::Closed`]. Closing twice is harmless.
+     * Stops the watching syncs (each reports `on_stopped`) and any sync in flight (its
+     * caller gets `sync.cancelled`), then closes the store after the blocking calls in
+     * flight; later calls answer [`LgtError::Closed`]. Closing twice is harmless.
      */
     func closeStore() 
     
@@ -1650,8 +1651,9 @@ open func audit() -> Audit  {
 }
     
     /**
-     * Cancels the watching syncs and closes the store after the calls in flight; later
-     * calls answer [`LgtError::Closed`]. Closing twice is harmless.
+     * Stops the watching syncs (each reports `on_stopped`) and any sync in flight (its
+     * caller gets `sync.cancelled`), then closes the store after the blocking calls in
+     * flight; later calls answer [`LgtError::Closed`]. Closing twice is harmless.
      */
 open func closeStore()  {try! rustCall() {
         uniffiCallStatus in
@@ -2663,7 +2665,7 @@ public protocol SyncEngineProtocol: AnyObject, Sendable {
     func syncNow() async throws  -> SyncReport
     
     /**
-     * Syncs now and then by itself on a thread of its own, reporting every attempt to
+     * Syncs now and then by itself on the core's runtime, reporting every attempt to
      * `observer`, until the returned subscription is cancelled, the store closes, or an
      * error needs the user (`AuthRequired`, `Revoked`, ...: passed to `on_stopped`).
      * Transient failures are retried with backoff.
@@ -2838,7 +2840,7 @@ open func syncNow()async throws  -> SyncReport  {
 }
     
     /**
-     * Syncs now and then by itself on a thread of its own, reporting every attempt to
+     * Syncs now and then by itself on the core's runtime, reporting every attempt to
      * `observer`, until the returned subscription is cancelled, the store closes, or an
      * error needs the user (`AuthRequired`, `Revoked`, ...: passed to `on_stopped`).
      * Transient failures are retried with backoff.
