@@ -47,7 +47,8 @@ impl<T> Future for SyncTask<T> {
     type Output = Result<T, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.get_mut().state {
+        let this = self.get_mut();
+        match &mut this.state {
             State::Running(handle) => Pin::new(handle).poll(cx).map(|joined| match joined {
                 Ok(result) => result,
                 // A panic in the work surfaces where it is awaited (the FFI turns it into an
@@ -55,9 +56,7 @@ impl<T> Future for SyncTask<T> {
                 Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
                 Err(_) => Err(SyncError::Cancelled.into()),
             }),
-            State::Failed(error) => {
-                Poll::Ready(Err(error.take().unwrap_or(SyncError::Cancelled.into())))
-            }
+            State::Failed(_) => Poll::Ready(Err(this.take_failure())),
         }
     }
 }
@@ -153,24 +152,19 @@ impl FieldCore {
         if let Some(runtime) = self.runtime.get() {
             return Ok(runtime);
         }
+        let not_started = || SyncError::Transient {
+            reason: "could not start the sync runtime".into(),
+            retry_after: None,
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("lgt-core")
             .enable_all()
             .build()
-            .map_err(|_| SyncError::Transient {
-                reason: "could not start the sync runtime".into(),
-                retry_after: None,
-            })?;
+            .map_err(|_| not_started())?;
         // Another thread may have started one first: keep that one.
         let _ = self.runtime.set(runtime);
-        self.runtime.get().ok_or_else(|| {
-            SyncError::Transient {
-                reason: "could not start the sync runtime".into(),
-                retry_after: None,
-            }
-            .into()
-        })
+        self.runtime.get().ok_or_else(|| not_started().into())
     }
 
     /// Runs `work` on the core's runtime.

@@ -247,11 +247,6 @@ impl Store {
         }
     }
 
-    /// The lock in force at `now`, if any (for a status screen; it opens nothing).
-    pub fn lock_at(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Option<Lock>, StoreError> {
-        self.read(|conn| lock::lock_at(conn, now))
-    }
-
     /// Runs `f` in an immediate write transaction, committing only if it returns `Ok`.
     pub fn write<T, E>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>
     where
