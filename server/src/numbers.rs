@@ -70,31 +70,44 @@ async fn held(
         .collect())
 }
 
-/// Checks that `number`, issued by `device` for `permit_id`, is not reserved for another
-/// device, and marks a reserved one used. Returns the refusal reason, if any.
+/// The refusal for an issue under a number not reserved for the device: reserved for
+/// another device (of any district) or never reserved read the same.
+const NOT_RESERVED: &str = "the permit number was not reserved for this device";
+
+/// The refusal for an issue under a number another permit of the device already holds.
+const IN_USE: &str = "the permit number is already used by another permit";
+
+/// Claims `number` for `permit_id`, issued by `device`: only a number reserved for this
+/// device and held by no other permit is accepted, and is then marked used. Returns the
+/// refusal, if any, which names no other record.
 pub async fn claim(
     conn: &mut AnyConnection,
     device: &Device,
     number: &str,
     permit_id: &str,
-) -> Result<Option<String>, ApiError> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT device_id FROM reserved_numbers WHERE number = $1")
+) -> Result<Option<&'static str>, ApiError> {
+    let reservation: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT device_id, used_by FROM reserved_numbers WHERE number = $1")
             .bind(number)
             .fetch_optional(&mut *conn)
             .await?;
-    match row {
-        Some((holder,)) if holder != device.id => Ok(Some(format!(
-            "permit {permit_id}: its number is reserved for another device"
-        ))),
-        Some(_) => {
-            sqlx::query("UPDATE reserved_numbers SET used_by = $2 WHERE number = $1")
-                .bind(number)
-                .bind(permit_id)
-                .execute(&mut *conn)
-                .await?;
-            Ok(None)
-        }
-        None => Ok(None),
+    let used_by = match reservation {
+        Some((holder, used_by)) if holder == device.id => used_by,
+        _ => return Ok(Some(NOT_RESERVED)),
+    };
+    let holder: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM permits WHERE number = $1 AND id <> $2")
+            .bind(number)
+            .bind(permit_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if holder.is_some() || used_by.is_some_and(|user| user != permit_id) {
+        return Ok(Some(IN_USE));
     }
+    sqlx::query("UPDATE reserved_numbers SET used_by = $2 WHERE number = $1")
+        .bind(number)
+        .bind(permit_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(None)
 }

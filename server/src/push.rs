@@ -9,7 +9,7 @@
 
 use chrono::NaiveDate;
 use lgt_common::crypto::sha256;
-use lgt_common::permit::{Permit, PermitEvent, PermitState};
+use lgt_common::permit::{Permit, PermitEvent};
 use lgt_protocol::{hex, OperationResult, Outcome, PushOperation};
 use serde::Deserialize;
 use sqlx::AnyConnection;
@@ -178,12 +178,24 @@ struct RegistrationCreated {
     closes_registration_id: Option<String>,
 }
 
+/// The refusal for a permit the device may not act on: one of another district, or none at
+/// all. The two read the same, so a refusal tells a phone nothing about other districts.
+const NOT_IN_DISTRICT: &str = "no such permit in this device's district";
+
+/// Applies a permit event, after checking the device may: the permit is of its district (or
+/// new, and then it is), the event rests on the server's current version (a cancellation
+/// too), and an issue's number was reserved for this device and is not in use.
 async fn apply_permit_event(
     conn: &mut AnyConnection,
     device: &Device,
     op: &PushOperation,
     op_event: PermitEventOp,
 ) -> Result<Outcome, ApiError> {
+    if op_event.permit_id != op.record_id {
+        return Ok(rejected(
+            "a permit.event names another permit than its record",
+        ));
+    }
     let row: Option<(String, String)> =
         sqlx::query_as("SELECT district, data FROM permits WHERE id = $1")
             .bind(&op_event.permit_id)
@@ -191,25 +203,21 @@ async fn apply_permit_event(
             .await?;
     let current = match row {
         None => None,
-        Some((district, data)) => match serde_json::from_str::<Permit>(&data) {
-            Ok(permit) => Some((district, permit)),
+        Some((district, _)) if district != device.district => return Ok(rejected(NOT_IN_DISTRICT)),
+        Some((_, data)) => match serde_json::from_str::<Permit>(&data) {
+            Ok(permit) => Some(permit),
             Err(_) => return Ok(rejected("the server's permit record is unreadable")),
         },
     };
-    let (district, next) = match (current, &op_event.event) {
+    let next = match (current, &op_event.event) {
         (None, PermitEvent::Accept { .. }) if op_event.base_version == 0 => {
             match Permit::accepted(op_event.permit_id.clone(), &op_event.event) {
-                Some(permit) => (device.district.clone(), permit),
+                Some(permit) => permit,
                 None => return Ok(rejected("malformed accept event")),
             }
         }
-        (None, _) => {
-            return Ok(rejected(format!(
-                "permit {} is unknown to the server",
-                op_event.permit_id
-            )))
-        }
-        (Some((_, current)), _) if op_event.base_version == 0 => {
+        (None, _) => return Ok(rejected(NOT_IN_DISTRICT)),
+        (Some(current), _) if op_event.base_version == 0 => {
             return conflict(
                 conn,
                 device,
@@ -219,10 +227,8 @@ async fn apply_permit_event(
             )
             .await
         }
-        (Some((district, current)), event) => {
-            let cancel_wins = matches!(event, PermitEvent::Cancel { .. })
-                && current.state != PermitState::Cancelled;
-            if op_event.base_version != current.version && !cancel_wins {
+        (Some(current), event) => {
+            if op_event.base_version != current.version {
                 let reason = format!(
                     "permit {}: based on version {}, the server has version {}",
                     current.id, op_event.base_version, current.version
@@ -230,28 +236,14 @@ async fn apply_permit_event(
                 return conflict(conn, device, op, reason, Some(current.version)).await;
             }
             match current.apply(event, op_event.occurred_on) {
-                Ok(next) => (district, next),
+                Ok(next) => next,
                 Err(e) => return Ok(rejected(e.to_string())),
             }
         }
     };
-    if let Some(number) = &next.number {
-        let holder: Option<(String,)> =
-            sqlx::query_as("SELECT id FROM permits WHERE number = $1 AND id <> $2")
-                .bind(number)
-                .bind(&next.id)
-                .fetch_optional(&mut *conn)
-                .await?;
-        if let Some((holder,)) = holder {
-            return Ok(rejected(format!(
-                "permit {}: its number is already held by permit {holder}",
-                next.id
-            )));
-        }
-        if matches!(op_event.event, PermitEvent::Issue { .. }) {
-            if let Some(reason) = numbers::claim(conn, device, number, &next.id).await? {
-                return Ok(rejected(reason));
-            }
+    if let PermitEvent::Issue { number } = &op_event.event {
+        if let Some(refusal) = numbers::claim(conn, device, number, &next.id).await? {
+            return Ok(rejected(refusal));
         }
     }
     let data = serde_json::to_string(&next).map_err(|_| {
@@ -268,7 +260,7 @@ async fn apply_permit_event(
              data = excluded.data, updated_at = excluded.updated_at",
     )
     .bind(&next.id)
-    .bind(&district)
+    .bind(&device.district)
     .bind(i64::from(next.version))
     .bind(next.number.as_deref())
     .bind(&data)
@@ -277,7 +269,7 @@ async fn apply_permit_event(
     .await?;
     buckets::put(
         conn,
-        &buckets::district_permits(&district),
+        &buckets::district_permits(&device.district),
         &next.id,
         Some(&data),
     )

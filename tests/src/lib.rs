@@ -1,6 +1,7 @@
 //! The end-to-end harness: the real sync server on loopback ([`TestServer`]), phones that
 //! run the real core over separate stores ([`Phone`]), and a fault-injecting HTTP proxy
-//! between them ([`FaultProxy`]).
+//! between them ([`FaultProxy`]), and a signing client of our own ([`signer`]) that speaks
+//! the protocol as an attacker would.
 //!
 //! The server runs on SQLite in a temporary directory, or on a fresh PostgreSQL database
 //! when `LGT_TEST_DATABASE_URL` is set (see [`backends`]).
@@ -10,6 +11,7 @@
 mod phone;
 mod proxy;
 mod server;
+pub mod signer;
 
 pub use phone::Phone;
 pub use proxy::{Fault, FaultProxy, FaultStats};

@@ -123,6 +123,17 @@ impl Phone {
         last
     }
 
+    /// Accepts, issues (under the next number of the phone's reserved pool, so it must have
+    /// synced) and delivers a permit for a registered person.
+    pub fn issue(&self, person_id: &str) -> PermitRecord {
+        let number = self
+            .core
+            .permit_number_from_pool()
+            .expect("pool")
+            .expect("a reserved permit number: sync first");
+        self.permit(person_id, &number)
+    }
+
     /// Applies one event to a permit based on `version`.
     pub fn apply(
         &self,

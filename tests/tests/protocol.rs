@@ -3,83 +3,11 @@
 //! tombstones. Every test runs on SQLite, and on PostgreSQL when configured.
 
 use lgt_core::crypto::{sha256, SigningKey};
-use lgt_core::sync::{Client, Credentials, SyncError};
+use lgt_core::sync::{Credentials, SyncError};
 use lgt_core::Error;
+use lgt_e2e::signer::{block_on, device, enroll_key, op, outcome, permit_op, push, reserve};
 use lgt_e2e::{backends, BackendChoice, Phone, TestServer};
-use lgt_protocol::{
-    headers, hex, paths, signing_message, Bucket, EnrollRequest, EnrollResponse, OperationResult,
-    Outcome, PushOperation, PushRequest, PushResponse,
-};
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
-
-fn enroll_key(
-    server: &TestServer,
-    key: &SigningKey,
-    code: &str,
-) -> Result<EnrollResponse, SyncError> {
-    let client = Client::new(&server.url, &[]).unwrap();
-    let request = EnrollRequest {
-        code: code.into(),
-        public_key: hex(key.public_key().as_bytes()),
-        client_version: "test".into(),
-    };
-    block_on(client.post(paths::ENROLL, &request))
-}
-
-fn device(server: &TestServer, district: &str) -> Credentials {
-    let key = SigningKey::generate().unwrap();
-    let code = server.enrollment_code("coord", district);
-    let device_id = enroll_key(server, &key, &code).unwrap().device_id;
-    Credentials { device_id, key }
-}
-
-fn push(
-    server: &TestServer,
-    device: &Credentials,
-    ops: Vec<PushOperation>,
-) -> Vec<OperationResult> {
-    let client = Client::new(&server.url, &[]).unwrap();
-    let response: PushResponse =
-        block_on(client.signed(device, paths::PUSH, &PushRequest { operations: ops })).unwrap();
-    response.results
-}
-
-fn op(op_id: &str, kind: &str, record_id: &str, payload: serde_json::Value) -> PushOperation {
-    let payload = payload.to_string();
-    PushOperation {
-        op_id: op_id.into(),
-        kind: kind.into(),
-        record_id: record_id.into(),
-        payload_sha256: hex(&sha256(payload.as_bytes())),
-        payload,
-    }
-}
-
-fn outcome(result: &OperationResult) -> &Outcome {
-    match result {
-        OperationResult::New { outcome, .. } | OperationResult::Duplicate { outcome, .. } => {
-            outcome
-        }
-        OperationResult::HashMismatch { .. } => panic!("hash mismatch"),
-    }
-}
-
-fn permit_op(op_id: &str, permit: &str, base: u32, event: serde_json::Value) -> PushOperation {
-    op(
-        op_id,
-        "permit.event",
-        permit,
-        serde_json::json!({"permit_id": permit, "base_version": base, "version": base + 1,
-                           "occurred_on": "2026-01-10", "event": event}),
-    )
-}
+use lgt_protocol::{headers, hex, paths, signing_message, Bucket, OperationResult, Outcome};
 
 fn accept_event() -> serde_json::Value {
     serde_json::json!({"event": "accept", "person_id": "person-1", "registration_id": "reg-1",
@@ -217,10 +145,11 @@ fn the_ledger_answers_duplicates_with_the_stored_result_and_refuses_a_changed_pa
 }
 
 #[test]
-fn stale_edits_become_conflicts_and_a_cancellation_wins() {
+fn stale_edits_and_stale_cancellations_become_conflicts() {
     for backend in backends() {
         let server = TestServer::start(&backend);
         let device = device(&server, "110105");
+        let number = reserve(&server, &device).remove(0);
         let results = push(
             &server,
             &device,
@@ -230,7 +159,7 @@ fn stale_edits_become_conflicts_and_a_cancellation_wins() {
                     "b",
                     "permit-7",
                     1,
-                    serde_json::json!({"event": "issue", "number": "N0001"}),
+                    serde_json::json!({"event": "issue", "number": number}),
                 ),
                 // Two edits based on version 2: the first applies, the second conflicts.
                 permit_op("c", "permit-7", 2, serde_json::json!({"event": "deliver"})),
@@ -241,11 +170,18 @@ fn stale_edits_become_conflicts_and_a_cancellation_wins() {
                     serde_json::json!({"event": "change_address",
                     "dwelling": {"house_code": "H-2", "address": "elsewhere", "housing_type": "10"}}),
                 ),
-                // A cancellation based on version 2 still wins.
+                // A cancellation is decided on a version too: a stale one conflicts...
                 permit_op(
                     "e",
                     "permit-7",
                     2,
+                    serde_json::json!({"event": "cancel", "reason": "1"}),
+                ),
+                // ...and a current one applies.
+                permit_op(
+                    "e2",
+                    "permit-7",
+                    3,
                     serde_json::json!({"event": "cancel", "reason": "1"}),
                 ),
                 // An edit after the cancellation is kept as a conflict.
@@ -264,7 +200,10 @@ fn stale_edits_become_conflicts_and_a_cancellation_wins() {
             .collect();
         assert_eq!(
             kinds,
-            ["applied", "applied", "applied", "conflict", "applied", "conflict", "rejected"]
+            [
+                "applied", "applied", "applied", "conflict", "conflict", "applied", "conflict",
+                "rejected"
+            ]
         );
         let row = server.rows("SELECT data, version FROM permits WHERE id = 'permit-7'");
         let permit: lgt_core::permit::Permit =
@@ -275,7 +214,7 @@ fn stale_edits_become_conflicts_and_a_cancellation_wins() {
             .block_on(lgt_server::admin::conflicts(&server.db, false))
             .unwrap();
         let ops: Vec<&str> = conflicts.iter().map(|c| c.op_id.as_str()).collect();
-        assert_eq!(ops, ["d", "f"]);
+        assert_eq!(ops, ["d", "e", "f"]);
         server
             .block_on(lgt_server::admin::resolve(
                 &server.db,
@@ -288,14 +227,14 @@ fn stale_edits_become_conflicts_and_a_cancellation_wins() {
                 .block_on(lgt_server::admin::conflicts(&server.db, false))
                 .unwrap()
                 .len(),
-            1
+            2
         );
         assert_eq!(
             server
                 .block_on(lgt_server::admin::conflicts(&server.db, true))
                 .unwrap()
                 .len(),
-            2
+            3
         );
     }
 }
@@ -308,13 +247,15 @@ fn a_refused_operation_is_quarantined_with_its_reason_and_blocks_nothing() {
         let mut second = Phone::new(12);
         first.enroll(&server.url, &server.enrollment_code("c1", "110105"));
         second.enroll(&server.url, &server.enrollment_code("c2", "110105"));
-        let a = first.register(1);
-        first.permit(&a[0].person_id, "SAME0001");
         first.sync_until_quiet(3);
-        // The second phone issues the same number offline: the server refuses that event.
+        second.sync_until_quiet(3);
+        let a = first.register(1);
+        let taken = first.issue(&a[0].person_id).permit.number.unwrap();
+        first.sync_until_quiet(3);
+        // The second phone issues the first's number offline: the server refuses that event.
         let b = second.register(2);
-        let refused = second.permit(&b[0].person_id, "SAME0001");
-        second.permit(&b[1].person_id, "OTHER0001");
+        let refused = second.permit(&b[0].person_id, &taken);
+        let kept = second.issue(&b[1].person_id).permit.number.unwrap();
         second.core.sync_now().unwrap();
         let status = second.status();
         assert_eq!(status.queue_depth, 0);
@@ -327,20 +268,20 @@ fn a_refused_operation_is_quarantined_with_its_reason_and_blocks_nothing() {
         // permit and is kept there as a conflict for a supervisor.
         assert_eq!(reasons.len(), 1, "{reasons:?}");
         assert_eq!(reasons[0].0, refused.permit.id);
-        assert!(reasons[0].1.contains("already held"), "{reasons:?}");
+        assert!(reasons[0].1.contains("not reserved"), "{reasons:?}");
         let conflicts = server
             .block_on(lgt_server::admin::conflicts(&server.db, false))
             .unwrap();
         assert_eq!(conflicts.len(), 1);
         assert_eq!(conflicts[0].record_id, refused.permit.id);
-        assert_eq!(
-            server.count("SELECT COUNT(*) FROM permits WHERE number = 'OTHER0001'"),
-            1
-        );
-        assert_eq!(
-            server.count("SELECT COUNT(*) FROM permits WHERE number = 'SAME0001'"),
-            1
-        );
+        for number in [&taken, &kept] {
+            assert_eq!(
+                server.count(&format!(
+                    "SELECT COUNT(*) FROM permits WHERE number = '{number}'"
+                )),
+                1
+            );
+        }
     }
 }
 
@@ -470,7 +411,7 @@ fn permit_numbers_are_reserved_per_device_refilled_and_never_shared() {
         assert!(
             quarantined[0]
                 .reason
-                .contains("reserved for another device"),
+                .contains("not reserved for this device"),
             "{quarantined:?}"
         );
     }
