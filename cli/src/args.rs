@@ -68,6 +68,9 @@ pub enum Command {
     Register(Box<RegisterArgs>),
     /// Find persons by identity/document number or by name.
     Find(FindArgs),
+    /// Dwellings (房屋) and who is registered there.
+    #[command(subcommand)]
+    Dwelling(DwellingCommand),
     /// Person records.
     #[command(subcommand)]
     Person(PersonCommand),
@@ -252,6 +255,16 @@ pub struct FindArgs {
     /// Name (exact, after normalisation), current or former.
     #[arg(long)]
     pub name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DwellingCommand {
+    /// A dwelling with every registration at it, current ones first (this phone's and,
+    /// once synced, its district colleagues').
+    Show {
+        /// House code (房屋编码), as on the door-plate QR.
+        house_code: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -109,6 +109,11 @@ pub fn run(cli: Cli, lang: Lang) -> Result<()> {
         Command::Id(IdCommand::Check { number }) => id_check(&ctx, &number),
         Command::Register(args) => register(&ctx, args),
         Command::Find(args) => find(&ctx, args),
+        Command::Dwelling(DwellingCommand::Show { house_code }) => {
+            let found = ctx.open()?.dwelling(&house_code)?;
+            ctx.out
+                .value(&found, |d| crate::output::dwelling(d, ctx.lang))
+        }
         Command::Person(PersonCommand::AddId {
             person_id,
             doc_type,

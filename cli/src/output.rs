@@ -4,7 +4,7 @@
 use anyhow::Result;
 use lgt_core::identity::IdError;
 use lgt_core::permit::{Permit, PermitRecord, PermitState};
-use lgt_core::registration::PersonRecord;
+use lgt_core::registration::{DwellingRecord, PersonRecord, RegistrationStatus};
 use lgt_core::scan::ScanError;
 use lgt_core::sync::SyncError;
 use lgt_core::{messages, Lang};
@@ -154,6 +154,51 @@ pub fn error(json: bool, lang: Lang, error: &anyhow::Error) {
 }
 
 /// One person, a few lines.
+/// A dwelling and the registrations at it, one line each.
+pub fn dwelling(d: &DwellingRecord, lang: Lang) -> String {
+    let mut lines = vec![match (&d.dwelling, lang) {
+        (Some(w), Lang::ZhCn) => format!(
+            "房屋 {}：{}（房屋类型 {}）",
+            d.house_code, w.address, w.housing_type
+        ),
+        (Some(w), Lang::En) => format!(
+            "dwelling {}: {} (housing type {})",
+            d.house_code, w.address, w.housing_type
+        ),
+        (None, Lang::ZhCn) => format!("房屋 {}", d.house_code),
+        (None, Lang::En) => format!("dwelling {}", d.house_code),
+    }];
+    if let Some(landlord) = &d.landlord {
+        lines.push(match lang {
+            Lang::ZhCn => format!("  房东：{}（{}）", landlord.name, landlord.phone),
+            Lang::En => format!("  landlord: {} ({})", landlord.name, landlord.phone),
+        });
+    }
+    for r in &d.registrations {
+        let status = match (r.status, lang) {
+            (RegistrationStatus::Active, Lang::ZhCn) => "现住",
+            (RegistrationStatus::Closed, Lang::ZhCn) => "已迁离",
+            (RegistrationStatus::Active, Lang::En) => "lives here",
+            (RegistrationStatus::Closed, Lang::En) => "moved out",
+        };
+        let moved_in = r.registration.moved_in;
+        lines.push(match lang {
+            Lang::ZhCn => format!(
+                "  {status}：{}（人员 {}，登记 {}，{moved_in} 入住）",
+                r.registration.person.name, r.person_id, r.id
+            ),
+            Lang::En => format!(
+                "  {status}: {} (person {}, registration {}, moved in {moved_in})",
+                r.registration.person.name, r.person_id, r.id
+            ),
+        });
+    }
+    if d.registrations.is_empty() {
+        lines.push(lang.pick("  无登记", "  no registrations").into());
+    }
+    lines.join("\n")
+}
+
 pub fn person(p: &PersonRecord, lang: Lang) -> String {
     let sex = match p.person.sex.as_str() {
         "1" => lang.pick("男", "male"),

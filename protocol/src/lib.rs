@@ -330,10 +330,11 @@ pub enum Bucket {
 }
 
 impl Bucket {
-    /// Every bucket, in the order a device pulls them.
+    /// Every bucket, in the order a device pulls and applies them: records before permits,
+    /// whose holders they name.
     pub const ALL: [Bucket; 5] = [
-        Bucket::Permits,
         Bucket::Records,
+        Bucket::Permits,
         Bucket::Watchlist,
         Bucket::Commands,
         Bucket::Issuers,

@@ -34,6 +34,7 @@ struct Fixture {
     permit_number: String,
     id_number: String,
     name: String,
+    house_code: String,
     id_qr: Vec<u8>,
     qr_side: u32,
     server_url: String,
@@ -69,6 +70,9 @@ fn table() -> Vec<(&'static str, Locked, Call)> {
         }),
         ("find_by_name", Refused, |core, f| {
             ok(core.find_by_name(&f.name))
+        }),
+        ("dwelling", Refused, |core, f| {
+            ok(core.dwelling(&f.house_code))
         }),
         ("export_person", Refused, |core, f| {
             ok(core.export_person(&f.person_id))
@@ -256,6 +260,14 @@ fn a_locked_phone_answers_every_method_by_the_table() {
         permit_number: number,
         id_number,
         name: person.person.name.clone(),
+        house_code: person
+            .current_registration
+            .as_ref()
+            .unwrap()
+            .registration
+            .dwelling
+            .house_code
+            .clone(),
         id_qr: qr.pixels.clone(),
         qr_side: qr.size,
         server_url: server.url.clone(),

@@ -102,6 +102,8 @@ pub enum BlindIndex {
     Name,
     /// Residence-permit numbers.
     PermitNumber,
+    /// Normalised house codes of dwellings.
+    HouseCode,
 }
 
 /// The keys derived from one data key, and the operations the store needs.
@@ -110,6 +112,7 @@ pub struct RowCipher {
     blind_id: hmac::Key,
     blind_name: hmac::Key,
     blind_permit: hmac::Key,
+    blind_house: hmac::Key,
     audit: hmac::Key,
     rng: SystemRandom,
 }
@@ -132,6 +135,7 @@ impl RowCipher {
             blind_id: hmac_key(b"blind/id-number"),
             blind_name: hmac_key(b"blind/name"),
             blind_permit: hmac_key(b"blind/permit-number"),
+            blind_house: hmac_key(b"blind/house-code"),
             audit: hmac_key(b"audit/chain"),
             rng: SystemRandom::new(),
         }
@@ -156,6 +160,7 @@ impl RowCipher {
             BlindIndex::IdNumber => &self.blind_id,
             BlindIndex::Name => &self.blind_name,
             BlindIndex::PermitNumber => &self.blind_permit,
+            BlindIndex::HouseCode => &self.blind_house,
         };
         hmac::sign(key, normalised.as_bytes()).as_ref().to_vec()
     }

@@ -17,7 +17,8 @@ use crate::issuers;
 use crate::outbox::{self, Operation, OperationState};
 use crate::permit::{self, Permit, PermitCommand, PermitRecord};
 use crate::registration::{
-    self, DocumentInput, Identifier, PersonRecord, RegistrationInput, RegistrationReceipt,
+    self, DocumentInput, DwellingRecord, Identifier, PersonRecord, RegistrationInput,
+    RegistrationReceipt,
 };
 use crate::scan::{LumaFrame, ScanOptions, ScanResult, Scanner, Symbol};
 use crate::session::Session;
@@ -181,6 +182,12 @@ impl FieldCore {
     /// watchlist by their identity numbers; alerts go to the alert listener.
     pub fn find_by_name(&self, name: &str) -> Result<Vec<PersonRecord>, Error> {
         usecases::registrations::find_by_name(&self.unlocked()?, self.hooks(), name)
+    }
+
+    /// A dwelling by its house code (as on the door-plate QR) with every registration at it,
+    /// current ones first: this phone's and, once synced, its district colleagues'. Audited.
+    pub fn dwelling(&self, house_code: &str) -> Result<DwellingRecord, Error> {
+        registration::dwelling(&self.unlocked()?, house_code)
     }
 
     /// Everything stored about one person, for the person's own request. Audited.

@@ -6,7 +6,7 @@
 //! operation; a queued payload never changes. The sync engine drains this table.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -212,6 +212,27 @@ pub(crate) fn mark_in_flight(tx: &Transaction<'_>, op_ids: &[String]) -> Result<
         statement.execute([op_id])?;
     }
     Ok(())
+}
+
+/// What an operation concerns: its kind and record id.
+pub(crate) fn subject(
+    conn: &Connection,
+    op_id: &str,
+) -> Result<Option<(String, String)>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT kind, record_id FROM outbox WHERE op_id = ?1")?
+        .query_row([op_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// Whether operations on `record_id` are waiting to be sent or answered: this phone's own
+/// changes, which pulled state must not overwrite until the server has answered them.
+pub(crate) fn pending_on(conn: &Connection, record_id: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE record_id = ?1 AND state IN ('pending', 'in_flight'))",
+        )?
+        .query_row([record_id], |r| r.get(0))?)
 }
 
 /// The reason kept with an operation (a quarantine or conflict), if any.

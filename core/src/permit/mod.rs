@@ -340,3 +340,100 @@ pub(crate) fn from_replica(entries: &[(String, String)]) -> Result<Vec<Permit>, 
         })
         .collect()
 }
+
+/// Merges the server's state of a permit (its district's copy) into this store's table, so
+/// a colleague's permit can be looked at, verified and acted on here. A permit with this
+/// phone's operations still waiting keeps its local state (the rebase rule): the server's
+/// answer to them brings its next state. Returns whether it was written; a permit whose
+/// holder is not in this store yet is not.
+pub(crate) fn merge_from_server(
+    tx: &Transaction<'_>,
+    cipher: &RowCipher,
+    server: &Permit,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, StoreError> {
+    if outbox::pending_on(tx, &server.id)? {
+        return Ok(false);
+    }
+    let Some(person_id) = registration::replica::resolve_person(tx, &server.person_id)? else {
+        return Ok(false);
+    };
+    let permit = Permit {
+        person_id,
+        ..server.clone()
+    };
+    write_row(tx, cipher, &permit, now)?;
+    Ok(true)
+}
+
+/// Moves the permits of person `alias` to `person` (the district person it was merged into).
+pub(crate) fn repoint(
+    tx: &Transaction<'_>,
+    cipher: &RowCipher,
+    alias: &str,
+    person: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    let ids: Vec<String> = tx
+        .prepare_cached("SELECT id FROM permits WHERE person_id = ?1")?
+        .query_map([alias], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for id in ids {
+        let sealed: Vec<u8> =
+            tx.query_row("SELECT sealed FROM permits WHERE id = ?1", [&id], |r| {
+                r.get(0)
+            })?;
+        let permit: Permit = open_json(cipher, &format!("permits:{id}"), &sealed)?;
+        let permit = Permit {
+            person_id: person.to_owned(),
+            ..permit
+        };
+        write_row(tx, cipher, &permit, now)?;
+    }
+    Ok(())
+}
+
+/// Writes a permit's row as given: the server's state, which wins over this store's
+/// (a number it gives a permit leaves any other row here that claimed it).
+fn write_row(
+    tx: &Transaction<'_>,
+    cipher: &RowCipher,
+    permit: &Permit,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    let sealed = seal_json(cipher, &format!("permits:{}", permit.id), permit)?;
+    let number_blind = permit
+        .number
+        .as_deref()
+        .map(|n| cipher.blind(BlindIndex::PermitNumber, n));
+    if let Some(blind) = &number_blind {
+        tx.execute(
+            "UPDATE permits SET number_blind = NULL WHERE number_blind = ?1 AND id <> ?2",
+            params![blind, permit.id],
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO permits (id, person_id, state, version, number_blind, updated_at, sealed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET person_id = excluded.person_id, state = excluded.state,
+             version = excluded.version, number_blind = excluded.number_blind,
+             updated_at = excluded.updated_at, sealed = excluded.sealed",
+        params![
+            permit.id,
+            permit.person_id,
+            permit.state.as_str(),
+            permit.version,
+            number_blind,
+            timestamp(now),
+            sealed
+        ],
+    )?;
+    Ok(())
+}
+
+/// Whether this store holds a permit.
+pub(crate) fn is_here(conn: &Connection, permit_id: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM permits WHERE id = ?1)")?
+        .query_row([permit_id], |r| r.get(0))?)
+}

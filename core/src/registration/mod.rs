@@ -2,6 +2,7 @@
 //! transaction.
 
 mod model;
+pub(crate) mod replica;
 mod repo;
 mod validate;
 
@@ -260,6 +261,31 @@ pub(crate) fn person_record(
         person,
         identifiers: repo::identifiers(conn, cipher, person_id)?,
         current_registration,
+    })
+}
+
+/// A dwelling by house code with the registrations at it, this phone's and the district's;
+/// the read is audited.
+pub(crate) fn dwelling(unlocked: &Unlocked<'_>, raw: &str) -> Result<DwellingRecord, Error> {
+    let house_code = normalise_house_code(raw).ok_or_else(|| Error::InvalidArgument {
+        field: "house_code",
+        reason: "is not a house code".into(),
+    })?;
+    // The audit trail and errors name the dwelling by its blind index, never its address.
+    let audit_id =
+        lgt_protocol::hex(&unlocked.cipher().blind(BlindIndex::HouseCode, &house_code)[..8]);
+    unlocked.write(|tx| {
+        let found = replica::dwelling(tx, unlocked.cipher(), &house_code)?.ok_or_else(|| {
+            Error::NotFound {
+                kind: "dwelling",
+                id: audit_id.clone(),
+            }
+        })?;
+        unlocked.audit(tx, "dwelling.read", "dwelling", &audit_id)?;
+        for registration in &found.registrations {
+            unlocked.audit(tx, "person.read", "person", &registration.person_id)?;
+        }
+        Ok(found)
     })
 }
 

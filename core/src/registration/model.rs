@@ -218,6 +218,20 @@ pub struct PersonRecord {
     pub current_registration: Option<RegistrationRecord>,
 }
 
+/// A dwelling and who is or was registered there: the door-to-door view, on this phone's
+/// own and its district colleagues' records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DwellingRecord {
+    /// The house code (房屋编码), normalised.
+    pub house_code: String,
+    /// The dwelling as the district last recorded it: address and housing type.
+    pub dwelling: Option<Dwelling>,
+    /// For rented housing (出租屋), the landlord.
+    pub landlord: Option<Contact>,
+    /// The registrations at this dwelling, current ones first, then newest first.
+    pub registrations: Vec<RegistrationRecord>,
+}
+
 /// What `register` returns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistrationReceipt {

@@ -97,6 +97,32 @@ pub(crate) fn insert_identifier(
     Ok(id)
 }
 
+/// Records an identifier the district holds for a person: the current one, or one the
+/// person held before.
+pub(crate) fn insert_identifier_as(
+    conn: &Connection,
+    cipher: &RowCipher,
+    person_id: &str,
+    document: &Document,
+    at: DateTime<Utc>,
+    current: bool,
+) -> Result<(), StoreError> {
+    if current {
+        insert_identifier(conn, cipher, person_id, document, at)?;
+        return Ok(());
+    }
+    let id = uuid::Uuid::now_v7().to_string();
+    let at = timestamp(at);
+    let sealed = seal_json(cipher, &format!("person_identifiers:{id}"), document)?;
+    let blind = cipher.blind(BlindIndex::IdNumber, &document.number);
+    conn.prepare_cached(
+        "INSERT INTO person_identifiers (id, person_id, blind, sealed, recorded_at, superseded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    )?
+    .execute(params![id, person_id, blind, sealed, at])?;
+    Ok(())
+}
+
 pub(crate) fn identifiers(
     conn: &Connection,
     cipher: &RowCipher,
@@ -171,12 +197,131 @@ pub(crate) fn insert_registration(
     registration: &Registration,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    save_registration(
+        conn,
+        cipher,
+        id,
+        person_id,
+        RegistrationStatus::Active,
+        registration,
+        at,
+    )
+}
+
+/// Inserts a registration, or replaces a known one (the district's copy of it).
+pub(crate) fn save_registration(
+    conn: &Connection,
+    cipher: &RowCipher,
+    id: &str,
+    person_id: &str,
+    status: RegistrationStatus,
+    registration: &Registration,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let sealed = seal_json(cipher, &format!("registrations:{id}"), registration)?;
+    let house_blind = cipher.blind(BlindIndex::HouseCode, &registration.dwelling.house_code);
+    let (status, closed_at) = match status {
+        RegistrationStatus::Active => ("active", None),
+        RegistrationStatus::Closed => ("closed", Some(timestamp(at))),
+    };
     conn.prepare_cached(
-        "INSERT INTO registrations (id, person_id, status, created_at, sealed) VALUES (?1, ?2, 'active', ?3, ?4)",
+        "INSERT INTO registrations (id, person_id, status, created_at, closed_at, sealed, house_blind)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET person_id = excluded.person_id, status = excluded.status,
+             closed_at = CASE WHEN excluded.status = 'closed'
+                              THEN COALESCE(registrations.closed_at, excluded.closed_at) END,
+             sealed = excluded.sealed, house_blind = excluded.house_blind",
     )?
-    .execute(params![id, person_id, timestamp(at), sealed])?;
+    .execute(params![id, person_id, status, timestamp(at), closed_at, sealed, house_blind])?;
     Ok(())
+}
+
+/// Fills the house-code index of registrations written before it existed.
+pub(crate) fn index_house_codes(conn: &Connection, cipher: &RowCipher) -> Result<(), StoreError> {
+    let missing: Vec<(String, Vec<u8>)> = conn
+        .prepare_cached("SELECT id, sealed FROM registrations WHERE house_blind IS NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, sealed) in missing {
+        let registration: Registration =
+            open_json(cipher, &format!("registrations:{id}"), &sealed)?;
+        let blind = cipher.blind(BlindIndex::HouseCode, &registration.dwelling.house_code);
+        conn.prepare_cached("UPDATE registrations SET house_blind = ?2 WHERE id = ?1")?
+            .execute(params![id, blind])?;
+    }
+    Ok(())
+}
+
+/// The ids of the registrations at a dwelling (by its house-code blind index).
+pub(crate) fn registrations_at(
+    conn: &Connection,
+    house_blind: &[u8],
+) -> Result<Vec<(String, String)>, StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT id, person_id FROM registrations WHERE house_blind = ?1
+         ORDER BY status = 'closed', created_at DESC, id DESC",
+    )?;
+    let rows = statement
+        .query_map([house_blind], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// One registration by id.
+pub(crate) fn registration(
+    conn: &Connection,
+    cipher: &RowCipher,
+    id: &str,
+) -> Result<Option<RegistrationRecord>, StoreError> {
+    let row: Option<RegistrationRow> = conn
+        .prepare_cached(
+            "SELECT person_id, status, created_at, closed_at, sealed FROM registrations WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .optional()?;
+    row.map(|(person_id, status, created_at, closed_at, sealed)| {
+        record(
+            id.to_owned(),
+            person_id,
+            &status,
+            created_at,
+            closed_at,
+            &sealed,
+            cipher,
+        )
+    })
+    .transpose()
+}
+
+/// A registration row as read: person id, status, created, closed, sealed content.
+type RegistrationRow = (String, String, String, Option<String>, Vec<u8>);
+
+fn record(
+    id: String,
+    person_id: String,
+    status: &str,
+    created_at: String,
+    closed_at: Option<String>,
+    sealed: &[u8],
+    cipher: &RowCipher,
+) -> Result<RegistrationRecord, StoreError> {
+    let context = format!("registrations:{id}");
+    let status = match status {
+        "active" => RegistrationStatus::Active,
+        "closed" => RegistrationStatus::Closed,
+        _ => return Err(StoreError::Malformed { record: context }),
+    };
+    let registration = open_json(cipher, &context, sealed)?;
+    Ok(RegistrationRecord {
+        id,
+        person_id,
+        status,
+        created_at,
+        closed_at,
+        registration,
+    })
 }
 
 /// A person's registrations, newest first.
@@ -201,21 +346,15 @@ pub(crate) fn registrations(
     let mut out = Vec::new();
     for row in rows {
         let (id, status, created_at, closed_at, sealed) = row?;
-        let context = format!("registrations:{id}");
-        let status = match status.as_str() {
-            "active" => RegistrationStatus::Active,
-            "closed" => RegistrationStatus::Closed,
-            _ => return Err(StoreError::Malformed { record: context }),
-        };
-        let registration = open_json(cipher, &context, &sealed)?;
-        out.push(RegistrationRecord {
+        out.push(record(
             id,
-            person_id: person_id.to_owned(),
-            status,
+            person_id.to_owned(),
+            &status,
             created_at,
             closed_at,
-            registration,
-        });
+            &sealed,
+            cipher,
+        )?);
     }
     Ok(out)
 }

@@ -8,7 +8,7 @@ use rusqlite::Transaction;
 use super::StoreError;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u32 = 7;
+pub const CURRENT_VERSION: u32 = 8;
 
 /// The first released schema, kept verbatim.
 pub(crate) const V1: &str = include_str!("sql/v1.sql");
@@ -21,6 +21,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/migrations/005_sync.sql"),
     include_str!("sql/migrations/006_sync_trust.sql"),
     include_str!("sql/migrations/007_key_trust.sql"),
+    include_str!("sql/migrations/008_district.sql"),
 ];
 
 /// Brings the database in `tx` from `from` to [`CURRENT_VERSION`]; `from == 0` is a new file.

@@ -59,21 +59,37 @@ const PUSH_BATCH: usize = if MAX_PUSH_OPERATIONS < 200 {
 /// Entries per bucket per pull answer.
 const PULL_LIMIT: u32 = 500;
 
-/// What the layers above do with the entries a checkpoint brought into the replica, inside
-/// the checkpoint's transaction (Mozilla sync15's engines). The engine keeps the replica, the
-/// outbox and the server's commands; the rules of the watchlist and of issuer keys stay with
-/// their capabilities.
+/// What the layers above do with what the server sent, inside the transaction that keeps it
+/// (Mozilla sync15's engines). The engine keeps the replica, the outbox and the server's
+/// commands and knows no table of theirs; the rules of each kind of record stay with its
+/// capability. The engine lends them the store's cipher: pulled records are sealed at rest
+/// like the phone's own.
 pub trait Appliers: Send + Sync {
     /// Acts on `entries` of `bucket` (a `recovery` re-downloaded the bucket whole) and notes
-    /// what it did in `report`. An error rolls the whole checkpoint back.
+    /// what it did in `report`. Buckets come in [`Bucket::ALL`] order. An error rolls the
+    /// whole checkpoint back.
+    #[allow(clippy::too_many_arguments)]
     fn apply(
         &self,
         tx: &rusqlite::Transaction<'_>,
+        cipher: &RowCipher,
         bucket: Bucket,
         entries: &[Entry],
         now: DateTime<Utc>,
         recovery: bool,
         report: &mut SyncReport,
+    ) -> Result<(), StoreError>;
+
+    /// The server answered an operation without applying it (kept it as a conflict, or
+    /// refused it): the record it changed here goes back to the server's state, which the
+    /// replica holds. Runs in the transaction that settles the operation.
+    fn diverged(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        cipher: &RowCipher,
+        kind: &str,
+        record_id: &str,
+        now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 }
 
@@ -104,6 +120,14 @@ pub struct SyncReport {
     pub device_key_rotated: bool,
     /// Entries of the `issuers` bucket refused as malformed: key ids.
     pub issuers_refused: Vec<String>,
+    /// District records (persons, registrations, dwellings, permits) written into this
+    /// store's tables.
+    pub district_merged: usize,
+    /// District records left for a later sync: the record has operations of this phone
+    /// waiting, or names a person not here yet.
+    pub district_kept: usize,
+    /// District entries refused as malformed: keys only.
+    pub district_refused: Vec<String>,
     /// The server found this store's audit chain not passing through the head it anchored
     /// before: the store was restored from an older copy (or replaced). A supervisor sees
     /// the device flagged.
@@ -315,7 +339,7 @@ pub(crate) async fn sync_once(
     let result = async {
         // A rotation an earlier sync was ordered and could not finish goes first.
         rotate_device_key(store, &client, &mut credentials, &mut report).await?;
-        push(store, &client, &credentials, &mut report).await?;
+        push(store, appliers, &client, &credentials, now, &mut report).await?;
         refill_numbers(store, &client, &credentials).await?;
         pull(store, appliers, &client, &credentials, now, &mut report).await?;
         // One this pull ordered, at once.
@@ -419,8 +443,10 @@ async fn anchor_audit(
 
 async fn push(
     store: &Store,
+    appliers: &dyn Appliers,
     client: &Client,
     credentials: &Credentials,
+    now: DateTime<Utc>,
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
     let mut batch = PUSH_BATCH;
@@ -452,7 +478,7 @@ async fn push(
         let request = PushRequest { operations };
         match client.signed(credentials, paths::PUSH, &request).await {
             Ok(PushResponse { results }) => {
-                let settled = settle(store, &ids, &results, report)?;
+                let settled = settle(store, appliers, &ids, &results, now, report)?;
                 if settled < ids.len() {
                     // The answer skipped some: they stay in flight and go again next time.
                     return Err(SyncError::Transient {
@@ -472,7 +498,13 @@ async fn push(
             Err(e) if isolates(&e) => {
                 let reason = format!("refused by the server: {e}");
                 store.write(|tx| {
-                    outbox::settle(tx, &ids[0], OperationState::Quarantined, Some(&reason))
+                    outbox::settle(tx, &ids[0], OperationState::Quarantined, Some(&reason))?;
+                    match outbox::subject(tx, &ids[0])? {
+                        Some((kind, record_id)) => {
+                            appliers.diverged(tx, store.cipher(), &kind, &record_id, now)
+                        }
+                        None => Ok(()),
+                    }
                 })?;
                 report.quarantined += 1;
                 batch = PUSH_BATCH;
@@ -498,11 +530,14 @@ fn isolates(error: &SyncError) -> bool {
     )
 }
 
-/// Settles each answered operation in one transaction; returns how many were answered.
+/// Settles each answered operation in one transaction; returns how many were answered. A
+/// record an unapplied operation changed goes back to the server's state.
 fn settle(
     store: &Store,
+    appliers: &dyn Appliers,
     ids: &[String],
     results: &[OperationResult],
+    now: DateTime<Utc>,
     report: &mut SyncReport,
 ) -> Result<usize, StoreError> {
     store.write(|tx| {
@@ -539,6 +574,11 @@ fn settle(
                 report.acknowledged += 1;
             }
             outbox::settle(tx, result.op_id(), state, note.as_deref())?;
+            if note.is_some() {
+                if let Some((kind, record_id)) = outbox::subject(tx, result.op_id())? {
+                    appliers.diverged(tx, store.cipher(), &kind, &record_id, now)?;
+                }
+            }
             settled += 1;
         }
         Ok(settled)
@@ -676,7 +716,7 @@ fn act_on_checkpoint(
             .commands_refused
             .extend(commands::obey(tx, cipher, entries, now)?);
     }
-    appliers.apply(tx, bucket, entries, now, recovery, report)
+    appliers.apply(tx, cipher, bucket, entries, now, recovery, report)
 }
 
 /// The watchlist roots pinned on this device, if any.
@@ -837,6 +877,28 @@ pub(crate) fn replica(
     bucket: Bucket,
 ) -> Result<Vec<(String, String)>, StoreError> {
     unlocked.read(|conn| state::entries(conn, unlocked.cipher(), bucket))
+}
+
+/// The keys of a bucket's live entries in the replica.
+pub fn replica_keys(
+    conn: &rusqlite::Connection,
+    bucket: Bucket,
+) -> Result<Vec<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT key FROM sync_entries WHERE bucket = ?1 ORDER BY key")?
+        .query_map([bucket.as_str()], |r| r.get(0))?
+        .collect::<Result<_, _>>()?)
+}
+
+/// One live entry of the replica, decrypted (for an applier restoring a record to the
+/// server's state).
+pub fn replica_entry(
+    conn: &rusqlite::Connection,
+    cipher: &RowCipher,
+    bucket: Bucket,
+    key: &str,
+) -> Result<Option<String>, StoreError> {
+    state::entry(conn, cipher, bucket, key)
 }
 
 /// The next reserved permit number to issue offline, if the pool holds one.

@@ -470,6 +470,27 @@ pub(crate) fn apply_checkpoint(
     applied
 }
 
+/// One live entry of the replica, decrypted.
+pub(crate) fn entry(
+    conn: &Connection,
+    cipher: &RowCipher,
+    bucket: Bucket,
+    key: &str,
+) -> Result<Option<String>, StoreError> {
+    let sealed: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT sealed FROM sync_entries WHERE bucket = ?1 AND key = ?2")?
+        .query_row(params![bucket.as_str(), key], |r| r.get(0))
+        .optional()?;
+    let Some(sealed) = sealed else {
+        return Ok(None);
+    };
+    let context = format!("sync_entries:{}:{key}", bucket.as_str());
+    let plain = open_bytes(cipher, &context, &sealed)?;
+    String::from_utf8(plain.to_vec())
+        .map(Some)
+        .map_err(|_| StoreError::Malformed { record: context })
+}
+
 /// The replica's live entries of one bucket, decrypted: `(key, JSON text)`, by key.
 pub(crate) fn entries(
     conn: &Connection,

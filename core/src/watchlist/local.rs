@@ -15,7 +15,7 @@ use super::{
     ALERT_WORDING, DEFAULT_INSTRUCTIONS, FORMAT_VERSION,
 };
 use crate::audit::Audited;
-use crate::crypto::{sha256, StretchParams, StretchedKey, Tag, EPOCH_SALT_LEN};
+use crate::crypto::{sha256, RowCipher, StretchParams, StretchedKey, Tag, EPOCH_SALT_LEN};
 use crate::outbox;
 use crate::store::Unlocked;
 use crate::store::{open_json, seal_json, timestamp, StoreError};
@@ -550,4 +550,29 @@ pub(crate) fn standing_alerts(
     rows.iter()
         .map(|(id, sealed)| open_json(unlocked.cipher(), &format!("watchlist_alerts:{id}"), sealed))
         .collect()
+}
+
+/// Moves the alerts raised for person `alias` to `person` (the district person it was
+/// merged into).
+pub(crate) fn repoint_alerts(
+    tx: &Transaction<'_>,
+    cipher: &RowCipher,
+    alias: &str,
+    person: &str,
+) -> Result<(), StoreError> {
+    let rows: Vec<(String, Vec<u8>)> = tx
+        .prepare_cached("SELECT id, sealed FROM watchlist_alerts WHERE person_id = ?1")?
+        .query_map([alias], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, sealed) in rows {
+        let context = format!("watchlist_alerts:{id}");
+        let alert: WatchlistAlert = open_json(cipher, &context, &sealed)?;
+        let alert = WatchlistAlert {
+            person_id: Some(person.to_owned()),
+            ..alert
+        };
+        tx.prepare_cached("UPDATE watchlist_alerts SET person_id = ?2, sealed = ?3 WHERE id = ?1")?
+            .execute(params![id, person, seal_json(cipher, &context, &alert)?])?;
+    }
+    Ok(())
 }

@@ -26,7 +26,8 @@ pub use format::{
 };
 pub use lgt_common::watchlist::{EntryDetails, WatchlistError, DEFAULT_INSTRUCTIONS};
 pub(crate) use local::{
-    apply, prepare, raise, recheck_person, stale_alerts, standing_alerts, status, Prepared,
+    apply, prepare, raise, recheck_person, repoint_alerts, stale_alerts, standing_alerts, status,
+    Prepared,
 };
 
 /// What every alert says first: a hit is never an accusation.

@@ -2,6 +2,7 @@
 //! and the appliers that hand what a checkpoint brought to the capabilities that own its
 //! rules (watchlist packages, issuer keys). The engine itself is [`crate::sync`].
 
+mod district;
 mod issuers;
 mod watchlist;
 
@@ -12,6 +13,7 @@ use lgt_protocol::{Bucket, Entry, ServerPin};
 use rusqlite::Transaction;
 
 use crate::audit::{self, Audited};
+use crate::crypto::RowCipher;
 use crate::permit::{self, Permit};
 use crate::session::Session;
 use crate::store::{Store, StoreError, Unlocked};
@@ -26,6 +28,7 @@ impl Appliers for DomainAppliers {
     fn apply(
         &self,
         tx: &Transaction<'_>,
+        cipher: &RowCipher,
         bucket: Bucket,
         entries: &[Entry],
         now: DateTime<Utc>,
@@ -33,6 +36,8 @@ impl Appliers for DomainAppliers {
         report: &mut SyncReport,
     ) -> Result<(), StoreError> {
         match bucket {
+            Bucket::Records => district::apply_records(tx, cipher, entries, now, report)?,
+            Bucket::Permits => district::apply_permits(tx, cipher, entries, now, report)?,
             Bucket::Watchlist => {
                 let imported = watchlist::import(tx, entries, now, recovery)?;
                 report.watchlist_imported.extend(imported.applied);
@@ -41,9 +46,20 @@ impl Appliers for DomainAppliers {
             Bucket::Issuers => report
                 .issuers_refused
                 .extend(issuers::apply(tx, entries, now)?),
-            _ => {}
+            Bucket::Commands => {}
         }
         Ok(())
+    }
+
+    fn diverged(
+        &self,
+        tx: &Transaction<'_>,
+        cipher: &RowCipher,
+        kind: &str,
+        record_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        district::diverged(tx, cipher, kind, record_id, now)
     }
 }
 
