@@ -212,18 +212,3 @@ pub async fn conflicts(db: &Db, all: bool) -> anyhow::Result<Vec<Conflict>> {
         )
         .collect())
 }
-
-/// Marks a conflict resolved with a supervisor's note.
-pub async fn resolve(db: &Db, conflict_id: &str, resolution: &str) -> anyhow::Result<()> {
-    let changed = sqlx::query(
-        "UPDATE conflicts SET resolved_at = $2, resolution = $3 WHERE id = $1 AND resolved_at IS NULL",
-    )
-    .bind(conflict_id)
-    .bind(now())
-    .bind(resolution)
-    .execute(&db.pool)
-    .await?
-    .rows_affected();
-    anyhow::ensure!(changed == 1, "no unresolved conflict {conflict_id}");
-    Ok(())
-}

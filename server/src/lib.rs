@@ -3,12 +3,14 @@
 //! ```text
 //!  phone (lgt-core sync engine) ──HTTPS (pinned key), signed──► api (axum)
 //!                                                  ├─ auth     device signatures, replay refusal
-//!                                                  ├─ push     exactly-once ledger + permit machine
+//!                                                  ├─ push     exactly-once ledger, district authorization
+//!                                                  ├─ permits  the permit machine's rows and bucket
 //!                                                  ├─ buckets  per-partition change logs, checksums
 //!                                                  ├─ watchlist  published list packages, hit reports
 //!                                                  ├─ issuers  permit-issuer keys devices published
 //!                                                  ├─ audit    each device's audit-chain head, anchored
-//!                                                  └─ commands   signed wipe / minimum-version orders
+//!                                                  ├─ commands   signed wipe / minimum-version orders
+//!                                                  └─ resolution a supervisor's decision on a conflict
 //!                                                 db (sqlx Any: SQLite file or PostgreSQL)
 //! ```
 //!
@@ -28,7 +30,9 @@ mod error;
 pub mod issuers;
 mod metrics;
 mod numbers;
+mod permits;
 mod push;
+pub mod resolution;
 pub mod tls;
 pub mod watchlist;
 

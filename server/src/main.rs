@@ -155,13 +155,17 @@ enum Command {
     },
     /// List the watchlist hit reports devices sent (ids, versions and tags only).
     WatchlistHits,
-    /// Resolve a conflict with a note.
+    /// Resolve a conflict: keep the server's record, or apply the phone's change to it as it
+    /// stands (which then reaches every phone of the district).
     Resolve {
         /// Conflict id.
         conflict_id: String,
-        /// What the supervisor decided.
+        /// Which side to keep.
+        #[arg(long, value_enum, default_value = "server")]
+        side: lgt_server::resolution::Side,
+        /// Why (kept with the conflict).
         #[arg(long)]
-        resolution: String,
+        note: String,
     },
 }
 
@@ -271,8 +275,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Conflicts { all } => print_json(&admin::conflicts(&db, all).await?)?,
         Command::Resolve {
             conflict_id,
-            resolution,
-        } => admin::resolve(&db, &conflict_id, &resolution).await?,
+            side,
+            note,
+        } => print_json(&lgt_server::resolution::resolve(&db, &conflict_id, side, &note).await?)?,
     }
     Ok(())
 }

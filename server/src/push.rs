@@ -22,6 +22,7 @@ use crate::db::{now, Db};
 use crate::error::ApiError;
 use crate::metrics;
 use crate::numbers;
+use crate::permits;
 
 /// Tries per operation when another process wins the race for its ledger row.
 const LEDGER_RACES: usize = 3;
@@ -246,34 +247,7 @@ async fn apply_permit_event(
             return Ok(rejected(refusal));
         }
     }
-    let data = serde_json::to_string(&next).map_err(|_| {
-        ApiError::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "server.encode",
-            "could not encode a permit",
-        )
-    })?;
-    sqlx::query(
-        "INSERT INTO permits (id, district, version, number, data, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (id) DO UPDATE SET version = excluded.version, number = excluded.number,
-             data = excluded.data, updated_at = excluded.updated_at",
-    )
-    .bind(&next.id)
-    .bind(&device.district)
-    .bind(i64::from(next.version))
-    .bind(next.number.as_deref())
-    .bind(&data)
-    .bind(now())
-    .execute(&mut *conn)
-    .await?;
-    buckets::put(
-        conn,
-        &buckets::district_permits(&device.district),
-        &next.id,
-        Some(&data),
-    )
-    .await?;
+    permits::save(conn, &device.district, &next).await?;
     Ok(Outcome::Applied)
 }
 

@@ -237,3 +237,106 @@ fn a_permit_number_is_accepted_only_from_the_issuing_devices_own_reservation() {
         );
     }
 }
+
+#[test]
+fn a_supervisor_resolves_a_conflict_and_the_resolution_reaches_the_district() {
+    use lgt_server::resolution::{resolve, Side};
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let first = device(&server, HOME);
+        let second = device(&server, HOME);
+        let number = reserve(&server, &first).remove(0);
+        let permit = "0191c0de-0000-7000-8000-000000000031";
+        let moved = |house: &str| {
+            serde_json::json!({"event": "change_address", "dwelling":
+                {"house_code": house, "address": "synthetic", "housing_type": "10"}})
+        };
+        let setup = push(
+            &server,
+            &first,
+            vec![
+                permit_op("s1", permit, 0, accept()),
+                permit_op(
+                    "s2",
+                    permit,
+                    1,
+                    serde_json::json!({"event": "issue", "number": number}),
+                ),
+                permit_op("s3", permit, 2, serde_json::json!({"event": "deliver"})),
+                permit_op("s4", permit, 3, moved("H-FIRST")),
+            ],
+        );
+        assert!(
+            setup.iter().all(|r| outcome(r) == &Outcome::Applied),
+            "{setup:?}"
+        );
+        // Both decided on version 3: the second is a conflict, kept for a supervisor.
+        let stale = push(
+            &server,
+            &second,
+            vec![permit_op("x1", permit, 3, moved("H-SECOND"))],
+        );
+        assert!(matches!(outcome(&stale[0]), Outcome::Conflict { .. }));
+        let conflicts = server
+            .block_on(lgt_server::admin::conflicts(&server.db, false))
+            .unwrap();
+        assert_eq!(conflicts.len(), 1);
+
+        // The supervisor applies the second phone's change to the permit as it stands.
+        let resolved = server
+            .block_on(resolve(
+                &server.db,
+                &conflicts[0].id,
+                Side::Phone,
+                "confirmed on site",
+            ))
+            .unwrap();
+        assert_eq!(resolved.version, Some(5), "{backend:?}");
+        // Every phone of the district pulls it; a resolved conflict cannot be resolved again.
+        let pulled = serde_json::to_string(&pull(&server, &first)).unwrap();
+        assert!(pulled.contains("H-SECOND"), "{backend:?}");
+        assert!(server
+            .block_on(resolve(&server.db, &conflicts[0].id, Side::Server, "again"))
+            .is_err());
+
+        // A cancellation stands: a change the state machine refuses on it cannot be applied,
+        // and the conflict stays open for another decision.
+        push(
+            &server,
+            &first,
+            vec![permit_op(
+                "c1",
+                permit,
+                5,
+                serde_json::json!({"event": "cancel", "reason": "3"}),
+            )],
+        );
+        let late = push(
+            &server,
+            &second,
+            vec![permit_op("x2", permit, 5, moved("H-LATE"))],
+        );
+        assert!(matches!(outcome(&late[0]), Outcome::Conflict { .. }));
+        let open = server
+            .block_on(lgt_server::admin::conflicts(&server.db, false))
+            .unwrap();
+        assert_eq!(open.len(), 1);
+        let before = server_state(&server, permit);
+        assert!(server
+            .block_on(resolve(&server.db, &open[0].id, Side::Phone, "no"))
+            .is_err());
+        assert_eq!(server_state(&server, permit), before);
+        server
+            .block_on(resolve(
+                &server.db,
+                &open[0].id,
+                Side::Server,
+                "the cancellation stands",
+            ))
+            .unwrap();
+        assert!(server
+            .block_on(lgt_server::admin::conflicts(&server.db, false))
+            .unwrap()
+            .is_empty());
+    }
+}

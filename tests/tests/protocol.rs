@@ -216,9 +216,10 @@ fn stale_edits_and_stale_cancellations_become_conflicts() {
         let ops: Vec<&str> = conflicts.iter().map(|c| c.op_id.as_str()).collect();
         assert_eq!(ops, ["d", "e", "f"]);
         server
-            .block_on(lgt_server::admin::resolve(
+            .block_on(lgt_server::resolution::resolve(
                 &server.db,
                 &conflicts[0].id,
+                lgt_server::resolution::Side::Server,
                 "address confirmed by phone call",
             ))
             .unwrap();
