@@ -735,13 +735,14 @@ pub(crate) fn pin_watchlist(store: &Store, policy: &WatchlistPolicy) -> Result<(
     }
 }
 
-/// Pulls pages of `buckets` from their cursors until each reaches a checkpoint.
+/// Pulls pages of `buckets` from their cursors until each reaches a checkpoint; returns them
+/// in the order asked (the order the appliers take them in).
 async fn fetch(
     client: &Client,
     credentials: &Credentials,
     buckets: &[(Bucket, i64)],
     queue: &QueueHealth,
-) -> Result<BTreeMap<Bucket, Staged>, SyncError> {
+) -> Result<Vec<(Bucket, Staged)>, SyncError> {
     let mut staged: BTreeMap<Bucket, Staged> = buckets
         .iter()
         .map(|(b, cursor)| {
@@ -782,7 +783,10 @@ async fn fetch(
             }
         }
     }
-    Ok(staged)
+    Ok(buckets
+        .iter()
+        .filter_map(|(bucket, _)| staged.remove(bucket).map(|s| (*bucket, s)))
+        .collect())
 }
 
 /// Syncs, then again after `options.interval`, or after a backoff when it failed for a
