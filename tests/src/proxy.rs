@@ -52,6 +52,10 @@ pub struct FaultStats {
     pub replays: usize,
     /// Replays the server accepted (must stay 0).
     pub replays_accepted: usize,
+    /// Bytes of the requests received from clients (heads and bodies).
+    pub bytes_up: usize,
+    /// Bytes of the answers sent back to clients (heads and bodies).
+    pub bytes_down: usize,
 }
 
 struct Shared {
@@ -270,6 +274,7 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
     let Some(request) = read_message(&mut client, false).await? else {
         return Ok(());
     };
+    shared.lock().expect("lock").stats.bytes_up += request.len();
     let (fault, delay, replay) = pick(shared, &request);
     let response = match fault {
         Fault::DropRequest => return Ok(()),
@@ -311,11 +316,13 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
             s.stats.replays_accepted += 1;
         }
     }
-    match fault {
+    let sent = match fault {
         Fault::DropResponse => return Ok(()),
-        Fault::Cut => client.write_all(&response[..response.len() / 2]).await?,
-        _ => client.write_all(&response).await?,
-    }
+        Fault::Cut => &response[..response.len() / 2],
+        _ => &response[..],
+    };
+    client.write_all(sent).await?;
+    shared.lock().expect("lock").stats.bytes_down += sent.len();
     // Over TLS, close_notify; then the connection closes, as `connection: close` said.
     client.shutdown().await
 }
