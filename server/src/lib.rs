@@ -4,6 +4,8 @@
 //!  phone (lgt-core sync engine) ──HTTPS (pinned key), signed──► api (axum)
 //!                                                  ├─ auth     device signatures, replay refusal
 //!                                                  ├─ push     exactly-once ledger + permit machine
+//!                                                  ├─ records  district persons (merged by identity
+//!                                                  │           number), registrations, dwellings
 //!                                                  ├─ buckets  per-partition change logs, checksums
 //!                                                  ├─ watchlist  published list packages, hit reports
 //!                                                  ├─ issuers  permit-issuer keys devices published
@@ -11,6 +13,9 @@
 //!                                                  └─ commands   signed wipe / minimum-version orders
 //!                                                 db (sqlx Any: SQLite file or PostgreSQL)
 //! ```
+//!
+//! Every operation acts only on records of the device's district; one naming another
+//! district's record is refused in the words used for no record at all.
 //!
 //! Nothing lives in process memory between requests: nonces, the ledger and the bucket
 //! heads are rows, so several processes may share one PostgreSQL database.
@@ -29,6 +34,7 @@ pub mod issuers;
 mod metrics;
 mod numbers;
 mod push;
+pub mod records;
 pub mod tls;
 pub mod watchlist;
 
