@@ -611,8 +611,7 @@ async fn add_number(
     )
     .await?;
     sqlx::query(
-        "UPDATE persons SET id_blind = $2, version = version + 1, updated_at = $3
-                 WHERE id = $1",
+        "UPDATE persons SET id_blind = $2, version = version + 1, updated_at = $3 WHERE id = $1",
     )
     .bind(&person_id)
     .bind(&blind)
