@@ -37,7 +37,13 @@ fn enroll_sync_status_and_revocation() {
     assert!(status["last_success"].is_null());
     let report = lgt.json(&["sync"]);
     assert_eq!(report["acknowledged"], 5);
-    assert_eq!(report["pulled"], 5);
+    // The district's records: five registrations, their persons and dwellings.
+    assert_eq!(server.count("SELECT COUNT(*) FROM registrations"), 5);
+    assert_eq!(
+        report["pulled"],
+        server
+            .count("SELECT COUNT(*) FROM bucket_entries WHERE bucket = 'district:110105:records'")
+    );
     let status = lgt.json(&["status"]);
     assert_eq!(status["queue_depth"], 0);
     assert!(status["last_success"].is_string());
@@ -110,7 +116,17 @@ fn a_phone_killed_during_sync_converges_with_nothing_lost_or_doubled() {
         .unwrap()["entries"]
         .as_i64()
         .unwrap();
-    assert_eq!(records, operations.len() as i64);
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM registrations"),
+        operations.len() as i64
+    );
+    assert_eq!(
+        records,
+        server.count(
+            "SELECT COUNT(*) FROM bucket_entries
+             WHERE bucket = 'district:110105:records' AND data IS NOT NULL"
+        )
+    );
 }
 
 /// More local work between kills, so new operations queue behind in-flight ones.

@@ -315,7 +315,8 @@ pub struct NumbersResponse {
 pub enum Bucket {
     /// Permits of the device's district, as the server holds them.
     Permits,
-    /// The device's own records as the server accepted them.
+    /// The records of the device's district, shared by every device enrolled for it:
+    /// district persons, registrations and dwellings, keyed and shaped as [`records`] says.
     Records,
     /// The signed watchlist packages in force: the latest snapshot and the deltas after it,
     /// keyed by [`watchlist_key`], each entry a [`WatchlistEntry`]. The phone verifies and
@@ -354,6 +355,55 @@ impl Bucket {
     /// The bucket of a wire name.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|b| b.as_str() == name)
+    }
+}
+
+/// The district records bucket ([`Bucket::Records`], stored as `district:{district}:records`):
+/// its keys, and the values of the JSON entries under them. Every entry carries a `version`
+/// that grows by one with each change of the record.
+///
+/// - `person:{person_id}`: `{"person_id", "version", "person": <Person as the phone sent it>,
+///   "identifiers": [<Document>...] (first recorded first), "merged_ids": [<local person ids
+///   merged into it>]}`
+/// - `registration:{registration_id}`: `{"registration_id", "person_id" (the district
+///   person), "version", "status": "active" | "closed", "closed": null | {"reason":
+///   "left_the_area", "by_registration_id"}, "registration": <Registration as the phone sent
+///   it>}`
+/// - `dwelling:{house_code}`: `{"house_code", "version", "dwelling": <Dwelling>, "landlord":
+///   <Contact> | null}` (a landlord for rented housing only)
+pub mod records {
+    /// Operation kind: a new registration (and, for a new number, a new district person).
+    pub const REGISTRATION_CREATE: &str = "registration.create";
+    /// Operation kind: a further identity number of a district person.
+    pub const PERSON_IDENTIFIER_ADD: &str = "person.identifier_add";
+    /// Key prefix of a district person's entry.
+    pub const PERSON_PREFIX: &str = "person:";
+    /// Key prefix of a registration's entry.
+    pub const REGISTRATION_PREFIX: &str = "registration:";
+    /// Key prefix of a dwelling's entry.
+    pub const DWELLING_PREFIX: &str = "dwelling:";
+    /// A registration's `status` while it is the person's residence.
+    pub const ACTIVE: &str = "active";
+    /// A registration's `status` once a later one closed it.
+    pub const CLOSED: &str = "closed";
+    /// The `closed.reason` of a registration a later one closed.
+    pub const LEFT_THE_AREA: &str = "left_the_area";
+    /// The housing-type code of rented housing (出租屋), whose dwelling entry names the landlord.
+    pub const RENTED_HOUSING: &str = "2";
+
+    /// The key of a district person's entry.
+    pub fn person_key(person_id: &str) -> String {
+        format!("{PERSON_PREFIX}{person_id}")
+    }
+
+    /// The key of a registration's entry.
+    pub fn registration_key(registration_id: &str) -> String {
+        format!("{REGISTRATION_PREFIX}{registration_id}")
+    }
+
+    /// The key of a dwelling's entry.
+    pub fn dwelling_key(house_code: &str) -> String {
+        format!("{DWELLING_PREFIX}{house_code}")
     }
 }
 

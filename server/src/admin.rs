@@ -1,5 +1,6 @@
 //! Supervisor commands run against the database directly: enrollment codes, devices and
-//! their sync health, revocation, conflicts.
+//! their sync health, revocation, conflicts; the district records: a dwelling with the persons
+//! and registrations at it, and the merges of persons.
 
 use serde::Serialize;
 use uuid::Uuid;
@@ -210,5 +211,168 @@ pub async fn conflicts(db: &Db, all: bool) -> anyhow::Result<Vec<Conflict>> {
                 resolution,
             },
         )
+        .collect())
+}
+
+/// A registration at a dwelling, for a supervisor.
+#[derive(Debug, Serialize)]
+pub struct DwellingRegistration {
+    /// Registration id.
+    pub registration_id: String,
+    /// The district person.
+    pub person_id: String,
+    /// `active` or `closed`.
+    pub status: String,
+    /// Its version.
+    pub version: i64,
+    /// The device that registered it.
+    pub device_id: String,
+}
+
+/// A person registered at a dwelling, for a supervisor. The name is shown: the supervisor
+/// asks at the door who lives there. No identity number is.
+#[derive(Debug, Serialize)]
+pub struct DwellingPerson {
+    /// The district person.
+    pub person_id: String,
+    /// Its version.
+    pub version: i64,
+    /// The name as last registered.
+    pub name: Option<String>,
+    /// Whether one of the person's registrations here is active (lives here now).
+    pub lives_here: bool,
+}
+
+/// A dwelling of a district with the persons and registrations at it.
+#[derive(Debug, Serialize)]
+pub struct DwellingListing {
+    /// District.
+    pub district: String,
+    /// House code.
+    pub house_code: String,
+    /// Its version.
+    pub version: i64,
+    /// Address and housing type as last registered.
+    pub dwelling: lgt_common::registration::Dwelling,
+    /// The landlord's contact, for rented housing.
+    pub landlord: Option<crate::records::Contact>,
+    /// The persons registered here, by id.
+    pub persons: Vec<DwellingPerson>,
+    /// The registrations here, oldest first.
+    pub registrations: Vec<DwellingRegistration>,
+}
+
+/// The dwelling `house_code` of `district`, with the persons and registrations at it.
+/// Shows names, the address and the landlord (a supervisor's door-to-door list); never an
+/// identity number.
+pub async fn dwelling(
+    db: &Db,
+    district: &str,
+    house_code: &str,
+) -> anyhow::Result<DwellingListing> {
+    let house_code = house_code.trim().to_ascii_uppercase();
+    let row: Option<(i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT version, data, landlord FROM dwellings WHERE district = $1 AND house_code = $2",
+    )
+    .bind(district)
+    .bind(&house_code)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some((version, data, landlord)) = row else {
+        anyhow::bail!("no dwelling {house_code} in district {district}");
+    };
+    type RegistrationRow = (String, String, String, i64, String);
+    let rows: Vec<RegistrationRow> = sqlx::query_as(
+        "SELECT id, person_id, status, version, device_id FROM registrations
+         WHERE district = $1 AND house_code = $2 ORDER BY created_at, id",
+    )
+    .bind(district)
+    .bind(&house_code)
+    .fetch_all(&db.pool)
+    .await?;
+    let registrations: Vec<DwellingRegistration> = rows
+        .into_iter()
+        .map(
+            |(registration_id, person_id, status, version, device_id)| DwellingRegistration {
+                registration_id,
+                person_id,
+                status,
+                version,
+                device_id,
+            },
+        )
+        .collect();
+    let persons: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT p.id, p.version, p.data FROM persons p
+         WHERE p.district = $1 AND p.id IN
+             (SELECT r.person_id FROM registrations r WHERE r.district = $1 AND r.house_code = $2)
+         ORDER BY p.id",
+    )
+    .bind(district)
+    .bind(&house_code)
+    .fetch_all(&db.pool)
+    .await?;
+    let persons = persons
+        .into_iter()
+        .map(|(person_id, version, data)| {
+            let name = serde_json::from_str::<serde_json::Value>(&data)
+                .ok()
+                .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(str::to_owned));
+            let lives_here = registrations
+                .iter()
+                .any(|r| r.person_id == person_id && r.status == lgt_protocol::records::ACTIVE);
+            DwellingPerson {
+                person_id,
+                version,
+                name,
+                lives_here,
+            }
+        })
+        .collect();
+    Ok(DwellingListing {
+        district: district.to_owned(),
+        house_code,
+        version,
+        dwelling: serde_json::from_str(&data)?,
+        landlord: landlord.as_deref().map(serde_json::from_str).transpose()?,
+        persons,
+        registrations,
+    })
+}
+
+/// A merge: a phone's local person id found to be a person the district already held (by
+/// identity number), and attached to it.
+#[derive(Debug, Serialize)]
+pub struct Merge {
+    /// The id the phone gave the person.
+    pub local_id: String,
+    /// The district person it was merged into.
+    pub person_id: String,
+    /// The operation that brought it.
+    pub op_id: String,
+    /// The device that sent it.
+    pub device_id: String,
+    /// Unix seconds.
+    pub merged_at: i64,
+}
+
+/// The merges of a district, oldest first (ids only).
+pub async fn merges(db: &Db, district: &str) -> anyhow::Result<Vec<Merge>> {
+    let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT local_id, person_id, op_id, device_id, merged_at FROM person_aliases
+         WHERE district = $1 ORDER BY merged_at, local_id",
+    )
+    .bind(district)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(local_id, person_id, op_id, device_id, merged_at)| Merge {
+            local_id,
+            person_id,
+            op_id,
+            device_id,
+            merged_at,
+        })
         .collect())
 }

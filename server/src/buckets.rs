@@ -17,7 +17,7 @@ use crate::db::{now, Db};
 pub fn name_for(device: &Device, bucket: Bucket) -> String {
     match bucket {
         Bucket::Permits => district_permits(&device.district),
-        Bucket::Records => format!("device:{}:records", device.id),
+        Bucket::Records => district_records(&device.district),
         Bucket::Watchlist => WATCHLIST.to_owned(),
         Bucket::Commands => format!("device:{}:commands", device.id),
         Bucket::Issuers => ISSUERS.to_owned(),
@@ -33,6 +33,25 @@ pub const WATCHLIST: &str = "watchlist";
 /// The permits bucket of a district.
 pub fn district_permits(district: &str) -> String {
     format!("district:{district}:permits")
+}
+
+/// The records bucket of a district: its persons, registrations and dwellings.
+pub fn district_records(district: &str) -> String {
+    format!("district:{district}:records")
+}
+
+/// Locks `bucket`'s head row until the caller's transaction (or savepoint) ends, making it on
+/// first use, so writers that read before they write to the bucket take turns: on PostgreSQL
+/// the second waits for the first to commit and then reads what it wrote.
+pub async fn lock(conn: &mut AnyConnection, bucket: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO bucket_heads (bucket, seq, checksum) VALUES ($1, 0, 0)
+         ON CONFLICT (bucket) DO UPDATE SET seq = bucket_heads.seq",
+    )
+    .bind(bucket)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 fn term(key: &str, data: Option<&str>) -> u64 {

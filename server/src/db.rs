@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/005_device_health.sql"),
     include_str!("../migrations/006_issuer_keys.sql"),
     include_str!("../migrations/007_compaction.sql"),
+    include_str!("../migrations/008_district_records.sql"),
 ];
 
 /// Which database the server runs on.

@@ -5,6 +5,8 @@
 //!                                                  ├─ auth     device signatures, replay refusal
 //!                                                  ├─ push     exactly-once ledger, district authorization
 //!                                                  ├─ permits  the permit machine's rows and bucket
+//!                                                  ├─ records  district persons (merged by identity
+//!                                                  │           number), registrations, dwellings
 //!                                                  ├─ buckets  per-partition change logs, checksums
 //!                                                  ├─ watchlist  published list packages, hit reports
 //!                                                  ├─ issuers  permit-issuer keys devices published
@@ -13,6 +15,9 @@
 //!                                                  └─ resolution a supervisor's decision on a conflict
 //!                                                 db (sqlx Any: SQLite file or PostgreSQL)
 //! ```
+//!
+//! Every operation acts only on records of the device's district; one naming another
+//! district's record is refused in the words used for no record at all.
 //!
 //! Nothing lives in process memory between requests: nonces, the ledger and the bucket
 //! heads are rows, so several processes may share one PostgreSQL database.
@@ -32,6 +37,7 @@ mod metrics;
 mod numbers;
 mod permits;
 mod push;
+pub mod records;
 pub mod resolution;
 pub mod tls;
 pub mod watchlist;

@@ -155,6 +155,23 @@ enum Command {
     },
     /// List the watchlist hit reports devices sent (ids, versions and tags only).
     WatchlistHits,
+    /// Show a dwelling of a district with the persons (ids, versions and names) and the
+    /// registrations (ids, versions, status) at it, its address and, for rented housing, the
+    /// landlord. Never an identity number.
+    Dwelling {
+        /// House code (房屋编码).
+        house_code: String,
+        /// District code.
+        #[arg(long)]
+        district: String,
+    },
+    /// List the merges of a district: phones' local person ids attached to the district
+    /// person that already held the identity number (ids and times only).
+    Merges {
+        /// District code.
+        #[arg(long)]
+        district: String,
+    },
     /// Resolve a conflict: keep the server's record, or apply the phone's change to it as it
     /// stands (which then reaches every phone of the district).
     Resolve {
@@ -272,6 +289,11 @@ async fn main() -> anyhow::Result<()> {
             print_json(&serde_json::json!({ "tombstones_deleted": deleted }))?
         }
         Command::WatchlistHits => print_json(&lgt_server::watchlist::hits(&db).await?)?,
+        Command::Dwelling {
+            house_code,
+            district,
+        } => print_json(&admin::dwelling(&db, &district, &house_code).await?)?,
+        Command::Merges { district } => print_json(&admin::merges(&db, &district).await?)?,
         Command::Conflicts { all } => print_json(&admin::conflicts(&db, all).await?)?,
         Command::Resolve {
             conflict_id,

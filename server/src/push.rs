@@ -16,13 +16,13 @@ use sqlx::AnyConnection;
 use uuid::Uuid;
 
 use crate::auth::Device;
-use crate::buckets;
 use crate::db::{now, Db};
 
 use crate::error::ApiError;
 use crate::metrics;
 use crate::numbers;
 use crate::permits;
+use crate::records;
 
 /// Tries per operation when another process wins the race for its ledger row.
 const LEDGER_RACES: usize = 3;
@@ -147,15 +147,11 @@ async fn apply(
             Ok(event) => apply_permit_event(conn, device, op, event).await,
             Err(_) => Ok(rejected("malformed permit.event payload")),
         },
-        "registration.create" => match serde_json::from_str::<RegistrationCreated>(&op.payload) {
-            Ok(created) => apply_registration(conn, device, op, created).await,
-            Err(_) => Ok(rejected("malformed registration.create payload")),
-        },
-        "person.identifier_add" => {
-            let records = buckets::name_for(device, lgt_protocol::Bucket::Records);
-            let key = format!("identifier:{}", op.record_id);
-            buckets::put(conn, &records, &key, Some(&op.payload)).await?;
-            Ok(Outcome::Applied)
+        lgt_protocol::records::REGISTRATION_CREATE => {
+            records::apply_registration(conn, device, op).await
+        }
+        lgt_protocol::records::PERSON_IDENTIFIER_ADD => {
+            records::apply_identifier_add(conn, device, op).await
         }
         "watchlist.hit" => Ok(crate::watchlist::record_hit(conn, device, op).await?),
         lgt_protocol::ISSUER_KEY_OPERATION => Ok(crate::issuers::publish(conn, device, op).await?),
@@ -170,13 +166,6 @@ struct PermitEventOp {
     base_version: u32,
     occurred_on: NaiveDate,
     event: PermitEvent,
-}
-
-/// The phone's `registration.create` payload (the registration itself stays opaque).
-#[derive(Deserialize)]
-struct RegistrationCreated {
-    registration_id: String,
-    closes_registration_id: Option<String>,
 }
 
 /// The refusal for a permit the device may not act on: one of another district, or none at
@@ -210,6 +199,16 @@ async fn apply_permit_event(
             Err(_) => return Ok(rejected("the server's permit record is unreadable")),
         },
     };
+    if let PermitEvent::Accept {
+        person_id,
+        registration_id,
+        ..
+    } = &op_event.event
+    {
+        if let Some(refusal) = foreign_holder(conn, device, person_id, registration_id).await? {
+            return Ok(rejected(refusal));
+        }
+    }
     let next = match (current, &op_event.event) {
         (None, PermitEvent::Accept { .. }) if op_event.base_version == 0 => {
             match Permit::accepted(op_event.permit_id.clone(), &op_event.event) {
@@ -251,39 +250,31 @@ async fn apply_permit_event(
     Ok(Outcome::Applied)
 }
 
-/// Stores a registration in the device's records; the person's earlier residence it closes
-/// is marked closed (left the area) rather than left open beside the new one.
-async fn apply_registration(
+/// The refusal for a permit accepted for a person or on a registration of another district
+/// (one unknown to the server is let through: the permit's own district check still holds).
+async fn foreign_holder(
     conn: &mut AnyConnection,
     device: &Device,
-    op: &PushOperation,
-    created: RegistrationCreated,
-) -> Result<Outcome, ApiError> {
-    let records = buckets::name_for(device, lgt_protocol::Bucket::Records);
-    let key = format!("registration:{}", created.registration_id);
-    buckets::put(conn, &records, &key, Some(&op.payload)).await?;
-    if let Some(closed) = created.closes_registration_id {
-        let closed_key = format!("registration:{closed}");
-        if let Some(earlier) = buckets::get(conn, &records, &closed_key).await? {
-            let mut earlier: serde_json::Value =
-                serde_json::from_str(&earlier).unwrap_or(serde_json::Value::Null);
-            if let Some(fields) = earlier.as_object_mut() {
-                fields.insert(
-                    "closed".into(),
-                    serde_json::json!({
-                        "reason": "left_the_area",
-                        "by_registration_id": created.registration_id,
-                    }),
-                );
-                buckets::put(conn, &records, &closed_key, Some(&earlier.to_string())).await?;
-            }
-        }
+    person_id: &str,
+    registration_id: &str,
+) -> Result<Option<&'static str>, ApiError> {
+    if records::resolve_person(conn, person_id)
+        .await?
+        .is_some_and(|(district, _)| district != device.district)
+    {
+        return Ok(Some(records::NO_SUCH_PERSON));
     }
-    Ok(Outcome::Applied)
+    if records::registration_district(conn, registration_id)
+        .await?
+        .is_some_and(|district| district != device.district)
+    {
+        return Ok(Some(records::NO_SUCH_REGISTRATION));
+    }
+    Ok(None)
 }
 
 /// Stores a divergence for a supervisor and answers it as a conflict.
-async fn conflict(
+pub(crate) async fn conflict(
     conn: &mut AnyConnection,
     device: &Device,
     op: &PushOperation,
