@@ -1,14 +1,16 @@
 //! The district as the unit of data, end to end: four devices on the real server through the
 //! fault-injecting proxy. Phones A and B and a station device S of one district, phone C of
 //! another. What one of them records reaches its colleagues' own tables, to find, list by
-//! dwelling and act on with no network; none of it reaches C. SQLite, and PostgreSQL when
-//! configured.
+//! dwelling and act on with no network; none of it reaches C. A stale edit is a conflict the
+//! phone settles back from, and a supervisor's resolution reaches every phone of the
+//! district. SQLite, and PostgreSQL when configured.
 
 use chrono::Utc;
 use lgt_core::permit::{PermitCommand, PermitEvent, PermitState};
 use lgt_core::registration::{Dwelling, RegistrationInput, RegistrationStatus};
 use lgt_core::synthetic::SyntheticPeople;
 use lgt_e2e::{backends, FaultProxy, Phone, TestServer};
+use lgt_server::resolution::{resolve, Side};
 
 const HOME: &str = "110101";
 const OTHER: &str = "440305";
@@ -33,6 +35,33 @@ fn cancel(phone: &Phone, permit_id: &str) -> PermitState {
         .expect("cancel")
         .permit
         .state
+}
+
+fn move_to(phone: &Phone, permit_id: &str, house_code: &str) {
+    phone
+        .core
+        .permit(&PermitCommand::Apply {
+            permit_id: permit_id.to_owned(),
+            base_version: None,
+            event: PermitEvent::ChangeAddress {
+                dwelling: Dwelling {
+                    house_code: house_code.into(),
+                    address: "synthetic".into(),
+                    housing_type: "10".into(),
+                },
+            },
+        })
+        .expect("change address");
+}
+
+fn house_on(phone: &Phone, permit_id: &str) -> String {
+    phone
+        .core
+        .permit_show(permit_id)
+        .expect("permit")
+        .permit
+        .dwelling
+        .house_code
 }
 
 fn state_on(phone: &Phone, permit_id: &str) -> PermitState {
@@ -79,7 +108,8 @@ fn a_district_shares_its_people_dwellings_and_permits_and_nothing_leaves_it() {
             .expect("register")
             .person_id;
         let station_permit = station.issue(&at_station).permit.id;
-        for phone in [&a, &station, &b, &c] {
+        // Each pushes, then each pulls what the others pushed.
+        for phone in [&a, &station, &a, &b, &c] {
             phone.sync_until_quiet(50);
         }
 
@@ -137,6 +167,53 @@ fn a_district_shares_its_people_dwellings_and_permits_and_nothing_leaves_it() {
         }
         assert_eq!(seen[0], seen[1]);
         assert!([&on_a, &on_b].contains(&&seen[0]));
+
+        // Stale edits. B cancels a permit of A's; A, not yet told, changes its address: a
+        // conflict, and A's permit goes back to the server's state, cancelled.
+        let holder = a.core.register(&someone(4, None)).unwrap().person_id;
+        let cancelled = a.issue(&holder).permit.id;
+        let holder = a.core.register(&someone(5, None)).unwrap().person_id;
+        let moved = a.issue(&holder).permit.id;
+        a.sync_until_quiet(50);
+        b.sync_until_quiet(50);
+        assert_eq!(cancel(&b, &cancelled), PermitState::Cancelled);
+        move_to(&b, &moved, "HCB0000000001");
+        b.sync_until_quiet(50);
+        move_to(&a, &cancelled, "HCA0000000001");
+        move_to(&a, &moved, "HCA0000000002");
+        a.sync_until_quiet(50);
+        assert_eq!(
+            state_on(&a, &cancelled),
+            PermitState::Cancelled,
+            "{backend:?}"
+        );
+        assert_eq!(house_on(&a, &moved), "HCB0000000001");
+        // The supervisor keeps the cancellation, and takes A's address for the other permit;
+        // both phones converge on it.
+        let conflicts = server
+            .block_on(lgt_server::admin::conflicts(&server.db, false))
+            .unwrap();
+        assert_eq!(conflicts.len(), 2, "{conflicts:?}");
+        for conflict in &conflicts {
+            let side = if conflict.record_id == moved {
+                Side::Phone
+            } else {
+                Side::Server
+            };
+            server
+                .block_on(resolve(
+                    &server.db,
+                    &conflict.id,
+                    side,
+                    "checked at the door",
+                ))
+                .unwrap();
+        }
+        for phone in [&a, &b] {
+            phone.sync_until_quiet(50);
+            assert_eq!(house_on(phone, &moved), "HCA0000000002", "{backend:?}");
+            assert_eq!(state_on(phone, &cancelled), PermitState::Cancelled);
+        }
 
         let stats = proxy.stats();
         assert!(stats.faults > 0, "{stats:?}");
