@@ -122,6 +122,7 @@ fn accept_event(
     cipher: &RowCipher,
     person_id: &str,
 ) -> Result<PermitEvent, Error> {
+    let person_id = &registration::resolve(tx, person_id)?;
     let active = registration::registrations_of(tx, cipher, person_id)?
         .into_iter()
         .find(|r| r.status == RegistrationStatus::Active)

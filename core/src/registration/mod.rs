@@ -113,12 +113,7 @@ pub(crate) fn add_identifier(
     let cipher = unlocked.cipher();
     let now = unlocked.now();
     unlocked.write(|tx| {
-        if repo::load_person(tx, cipher, person_id)?.is_none() {
-            return Err(Error::NotFound {
-                kind: "person",
-                id: person_id.to_owned(),
-            });
-        }
+        let person_id = &resolve(tx, person_id)?;
         let blind = cipher.blind(BlindIndex::IdNumber, &document.number);
         if let Some(holder) = repo::person_by_identifier(tx, &blind)? {
             return Err(Error::Conflict {
@@ -286,6 +281,15 @@ pub(crate) fn dwelling(unlocked: &Unlocked<'_>, raw: &str) -> Result<DwellingRec
             unlocked.audit(tx, "person.read", "person", &registration.person_id)?;
         }
         Ok(found)
+    })
+}
+
+/// The person an id names in this store: the person itself, or, for an id the server merged
+/// into a district person, that person. Ids handed out before a merge keep working.
+pub(crate) fn resolve(conn: &rusqlite::Connection, person_id: &str) -> Result<String, Error> {
+    replica::resolve_person(conn, person_id)?.ok_or_else(|| Error::NotFound {
+        kind: "person",
+        id: person_id.to_owned(),
     })
 }
 

@@ -75,6 +75,7 @@ pub(crate) fn export_person(
 ) -> Result<PersonExport, Error> {
     let cipher = unlocked.cipher();
     unlocked.write(|tx| {
+        let person_id = &registration::resolve(tx, person_id)?;
         let person = registration::person_record(tx, cipher, person_id)?;
         let export = PersonExport {
             registrations: registration::registrations_of(tx, cipher, person_id)?,
