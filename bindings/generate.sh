@@ -5,11 +5,20 @@
 #   bindings/generate.sh            debug build (what the tests use)
 #   bindings/generate.sh --release  release build
 #
+# Three UniFFI namespaces live in the one library: lgt_ffi (the facade: the store object
+# FieldCore, errors, shell traits; bindings/ffi/uniffi.toml), lgt_core (the core's records and
+# enums; core/uniffi.toml) and lgt_common (the types shared with the server: identity kinds,
+# code tables, the dwelling, the permit machine; common/uniffi.toml).
+#
 # Output:
-#   bindings/kotlin/target/generated/   Kotlin sources (compiled by the Maven project)
-#   bindings/python/generated/          lgt_ffi.py with the host library beside it
-#   bindings/swift/Sources/LgtCore/, bindings/swift/ffi-headers/   Swift and the C header
-#                                       (committed: Xcode users build without this script)
+#   bindings/kotlin/target/generated/   Kotlin sources, packages cn.lgt.core, cn.lgt.core.types
+#                                       and cn.lgt.common (compiled by the Maven project)
+#   bindings/python/generated/          lgt_ffi.py, lgt_core.py and lgt_common.py with the host
+#                                       library beside them
+#   bindings/swift/Sources/LgtCore/, bindings/swift/ffi-headers/   Swift (every namespace in
+#                                       the one Swift module LgtCore) and the C headers of the
+#                                       one C module LgtCoreFFI (committed: Xcode users build
+#                                       without this script)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,14 +52,26 @@ generate() {
 
 generate kotlin bindings/kotlin/target/generated
 generate python bindings/python/generated
+# lgt_ffi.py imports lgt_core.py and lgt_common.py as modules beside it (external_packages).
 cp "$library" bindings/python/generated/
 
 swift_tmp=$(mktemp -d)
 trap 'rm -rf "$swift_tmp"' EXIT
 generate swift "$swift_tmp"
+rm -rf bindings/swift/Sources/LgtCore bindings/swift/ffi-headers
 mkdir -p bindings/swift/Sources/LgtCore bindings/swift/ffi-headers
-cp "$swift_tmp/LgtCore.swift" bindings/swift/Sources/LgtCore/
-cp "$swift_tmp/LgtCoreFFI.h" bindings/swift/ffi-headers/
-cp "$swift_tmp/LgtCoreFFI.modulemap" bindings/swift/ffi-headers/module.modulemap
+# Every namespace's Swift goes into the one Swift module LgtCore (their helpers are
+# fileprivate; the shared C structs are guarded in each header).
+cp "$swift_tmp"/*.swift bindings/swift/Sources/LgtCore/
+cp "$swift_tmp"/*.h bindings/swift/ffi-headers/
+# Every namespace declares the C module LgtCoreFFI in a module map of its own: Xcode takes one,
+# listing every header (the facade's first, then the others in name order).
+{
+  echo "module LgtCoreFFI {"
+  for header in LgtCoreFFI.h $(cd "$swift_tmp" && LC_ALL=C ls -1 *.h | grep -vx LgtCoreFFI.h); do
+    echo "    header \"$header\""
+  done
+  sed -n '/^ *export \*/,$p' "$swift_tmp/LgtCoreFFI.modulemap"
+} > bindings/swift/ffi-headers/module.modulemap
 
 echo "generated from $library"

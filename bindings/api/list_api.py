@@ -16,8 +16,9 @@ import subprocess
 import sys
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
-LIBRARY = os.environ.get("LGT_FFI_LIBRARY", os.path.join(ROOT, "target", "debug", "liblgt_ffi.so"))
-BINDGEN = os.path.join(ROOT, "target", "debug", "uniffi-bindgen")
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+LIBRARY = os.environ.get("LGT_FFI_LIBRARY", os.path.join(TARGET, "debug", "liblgt_ffi.so"))
+BINDGEN = os.path.join(TARGET, "debug", "uniffi-bindgen")
 # Fields whose value is not API; each may span several lines (`Some(\n ... \n),`).
 DROPPED = re.compile(r"^(\s*)(docstring|checksum|config_toml|id|orig_name): ")
 

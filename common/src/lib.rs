@@ -15,6 +15,9 @@
 //! Nothing here touches storage, the network, the camera or images: the crate is pure
 //! functions and data types, so the server links it without the phone's SQLite store,
 //! barcode decoder or HTTP client.
+//!
+//! With the `uniffi` feature (the phones' bindings only), the data types derive UniFFI records
+//! and enums in the namespace `lgt_common`, and dates cross as `YYYY-MM-DD` text.
 
 #![deny(missing_docs)]
 
@@ -24,3 +27,9 @@ pub mod identity;
 pub mod permit;
 pub mod registration;
 pub mod watchlist;
+
+#[cfg(feature = "uniffi")]
+mod uniffi_types;
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!("lgt_common");

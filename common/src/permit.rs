@@ -11,6 +11,7 @@ use crate::registration::Dwelling;
 /// Where a permit is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum PermitState {
     /// Application accepted (受理).
     Accepted,
@@ -40,6 +41,7 @@ impl PermitState {
 /// A life-cycle event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum PermitEvent {
     /// 受理: the application is accepted for a person at their registered dwelling.
     Accept {
@@ -93,6 +95,7 @@ impl PermitEvent {
 
 /// A permit's current state: the fold of its events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Permit {
     /// Permit record id (UUIDv7).
     pub id: String,

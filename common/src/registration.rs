@@ -8,6 +8,7 @@ use unicode_normalization::UnicodeNormalization;
 /// A dwelling: the standard-address house code and the address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Dwelling {
     /// House code (房屋编码) of the standard-address system.
     pub house_code: String,

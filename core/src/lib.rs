@@ -62,6 +62,13 @@ pub mod messages;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;
 
+// The data types above derive UniFFI records and enums under the `uniffi` feature; the
+// bindings crate (lgt-ffi) exports them as they are, in the `lgt_core` namespace.
+#[cfg(feature = "uniffi")]
+mod uniffi_types;
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!("lgt_core");
+
 pub use error::Error;
 pub use field::{FieldCore, OpenParams, SyncTask, SyncWatch, WatchObserver};
 pub use messages::Lang;

@@ -37,6 +37,8 @@ const ORDER: &[&str] = &[
     "error",
     "messages",
     "synthetic",
+    // UniFFI custom types for the bindings (feature `uniffi`).
+    "uniffi_types",
 ];
 
 /// The modules that may use the store's bookkeeping cipher.

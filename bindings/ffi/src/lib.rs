@@ -1,9 +1,16 @@
 //! # lgt-ffi: the field core as the Android and iOS shells see it
 //!
-//! A thin UniFFI facade over [`lgt_core`], and the only crate that knows UniFFI exists.
+//! A thin UniFFI facade over [`lgt_core`]: the store object and its sub-objects, the shell's
+//! traits, the one error type. The data types (registrations, persons, permits, alerts, sync
+//! status, code tables, ...) derive their UniFFI records and enums where they are defined,
+//! behind a `uniffi` feature: in `lgt-core` (namespace `lgt_core`) and in `lgt-common`
+//! (namespace `lgt_common`), and cross as they are. The types defined here are the ones whose
+//! shape at the FFI differs from the core's: text where the core holds a parsed value that a
+//! shell's input may fail to be, flattened results, milliseconds for durations, and results
+//! whose parts are parse outcomes or the FFI's own error.
 //!
 //! ```text
-//!  LgtCore            open/create a store with the shell's KeyProvider (and Clock)
+//!  FieldCore          open/create a store with the shell's KeyProvider (and Clock)
 //!   ├─ registrations()  register, add identifier, find, export, check an ID number
 //!   ├─ permits()        accept, apply life-cycle events, show, signed QR code
 //!   ├─ audit()          verify the chain, recent records
@@ -37,8 +44,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use lgt_core::clock::SystemClock;
-use lgt_core::store::StoreOptions;
-use lgt_core::{FieldCore, OpenParams};
+use lgt_core::store::{Durability, StoreOptions};
+use lgt_core::OpenParams;
 
 pub use audit::*;
 pub use codes::*;
@@ -55,15 +62,6 @@ use shared::{guarded, Shared};
 
 uniffi::setup_scaffolding!();
 
-/// How hard a commit works to survive power loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum Durability {
-    /// fsync on every commit: a record shown as saved survives a battery pull. The default.
-    Full,
-    /// No fsync per commit: survives an app crash, may lose the last commits on power loss.
-    Normal,
-}
-
 /// Where the store lives and who works on it.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct StoreConfig {
@@ -76,14 +74,15 @@ pub struct StoreConfig {
 }
 
 /// The field core over one encrypted store: the one object a shell opens. Close it with
-/// [`LgtCore::close_store`] (or wipe it); its sub-objects then answer [`LgtError::Closed`].
+/// [`FieldCore::close_store`] (or wipe it); its sub-objects then answer [`LgtError::Closed`].
+/// The FFI face of [`lgt_core::FieldCore`], under the same name.
 #[derive(uniffi::Object)]
-pub struct LgtCore {
+pub struct FieldCore {
     shared: Arc<Shared>,
 }
 
 #[uniffi::export]
-impl LgtCore {
+impl FieldCore {
     /// Creates a new store in `config.dir` under the provider's key, and opens it.
     /// `clock` pins the time (tests); `None` uses the system clock.
     #[uniffi::constructor]
@@ -92,7 +91,7 @@ impl LgtCore {
         keys: Arc<dyn KeyProvider>,
         clock: Option<Arc<dyn Clock>>,
     ) -> Result<Arc<Self>, LgtError> {
-        Self::start(config, keys, clock, FieldCore::create)
+        Self::start(config, keys, clock, lgt_core::FieldCore::create)
     }
 
     /// Opens an existing store. A key that does not open it fails with
@@ -103,7 +102,7 @@ impl LgtCore {
         keys: Arc<dyn KeyProvider>,
         clock: Option<Arc<dyn Clock>>,
     ) -> Result<Arc<Self>, LgtError> {
-        Self::start(config, keys, clock, FieldCore::open)
+        Self::start(config, keys, clock, lgt_core::FieldCore::open)
     }
 
     /// The store's random id.
@@ -170,12 +169,12 @@ impl LgtCore {
     }
 }
 
-impl LgtCore {
+impl FieldCore {
     fn start(
         config: StoreConfig,
         keys: Arc<dyn KeyProvider>,
         clock: Option<Arc<dyn Clock>>,
-        open: fn(OpenParams<'_>) -> Result<FieldCore, lgt_core::Error>,
+        open: fn(OpenParams<'_>) -> Result<lgt_core::FieldCore, lgt_core::Error>,
     ) -> Result<Arc<Self>, LgtError> {
         let keys = ForeignKeys(keys);
         let clock: Arc<dyn lgt_core::clock::Clock> = match clock {
@@ -188,21 +187,14 @@ impl LgtCore {
                 keys: &keys,
                 actor: &config.actor,
                 clock: clock.clone(),
-                options: store_options(config.durability),
+                options: StoreOptions {
+                    durability: config.durability,
+                },
             })
         })?;
         Ok(Arc::new(Self {
             shared: Shared::new(core, keys, clock),
         }))
-    }
-}
-
-fn store_options(durability: Durability) -> StoreOptions {
-    StoreOptions {
-        durability: match durability {
-            Durability::Full => lgt_core::store::Durability::Full,
-            Durability::Normal => lgt_core::store::Durability::Normal,
-        },
     }
 }
 

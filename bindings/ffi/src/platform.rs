@@ -66,7 +66,7 @@ impl lgt_core::clock::Clock for ForeignClock {
 #[uniffi::export(foreign)]
 pub trait AlertListener: Send + Sync {
     /// One alert.
-    fn on_alert(&self, alert: crate::WatchlistAlert) -> Result<(), LgtError>;
+    fn on_alert(&self, alert: lgt_core::watchlist::WatchlistAlert) -> Result<(), LgtError>;
 }
 
 /// A shell's [`AlertListener`] as the core's.
@@ -75,7 +75,7 @@ pub(crate) struct ForeignAlerts(pub(crate) Arc<dyn AlertListener>);
 impl lgt_core::watchlist::AlertListener for ForeignAlerts {
     fn on_alert(&self, alert: &lgt_core::watchlist::WatchlistAlert) {
         // The shell's failure cannot undo the committed alert, and its text may hold anything.
-        let _ = self.0.on_alert(alert.clone().into());
+        let _ = self.0.on_alert(alert.clone());
     }
 }
 

@@ -7,51 +7,20 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lgt_core::crypto::PublicKey;
-use lgt_core::scan as core;
+use lgt_core::scan::permit_qr::PermitClaim;
+use lgt_core::scan::{
+    self as core, Format as BarcodeFormat, Mode as ScanMode, PermitVerification, Point, QrImage,
+    Region as ScanRegion,
+};
 
 use crate::error::IdIssue;
-use crate::permits::PermitState;
 use crate::registrations::IdNumberInfo;
 use crate::shared::{guarded, Shared};
 use crate::watchlist::CheckOutcome;
 use crate::LgtError;
 
-/// The barcode formats the handhelds read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum BarcodeFormat {
-    /// QR Code.
-    Qr,
-    /// PDF417 (foreign documents).
-    Pdf417,
-    /// Data Matrix.
-    DataMatrix,
-    /// Code 128 (ID numbers printed on forms).
-    Code128,
-}
-
-/// Live camera loop or still photo.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum ScanMode {
-    /// One frame of a camera loop: fast (25 ms budget); the next frame retries.
-    Live,
-    /// A photo: try harder (rotations, inversion, other binarizers; 2 s budget).
-    Still,
-}
-
-/// A rectangle of the frame, in pixels: the viewfinder box.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
-pub struct ScanRegion {
-    /// Left edge.
-    pub x: u32,
-    /// Top edge.
-    pub y: u32,
-    /// Width.
-    pub width: u32,
-    /// Height.
-    pub height: u32,
-}
-
-/// How to decode.
+/// How to decode. Made here: the budget is milliseconds, and unset means the mode's default
+/// (the core's options hold a `Duration` set from the mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct ScanOptions {
     /// Live frame or still photo.
@@ -64,30 +33,8 @@ pub struct ScanOptions {
     pub budget_ms: Option<u32>,
 }
 
-/// A point in frame coordinates.
-#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
-pub struct ScanPoint {
-    /// Horizontal position in pixels.
-    pub x: f32,
-    /// Vertical position in pixels.
-    pub y: f32,
-}
-
-/// What a permit QR asserts, as signed (the holder is referenced by a keyed hash, never by
-/// the ID number).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct PermitClaim {
-    /// The permit number printed on the card.
-    pub permit_number: String,
-    /// First day of validity, `YYYY-MM-DD`.
-    pub valid_from: String,
-    /// Last day of validity (the next endorsement anniversary), `YYYY-MM-DD`.
-    pub valid_until: String,
-    /// Key id of the issuer's signing key.
-    pub issuer_key_id: String,
-}
-
-/// What a decoded code means.
+/// What a decoded code means. Made here: the core's payload holds parse results (an
+/// identity number or why it failed, a signed permit or why it failed).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum ScanPayload {
     /// A valid identity number (already checked against the watchlist: see
@@ -119,37 +66,7 @@ pub enum ScanPayload {
     Unknown,
 }
 
-/// The verdict on a permit QR.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum PermitVerdict {
-    /// Signed by a trusted issuer, within its validity, not cancelled or suspended here.
-    Valid,
-    /// The signature does not verify, or the code is malformed: forged or altered.
-    Forged,
-    /// Signed by a key this device does not trust (not yet synced, or revoked).
-    UnknownIssuer,
-    /// Past its validity.
-    Expired,
-    /// Before its validity.
-    NotYetValid,
-    /// Genuine, but the permit is cancelled in the local store.
-    Cancelled,
-    /// Genuine, but the permit is suspended (missed endorsement) in the local store.
-    Suspended,
-}
-
-/// A permit QR verified offline: signature, validity, and the local store's state.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct PermitVerification {
-    /// The overall verdict.
-    pub verdict: PermitVerdict,
-    /// The permit's state in this store, when this store knows the permit.
-    pub local_state: Option<PermitState>,
-    /// The permit's record id in this store, when known.
-    pub permit_id: Option<String>,
-}
-
-/// One decoded code with its meaning.
+/// One decoded code with its meaning (the core's decoded symbol, flattened in).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ScanResult {
     /// Its format.
@@ -157,7 +74,7 @@ pub struct ScanResult {
     /// The decoded text, as the code holds it.
     pub text: String,
     /// Corner or finder points in frame coordinates (for drawing the outline).
-    pub position: Vec<ScanPoint>,
+    pub position: Vec<Point>,
     /// What it means.
     pub payload: ScanPayload,
     /// For a permit QR: the verdict (verified offline; audited).
@@ -165,15 +82,6 @@ pub struct ScanResult {
     /// For an identity number: the watchlist check made inside the scan (its alerts also
     /// went to the alert listener).
     pub watchlist: Option<CheckOutcome>,
-}
-
-/// A rendered QR code: black modules on white, with the quiet zone.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct QrImage {
-    /// Width and height in pixels.
-    pub size: u32,
-    /// Row-contiguous luma (0 black, 255 white), `size * size` bytes.
-    pub pixels: Vec<u8>,
 }
 
 /// A scanner over one open store: `core.scan()`. It keeps its decoders between frames, so
@@ -217,7 +125,7 @@ impl Scan {
             height,
             row_stride,
         };
-        let options = options.into();
+        let options = core::ScanOptions::from(options);
         let mut scanner = self.scanner();
         self.shared
             .call(|core| core.scan_frame(&mut scanner, &frame, &options))
@@ -230,7 +138,7 @@ impl Scan {
         path: String,
         options: ScanOptions,
     ) -> Result<Option<ScanResult>, LgtError> {
-        let options = options.into();
+        let options = core::ScanOptions::from(options);
         let mut scanner = self.scanner();
         self.shared
             .call(|core| core.scan_file(&mut scanner, Path::new(&path), &options))
@@ -241,7 +149,7 @@ impl Scan {
     /// permit verification.
     pub fn interpret(&self, format: BarcodeFormat, text: String) -> Result<ScanResult, LgtError> {
         let symbol = core::Symbol {
-            format: format.into(),
+            format,
             text,
             position: Vec::new(),
         };
@@ -280,51 +188,17 @@ impl Scan {
 /// for showing a permit's signed code on screen.
 #[uniffi::export]
 pub fn render_qr(text: String, module_px: u32) -> Result<QrImage, LgtError> {
-    guarded(|| Ok(core::render_qr(&text, module_px)?)).map(|image| QrImage {
-        size: image.size,
-        pixels: image.pixels,
-    })
+    guarded(|| Ok(core::render_qr(&text, module_px)?))
 }
 
 impl From<ScanOptions> for core::ScanOptions {
     fn from(o: ScanOptions) -> Self {
-        let mode = match o.mode {
-            ScanMode::Live => core::Mode::Live,
-            ScanMode::Still => core::Mode::Still,
-        };
-        let mut options = core::ScanOptions::new(mode);
-        options.region = o.region.map(|r| core::Region {
-            x: r.x,
-            y: r.y,
-            width: r.width,
-            height: r.height,
-        });
+        let mut options = core::ScanOptions::new(o.mode);
+        options.region = o.region;
         if let Some(ms) = o.budget_ms {
             options.budget = Duration::from_millis(ms.into());
         }
         options
-    }
-}
-
-impl From<BarcodeFormat> for core::Format {
-    fn from(f: BarcodeFormat) -> Self {
-        match f {
-            BarcodeFormat::Qr => Self::Qr,
-            BarcodeFormat::Pdf417 => Self::Pdf417,
-            BarcodeFormat::DataMatrix => Self::DataMatrix,
-            BarcodeFormat::Code128 => Self::Code128,
-        }
-    }
-}
-
-impl From<core::Format> for BarcodeFormat {
-    fn from(f: core::Format) -> Self {
-        match f {
-            core::Format::Qr => Self::Qr,
-            core::Format::Pdf417 => Self::Pdf417,
-            core::Format::DataMatrix => Self::DataMatrix,
-            core::Format::Code128 => Self::Code128,
-        }
     }
 }
 
@@ -336,12 +210,7 @@ impl From<core::Payload> for ScanPayload {
                 issue: IdIssue::from(&error),
             },
             core::Payload::Permit(signed) => Self::Permit {
-                claim: signed.ok().map(|s| PermitClaim {
-                    permit_number: s.claim.permit_number,
-                    valid_from: s.claim.valid_from.to_string(),
-                    valid_until: s.claim.valid_until.to_string(),
-                    issuer_key_id: s.claim.issuer_key_id,
-                }),
+                claim: signed.ok().map(|signed| signed.claim),
             },
             core::Payload::DoorPlate(plate) => Self::DoorPlate {
                 house_code: plate.house_code,
@@ -353,38 +222,14 @@ impl From<core::Payload> for ScanPayload {
     }
 }
 
-impl From<core::PermitVerification> for PermitVerification {
-    fn from(v: core::PermitVerification) -> Self {
-        use core::PermitVerdict as V;
-        Self {
-            verdict: match v.verdict {
-                V::Valid => PermitVerdict::Valid,
-                V::Forged => PermitVerdict::Forged,
-                V::UnknownIssuer => PermitVerdict::UnknownIssuer,
-                V::Expired => PermitVerdict::Expired,
-                V::NotYetValid => PermitVerdict::NotYetValid,
-                V::Cancelled => PermitVerdict::Cancelled,
-                V::Suspended => PermitVerdict::Suspended,
-            },
-            local_state: v.local_state.map(Into::into),
-            permit_id: v.permit_id,
-        }
-    }
-}
-
 impl From<core::ScanResult> for ScanResult {
     fn from(r: core::ScanResult) -> Self {
         Self {
-            format: r.symbol.format.into(),
+            format: r.symbol.format,
             text: r.symbol.text,
-            position: r
-                .symbol
-                .position
-                .into_iter()
-                .map(|p| ScanPoint { x: p.x, y: p.y })
-                .collect(),
+            position: r.symbol.position,
             payload: r.payload.into(),
-            permit: r.permit.map(Into::into),
+            permit: r.permit,
             watchlist: r.watchlist.map(Into::into),
         }
     }

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::{Arc, RwLock, RwLockWriteGuard};
 use std::task::{Context, Poll};
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::NaiveDate;
 use lgt_core::clock::Clock;
 use lgt_core::{FieldCore, SyncTask};
 
@@ -45,11 +45,6 @@ impl<T, F: Future<Output = Result<T, lgt_core::Error>> + Unpin> Future for Catch
             Err(_) => Poll::Ready(Err(LgtError::internal("panic"))),
         }
     }
-}
-
-/// An instant as every record shows it: RFC 3339, UTC, microseconds (the store's own form).
-pub(crate) fn instant(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 /// The open core (or none, once closed or wiped), its key provider and clock.

@@ -6,114 +6,17 @@ use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use lgt_core::sync as core;
+use lgt_core::permit::Permit;
+use lgt_core::sync::{self as core, Enrollment, SyncReport, SyncStatus};
 use lgt_core::{SyncWatch, WatchObserver};
 
-use crate::permits::Permit;
 use crate::platform::SyncObserver;
-use crate::registrations::convert_all;
 use crate::shared::{guarded_task, Shared};
-use crate::watchlist::{pinned_policy, ListInfo};
+use crate::watchlist::pinned_policy;
 use crate::LgtError;
 
-/// Where this device syncs, and as whom.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct Enrollment {
-    /// The server's base URL.
-    pub server_url: String,
-    /// The device id the server assigned.
-    pub device_id: String,
-    /// The coordinator account the device is bound to.
-    pub coordinator: String,
-    /// The district whose permits it receives.
-    pub district: String,
-    /// When it enrolled, RFC 3339 UTC.
-    pub enrolled_at: String,
-    /// Seconds without a successful sync after which personal data locks.
-    pub max_offline_secs: i64,
-    /// The pins (`sha256/...`) of the server TLS keys trusted; empty for plain HTTP to
-    /// loopback.
-    pub server_pins: Vec<String>,
-}
-
-/// What one sync did.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct SyncReport {
-    /// Operations the server applied now or had applied before.
-    pub acknowledged: u64,
-    /// Operations the server kept as conflicts for a supervisor.
-    pub conflicts: u64,
-    /// Operations refused for good, now quarantined with their reason.
-    pub quarantined: u64,
-    /// Bucket entries applied.
-    pub pulled: u64,
-    /// Buckets (`permits`, `records`, ...) whose checksum disagreed and were downloaded again.
-    pub recovered: Vec<String>,
-    /// Watchlist versions imported from the server, in order: run `watchlist().recheck()`
-    /// off the main thread so earlier registrations are checked against them.
-    pub watchlist_imported: Vec<ListInfo>,
-    /// Watchlist packages refused (forged, rolled back, expired, no pinned root): versions and
-    /// error codes only; the list in use stays.
-    pub watchlist_refused: Vec<String>,
-    /// Signed server commands refused (bad signature, ...): ids and codes only.
-    pub commands_refused: Vec<String>,
-    /// The device key was replaced, as a signed server command ordered.
-    pub device_key_rotated: bool,
-    /// Permit-issuer keys from the server refused as malformed: key ids.
-    pub issuers_refused: Vec<String>,
-    /// The server found the store's audit chain not passing through the head it anchored
-    /// before (the store was restored from an older copy); the device is flagged.
-    pub audit_rollback_suspected: bool,
-}
-
-/// An operation the server refused, with the reason shown to the user.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct QuarantinedOperation {
-    /// The operation.
-    pub op_id: String,
-    /// Its kind.
-    pub kind: String,
-    /// The record it concerns.
-    pub record_id: String,
-    /// Why the server refused it.
-    pub reason: String,
-}
-
-/// One bucket of the local replica.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct BucketStatus {
-    /// The bucket (`permits`, `records`, `watchlist`, `commands`).
-    pub bucket: String,
-    /// The last sequence applied.
-    pub cursor: i64,
-    /// Live entries held.
-    pub entries: i64,
-    /// The replica's checksum.
-    pub checksum: String,
-}
-
-/// Sync health, for a status screen.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct SyncStatus {
-    /// The enrollment, if any.
-    pub enrollment: Option<Enrollment>,
-    /// Operations waiting to be sent (pending or in flight).
-    pub queue_depth: u64,
-    /// When the oldest of them was queued.
-    pub oldest_pending: Option<String>,
-    /// Operations refused for good, with reasons.
-    pub quarantined: Vec<QuarantinedOperation>,
-    /// When the last sync succeeded.
-    pub last_success: Option<String>,
-    /// How the last failed attempt failed.
-    pub last_error: Option<String>,
-    /// The replica's buckets.
-    pub buckets: Vec<BucketStatus>,
-    /// Reserved permit numbers still valid and unissued.
-    pub permit_numbers_left: u64,
-}
-
-/// How a watching sync paces itself.
+/// How a watching sync paces itself. Made here: milliseconds with defaults, where the core
+/// holds durations and a backoff policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct WatchOptions {
     /// Time between successful syncs.
@@ -127,7 +30,7 @@ pub struct WatchOptions {
     pub backoff_cap_ms: u64,
 }
 
-/// One attempt of a watching sync.
+/// One attempt of a watching sync. Made here: its error is the FFI's [`LgtError`].
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SyncAttempt {
     /// What it did, when it succeeded.
@@ -179,7 +82,7 @@ impl SyncEngine {
         let task = self
             .shared
             .call(|core| Ok(core.sync_enroll_task(&server_url, &pins, &code)))?;
-        guarded_task(task).await.map(Into::into)
+        guarded_task(task).await
     }
 
     /// Syncs once: pushes the outbox, pulls every bucket. Fails with `Offline` when the
@@ -189,7 +92,7 @@ impl SyncEngine {
     /// settled stays, the rest goes next time.
     pub async fn sync_now(&self) -> Result<SyncReport, LgtError> {
         let task = self.shared.call(|core| Ok(core.sync_now_task()))?;
-        guarded_task(task).await.map(Into::into)
+        guarded_task(task).await
     }
 
     /// Pins the app's watchlist root public keys (32 bytes each) that the lists the server
@@ -201,15 +104,13 @@ impl SyncEngine {
 
     /// Queue depth, last success, quarantined operations with reasons, bucket cursors.
     pub fn status(&self) -> Result<SyncStatus, LgtError> {
-        self.shared.call(|core| core.sync_status()).map(Into::into)
+        self.shared.call(|core| core.sync_status())
     }
 
     /// The permits of this device's district as last synced, the ones other phones issued
     /// too, for a district list (read-only: only the issuing phone changes a permit). Audited.
     pub fn district_permits(&self) -> Result<Vec<Permit>, LgtError> {
-        self.shared
-            .call(|core| core.sync_district_permits())
-            .map(convert_all)
+        self.shared.call(|core| core.sync_district_permits())
     }
 
     /// The next permit number the server reserved for this device, to issue offline; `None`
@@ -347,82 +248,9 @@ impl From<WatchOptions> for core::WatchOptions {
 impl From<&core::SyncAttempt> for SyncAttempt {
     fn from(a: &core::SyncAttempt) -> Self {
         Self {
-            report: a.result.as_ref().ok().cloned().map(Into::into),
+            report: a.result.as_ref().ok().cloned(),
             error: a.result.as_ref().err().map(LgtError::from),
             next_in_ms: u64::try_from(a.next_in.as_millis()).unwrap_or(u64::MAX),
-        }
-    }
-}
-
-impl From<core::Enrollment> for Enrollment {
-    fn from(e: core::Enrollment) -> Self {
-        Self {
-            server_url: e.server_url,
-            device_id: e.device_id,
-            coordinator: e.coordinator,
-            district: e.district,
-            enrolled_at: e.enrolled_at,
-            max_offline_secs: e.max_offline_secs,
-            server_pins: e.server_pins.iter().map(ToString::to_string).collect(),
-        }
-    }
-}
-
-fn count(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
-}
-
-impl From<core::SyncReport> for SyncReport {
-    fn from(r: core::SyncReport) -> Self {
-        Self {
-            acknowledged: count(r.acknowledged),
-            conflicts: count(r.conflicts),
-            quarantined: count(r.quarantined),
-            pulled: count(r.pulled),
-            recovered: r.recovered.iter().map(|b| b.as_str().to_owned()).collect(),
-            watchlist_imported: convert_all(r.watchlist_imported),
-            watchlist_refused: r.watchlist_refused,
-            commands_refused: r.commands_refused,
-            device_key_rotated: r.device_key_rotated,
-            issuers_refused: r.issuers_refused,
-            audit_rollback_suspected: r.audit_rollback_suspected,
-        }
-    }
-}
-
-impl From<core::QuarantinedOperation> for QuarantinedOperation {
-    fn from(q: core::QuarantinedOperation) -> Self {
-        Self {
-            op_id: q.op_id,
-            kind: q.kind,
-            record_id: q.record_id,
-            reason: q.reason,
-        }
-    }
-}
-
-impl From<core::BucketStatus> for BucketStatus {
-    fn from(b: core::BucketStatus) -> Self {
-        Self {
-            bucket: b.bucket.as_str().to_owned(),
-            cursor: b.cursor,
-            entries: b.entries,
-            checksum: b.checksum,
-        }
-    }
-}
-
-impl From<core::SyncStatus> for SyncStatus {
-    fn from(s: core::SyncStatus) -> Self {
-        Self {
-            enrollment: s.enrollment.map(Into::into),
-            queue_depth: count(s.queue_depth),
-            oldest_pending: s.oldest_pending,
-            quarantined: convert_all(s.quarantined),
-            last_success: s.last_success,
-            last_error: s.last_error,
-            buckets: convert_all(s.buckets),
-            permit_numbers_left: count(s.permit_numbers_left),
         }
     }
 }

@@ -6,74 +6,11 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use lgt_core::crypto::PublicKey;
-use lgt_core::watchlist as core;
+use lgt_core::watchlist::{self as core, ListInfo, RecheckReport, WatchlistAlert};
 
 use crate::platform::{AlertListener, ForeignAlerts};
-use crate::registrations::convert_all;
-use crate::shared::{instant, Shared};
+use crate::shared::Shared;
 use crate::LgtError;
-
-/// How sure an alert is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum Confidence {
-    /// An identity number matched exactly.
-    Exact,
-    /// Name, birth date and sex matched: weak (many people share them).
-    Low,
-}
-
-/// What matched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum MatchedOn {
-    /// An identity number (15-digit numbers upgraded to 18 on both sides).
-    IdNumber,
-    /// The name in simplified characters, birth date and sex.
-    NameHanzi,
-    /// One pinyin reading of the name, birth date and sex.
-    NamePinyin,
-}
-
-/// A listed entry's details: opened only by an exact identity-number match.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct EntryDetails {
-    /// The server's reference of the entry (case number).
-    pub entry_ref: String,
-    /// Name as listed.
-    pub name: String,
-    /// What the person is wanted for, briefly.
-    pub case_summary: String,
-    /// What the coordinator must do.
-    pub instructions: String,
-}
-
-/// A watchlist alert, raised inside the call that registered, checked or looked up a person.
-/// Show `wording` first: a hit is never an accusation.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct WatchlistAlert {
-    /// The alert's id (UUIDv7); the audit record and the hit report name it.
-    pub alert_id: String,
-    /// The local person it concerns, if the check was about one.
-    pub person_id: Option<String>,
-    /// Always `possible match: verify`.
-    pub wording: String,
-    /// Exact (identity number) or low (name, birth date, sex).
-    pub confidence: Confidence,
-    /// 100 for an identity number, 70 for the name in characters, 55 for a pinyin reading.
-    pub score: u8,
-    /// What matched.
-    pub matched_on: MatchedOn,
-    /// What to do: the entry's own instructions on an exact match, otherwise "do not
-    /// confront; verify the identity document; the hit has been reported".
-    pub instructions: String,
-    /// The entry's details: only on an exact match.
-    pub details: Option<EntryDetails>,
-    /// The list version that matched.
-    pub list_version: u64,
-    /// The list had expired: the match is from an out-of-date list.
-    pub list_out_of_date: bool,
-    /// When it was raised, RFC 3339 UTC.
-    pub raised_at: String,
-}
 
 /// Whether a list is loaded and still within its validity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -86,26 +23,8 @@ pub enum ListState {
     OutOfDate,
 }
 
-/// Facts about the list in use (no entries).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct ListInfo {
-    /// List id.
-    pub list_id: String,
-    /// Version in use.
-    pub version: u64,
-    /// Key epoch.
-    pub key_epoch: u32,
-    /// When the server built it, RFC 3339 UTC.
-    pub created_at: String,
-    /// When it expires, RFC 3339 UTC.
-    pub expires_at: String,
-    /// Rows held.
-    pub entry_count: u64,
-    /// Key id of the signer.
-    pub signer_key_id: String,
-}
-
-/// The list in use, as the phone shows it next to every check result.
+/// The list in use, as the phone shows it next to every check result. Made here: the core's
+/// `ListStatus` is an enum carrying the info, and has the label as a method.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ListStatus {
     /// Missing, current or out of date.
@@ -118,7 +37,8 @@ pub struct ListStatus {
 
 /// Who is being checked: every identity number presented, and optionally name, birth date
 /// and sex for the low-confidence path (all three are needed for it). Ethnicity is never
-/// matched on.
+/// matched on. Made here: the birth date is text as typed, and a malformed one is an
+/// [`LgtError::Invalid`] of this call (the core's `Subject` holds a parsed date).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct WatchlistSubject {
     /// Identity numbers (18 or 15 digits).
@@ -134,24 +54,13 @@ pub struct WatchlistSubject {
     pub sex: Option<String>,
 }
 
-/// What a check found.
+/// What a check found. Made here because it holds a [`ListStatus`].
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct CheckOutcome {
     /// The list the check ran against.
     pub list: ListStatus,
     /// Alerts raised (empty: no match above the threshold).
     pub alerts: Vec<WatchlistAlert>,
-}
-
-/// What a re-check of the local registrations did.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct RecheckReport {
-    /// Persons checked.
-    pub persons: u64,
-    /// New alerts raised.
-    pub raised: Vec<WatchlistAlert>,
-    /// Ids of alerts cleared because the entry left the list.
-    pub cleared: Vec<String>,
 }
 
 /// The watchlist of one open store: `core.watchlist()`.
@@ -182,7 +91,6 @@ impl Watchlist {
         let policy = pinned_policy(&pinned_roots)?;
         self.shared
             .call(|core| core.watchlist_import(&list_package, &policy))
-            .map(Into::into)
     }
 
     /// The list in use: current, out of date, or missing.
@@ -216,18 +124,14 @@ impl Watchlist {
 
     /// Alerts that stand (not cleared), newest first. Viewing them is audited.
     pub fn alerts(&self) -> Result<Vec<WatchlistAlert>, LgtError> {
-        self.shared
-            .call(|core| core.watchlist_alerts())
-            .map(convert_all)
+        self.shared.call(|core| core.watchlist_alerts())
     }
 
     /// Re-checks every local person against the list in use: new hits alert, alerts of
     /// entries that left the list are cleared. Long: run it off the main thread after an
     /// import.
     pub fn recheck(&self) -> Result<RecheckReport, LgtError> {
-        self.shared
-            .call(|core| core.watchlist_recheck())
-            .map(Into::into)
+        self.shared.call(|core| core.watchlist_recheck())
     }
 
     /// Registers the shell's alert listener, replacing any earlier one. It receives every
@@ -268,57 +172,13 @@ fn invalid(field: &'static str, reason: &str) -> lgt_core::Error {
     }
 }
 
-impl From<core::WatchlistAlert> for WatchlistAlert {
-    fn from(a: core::WatchlistAlert) -> Self {
-        Self {
-            alert_id: a.alert_id,
-            person_id: a.person_id,
-            wording: a.wording,
-            confidence: match a.confidence {
-                core::Confidence::Exact => Confidence::Exact,
-                core::Confidence::Low => Confidence::Low,
-            },
-            score: a.score,
-            matched_on: match a.matched_on {
-                core::RowKind::IdNumber => MatchedOn::IdNumber,
-                core::RowKind::NameHanzi => MatchedOn::NameHanzi,
-                core::RowKind::NamePinyin => MatchedOn::NamePinyin,
-            },
-            instructions: a.instructions,
-            details: a.details.map(|d| EntryDetails {
-                entry_ref: d.entry_ref,
-                name: d.name,
-                case_summary: d.case_summary,
-                instructions: d.instructions,
-            }),
-            list_version: a.list_version,
-            list_out_of_date: a.list_out_of_date,
-            raised_at: instant(a.raised_at),
-        }
-    }
-}
-
-impl From<core::ListInfo> for ListInfo {
-    fn from(i: core::ListInfo) -> Self {
-        Self {
-            list_id: i.list_id,
-            version: i.version,
-            key_epoch: i.key_epoch,
-            created_at: instant(i.created_at),
-            expires_at: instant(i.expires_at),
-            entry_count: i.entry_count,
-            signer_key_id: i.signer_key_id,
-        }
-    }
-}
-
 impl From<core::ListStatus> for ListStatus {
     fn from(status: core::ListStatus) -> Self {
         let label = status.label().to_owned();
         let (state, info) = match status {
             core::ListStatus::Missing => (ListState::Missing, None),
-            core::ListStatus::Current(info) => (ListState::Current, Some(info.into())),
-            core::ListStatus::OutOfDate(info) => (ListState::OutOfDate, Some(info.into())),
+            core::ListStatus::Current(info) => (ListState::Current, Some(info)),
+            core::ListStatus::OutOfDate(info) => (ListState::OutOfDate, Some(info)),
         };
         Self { state, label, info }
     }
@@ -328,17 +188,7 @@ impl From<core::CheckOutcome> for CheckOutcome {
     fn from(o: core::CheckOutcome) -> Self {
         Self {
             list: o.list.into(),
-            alerts: convert_all(o.alerts),
-        }
-    }
-}
-
-impl From<core::RecheckReport> for RecheckReport {
-    fn from(r: core::RecheckReport) -> Self {
-        Self {
-            persons: r.persons,
-            raised: convert_all(r.raised),
-            cleared: r.cleared,
+            alerts: o.alerts,
         }
     }
 }

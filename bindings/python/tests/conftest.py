@@ -14,6 +14,8 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "generated"))
 
+import lgt_common  # noqa: E402
+import lgt_core  # noqa: E402
 import lgt_ffi  # noqa: E402
 
 # Synthetic only: Beijing Chaoyang district code with invented birth dates and sequences.
@@ -61,14 +63,14 @@ class MovableClock(lgt_ffi.Clock):
 
 
 def registration(name="测试甲", number=None, sequence=123, house="HC1000101"):
-    return lgt_ffi.RegistrationInput(
-        person=lgt_ffi.PersonInput(
+    return lgt_core.RegistrationInput(
+        person=lgt_core.PersonInput(
             name=name, former_name=None, sex="1" if sequence % 2 else "2",
             ethnicity="01", birth_date=None,
         ),
-        document=lgt_ffi.DocumentInput(doc_type="1", number=number or id_number(sequence=sequence)),
+        document=lgt_core.DocumentInput(doc_type="1", number=number or id_number(sequence=sequence)),
         household_address="合成省第一县演示村一组",
-        dwelling=lgt_ffi.Dwelling(
+        dwelling=lgt_common.Dwelling(
             house_code=house, address="合成市第一区演示路1号101室", housing_type="3"
         ),
         moved_in="2026-03-01",
@@ -83,7 +85,7 @@ def registration(name="测试甲", number=None, sequence=123, house="HC1000101")
 
 
 def config(path, actor="tester-1"):
-    return lgt_ffi.StoreConfig(dir=str(path), actor=actor, durability=lgt_ffi.Durability.NORMAL)
+    return lgt_ffi.StoreConfig(dir=str(path), actor=actor, durability=lgt_core.Durability.NORMAL)
 
 
 @pytest.fixture
@@ -103,7 +105,7 @@ def store_dir(tmp_path):
 
 @pytest.fixture
 def core(store_dir, keys, clock):
-    core = lgt_ffi.LgtCore.create(config(store_dir), keys, clock)
+    core = lgt_ffi.FieldCore.create(config(store_dir), keys, clock)
     yield core
     core.close_store()
 

@@ -4,6 +4,8 @@ import datetime
 
 import pytest
 
+import lgt_common
+import lgt_core
 import lgt_ffi
 from conftest import MemoryKeys, MovableClock, config, id_number, registration
 
@@ -17,10 +19,10 @@ def test_register_then_find_by_number_and_name(core):
     assert [p.person_id for p in by_number] == [receipt.person_id]
     person = by_number[0]
     assert person.person.birth_date == "1988-05-12"
-    assert person.identifiers[0].document.id_kind == lgt_ffi.IdKind.MAINLAND
-    assert person.current_registration.status == lgt_ffi.RegistrationStatus.ACTIVE
-    versions = {v.table for v in person.current_registration.registration.code_versions}
-    assert lgt_ffi.CodeTableId.OCCUPATION in versions
+    assert person.identifiers[0].document.id_kind == lgt_common.IdKind.MAINLAND
+    assert person.current_registration.status == lgt_core.RegistrationStatus.ACTIVE
+    versions = set(person.current_registration.registration.code_versions)
+    assert lgt_common.CodeTableId.OCCUPATION in versions
 
     assert [p.person_id for p in registrations.find_by_name(" 测试甲 ")] == [receipt.person_id]
     assert registrations.find_by_name("测试乙") == []
@@ -39,7 +41,7 @@ def test_add_identifier_keeps_the_old_number_finding_the_person(core):
     receipt = registrations.register(registration())
     new_number = id_number(sequence=125)
     added = registrations.add_identifier(
-        receipt.person_id, lgt_ffi.DocumentInput(doc_type="1", number=new_number)
+        receipt.person_id, lgt_core.DocumentInput(doc_type="1", number=new_number)
     )
     assert added.document.number == new_number
     for number in (id_number(), new_number):
@@ -49,7 +51,7 @@ def test_add_identifier_keeps_the_old_number_finding_the_person(core):
     with pytest.raises(lgt_ffi.LgtError.Refused) as refused:
         other = registrations.register(registration(name="测试乙", sequence=127))
         registrations.add_identifier(
-            other.person_id, lgt_ffi.DocumentInput(doc_type="1", number=new_number)
+            other.person_id, lgt_core.DocumentInput(doc_type="1", number=new_number)
         )
     assert refused.value.code == "conflict"
 
@@ -69,46 +71,46 @@ def test_permit_lifecycle(core, clock):
 
     record = permits.accept(person_id)
     permit_id = record.permit.id
-    assert record.permit.state == lgt_ffi.PermitState.ACCEPTED and record.permit.version == 1
-    assert isinstance(record.events[0].event, lgt_ffi.PermitEvent.ACCEPT)
+    assert record.permit.state == lgt_common.PermitState.ACCEPTED and record.permit.version == 1
+    assert isinstance(record.events[0].event, lgt_common.PermitEvent.ACCEPT)
 
-    issued = permits.apply(permit_id, 1, lgt_ffi.PermitEvent.ISSUE(number="SZ20260001"))
-    assert issued.permit.state == lgt_ffi.PermitState.ISSUED
+    issued = permits.apply(permit_id, 1, lgt_common.PermitEvent.ISSUE(number="SZ20260001"))
+    assert issued.permit.state == lgt_common.PermitState.ISSUED
     assert issued.permit.issued_on == "2026-11-29"
     assert issued.permit.endorsement_due == "2027-11-29"
-    permits.apply(permit_id, None, lgt_ffi.PermitEvent.DELIVER())
+    permits.apply(permit_id, None, lgt_common.PermitEvent.DELIVER())
 
     with pytest.raises(lgt_ffi.LgtError.Refused) as early:
-        permits.apply(permit_id, None, lgt_ffi.PermitEvent.ENDORSE())
+        permits.apply(permit_id, None, lgt_common.PermitEvent.ENDORSE())
     assert early.value.code == "permit.endorsement_not_due"
     assert "2027-10-29" in early.value.message_zh
 
     clock.move_to(datetime.date(2027, 11, 20))
-    endorsed = permits.apply(permit_id, None, lgt_ffi.PermitEvent.ENDORSE())
+    endorsed = permits.apply(permit_id, None, lgt_common.PermitEvent.ENDORSE())
     assert endorsed.permit.endorsement_due == "2028-11-29"
 
     clock.move_to(datetime.date(2028, 12, 5))
-    assert permits.apply(permit_id, None, lgt_ffi.PermitEvent.SUSPEND()).permit.state == (
-        lgt_ffi.PermitState.SUSPENDED
+    assert permits.apply(permit_id, None, lgt_common.PermitEvent.SUSPEND()).permit.state == (
+        lgt_common.PermitState.SUSPENDED
     )
-    restored = permits.apply(permit_id, None, lgt_ffi.PermitEvent.RESTORE())
-    assert restored.permit.state == lgt_ffi.PermitState.DELIVERED
+    restored = permits.apply(permit_id, None, lgt_common.PermitEvent.RESTORE())
+    assert restored.permit.state == lgt_common.PermitState.DELIVERED
     assert restored.permit.endorsement_due == "2029-11-29"
 
-    moved = lgt_ffi.Dwelling(house_code="HC3000303", address="合成市第三区演示路3号", housing_type="3")
-    changed = permits.apply(permit_id, None, lgt_ffi.PermitEvent.CHANGE_ADDRESS(dwelling=moved))
+    moved = lgt_common.Dwelling(house_code="HC3000303", address="合成市第三区演示路3号", housing_type="3")
+    changed = permits.apply(permit_id, None, lgt_common.PermitEvent.CHANGE_ADDRESS(dwelling=moved))
     assert changed.permit.dwelling == moved
 
     with pytest.raises(lgt_ffi.LgtError.Refused) as stale:
-        permits.apply(permit_id, 2, lgt_ffi.PermitEvent.CANCEL(reason="3"))
+        permits.apply(permit_id, 2, lgt_common.PermitEvent.CANCEL(reason="3"))
     assert stale.value.code == "permit.stale_version"
 
     with pytest.raises(lgt_ffi.LgtError.Invalid) as reason:
-        permits.apply(permit_id, None, lgt_ffi.PermitEvent.CANCEL(reason="no-such-reason"))
+        permits.apply(permit_id, None, lgt_common.PermitEvent.CANCEL(reason="no-such-reason"))
     assert reason.value.code == "permit.unknown_reason"
 
-    cancelled = permits.apply(permit_id, changed.permit.version, lgt_ffi.PermitEvent.CANCEL(reason="3"))
-    assert cancelled.permit.state == lgt_ffi.PermitState.CANCELLED
+    cancelled = permits.apply(permit_id, changed.permit.version, lgt_common.PermitEvent.CANCEL(reason="3"))
+    assert cancelled.permit.state == lgt_common.PermitState.CANCELLED
     assert cancelled.permit.cancel_reason == "3"
     kinds = [type(e.event).__name__.rsplit(".", 1)[-1] for e in permits.show(permit_id).events]
     assert kinds == [
@@ -116,7 +118,7 @@ def test_permit_lifecycle(core, clock):
     ]
 
     with pytest.raises(lgt_ffi.LgtError.Refused) as illegal:
-        permits.apply(permit_id, None, lgt_ffi.PermitEvent.DELIVER())
+        permits.apply(permit_id, None, lgt_common.PermitEvent.DELIVER())
     assert illegal.value.code == "permit.illegal_transition"
 
 
@@ -141,12 +143,12 @@ def test_check_id_number(core):
     registrations = core.registrations()
     info = registrations.check_id_number("  " + id_number().lower() + "\u3000")
     assert info.number == id_number()
-    assert info.sex == lgt_ffi.IdSex.MALE and info.birth_date == "1988-05-12"
+    assert info.sex == lgt_common.IdSex.MALE and info.birth_date == "1988-05-12"
     assert info.region.county == "朝阳区"
 
     legacy = registrations.check_id_number("110105880512123")
     assert legacy.legacy_number == "110105880512123"
-    assert lgt_ffi.IdWarning.UPGRADED_FROM_LEGACY() in legacy.warnings
+    assert lgt_common.IdWarning.UPGRADED_FROM_LEGACY() in legacy.warnings
 
     with pytest.raises(lgt_ffi.LgtError.Invalid) as wrong:
         registrations.check_id_number("1101051988")
@@ -159,16 +161,16 @@ def test_check_id_number(core):
 
 
 def test_wrong_key_fails_cleanly_and_the_right_key_still_opens(store_dir, keys, clock):
-    core = lgt_ffi.LgtCore.create(config(store_dir), keys, clock)
+    core = lgt_ffi.FieldCore.create(config(store_dir), keys, clock)
     person_id = core.registrations().register(registration()).person_id
     core.close_store()
 
     with pytest.raises(lgt_ffi.LgtError.WrongKey) as wrong:
-        lgt_ffi.LgtCore.open(config(store_dir), MemoryKeys(), clock)
+        lgt_ffi.FieldCore.open(config(store_dir), MemoryKeys(), clock)
     assert wrong.value.code == "store.wrong_key"
     assert wrong.value.message_zh == "密钥无法打开此数据库（密钥错误或已更换）"
 
-    reopened = lgt_ffi.LgtCore.open(config(store_dir), keys, clock)
+    reopened = lgt_ffi.FieldCore.open(config(store_dir), keys, clock)
     found = reopened.registrations().find_by_document_number(id_number())
     assert [p.person_id for p in found] == [person_id]
     assert reopened.audit().verify().first_broken is None
@@ -206,21 +208,21 @@ def crash():
 )
 def test_key_provider_failures_arrive_as_errors(store_dir, clock, failure, expected, code):
     with pytest.raises(expected) as error:
-        lgt_ffi.LgtCore.create(config(store_dir), FailingKeys(failure), clock)
+        lgt_ffi.FieldCore.create(config(store_dir), FailingKeys(failure), clock)
     assert error.value.code == code
     assert "a bug in the shell" not in str(error.value)
 
 
 def test_store_errors(store_dir, keys, clock):
     with pytest.raises(lgt_ffi.LgtError.Store) as missing:
-        lgt_ffi.LgtCore.open(config(store_dir), keys, clock)
+        lgt_ffi.FieldCore.open(config(store_dir), keys, clock)
     assert missing.value.code == "store.missing"
-    core = lgt_ffi.LgtCore.create(config(store_dir), keys, clock)
+    core = lgt_ffi.FieldCore.create(config(store_dir), keys, clock)
     with pytest.raises(lgt_ffi.LgtError.Store) as exists:
-        lgt_ffi.LgtCore.create(config(store_dir), keys, clock)
+        lgt_ffi.FieldCore.create(config(store_dir), keys, clock)
     assert exists.value.code == "store.exists"
     with pytest.raises(lgt_ffi.LgtError.Invalid) as actor:
-        lgt_ffi.LgtCore.open(config(store_dir, actor="张三"), keys, clock)
+        lgt_ffi.FieldCore.open(config(store_dir, actor="张三"), keys, clock)
     assert actor.value.code == "invalid_argument"
     with pytest.raises(lgt_ffi.LgtError.NotFound) as not_found:
         core.permits().show("no-such-permit")
@@ -244,19 +246,19 @@ def test_audit_records_ids_only_and_verifies(core):
 def test_outbox_lists_each_change(core):
     receipt = core.registrations().register(registration())
     permit = core.permits().accept(receipt.person_id)
-    pending = core.outbox().list(lgt_ffi.OperationState.PENDING)
+    pending = core.outbox().list(lgt_core.OperationState.PENDING)
     assert [op.kind for op in pending] == ["registration.create", "permit.event"]
     assert pending[0].op_id == receipt.operation_id
     assert pending[1].record_id == permit.permit.id
     assert len(pending[0].payload_hash) == 64
-    assert core.outbox().list(lgt_ffi.OperationState.ACKNOWLEDGED) == []
+    assert core.outbox().list(lgt_core.OperationState.ACKNOWLEDGED) == []
 
 
 def test_code_tables():
-    reasons = lgt_ffi.code_table(lgt_ffi.CodeTableId.CANCELLATION_REASON)
-    assert reasons.id == lgt_ffi.CodeTableId.CANCELLATION_REASON
+    reasons = lgt_ffi.code_table(lgt_common.CodeTableId.CANCELLATION_REASON)
+    assert reasons.id == lgt_common.CodeTableId.CANCELLATION_REASON
     assert reasons.entries[0].code == "1" and reasons.entries[0].zh == "死亡"
-    for table in lgt_ffi.CodeTableId:
+    for table in lgt_common.CodeTableId:
         assert lgt_ffi.code_table(table).entries
 
 
@@ -271,7 +273,7 @@ def test_closed_store_answers_closed(core):
 
 
 def test_wipe_destroys_the_key_then_the_files(store_dir, keys, clock):
-    core = lgt_ffi.LgtCore.create(config(store_dir), keys, clock)
+    core = lgt_ffi.FieldCore.create(config(store_dir), keys, clock)
     assert core.integrity_check() == "ok"
     core.registrations().register(registration())
     core.wipe()
@@ -283,7 +285,7 @@ def test_wipe_destroys_the_key_then_the_files(store_dir, keys, clock):
 
 def test_wipe_store_without_opening(store_dir, clock):
     keys = MemoryKeys()
-    lgt_ffi.LgtCore.create(config(store_dir), keys, clock).close_store()
+    lgt_ffi.FieldCore.create(config(store_dir), keys, clock).close_store()
     lgt_ffi.wipe_store(str(store_dir), MemoryKeys())
     assert not (store_dir / "lgt.db").exists()
 
@@ -301,13 +303,13 @@ class BreakingClock(MovableClock):
 
 def test_a_throwing_callback_mid_change_is_an_internal_error_and_writes_nothing(store_dir, keys):
     clock = BreakingClock()
-    core = lgt_ffi.LgtCore.create(config(store_dir), keys, clock)
+    core = lgt_ffi.FieldCore.create(config(store_dir), keys, clock)
     clock.broken = True
     with pytest.raises(lgt_ffi.LgtError.Internal) as error:
         core.registrations().register(registration())
     assert error.value.code == "internal" and "a bug" not in str(error.value)
     clock.broken = False
     assert core.outbox().list(None) == []
-    assert core.audit().verify() == lgt_ffi.AuditReport(records=1, first_broken=None)
+    assert core.audit().verify() == lgt_core.AuditReport(records=1, first_broken=None)
     assert core.registrations().register(registration()).new_person
     core.close_store()

@@ -6,14 +6,16 @@ import sys
 
 import pytest
 
+import lgt_common
+import lgt_core
 import lgt_ffi
 from conftest import REPO, MemoryKeys, MovableClock, config, id_number, registration
 
 CORPUS = os.environ.get(
     "LGT_BARCODE_CORPUS", os.path.join(REPO, "..", "shared", "corpus", "barcode")
 )
-STILL = lgt_ffi.ScanOptions(mode=lgt_ffi.ScanMode.STILL)
-LIVE = lgt_ffi.ScanOptions(mode=lgt_ffi.ScanMode.LIVE)
+STILL = lgt_ffi.ScanOptions(mode=lgt_core.ScanMode.STILL)
+LIVE = lgt_ffi.ScanOptions(mode=lgt_core.ScanMode.LIVE)
 
 
 def corpus_case(folder, name):
@@ -40,9 +42,9 @@ def corpus_case(folder, name):
 @pytest.mark.parametrize(
     "folder,name,fmt",
     [
-        ("qrcode-1", "1", lgt_ffi.BarcodeFormat.QR),
-        ("code128-1", "1", lgt_ffi.BarcodeFormat.CODE128),
-        ("datamatrix-1", "0123456789", lgt_ffi.BarcodeFormat.DATA_MATRIX),
+        ("qrcode-1", "1", lgt_core.BarcodeFormat.QR),
+        ("code128-1", "1", lgt_core.BarcodeFormat.CODE128),
+        ("datamatrix-1", "0123456789", lgt_core.BarcodeFormat.DATA_MATRIX),
     ],
 )
 def test_a_corpus_image_file_decodes(core, folder, name, fmt):
@@ -83,17 +85,17 @@ def test_a_luma_frame_with_stride_and_region_reads_an_id_number(core):
     luma, stride = padded_frame(image, 24)
     scan = core.scan()
     result = scan.scan_frame(luma, image.size, image.size, stride, LIVE)
-    assert result.format == lgt_ffi.BarcodeFormat.QR and result.text == number
+    assert result.format == lgt_core.BarcodeFormat.QR and result.text == number
     assert isinstance(result.payload, lgt_ffi.ScanPayload.ID_NUMBER)
     assert result.payload.info.birth_date == "1988-05-12"
 
-    region = lgt_ffi.ScanRegion(x=0, y=0, width=image.size, height=image.size)
-    framed = lgt_ffi.ScanOptions(mode=lgt_ffi.ScanMode.LIVE, region=region, budget_ms=200)
+    region = lgt_core.ScanRegion(x=0, y=0, width=image.size, height=image.size)
+    framed = lgt_ffi.ScanOptions(mode=lgt_core.ScanMode.LIVE, region=region, budget_ms=200)
     assert scan.scan_frame(luma, image.size, image.size, stride, framed).text == number
 
     outside = lgt_ffi.ScanOptions(
-        mode=lgt_ffi.ScanMode.LIVE,
-        region=lgt_ffi.ScanRegion(x=image.size + 5, y=0, width=10, height=10),
+        mode=lgt_core.ScanMode.LIVE,
+        region=lgt_core.ScanRegion(x=image.size + 5, y=0, width=10, height=10),
     )
     cases = [
         ((luma, image.size, image.size, stride, outside), "scan.region_outside"),
@@ -110,13 +112,13 @@ def test_a_luma_frame_with_stride_and_region_reads_an_id_number(core):
 def test_interpreting_text_from_another_decoder(core):
     scan = core.scan()
     wrong = id_number()[:-1] + ("0" if id_number()[-1] != "0" else "1")
-    bad = scan.interpret(lgt_ffi.BarcodeFormat.CODE128, wrong).payload
+    bad = scan.interpret(lgt_core.BarcodeFormat.CODE128, wrong).payload
     assert isinstance(bad, lgt_ffi.ScanPayload.INVALID_ID_NUMBER)
     assert bad.issue.code == "id.check_digit" and wrong not in bad.issue.message_en
-    plate = scan.interpret(lgt_ffi.BarcodeFormat.QR, "mpbm=HC1000101&dz=%E6%BC%94%E7%A4%BA%E8%B7%AF1%E5%8F%B7")
+    plate = scan.interpret(lgt_core.BarcodeFormat.QR, "mpbm=HC1000101&dz=%E6%BC%94%E7%A4%BA%E8%B7%AF1%E5%8F%B7")
     assert plate.payload == lgt_ffi.ScanPayload.DOOR_PLATE(house_code="HC1000101", address="演示路1号")
     assert isinstance(
-        scan.interpret(lgt_ffi.BarcodeFormat.QR, "hello").payload, lgt_ffi.ScanPayload.UNKNOWN
+        scan.interpret(lgt_core.BarcodeFormat.QR, "hello").payload, lgt_ffi.ScanPayload.UNKNOWN
     )
 
 
@@ -124,8 +126,8 @@ def delivered_permit(core):
     receipt = core.registrations().register(registration())
     permits = core.permits()
     permit_id = permits.accept(receipt.person_id).permit.id
-    permits.apply(permit_id, None, lgt_ffi.PermitEvent.ISSUE(number="SZ20260001"))
-    permits.apply(permit_id, None, lgt_ffi.PermitEvent.DELIVER())
+    permits.apply(permit_id, None, lgt_common.PermitEvent.ISSUE(number="SZ20260001"))
+    permits.apply(permit_id, None, lgt_common.PermitEvent.DELIVER())
     return permit_id
 
 
@@ -136,9 +138,9 @@ def test_a_permit_qr_is_verified_offline(core, tmp_path):
     result = core.scan().scan_frame(image.pixels, image.size, image.size, image.size, STILL)
     claim = result.payload.claim
     assert claim.permit_number == "SZ20260001" and claim.valid_until == "2027-11-29"
-    assert result.permit == lgt_ffi.PermitVerification(
-        verdict=lgt_ffi.PermitVerdict.VALID,
-        local_state=lgt_ffi.PermitState.DELIVERED,
+    assert result.permit == lgt_core.PermitVerification(
+        verdict=lgt_core.PermitVerdict.VALID,
+        local_state=lgt_common.PermitState.DELIVERED,
         permit_id=permit_id,
     )
     assert "permit.verify_qr" in [r.action for r in core.audit().recent(5)]
@@ -146,29 +148,29 @@ def test_a_permit_qr_is_verified_offline(core, tmp_path):
     # One character of the signed body changed: forged.
     body_at = len("LGTP1.") + 3
     altered = text[:body_at] + ("A" if text[body_at] != "A" else "B") + text[body_at + 1 :]
-    forged = core.scan().interpret(lgt_ffi.BarcodeFormat.QR, altered).permit
-    assert forged.verdict == lgt_ffi.PermitVerdict.FORGED and forged.permit_id is None
+    forged = core.scan().interpret(lgt_core.BarcodeFormat.QR, altered).permit
+    assert forged.verdict == lgt_core.PermitVerdict.FORGED and forged.permit_id is None
 
     # Another device knows the issuer only once it trusts its key; revoked, it no longer does.
-    other = lgt_ffi.LgtCore.create(config(tmp_path / "other"), MemoryKeys(), MovableClock())
+    other = lgt_ffi.FieldCore.create(config(tmp_path / "other"), MemoryKeys(), MovableClock())
     scan = other.scan()
-    assert scan.interpret(lgt_ffi.BarcodeFormat.QR, text).permit.verdict == (
-        lgt_ffi.PermitVerdict.UNKNOWN_ISSUER
+    assert scan.interpret(lgt_core.BarcodeFormat.QR, text).permit.verdict == (
+        lgt_core.PermitVerdict.UNKNOWN_ISSUER
     )
     scan.trust_issuer(core.scan().issuer_public_key(), "office-1")
-    trusted = scan.interpret(lgt_ffi.BarcodeFormat.QR, text).permit
-    assert trusted.verdict == lgt_ffi.PermitVerdict.VALID and trusted.local_state is None
+    trusted = scan.interpret(lgt_core.BarcodeFormat.QR, text).permit
+    assert trusted.verdict == lgt_core.PermitVerdict.VALID and trusted.local_state is None
     scan.revoke_issuer(claim.issuer_key_id)
-    assert scan.interpret(lgt_ffi.BarcodeFormat.QR, text).permit.verdict == (
-        lgt_ffi.PermitVerdict.UNKNOWN_ISSUER
+    assert scan.interpret(lgt_core.BarcodeFormat.QR, text).permit.verdict == (
+        lgt_core.PermitVerdict.UNKNOWN_ISSUER
     )
     with pytest.raises(lgt_ffi.LgtError.Invalid):
         scan.trust_issuer(b"short", "office-2")
     other.close_store()
 
-    core.permits().apply(permit_id, None, lgt_ffi.PermitEvent.CANCEL(reason="3"))
-    cancelled = core.scan().interpret(lgt_ffi.BarcodeFormat.QR, text).permit
-    assert cancelled.verdict == lgt_ffi.PermitVerdict.CANCELLED
+    core.permits().apply(permit_id, None, lgt_common.PermitEvent.CANCEL(reason="3"))
+    cancelled = core.scan().interpret(lgt_core.BarcodeFormat.QR, text).permit
+    assert cancelled.verdict == lgt_core.PermitVerdict.CANCELLED
 
 
 def test_a_permit_qr_runs_out_and_an_accepted_permit_has_none(core, clock):
@@ -177,8 +179,8 @@ def test_a_permit_qr_runs_out_and_an_accepted_permit_has_none(core, clock):
     permit_id = delivered_permit(core)
     text = core.permits().qr_code(permit_id)
     clock.move_to(datetime.date(2027, 12, 1))
-    assert core.scan().interpret(lgt_ffi.BarcodeFormat.QR, text).permit.verdict == (
-        lgt_ffi.PermitVerdict.EXPIRED
+    assert core.scan().interpret(lgt_core.BarcodeFormat.QR, text).permit.verdict == (
+        lgt_core.PermitVerdict.EXPIRED
     )
     accepted = core.permits().accept(core.registrations().register(registration(sequence=125)).person_id)
     with pytest.raises(lgt_ffi.LgtError.Refused) as refused:

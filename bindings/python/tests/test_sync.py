@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+import lgt_core
 import lgt_ffi
 from conftest import MemoryKeys, config, registration
 
@@ -21,7 +22,7 @@ QUIET = lgt_ffi.WatchOptions(interval_ms=HOUR_MS, backoff_base_ms=HOUR_MS, backo
 @pytest.fixture
 def live_core(store_dir):
     """A store on the system clock: the server checks the device's signed time."""
-    core = lgt_ffi.LgtCore.create(config(store_dir), MemoryKeys(), None)
+    core = lgt_ffi.FieldCore.create(config(store_dir), MemoryKeys(), None)
     yield core
     core.close_store()
 
@@ -74,7 +75,7 @@ def test_enroll_sync_now_and_status(live_core, sync_server):
     assert {"permits", "records", "watchlist"} <= {b.bucket for b in status.buckets}
     records = next(b for b in status.buckets if b.bucket == "records")
     assert records.entries >= 1
-    assert live_core.outbox().list(lgt_ffi.OperationState.PENDING) == []
+    assert live_core.outbox().list(lgt_core.OperationState.PENDING) == []
     devices = sync_server.admin("devices")
     assert enrollment.device_id in str(devices)
     assert "sync.run" in [r.action for r in live_core.audit().recent(10)]

@@ -6,6 +6,8 @@ import struct
 
 import pytest
 
+import lgt_common
+import lgt_core
 import lgt_ffi
 from conftest import (
     LISTED_NAME,
@@ -59,8 +61,8 @@ def test_registering_a_listed_person_alerts_in_the_receipt_and_the_listener(core
     receipt = core.registrations().register(registration(name=LISTED_NAME, number=LISTED_NUMBER))
     [alert] = receipt.alerts
     assert alert.wording == "possible match: verify"
-    assert alert.confidence == lgt_ffi.Confidence.EXACT and alert.score == 100
-    assert alert.matched_on == lgt_ffi.MatchedOn.ID_NUMBER
+    assert alert.confidence == lgt_core.Confidence.EXACT and alert.score == 100
+    assert alert.matched_on == lgt_common.MatchedOn.ID_NUMBER
     assert alert.person_id == receipt.person_id
     assert alert.details.entry_ref == "CASE-1"
     assert alert.instructions == "do not confront; call the duty officer"
@@ -84,8 +86,8 @@ def test_a_name_match_is_low_confidence_without_details(core, lists):
         id_numbers=[], name="SHAN XIAODONG", birth_date="1981-02-02", sex="1"
     )
     [alert] = watchlist.check_identity(subject).alerts
-    assert alert.confidence == lgt_ffi.Confidence.LOW
-    assert alert.matched_on == lgt_ffi.MatchedOn.NAME_PINYIN and alert.score == 55
+    assert alert.confidence == lgt_core.Confidence.LOW
+    assert alert.matched_on == lgt_common.MatchedOn.NAME_PINYIN and alert.score == 55
     assert alert.details is None
     assert alert.instructions == DEFAULT_INSTRUCTIONS
     assert alert.person_id is None

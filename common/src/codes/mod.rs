@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 /// The code tables the core knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum CodeTableId {
     /// Sex, GB/T 2261.1.
     Sex,
@@ -61,6 +62,7 @@ impl CodeTableId {
 
 /// One code and its labels.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CodeEntry {
     /// The code as stored and exchanged.
     pub code: String,
@@ -74,6 +76,7 @@ pub struct CodeEntry {
 
 /// A versioned code table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CodeTable {
     /// Which table this is.
     pub id: CodeTableId,

@@ -18,6 +18,7 @@ const EARLIEST_BIRTH_YEAR: i32 = 1800;
 /// What kind of document the number belongs to, told by its prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum IdKind {
     /// Resident identity card of a mainland citizen (居民身份证): every other prefix.
     Mainland,
@@ -35,6 +36,7 @@ pub enum IdKind {
 /// Sex as encoded in the number: the parity of the sequence code (odd male, even female).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum IdSex {
     /// Odd sequence code.
     Male,
@@ -47,6 +49,7 @@ pub enum IdSex {
 /// Serialised with an internal tag: `{"type":"region_abolished","last_year":2010}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum IdWarning {
     /// The address code is in no revision of the GB/T 2260 history that this build knows
     /// (1980 to April 2019). Numbers are never rejected for this: the table is incomplete (codes

@@ -45,6 +45,7 @@ const PLACEHOLDER_PREFECTURES: [&str; 5] = [
 /// by a province, which have none). Names are the latest each code had; for abolished codes, the
 /// name when abolished.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Region {
     /// The six-digit code of this entry.
     pub code: String,

@@ -90,6 +90,7 @@ pub struct Manifest {
 /// What a row's tag was derived from; decides the confidence of a hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum), uniffi(name = "MatchedOn"))]
 pub enum RowKind {
     /// A normalised identity number (15-digit numbers upgraded to 18).
     IdNumber,

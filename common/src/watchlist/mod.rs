@@ -128,6 +128,7 @@ impl WatchlistError {
 /// An entry's details, opened only by an exact identity-number match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct EntryDetails {
     /// The server's reference of the entry (case number).
     pub entry_ref: String,

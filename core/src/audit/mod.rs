@@ -32,6 +32,7 @@ pub struct AuditEvent<'a> {
 
 /// A record as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AuditRecord {
     /// Position in the chain, from 1.
     pub seq: i64,
@@ -50,6 +51,7 @@ pub struct AuditRecord {
 /// Why the chain is broken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum BreakKind {
     /// The record's MAC does not match its content and predecessor: edited or reordered.
     Tampered,
@@ -61,6 +63,7 @@ pub enum BreakKind {
 
 /// The first broken link found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct BrokenLink {
     /// The sequence number where the chain breaks.
     pub seq: i64,
@@ -70,6 +73,7 @@ pub struct BrokenLink {
 
 /// Result of verifying the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AuditReport {
     /// Records checked.
     pub records: u64,

@@ -16,6 +16,7 @@ use crate::store::{open_bytes, seal_bytes, timestamp, StoreError};
 /// Where an operation is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum OperationState {
     /// Waiting to be sent.
     Pending,
@@ -54,6 +55,7 @@ impl OperationState {
 
 /// One queued operation, without its payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Operation {
     /// Position in the queue.
     pub seq: i64,

@@ -39,6 +39,7 @@ pub enum PermitCommand {
 
 /// One entry of a permit's event log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PermitEventRecord {
     /// The permit version this event produced (1 = accepted).
     pub version: u32,
@@ -54,6 +55,7 @@ pub struct PermitEventRecord {
 
 /// A permit with its full event log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PermitRecord {
     /// Current state.
     pub permit: Permit,

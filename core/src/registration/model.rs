@@ -12,6 +12,7 @@ use crate::identity::IdKind;
 /// Dates are `YYYY-MM-DD`; coded fields hold codes of the tables in [`crate::codes`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RegistrationInput {
     /// The person.
     pub person: PersonInput,
@@ -25,6 +26,7 @@ pub struct RegistrationInput {
     pub moved_in: String,
     /// Expected end of stay, if known.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub expected_stay_until: Option<String>,
     /// Reason for stay (code).
     pub reason_for_stay: String,
@@ -32,26 +34,32 @@ pub struct RegistrationInput {
     pub occupation: String,
     /// Employer, if any.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub employer: Option<Employer>,
     /// Landlord, for rented housing.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub landlord: Option<Contact>,
     /// Householder of the dwelling and the person's relation to them.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub householder: Option<Householder>,
     /// The person's contact phone.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub contact_phone: Option<String>,
 }
 
 /// The person, as entered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PersonInput {
     /// Name as on the document.
     pub name: String,
     /// Former name (曾用名), if any.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub former_name: Option<String>,
     /// Sex (GB/T 2261.1 code).
     pub sex: String,
@@ -59,12 +67,14 @@ pub struct PersonInput {
     pub ethnicity: String,
     /// Birth date; may be omitted for a resident ID number, which carries it.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub birth_date: Option<String>,
 }
 
 /// The identity document, as entered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DocumentInput {
     /// Document type (code of the `document_type` table).
     #[serde(rename = "type")]
@@ -78,17 +88,20 @@ pub use lgt_common::registration::Dwelling;
 /// An employer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Employer {
     /// Employer's name.
     pub name: String,
     /// Unified social credit code (统一社会信用代码), GB 32100.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub credit_code: Option<String>,
 }
 
 /// A named contact with a phone (the landlord).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Contact {
     /// Name.
     pub name: String,
@@ -99,6 +112,7 @@ pub struct Contact {
 /// The householder and the person's relation to them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Householder {
     /// Householder's name.
     pub name: String,
@@ -108,6 +122,7 @@ pub struct Householder {
 
 /// A validated person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Person {
     /// Normalised name.
     pub name: String,
@@ -123,6 +138,7 @@ pub struct Person {
 
 /// A validated identity document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Document {
     /// Document type code.
     pub doc_type: String,
@@ -136,6 +152,7 @@ pub struct Document {
 
 /// A validated registration, as sealed in the store and sent to the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Registration {
     /// The person.
     pub person: Person,
@@ -167,6 +184,7 @@ pub struct Registration {
 
 /// One identity number a person holds or held.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Identifier {
     /// Record id of this identifier.
     pub id: String,
@@ -181,6 +199,7 @@ pub struct Identifier {
 /// Whether a registration is the person's current residence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum RegistrationStatus {
     /// Current residence.
     Active,
@@ -190,6 +209,7 @@ pub enum RegistrationStatus {
 
 /// A stored registration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RegistrationRecord {
     /// Registration id (UUIDv7).
     pub id: String,
@@ -207,6 +227,7 @@ pub struct RegistrationRecord {
 
 /// A person with identifiers and current residence: what a search returns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PersonRecord {
     /// Person id (UUIDv7); stable across ID-number changes.
     pub person_id: String,
@@ -234,6 +255,7 @@ pub struct DwellingRecord {
 
 /// What `register` returns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RegistrationReceipt {
     /// The person (new, or already known by this document number).
     pub person_id: String,

@@ -36,6 +36,11 @@ pub use result::{PermitVerdict, PermitVerification, ScanResult};
 /// The barcode formats the handhelds read; every decode is restricted to these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "uniffi",
+    derive(uniffi::Enum),
+    uniffi(name = "BarcodeFormat")
+)]
 pub enum Format {
     /// QR Code.
     Qr,
@@ -83,6 +88,7 @@ impl Format {
 /// Live camera loop or still photo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum), uniffi(name = "ScanMode"))]
 pub enum Mode {
     /// One frame of a camera loop: fast, within a small time budget; the next frame retries.
     Live,
@@ -104,6 +110,11 @@ impl std::str::FromStr for Mode {
 
 /// A rectangle of the frame, in pixels: the viewfinder box.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(
+    feature = "uniffi",
+    derive(uniffi::Record),
+    uniffi(name = "ScanRegion")
+)]
 pub struct Region {
     /// Left edge.
     pub x: u32,
@@ -145,6 +156,7 @@ impl Region {
 
 /// A point in frame coordinates.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record), uniffi(name = "ScanPoint"))]
 pub struct Point {
     /// Horizontal position in pixels.
     pub x: f32,

@@ -30,6 +30,7 @@ const HOLDER_REF_LEN: usize = 16;
 /// What a permit QR asserts, signed by its issuer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PermitClaim {
     /// The permit number printed on the card.
     #[serde(rename = "n")]

@@ -10,6 +10,7 @@ use super::ScanError;
 
 /// A rendered code: black modules on white, with the standard four-module quiet zone.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct QrImage {
     /// Width and height in pixels.
     pub size: u32,

@@ -23,6 +23,7 @@ pub struct ScanResult {
 
 /// The verdict on a permit QR, offline: signature, validity, and the local store's status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PermitVerification {
     /// The overall verdict.
     pub verdict: PermitVerdict,
@@ -36,6 +37,7 @@ pub struct PermitVerification {
 /// What the coordinator is shown for a permit QR.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum PermitVerdict {
     /// Signed by a trusted issuer, within its validity, and not cancelled or suspended here.
     Valid,

@@ -38,6 +38,7 @@ const CANARY_PLAINTEXT: &[u8] = b"lgt-core key canary v1";
 
 /// How hard a commit works to survive power loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Durability {
     /// fsync on every commit (`synchronous=FULL`): a record shown as saved survives a
     /// battery pull. The default for the field.

@@ -95,6 +95,7 @@ pub trait Appliers: Send + Sync {
 
 /// What one sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncReport {
     /// Operations the server applied now or had applied before.
     pub acknowledged: usize,
@@ -136,6 +137,7 @@ pub struct SyncReport {
 
 /// An operation the server refused, with the reason shown to the user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct QuarantinedOperation {
     /// The operation.
     pub op_id: String,
@@ -149,6 +151,7 @@ pub struct QuarantinedOperation {
 
 /// One bucket of the replica.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct BucketStatus {
     /// The bucket.
     pub bucket: Bucket,
@@ -162,6 +165,7 @@ pub struct BucketStatus {
 
 /// Sync health, for a status screen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncStatus {
     /// The enrollment, if any.
     pub enrollment: Option<Enrollment>,

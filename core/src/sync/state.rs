@@ -19,6 +19,7 @@ const ENROLLING_KEY_CONTEXT: &str = "sync_enrolling:signing_key";
 
 /// Where this device syncs, and as whom.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Enrollment {
     /// The server's base URL.
     pub server_url: String,

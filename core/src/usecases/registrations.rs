@@ -15,6 +15,7 @@ use super::watchlist::{self, AlertHooks};
 
 /// Everything a person's own record holds, for a subject-access export.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PersonExport {
     /// The person with identifiers and current registration.
     pub person: PersonRecord,

@@ -72,6 +72,7 @@ pub struct Subject {
 /// How sure an alert is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Confidence {
     /// An identity number matched exactly.
     Exact,
@@ -81,6 +82,7 @@ pub enum Confidence {
 
 /// A watchlist alert, raised inside the call that registered, scanned or looked up the person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct WatchlistAlert {
     /// The alert's id (UUIDv7); the audit record and the hit report name it.
     pub alert_id: String,
@@ -138,6 +140,7 @@ impl ListStatus {
 
 /// Facts about the list in use (no entries).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ListInfo {
     /// List id.
     pub list_id: String,
@@ -166,6 +169,7 @@ pub struct CheckOutcome {
 
 /// What a re-check of the local registrations did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RecheckReport {
     /// Persons checked.
     pub persons: u64,

@@ -1,12 +1,12 @@
 package cn.lgt.field
 
+import cn.lgt.common.Dwelling
 import cn.lgt.core.Clock
-import cn.lgt.core.DocumentInput
-import cn.lgt.core.Dwelling
 import cn.lgt.core.KeyProvider
 import cn.lgt.core.LgtException
-import cn.lgt.core.PersonInput
-import cn.lgt.core.RegistrationInput
+import cn.lgt.core.types.DocumentInput
+import cn.lgt.core.types.PersonInput
+import cn.lgt.core.types.RegistrationInput
 import java.io.File
 import java.security.SecureRandom
 import java.time.Instant

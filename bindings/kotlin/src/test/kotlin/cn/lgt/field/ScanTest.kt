@@ -1,23 +1,23 @@
 package cn.lgt.field
 
-import cn.lgt.core.BarcodeFormat
-import cn.lgt.core.Durability
+import cn.lgt.common.PermitEvent
+import cn.lgt.common.PermitState
 import cn.lgt.core.LgtException
-import cn.lgt.core.PermitEvent
-import cn.lgt.core.PermitState
-import cn.lgt.core.PermitVerdict
-import cn.lgt.core.ScanMode
 import cn.lgt.core.ScanOptions
 import cn.lgt.core.ScanPayload
 import cn.lgt.core.StoreConfig
 import cn.lgt.core.renderQr
+import cn.lgt.core.types.BarcodeFormat
+import cn.lgt.core.types.Durability
+import cn.lgt.core.types.PermitVerdict
+import cn.lgt.core.types.ScanMode
+import java.io.File
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assumptions
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
-import java.io.File
 
 /** Scanning through the generated Kotlin and the hand-written layer. */
 class ScanTest {
@@ -45,7 +45,7 @@ class ScanTest {
     }
 
     private fun newStore(name: String = "store") = runBlocking {
-        FieldStore.create(StoreConfig(File(tmp, name).path, "tester-1", Durability.NORMAL), MemoryKeys(), MovableClock())
+        FieldCore.create(StoreConfig(File(tmp, name).path, "tester-1", Durability.NORMAL), MemoryKeys(), MovableClock())
     }
 
     @Test

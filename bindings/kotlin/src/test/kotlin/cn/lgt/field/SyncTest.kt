@@ -1,17 +1,18 @@
 package cn.lgt.field
 
-import cn.lgt.core.Durability
 import cn.lgt.core.LgtException
 import cn.lgt.core.StoreConfig
 import cn.lgt.core.WatchOptions
+import cn.lgt.core.types.Durability
+import java.io.File
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
 import kotlinx.coroutines.cancelAndJoin
 import kotlinx.coroutines.delay
-import kotlinx.coroutines.launch
-import kotlinx.coroutines.async
 import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Assertions.assertEquals
@@ -21,7 +22,6 @@ import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
-import java.io.File
 
 /** Sync through the suspend layer against the real lgt-server on loopback. */
 class SyncTest {
@@ -30,7 +30,7 @@ class SyncTest {
 
     // The system clock: the server checks the device's signed time.
     private fun newStore() = runBlocking {
-        FieldStore.create(StoreConfig(File(tmp, "store").path, "tester-1", Durability.NORMAL), MemoryKeys())
+        FieldCore.create(StoreConfig(File(tmp, "store").path, "tester-1", Durability.NORMAL), MemoryKeys())
     }
 
     private fun server() = SyncServer(File(tmp, "server").apply { mkdirs() })
@@ -48,7 +48,7 @@ class SyncTest {
 
                 val report = store.sync.syncNow()
                 assertEquals(1uL, report.acknowledged)
-                assertEquals(emptyList<cn.lgt.core.Permit>(), store.sync.districtPermits())
+                assertEquals(emptyList<cn.lgt.common.Permit>(), store.sync.districtPermits())
                 val status = store.sync.status()
                 assertEquals(0uL, status.queueDepth)
                 assertNotNull(status.lastSuccess)

@@ -1,12 +1,14 @@
 package cn.lgt.field
 
-import cn.lgt.core.Confidence
-import cn.lgt.core.Durability
+import cn.lgt.common.MatchedOn
 import cn.lgt.core.LgtException
 import cn.lgt.core.ListState
-import cn.lgt.core.MatchedOn
 import cn.lgt.core.StoreConfig
 import cn.lgt.core.WatchlistSubject
+import cn.lgt.core.types.Confidence
+import cn.lgt.core.types.Durability
+import java.io.File
+import java.time.LocalDate
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.async
 import kotlinx.coroutines.flow.first
@@ -20,8 +22,6 @@ import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
-import java.io.File
-import java.time.LocalDate
 
 /** The watchlist through the generated Kotlin and the hand-written layer (suspend calls, alert Flow). */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -50,7 +50,7 @@ class WatchlistTest {
     }
 
     private fun newStore() = runBlocking {
-        FieldStore.create(StoreConfig(File(tmp, "store-${System.nanoTime()}").path, "tester-1", Durability.NORMAL), MemoryKeys(), clock)
+        FieldCore.create(StoreConfig(File(tmp, "store-${System.nanoTime()}").path, "tester-1", Durability.NORMAL), MemoryKeys(), clock)
     }
 
     @Test

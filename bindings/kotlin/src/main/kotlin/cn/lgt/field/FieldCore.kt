@@ -1,33 +1,18 @@
 package cn.lgt.field
 
+import cn.lgt.common.Permit
+import cn.lgt.common.PermitEvent
 import cn.lgt.core.AlertListener
 import cn.lgt.core.Audit
-import cn.lgt.core.AuditRecord
-import cn.lgt.core.AuditReport
-import cn.lgt.core.BarcodeFormat
 import cn.lgt.core.CheckOutcome
 import cn.lgt.core.Clock
-import cn.lgt.core.DocumentInput
-import cn.lgt.core.Enrollment
+import cn.lgt.core.FieldCore as NativeFieldCore
 import cn.lgt.core.IdNumberInfo
-import cn.lgt.core.Identifier
 import cn.lgt.core.KeyProvider
-import cn.lgt.core.LgtCore
 import cn.lgt.core.LgtException
-import cn.lgt.core.ListInfo
 import cn.lgt.core.ListStatus
-import cn.lgt.core.Operation
-import cn.lgt.core.OperationState
 import cn.lgt.core.Outbox
-import cn.lgt.core.Permit
-import cn.lgt.core.PermitEvent
-import cn.lgt.core.PermitRecord
 import cn.lgt.core.Permits
-import cn.lgt.core.PersonExport
-import cn.lgt.core.PersonRecord
-import cn.lgt.core.RecheckReport
-import cn.lgt.core.RegistrationInput
-import cn.lgt.core.RegistrationReceipt
 import cn.lgt.core.Registrations
 import cn.lgt.core.Scan
 import cn.lgt.core.ScanOptions
@@ -36,12 +21,27 @@ import cn.lgt.core.StoreConfig
 import cn.lgt.core.SyncAttempt
 import cn.lgt.core.SyncEngine
 import cn.lgt.core.SyncObserver
-import cn.lgt.core.SyncReport
-import cn.lgt.core.SyncStatus
 import cn.lgt.core.WatchOptions
 import cn.lgt.core.Watchlist
-import cn.lgt.core.WatchlistAlert
 import cn.lgt.core.WatchlistSubject
+import cn.lgt.core.types.AuditRecord
+import cn.lgt.core.types.AuditReport
+import cn.lgt.core.types.BarcodeFormat
+import cn.lgt.core.types.DocumentInput
+import cn.lgt.core.types.Enrollment
+import cn.lgt.core.types.Identifier
+import cn.lgt.core.types.ListInfo
+import cn.lgt.core.types.Operation
+import cn.lgt.core.types.OperationState
+import cn.lgt.core.types.PermitRecord
+import cn.lgt.core.types.PersonExport
+import cn.lgt.core.types.PersonRecord
+import cn.lgt.core.types.RecheckReport
+import cn.lgt.core.types.RegistrationInput
+import cn.lgt.core.types.RegistrationReceipt
+import cn.lgt.core.types.SyncReport
+import cn.lgt.core.types.SyncStatus
+import cn.lgt.core.types.WatchlistAlert
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.channels.BufferOverflow
@@ -59,14 +59,14 @@ import kotlinx.coroutines.withContext
  * Failures are thrown as [LgtException] subclasses, as the generated code throws them.
  *
  * ```
- * FieldStore.open(StoreConfig(dir, actor, Durability.FULL), keys).use { store ->
+ * FieldCore.open(StoreConfig(dir, actor, Durability.FULL), keys).use { store ->
  *     val receipt = store.registrations.register(input)
  *     store.permits.accept(receipt.personId)
  * }
  * ```
  */
-class FieldStore private constructor(
-    private val core: LgtCore,
+class FieldCore private constructor(
+    private val core: NativeFieldCore,
     private val dispatcher: CoroutineDispatcher,
 ) : AutoCloseable {
 
@@ -142,15 +142,15 @@ class FieldStore private constructor(
 
         /** Creates a new store in `config.dir` under the key of [keys], and opens it. */
         suspend fun create(config: StoreConfig, keys: KeyProvider, clock: Clock? = null, dispatcher: CoroutineDispatcher = Dispatchers.IO) =
-            withContext(dispatcher) { FieldStore(LgtCore.create(config, keys, clock), dispatcher) }
+            withContext(dispatcher) { FieldCore(NativeFieldCore.create(config, keys, clock), dispatcher) }
 
         /** Opens the store in `config.dir`; a key that does not open it throws [LgtException.WrongKey]. */
         suspend fun open(config: StoreConfig, keys: KeyProvider, clock: Clock? = null, dispatcher: CoroutineDispatcher = Dispatchers.IO) =
-            withContext(dispatcher) { FieldStore(LgtCore.open(config, keys, clock), dispatcher) }
+            withContext(dispatcher) { FieldCore(NativeFieldCore.open(config, keys, clock), dispatcher) }
     }
 }
 
-/** Registrations of a [FieldStore]. */
+/** Registrations of a [FieldCore]. */
 class FieldRegistrations internal constructor(
     private val inner: Registrations,
     private val dispatcher: CoroutineDispatcher,
@@ -179,7 +179,7 @@ class FieldRegistrations internal constructor(
     fun checkIdNumber(input: String): IdNumberInfo = inner.checkIdNumber(input)
 }
 
-/** Residence permits of a [FieldStore]. */
+/** Residence permits of a [FieldCore]. */
 class FieldPermits internal constructor(
     private val inner: Permits,
     private val dispatcher: CoroutineDispatcher,
@@ -198,7 +198,7 @@ class FieldPermits internal constructor(
     suspend fun qrCode(idOrNumber: String): String = withContext(dispatcher) { inner.qrCode(idOrNumber) }
 }
 
-/** The audit trail of a [FieldStore]. */
+/** The audit trail of a [FieldCore]. */
 class FieldAudit internal constructor(
     private val inner: Audit,
     private val dispatcher: CoroutineDispatcher,
@@ -210,7 +210,7 @@ class FieldAudit internal constructor(
     suspend fun recent(limit: UInt): List<AuditRecord> = withContext(dispatcher) { inner.recent(limit) }
 }
 
-/** The outbox of a [FieldStore]. */
+/** The outbox of a [FieldCore]. */
 class FieldOutbox internal constructor(
     private val inner: Outbox,
     private val dispatcher: CoroutineDispatcher,
@@ -220,7 +220,7 @@ class FieldOutbox internal constructor(
         withContext(dispatcher) { inner.list(state) }
 }
 
-/** The offline wanted-persons list of a [FieldStore]. */
+/** The offline wanted-persons list of a [FieldCore]. */
 class FieldWatchlist internal constructor(
     private val inner: Watchlist,
     private val dispatcher: CoroutineDispatcher,
@@ -235,7 +235,7 @@ class FieldWatchlist internal constructor(
     /** The list in use: current, out of date ("list out of date"), or missing. */
     suspend fun status(): ListStatus = withContext(dispatcher) { inner.status() }
 
-    /** Checks a scanned or typed subject; alerts also reach [FieldStore.alerts]. */
+    /** Checks a scanned or typed subject; alerts also reach [FieldCore.alerts]. */
     suspend fun checkIdentity(subject: WatchlistSubject): CheckOutcome =
         withContext(dispatcher) { inner.checkIdentity(subject) }
 
@@ -249,7 +249,7 @@ class FieldWatchlist internal constructor(
     suspend fun setThreshold(threshold: UByte) = withContext(dispatcher) { inner.setThreshold(threshold) }
 }
 
-/** A scanner of a [FieldStore] for one camera session. */
+/** A scanner of a [FieldCore] for one camera session. */
 class FieldScanner internal constructor(
     private val inner: Scan,
     private val dispatcher: CoroutineDispatcher,
@@ -283,7 +283,7 @@ class FieldScanner internal constructor(
     override fun close() = inner.close()
 }
 
-/** Sync of a [FieldStore] with the server. */
+/** Sync of a [FieldCore] with the server. */
 class FieldSync internal constructor(
     private val inner: SyncEngine,
     private val dispatcher: CoroutineDispatcher,

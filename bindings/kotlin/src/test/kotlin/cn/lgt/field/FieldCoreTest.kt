@@ -1,17 +1,19 @@
 package cn.lgt.field
 
-import cn.lgt.core.CodeTableId
-import cn.lgt.core.DocumentInput
-import cn.lgt.core.Durability
-import cn.lgt.core.IdSex
-import cn.lgt.core.LgtCore
+import cn.lgt.common.CodeTableId
+import cn.lgt.common.IdSex
+import cn.lgt.common.PermitEvent
+import cn.lgt.common.PermitState
+import cn.lgt.core.FieldCore as NativeFieldCore
 import cn.lgt.core.LgtException
-import cn.lgt.core.OperationState
-import cn.lgt.core.PermitEvent
-import cn.lgt.core.PermitState
 import cn.lgt.core.StoreConfig
 import cn.lgt.core.codeTable
+import cn.lgt.core.types.DocumentInput
+import cn.lgt.core.types.Durability
+import cn.lgt.core.types.OperationState
 import cn.lgt.core.wipeStore
+import java.io.File
+import java.time.LocalDate
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
@@ -20,11 +22,9 @@ import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
-import java.io.File
-import java.time.LocalDate
 
 /** The generated Kotlin and the hand-written layer against the real core, through JNA. */
-class FieldStoreTest {
+class FieldCoreTest {
     @TempDir
     lateinit var tmp: File
 
@@ -35,7 +35,7 @@ class FieldStoreTest {
     private fun config() = StoreConfig(dir, "tester-1", Durability.NORMAL)
 
     private fun newStore() = runBlocking {
-        FieldStore.create(config(), keys, clock)
+        FieldCore.create(config(), keys, clock)
     }
 
     @Test
@@ -124,11 +124,11 @@ class FieldStoreTest {
     fun `a wrong key fails cleanly and the right key still opens`() = runBlocking {
         newStore().use { it.registrations.register(registration()) }
         val error = assertThrows<LgtException.WrongKey> {
-            runBlocking { FieldStore.open(config(), MemoryKeys(), clock) }
+            runBlocking { FieldCore.open(config(), MemoryKeys(), clock) }
         }
         assertEquals("store.wrong_key", error.code)
         assertEquals("密钥无法打开此数据库（密钥错误或已更换）", error.userMessage(chinese = true))
-        FieldStore.open(config(), keys, clock).use { store ->
+        FieldCore.open(config(), keys, clock).use { store ->
             assertEquals(1, store.registrations.findByDocumentNumber(idNumber()).size)
             assertNull(store.audit.verify().firstBroken)
         }
@@ -141,7 +141,7 @@ class FieldStoreTest {
             override fun destroyKey() {}
         }
         val error = assertThrows<LgtException.KeyUnavailable> {
-            LgtCore.create(config(), throwing, clock)
+            NativeFieldCore.create(config(), throwing, clock)
         }
         assertFalse(error.toString().contains("a bug in the shell"))
     }

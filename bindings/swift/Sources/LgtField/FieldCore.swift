@@ -13,9 +13,10 @@ func offMain<T>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     }
 }
 
-/// One open store. Close it when done; its parts then throw `LgtError.Closed`.
-public final class FieldStore: @unchecked Sendable {
-    private let core: LgtCore
+/// One open store. Close it when done; its parts then throw `LgtError.Closed`. Wraps the
+/// generated `LgtCore.FieldCore` (same name, module LgtCore) with async functions.
+public final class FieldCore: @unchecked Sendable {
+    private let core: LgtCore.FieldCore
     /// Registrations and identity-number checks.
     public let registrations: FieldRegistrations
     /// Residence permits.
@@ -33,7 +34,7 @@ public final class FieldStore: @unchecked Sendable {
     /// result and in `watchlist.alerts()`. A consumer more than 64 behind loses the oldest.
     public let alerts: AsyncStream<WatchlistAlert>
 
-    private init(core: LgtCore) throws {
+    private init(core: LgtCore.FieldCore) throws {
         self.core = core
         registrations = FieldRegistrations(inner: core.registrations())
         permits = FieldPermits(inner: core.permits())
@@ -49,13 +50,13 @@ public final class FieldStore: @unchecked Sendable {
     }
 
     /// Creates a new store in `config.dir` under the key of `keys`, and opens it.
-    public static func create(_ config: StoreConfig, keys: KeyProvider, clock: Clock? = nil) async throws -> FieldStore {
-        try await offMain { try FieldStore(core: try LgtCore.create(config: config, keys: keys, clock: clock)) }
+    public static func create(_ config: StoreConfig, keys: KeyProvider, clock: Clock? = nil) async throws -> FieldCore {
+        try await offMain { try FieldCore(core: try LgtCore.FieldCore.create(config: config, keys: keys, clock: clock)) }
     }
 
     /// Opens the store in `config.dir`; a key that does not open it throws `LgtError.WrongKey`.
-    public static func open(_ config: StoreConfig, keys: KeyProvider, clock: Clock? = nil) async throws -> FieldStore {
-        try await offMain { try FieldStore(core: try LgtCore.open(config: config, keys: keys, clock: clock)) }
+    public static func open(_ config: StoreConfig, keys: KeyProvider, clock: Clock? = nil) async throws -> FieldCore {
+        try await offMain { try FieldCore(core: try LgtCore.FieldCore.open(config: config, keys: keys, clock: clock)) }
     }
 
     /// A scanner for one camera session (it keeps its decoders between frames).
@@ -79,7 +80,7 @@ public final class FieldStore: @unchecked Sendable {
     }
 }
 
-/// Registrations of a `FieldStore`.
+/// Registrations of a `FieldCore`.
 public final class FieldRegistrations: @unchecked Sendable {
     private let inner: Registrations
     init(inner: Registrations) { self.inner = inner }
@@ -115,7 +116,7 @@ public final class FieldRegistrations: @unchecked Sendable {
     }
 }
 
-/// Residence permits of a `FieldStore`.
+/// Residence permits of a `FieldCore`.
 public final class FieldPermits: @unchecked Sendable {
     private let inner: Permits
     init(inner: Permits) { self.inner = inner }
@@ -141,7 +142,7 @@ public final class FieldPermits: @unchecked Sendable {
     }
 }
 
-/// The audit trail of a `FieldStore`.
+/// The audit trail of a `FieldCore`.
 public final class FieldAudit: @unchecked Sendable {
     private let inner: Audit
     init(inner: Audit) { self.inner = inner }
@@ -157,7 +158,7 @@ public final class FieldAudit: @unchecked Sendable {
     }
 }
 
-/// The outbox of a `FieldStore`.
+/// The outbox of a `FieldCore`.
 public final class FieldOutbox: @unchecked Sendable {
     private let inner: Outbox
     init(inner: Outbox) { self.inner = inner }
@@ -168,7 +169,7 @@ public final class FieldOutbox: @unchecked Sendable {
     }
 }
 
-/// Passes alerts from the core's listener to the `FieldStore.alerts` stream.
+/// Passes alerts from the core's listener to the `FieldCore.alerts` stream.
 final class StreamAlerts: AlertListener {
     private let continuation: AsyncStream<WatchlistAlert>.Continuation
     init(_ continuation: AsyncStream<WatchlistAlert>.Continuation) { self.continuation = continuation }
@@ -178,7 +179,7 @@ final class StreamAlerts: AlertListener {
     }
 }
 
-/// The offline wanted-persons list of a `FieldStore`.
+/// The offline wanted-persons list of a `FieldCore`.
 public final class FieldWatchlist: @unchecked Sendable {
     private let inner: Watchlist
     init(inner: Watchlist) { self.inner = inner }
@@ -194,7 +195,7 @@ public final class FieldWatchlist: @unchecked Sendable {
         try await offMain { [inner] in try inner.status() }
     }
 
-    /// Checks a scanned or typed subject; alerts also reach `FieldStore.alerts`.
+    /// Checks a scanned or typed subject; alerts also reach `FieldCore.alerts`.
     public func checkIdentity(_ subject: WatchlistSubject) async throws -> CheckOutcome {
         try await offMain { [inner] in try inner.checkIdentity(subject: subject) }
     }
@@ -215,7 +216,7 @@ public final class FieldWatchlist: @unchecked Sendable {
     }
 }
 
-/// A scanner of a `FieldStore` for one camera session.
+/// A scanner of a `FieldCore` for one camera session.
 public final class FieldScanner: @unchecked Sendable {
     private let inner: Scan
     init(inner: Scan) { self.inner = inner }
@@ -254,7 +255,7 @@ public final class FieldScanner: @unchecked Sendable {
     }
 }
 
-/// Sync of a `FieldStore` with the server.
+/// Sync of a `FieldCore` with the server.
 public final class FieldSync: @unchecked Sendable {
     private let inner: SyncEngine
     init(inner: SyncEngine) { self.inner = inner }
