@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use lgt_core::identity::{IdKind, IdNumber, IdSex, IdWarning, Region};
 use lgt_core::registration::{
-    DocumentInput, Identifier, PersonRecord, RegistrationInput, RegistrationReceipt,
+    DocumentInput, DwellingRecord, Identifier, PersonRecord, RegistrationInput, RegistrationReceipt,
 };
 use lgt_core::PersonExport;
 
@@ -72,6 +72,12 @@ impl Registrations {
     /// Persons with this current or former name (exact after normalisation). Audited.
     pub fn find_by_name(&self, name: String) -> Result<Vec<PersonRecord>, LgtError> {
         self.shared.call(|core| core.find_by_name(&name))
+    }
+
+    /// A dwelling by house code (as on the door-plate QR) with every registration at it,
+    /// current ones first: this phone's and, once synced, its district colleagues'. Audited.
+    pub fn dwelling(&self, house_code: String) -> Result<DwellingRecord, LgtError> {
+        self.shared.call(|core| core.dwelling(&house_code))
     }
 
     /// Everything stored about one person, for the person's own request. Audited.

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+import lgt_common
 import lgt_core
 import lgt_ffi
 from conftest import MemoryKeys, config, registration
@@ -83,6 +84,43 @@ def test_enroll_sync_now_and_status(live_core, sync_server):
     with pytest.raises(lgt_ffi.LgtError.Refused) as again:
         enroll(live_core, sync_server)
     assert again.value.code == "sync.already_enrolled"
+
+
+def test_a_colleagues_person_dwelling_and_permit_arrive_merged_and_act_offline(
+    live_core, sync_server, tmp_path
+):
+    colleague = lgt_ffi.FieldCore.create(config(tmp_path / "colleague", "tester-2"), MemoryKeys(), None)
+    try:
+        enroll(live_core, sync_server)
+        asyncio.run(
+            colleague.sync().enroll(
+                sync_server.url, [sync_server.pin], sync_server.enrollment_code("tester-2")
+            )
+        )
+        mine = registration(sequence=311, house="HC2000202")
+        receipt = live_core.registrations().register(mine)
+        permit = live_core.permits().accept(receipt.person_id).permit
+        asyncio.run(live_core.sync().sync_now())
+        report = asyncio.run(colleague.sync().sync_now())
+        # Person, registration, dwelling and permit, merged into the colleague's own tables.
+        assert report.district_merged >= 4 and report.district_refused == []
+
+        found = colleague.registrations().find_by_document_number(mine.document.number)
+        assert [p.person_id for p in found] == [receipt.person_id]
+        dwelling = colleague.registrations().dwelling("hc2000202")
+        assert dwelling.house_code == "HC2000202"
+        assert dwelling.dwelling.address == mine.dwelling.address
+        assert [(r.id, r.status) for r in dwelling.registrations] == [
+            (receipt.registration_id, lgt_core.RegistrationStatus.ACTIVE)
+        ]
+        cancelled = colleague.permits().apply(
+            permit.id, None, lgt_common.PermitEvent.CANCEL(reason="3")
+        )
+        assert cancelled.permit.state == lgt_common.PermitState.CANCELLED
+        with pytest.raises(lgt_ffi.LgtError.NotFound):
+            colleague.registrations().dwelling("HC9999999")
+    finally:
+        colleague.close_store()
 
 
 def test_a_server_with_another_key_or_no_pin_is_refused_before_the_code_is_sent(

@@ -573,6 +573,11 @@ RustBuffer uniffi_lgt_ffi_fn_method_registrations_add_identifier(uint64_t ptr, R
 RustBuffer uniffi_lgt_ffi_fn_method_registrations_check_id_number(uint64_t ptr, RustBuffer input, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_REGISTRATIONS_DWELLING
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_REGISTRATIONS_DWELLING
+RustBuffer uniffi_lgt_ffi_fn_method_registrations_dwelling(uint64_t ptr, RustBuffer house_code, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_REGISTRATIONS_EXPORT_PERSON
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_REGISTRATIONS_EXPORT_PERSON
 RustBuffer uniffi_lgt_ffi_fn_method_registrations_export_person(uint64_t ptr, RustBuffer person_id, RustCallStatus *_Nonnull out_status
@@ -1194,6 +1199,12 @@ uint16_t uniffi_lgt_ffi_checksum_method_registrations_add_identifier(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_REGISTRATIONS_CHECK_ID_NUMBER
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_REGISTRATIONS_CHECK_ID_NUMBER
 uint16_t uniffi_lgt_ffi_checksum_method_registrations_check_id_number(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_REGISTRATIONS_DWELLING
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_REGISTRATIONS_DWELLING
+uint16_t uniffi_lgt_ffi_checksum_method_registrations_dwelling(void
     
 );
 #endif

@@ -242,6 +242,7 @@ pub struct PersonRecord {
 /// A dwelling and who is or was registered there: the door-to-door view, on this phone's
 /// own and its district colleagues' records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DwellingRecord {
     /// The house code (房屋编码), normalised.
     pub house_code: String,

@@ -2135,6 +2135,12 @@ public protocol RegistrationsProtocol: AnyObject, Sendable {
     func checkIdNumber(input: String) throws  -> IdNumberInfo
     
     /**
+     * A dwelling by house code (as on the door-plate QR) with every registration at it,
+     * current ones first: this phone's and, once synced, its district colleagues'. Audited.
+     */
+    func dwelling(houseCode: String) throws  -> DwellingRecord
+    
+    /**
      * Everything stored about one person, for the person's own request. Audited.
      */
     func exportPerson(personId: String) throws  -> PersonExport
@@ -2237,6 +2243,20 @@ open func checkIdNumber(input: String)throws  -> IdNumberInfo  {
     uniffi_lgt_ffi_fn_method_registrations_check_id_number(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(input),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A dwelling by house code (as on the door-plate QR) with every registration at it,
+     * current ones first: this phone's and, once synced, its district colleagues'. Audited.
+     */
+open func dwelling(houseCode: String)throws  -> DwellingRecord  {
+    return try  FfiConverterTypeDwellingRecord_lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_registrations_dwelling(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(houseCode),uniffiCallStatus
     )
 })
 }

@@ -1195,6 +1195,96 @@ public func FfiConverterTypeDocumentInput_lower(_ value: DocumentInput) -> RustB
 
 
 /**
+ * A dwelling and who is or was registered there: the door-to-door view, on this phone's
+ * own and its district colleagues' records.
+ */
+public struct DwellingRecord: Equatable, Hashable {
+    /**
+     * The house code (房屋编码), normalised.
+     */
+    public var houseCode: String
+    /**
+     * The dwelling as the district last recorded it: address and housing type.
+     */
+    public var dwelling: Dwelling?
+    /**
+     * For rented housing (出租屋), the landlord.
+     */
+    public var landlord: Contact?
+    /**
+     * The registrations at this dwelling, current ones first, then newest first.
+     */
+    public var registrations: [RegistrationRecord]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The house code (房屋编码), normalised.
+         */houseCode: String, 
+        /**
+         * The dwelling as the district last recorded it: address and housing type.
+         */dwelling: Dwelling?, 
+        /**
+         * For rented housing (出租屋), the landlord.
+         */landlord: Contact?, 
+        /**
+         * The registrations at this dwelling, current ones first, then newest first.
+         */registrations: [RegistrationRecord]) {
+        self.houseCode = houseCode
+        self.dwelling = dwelling
+        self.landlord = landlord
+        self.registrations = registrations
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DwellingRecord: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDwellingRecord: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DwellingRecord {
+        return
+            try DwellingRecord(
+                houseCode: FfiConverterString.read(from: &buf), 
+                dwelling: FfiConverterOptionTypeDwelling.read(from: &buf), 
+                landlord: FfiConverterOptionTypeContact.read(from: &buf), 
+                registrations: FfiConverterSequenceTypeRegistrationRecord.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DwellingRecord, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.houseCode, into: &buf)
+        FfiConverterOptionTypeDwelling.write(value.dwelling, into: &buf)
+        FfiConverterOptionTypeContact.write(value.landlord, into: &buf)
+        FfiConverterSequenceTypeRegistrationRecord.write(value.registrations, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDwellingRecord_lift(_ buf: RustBuffer) throws -> DwellingRecord {
+    return try FfiConverterTypeDwellingRecord.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDwellingRecord_lower(_ value: DwellingRecord) -> RustBuffer {
+    return FfiConverterTypeDwellingRecord.lower(value)
+}
+
+
+/**
  * An employer.
  */
 public struct Employer: Equatable, Hashable {
@@ -3513,6 +3603,20 @@ public struct SyncReport: Equatable, Hashable {
      */
     public var issuersRefused: [String]
     /**
+     * District records (persons, registrations, dwellings, permits) written into this
+     * store's tables.
+     */
+    public var districtMerged: Count
+    /**
+     * District records left for a later sync: the record has operations of this phone
+     * waiting, or names a person not here yet.
+     */
+    public var districtKept: Count
+    /**
+     * District entries refused as malformed: keys only.
+     */
+    public var districtRefused: [String]
+    /**
      * The server found this store's audit chain not passing through the head it anchored
      * before: the store was restored from an older copy (or replaced). A supervisor sees
      * the device flagged.
@@ -3557,6 +3661,17 @@ public struct SyncReport: Equatable, Hashable {
          * Entries of the `issuers` bucket refused as malformed: key ids.
          */issuersRefused: [String], 
         /**
+         * District records (persons, registrations, dwellings, permits) written into this
+         * store's tables.
+         */districtMerged: Count, 
+        /**
+         * District records left for a later sync: the record has operations of this phone
+         * waiting, or names a person not here yet.
+         */districtKept: Count, 
+        /**
+         * District entries refused as malformed: keys only.
+         */districtRefused: [String], 
+        /**
          * The server found this store's audit chain not passing through the head it anchored
          * before: the store was restored from an older copy (or replaced). A supervisor sees
          * the device flagged.
@@ -3571,6 +3686,9 @@ public struct SyncReport: Equatable, Hashable {
         self.commandsRefused = commandsRefused
         self.deviceKeyRotated = deviceKeyRotated
         self.issuersRefused = issuersRefused
+        self.districtMerged = districtMerged
+        self.districtKept = districtKept
+        self.districtRefused = districtRefused
         self.auditRollbackSuspected = auditRollbackSuspected
     }
 
@@ -3600,6 +3718,9 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
                 commandsRefused: FfiConverterSequenceString.read(from: &buf), 
                 deviceKeyRotated: FfiConverterBool.read(from: &buf), 
                 issuersRefused: FfiConverterSequenceString.read(from: &buf), 
+                districtMerged: FfiConverterTypeCount.read(from: &buf), 
+                districtKept: FfiConverterTypeCount.read(from: &buf), 
+                districtRefused: FfiConverterSequenceString.read(from: &buf), 
                 auditRollbackSuspected: FfiConverterBool.read(from: &buf)
         )
     }
@@ -3615,6 +3736,9 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.commandsRefused, into: &buf)
         FfiConverterBool.write(value.deviceKeyRotated, into: &buf)
         FfiConverterSequenceString.write(value.issuersRefused, into: &buf)
+        FfiConverterTypeCount.write(value.districtMerged, into: &buf)
+        FfiConverterTypeCount.write(value.districtKept, into: &buf)
+        FfiConverterSequenceString.write(value.districtRefused, into: &buf)
         FfiConverterBool.write(value.auditRollbackSuspected, into: &buf)
     }
 }
@@ -4654,6 +4778,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeDwelling: FfiConverterRustBuffer {
+    typealias SwiftType = Dwelling?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeDwelling.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeDwelling.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

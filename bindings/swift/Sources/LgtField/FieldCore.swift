@@ -100,6 +100,12 @@ public final class FieldRegistrations: @unchecked Sendable {
         try await offMain { [inner] in try inner.findByDocumentNumber(number: documentNumber) }
     }
 
+    /// A dwelling by house code (as on the door-plate QR) with every registration at it,
+    /// current ones first: this phone's and, once synced, its district colleagues'. Audited.
+    public func dwelling(houseCode: String) async throws -> DwellingRecord {
+        try await offMain { [inner] in try inner.dwelling(houseCode: houseCode) }
+    }
+
     /// Persons with this current or former name. Audited.
     public func find(name: String) async throws -> [PersonRecord] {
         try await offMain { [inner] in try inner.findByName(name: name) }

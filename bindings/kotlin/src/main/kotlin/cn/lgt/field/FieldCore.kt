@@ -28,6 +28,7 @@ import cn.lgt.core.types.AuditRecord
 import cn.lgt.core.types.AuditReport
 import cn.lgt.core.types.BarcodeFormat
 import cn.lgt.core.types.DocumentInput
+import cn.lgt.core.types.DwellingRecord
 import cn.lgt.core.types.Enrollment
 import cn.lgt.core.types.Identifier
 import cn.lgt.core.types.ListInfo
@@ -170,6 +171,13 @@ class FieldRegistrations internal constructor(
     /** Persons with this current or former name. Audited. */
     suspend fun findByName(name: String): List<PersonRecord> =
         withContext(dispatcher) { inner.findByName(name) }
+
+    /**
+     * A dwelling by house code (as on the door-plate QR) with every registration at it, current
+     * ones first: this phone's and, once synced, its district colleagues'. Audited.
+     */
+    suspend fun dwelling(houseCode: String): DwellingRecord =
+        withContext(dispatcher) { inner.dwelling(houseCode) }
 
     /** Everything stored about one person, for their own request. Audited. */
     suspend fun exportPerson(personId: String): PersonExport =

@@ -1,5 +1,7 @@
 package cn.lgt.field
 
+import cn.lgt.common.PermitEvent
+import cn.lgt.common.PermitState
 import cn.lgt.core.LgtException
 import cn.lgt.core.StoreConfig
 import cn.lgt.core.WatchOptions
@@ -53,6 +55,40 @@ class SyncTest {
                 assertEquals(0uL, status.queueDepth)
                 assertNotNull(status.lastSuccess)
                 assertEquals(enrollment, status.enrollment)
+            }
+        }
+    }
+
+    @Test
+    fun `a colleague's person, dwelling and permit arrive merged and can be acted on offline`() = runBlocking {
+        server().use { server ->
+            newStore().use { store ->
+                FieldCore.create(
+                    StoreConfig(File(tmp, "colleague").path, "tester-2", Durability.NORMAL),
+                    MemoryKeys(),
+                ).use { colleague ->
+                    store.sync.enroll(server.url, listOf(server.pin), server.enrollmentCode())
+                    colleague.sync.enroll(server.url, listOf(server.pin), server.enrollmentCode("tester-2"))
+                    val mine = registration(sequence = 411)
+                    val receipt = store.registrations.register(mine)
+                    val permit = store.permits.accept(receipt.personId).permit
+                    store.sync.syncNow()
+                    val report = colleague.sync.syncNow()
+                    assertTrue(report.districtMerged >= 4uL, "merged: ${report.districtMerged}")
+                    assertEquals(emptyList<String>(), report.districtRefused)
+
+                    val found = colleague.registrations.findByDocumentNumber(mine.document.number)
+                    assertEquals(listOf(receipt.personId), found.map { it.personId })
+                    val dwelling = colleague.registrations.dwelling(mine.dwelling.houseCode)
+                    assertEquals(mine.dwelling.address, dwelling.dwelling?.address)
+                    assertEquals(listOf(receipt.registrationId), dwelling.registrations.map { it.id })
+                    val cancelled = colleague.permits.apply(permit.id, PermitEvent.Cancel("3"))
+                    assertEquals(PermitState.CANCELLED, cancelled.permit.state)
+                    val unknown = assertThrows<LgtException.NotFound> {
+                        runBlocking { colleague.registrations.dwelling("HC9999999") }
+                    }
+                    assertEquals("not_found", unknown.code)
+                }
             }
         }
     }
