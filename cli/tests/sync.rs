@@ -229,3 +229,43 @@ fn a_signed_wipe_command_makes_lgt_sync_wipe_the_store() {
     // What was queued before the order reached the server first.
     assert_eq!(server.count("SELECT count(*) FROM ledger"), 2);
 }
+
+#[test]
+fn after_lgt_sync_a_colleagues_person_dwelling_and_permit_answer_on_a_second_store() {
+    let server = TestServer::start(&BackendChoice::Sqlite);
+    let first = enrolled(&server);
+    let second = enrolled(&server);
+    // The first sync reserves the first store's permit numbers.
+    first.json(&["sync"]);
+    let number = "632123198209270518";
+    let receipt = first.json(&register_args(number));
+    let person_id = receipt["person_id"].as_str().unwrap().to_owned();
+    let permit = first.json(&["permit", "accept", &person_id]);
+    let permit_id = permit["permit"]["id"].as_str().unwrap().to_owned();
+    first.json(&["permit", "issue", &permit_id]);
+    first.json(&["sync"]);
+    second.json(&["sync"]);
+
+    // From the second store's own tables (none of these calls the server): the colleague's
+    // person by number, the dwelling, and the cancellation of the permit the first issued.
+    let found = second.json(&["find", "--id", number]);
+    assert_eq!(found[0]["person_id"], person_id.as_str());
+    let dwelling = second.json(&["dwelling", "show", "hc-2"]);
+    assert_eq!(dwelling["house_code"], "HC-2");
+    assert_eq!(
+        dwelling["registrations"][0]["person_id"],
+        person_id.as_str()
+    );
+    let human = second.run(&["--lang", "zh-CN", "dwelling", "show", "HC-2"]);
+    assert!(String::from_utf8_lossy(&human.stdout).contains("现住"));
+    let cancelled = second.json(&["permit", "cancel", &permit_id, "--reason", "3"]);
+    assert_eq!(cancelled["permit"]["state"], "cancelled");
+
+    // The first store sees the cancellation after its next sync.
+    second.json(&["sync"]);
+    first.json(&["sync"]);
+    let shown = first.json(&["permit", "show", &permit_id]);
+    assert_eq!(shown["permit"]["state"], "cancelled");
+    let out = second.run(&["dwelling", "show", "HC-NOWHERE"]);
+    assert_clean_failure(&out);
+}
