@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/006_issuer_keys.sql"),
     include_str!("../migrations/007_compaction.sql"),
     include_str!("../migrations/008_district_records.sql"),
+    include_str!("../migrations/009_permit_events.sql"),
 ];
 
 /// Which database the server runs on.

@@ -2,19 +2,34 @@
 //! as JSON), mirrored into its district's `permits` bucket, which every phone of the
 //! district pulls.
 
-use lgt_common::permit::Permit;
+use chrono::NaiveDate;
+use lgt_common::permit::{Permit, PermitEvent};
 use sqlx::AnyConnection;
 
 use crate::buckets;
 use crate::db::now;
 use crate::records;
 
-/// Writes `permit` (new or changed) for `district`, and its bucket entry. The holder's
-/// column names the district person: a phone's local id merged into one is that person.
+/// The event that made a permit's new version, and who recorded it.
+pub(crate) struct Recorded<'a> {
+    /// The event.
+    pub event: &'a PermitEvent,
+    /// The date it took effect.
+    pub occurred_on: NaiveDate,
+    /// A device id, or `supervisor` for a resolution.
+    pub by: &'a str,
+    /// The operation that carried it (none for a resolution).
+    pub op_id: Option<&'a str>,
+}
+
+/// Writes `permit` (new or changed) for `district`, the event that made this version into
+/// the permit's log, and its bucket entry. The holder's column names the district person: a
+/// phone's local id merged into one is that person.
 pub(crate) async fn save(
     conn: &mut AnyConnection,
     district: &str,
     permit: &Permit,
+    recorded: Recorded<'_>,
 ) -> sqlx::Result<()> {
     let data = serde_json::to_string(permit).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let holder = match records::resolve_person(conn, &permit.person_id).await? {
@@ -36,6 +51,24 @@ pub(crate) async fn save(
     .bind(now())
     .bind(permit.state.as_str())
     .bind(&holder)
+    .execute(&mut *conn)
+    .await?;
+    let event =
+        serde_json::to_string(recorded.event).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query(
+        "INSERT INTO permit_events (permit_id, version, district, kind, occurred_on, event,
+             recorded_by, op_id, recorded_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&permit.id)
+    .bind(i64::from(permit.version))
+    .bind(district)
+    .bind(recorded.event.kind())
+    .bind(recorded.occurred_on.to_string())
+    .bind(&event)
+    .bind(recorded.by)
+    .bind(recorded.op_id)
+    .bind(now())
     .execute(&mut *conn)
     .await?;
     buckets::put(

@@ -246,7 +246,13 @@ async fn apply_permit_event(
             return Ok(rejected(refusal));
         }
     }
-    permits::save(conn, &device.district, &next).await?;
+    let recorded = permits::Recorded {
+        event: &op_event.event,
+        occurred_on: op_event.occurred_on,
+        by: &device.id,
+        op_id: Some(&op.op_id),
+    };
+    permits::save(conn, &device.district, &next, recorded).await?;
     Ok(Outcome::Applied)
 }
 

@@ -83,7 +83,13 @@ pub async fn resolve(
                         "the phone's change does not apply to the permit as it stands: {e}"
                     )
                 })?;
-            permits::save(&mut tx, &district, &next).await?;
+            let recorded = permits::Recorded {
+                event: &change.event,
+                occurred_on: change.occurred_on,
+                by: "supervisor",
+                op_id: None,
+            };
+            permits::save(&mut tx, &district, &next, recorded).await?;
             Some(next.version)
         }
     };

@@ -292,6 +292,23 @@ fn a_supervisor_resolves_a_conflict_and_the_resolution_reaches_the_district() {
             ))
             .unwrap();
         assert_eq!(resolved.version, Some(5), "{backend:?}");
+        // The permit's log on the server: who recorded each version.
+        let log = server.rows(&format!(
+            "SELECT version, kind, recorded_by FROM permit_events WHERE permit_id = '{permit}' ORDER BY version"
+        ));
+        let kinds: Vec<_> = log.iter().map(|r| r[1].clone().unwrap()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "accept",
+                "issue",
+                "deliver",
+                "change_address",
+                "change_address"
+            ]
+        );
+        assert_eq!(log[4][2].as_deref(), Some("supervisor"));
+        assert_eq!(log[3][2].as_deref(), Some(first.device_id.as_str()));
         // Every phone of the district pulls it; a resolved conflict cannot be resolved again.
         let pulled = serde_json::to_string(&pull(&server, &first)).unwrap();
         assert!(pulled.contains("H-SECOND"), "{backend:?}");
