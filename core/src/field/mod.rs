@@ -464,7 +464,7 @@ impl FieldCore {
     /// Queued operations, optionally only those in one state (kinds and record ids; the
     /// payloads stay sealed).
     pub fn outbox(&self, state: Option<OperationState>) -> Result<Vec<Operation>, Error> {
-        Ok(self.store().read(|conn| outbox::list(conn, state))?)
+        Ok(outbox::operations(self.store(), state)?)
     }
 
     /// SQLite's integrity check: `"ok"` or its complaints.

@@ -1,9 +1,13 @@
 //! The outbox: every domain change enqueues the operation that will sync it, in the same
 //! transaction as the change itself.
 //!
-//! Each operation gets a UUIDv7 id and a frozen payload (sealed, like every personal value)
-//! with the SHA-256 of its plaintext, fixed at enqueue time. An edit after queuing is a new
-//! operation; a queued payload never changes. The sync engine drains this table.
+//! Each operation gets a UUIDv7 id and a frozen payload (sealed, like every personal value),
+//! fixed at enqueue time. An edit after queuing is a new operation; a queued payload never
+//! changes. The sync engine drains this table.
+//!
+//! The payload's SHA-256 (the protocol's `payload_sha256`, the server ledger's check) is not
+//! stored: an unkeyed digest in the file would let whoever holds the file confirm a guessed
+//! payload. It is computed from the opened payload whenever it is needed.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -11,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::crypto::{sha256, RowCipher};
-use crate::store::{open_bytes, seal_bytes, timestamp, StoreError};
+use crate::store::{open_bytes, seal_bytes, timestamp, Store, StoreError};
 
 /// Where an operation is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,7 +69,7 @@ pub struct Operation {
     pub kind: String,
     /// The record it concerns.
     pub record_id: String,
-    /// Hex SHA-256 of the frozen payload.
+    /// Hex SHA-256 of the frozen payload (computed from the opened payload; never stored).
     pub payload_hash: String,
     /// Where it is in its life.
     pub state: OperationState,
@@ -89,42 +93,52 @@ pub fn enqueue<P: Serialize>(
             record: context.clone(),
         }
     })?);
-    let hash = sha256(&bytes);
     let sealed = seal_bytes(cipher, &context, &bytes)?;
     tx.prepare_cached(
-        "INSERT INTO outbox (op_id, kind, record_id, payload, payload_hash, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO outbox (op_id, kind, record_id, payload, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![
-        op_id,
-        kind,
-        record_id,
-        sealed,
-        hash.to_vec(),
-        timestamp(at)
-    ])?;
+    .execute(params![op_id, kind, record_id, sealed, timestamp(at)])?;
     Ok(op_id)
 }
 
-/// Operations in queue order, optionally only those in `state`.
+/// Operations in queue order, optionally only those in `state`. Each payload is opened to
+/// compute its hash.
 pub fn list(
     conn: &Connection,
+    cipher: &RowCipher,
     state: Option<OperationState>,
 ) -> Result<Vec<Operation>, StoreError> {
-    select(
+    Ok(select(
         conn,
+        cipher,
         "WHERE ?1 IS NULL OR state = ?1 ORDER BY seq",
         params![state.map(OperationState::as_str)],
-    )
+    )?
+    .into_iter()
+    .map(|(operation, _)| operation)
+    .collect())
 }
 
+/// [`list`] on the store's reader, with the store's own cipher (the outbox is bookkeeping:
+/// listed while personal data is locked too, payloads never leaving the core).
+pub fn operations(
+    store: &Store,
+    state: Option<OperationState>,
+) -> Result<Vec<Operation>, StoreError> {
+    store.read(|conn| list(conn, store.cipher(), state))
+}
+
+/// Operations with their opened payloads (the hash computed from the payload, which the
+/// seal's tag authenticates).
 fn select(
     conn: &Connection,
+    cipher: &RowCipher,
     filter: &str,
     arguments: impl rusqlite::Params,
-) -> Result<Vec<Operation>, StoreError> {
+) -> Result<Vec<(Operation, Payload)>, StoreError> {
     let mut statement = conn.prepare_cached(&format!(
-        "SELECT seq, op_id, kind, record_id, payload_hash, state, created_at FROM outbox {filter}"
+        "SELECT seq, op_id, kind, record_id, payload, state, created_at FROM outbox {filter}"
     ))?;
     let rows = statement.query_map(arguments, |r| {
         Ok((
@@ -139,37 +153,30 @@ fn select(
     })?;
     let mut operations = Vec::new();
     for row in rows {
-        let (seq, op_id, kind, record_id, hash, state, created_at) = row?;
+        let (seq, op_id, kind, record_id, sealed, state, created_at) = row?;
+        let context = payload_context(&op_id);
         let state = OperationState::parse(&state).ok_or_else(|| StoreError::Malformed {
-            record: format!("outbox:{op_id}"),
+            record: context.clone(),
         })?;
-        operations.push(Operation {
-            seq,
-            op_id,
-            kind,
-            record_id,
-            payload_hash: hex(&hash),
-            state,
-            created_at,
-        });
+        let payload = open_bytes(cipher, &context, &sealed)?;
+        operations.push((
+            Operation {
+                seq,
+                op_id,
+                kind,
+                record_id,
+                payload_hash: hex(&sha256(&payload)),
+                state,
+                created_at,
+            },
+            payload,
+        ));
     }
     Ok(operations)
 }
 
-/// The frozen payload of `op_id`, decrypted, checked against its stored hash.
-pub fn payload(conn: &Connection, cipher: &RowCipher, op_id: &str) -> Result<Vec<u8>, StoreError> {
-    let context = payload_context(op_id);
-    let (sealed, hash): (Vec<u8>, Vec<u8>) = conn.query_row(
-        "SELECT payload, payload_hash FROM outbox WHERE op_id = ?1",
-        [op_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let plain = open_bytes(cipher, &context, &sealed)?;
-    if sha256(&plain).as_slice() != hash.as_slice() {
-        return Err(StoreError::Malformed { record: context });
-    }
-    Ok(plain.to_vec())
-}
+/// An operation's opened payload (zeroed on drop).
+pub(crate) type Payload = zeroize::Zeroizing<Vec<u8>>;
 
 fn payload_context(op_id: &str) -> String {
     format!("outbox:{op_id}")
@@ -182,12 +189,30 @@ fn hex(bytes: &[u8]) -> String {
 /// Operations the sync engine may send, in queue order: pending ones, and in-flight ones
 /// whose answer never came (a dropped connection or a killed process; the server's ledger
 /// makes sending them again harmless).
-pub(crate) fn sendable(conn: &Connection, limit: usize) -> Result<Vec<Operation>, StoreError> {
+/// Each comes with its opened payload.
+pub(crate) fn sendable(
+    conn: &Connection,
+    cipher: &RowCipher,
+    limit: usize,
+) -> Result<Vec<(Operation, Payload)>, StoreError> {
     select(
         conn,
+        cipher,
         "WHERE state IN ('pending', 'in_flight') ORDER BY seq LIMIT ?1",
         [i64::try_from(limit).unwrap_or(i64::MAX)],
     )
+}
+
+/// How many operations wait to be sent or answered, and when the oldest of them was queued
+/// (payloads left sealed).
+pub(crate) fn waiting(conn: &Connection) -> Result<(usize, Option<String>), StoreError> {
+    let (depth, oldest): (i64, Option<String>) = conn
+        .prepare_cached(
+            "SELECT count(*), (SELECT created_at FROM outbox WHERE state IN ('pending', 'in_flight') ORDER BY seq LIMIT 1)
+             FROM outbox WHERE state IN ('pending', 'in_flight')",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok((usize::try_from(depth).unwrap_or(0), oldest))
 }
 
 /// Moves an operation to `state`, recording `note` (the server's reason, for a quarantined

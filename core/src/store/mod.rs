@@ -204,6 +204,9 @@ impl Store {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             schema::upgrade(&tx, version)?;
             tx.commit()?;
+            if version < schema::AT_REST_VERSION {
+                schema::scrub(&conn)?;
+            }
         }
         let store_id: Vec<u8> =
             conn.query_row("SELECT value FROM meta WHERE key = 'store_id'", [], |r| {

@@ -8,7 +8,11 @@ use rusqlite::Transaction;
 use super::StoreError;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u32 = 8;
+pub const CURRENT_VERSION: u32 = 9;
+
+/// The version that took the unkeyed digests out of the file (migration 009): a file
+/// upgraded from before it is scrubbed ([`scrub`]).
+pub(crate) const AT_REST_VERSION: u32 = 9;
 
 /// The first released schema, kept verbatim.
 pub(crate) const V1: &str = include_str!("sql/v1.sql");
@@ -22,6 +26,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/migrations/006_sync_trust.sql"),
     include_str!("sql/migrations/007_key_trust.sql"),
     include_str!("sql/migrations/008_district.sql"),
+    include_str!("sql/migrations/009_at_rest.sql"),
 ];
 
 /// Brings the database in `tx` from `from` to [`CURRENT_VERSION`]; `from == 0` is a new file.
@@ -36,5 +41,14 @@ pub(crate) fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), StoreError>
         tx.execute_batch(script)?;
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
+    Ok(())
+}
+
+/// Rewrites the whole file and empties the WAL, so values an upgrade dropped leave the
+/// freed pages and the old WAL frames too (what flash keeps below SQLite is beyond reach).
+/// Runs after the upgrade's commit: `VACUUM` cannot run inside a transaction.
+pub(crate) fn scrub(conn: &rusqlite::Connection) -> Result<(), StoreError> {
+    conn.execute_batch("VACUUM")?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     Ok(())
 }

@@ -176,3 +176,90 @@ fn a_newer_schema_is_refused() {
     let err = Store::open(dir.path(), &FixedKey([1; 32]), StoreOptions::default()).unwrap_err();
     assert!(matches!(err, StoreError::NewerSchema { found: 99 }));
 }
+
+/// The same from version 8 (the last with unkeyed digests in the file).
+#[test]
+fn a_version_8_file_upgrades_to_the_current_schema() {
+    upgrades_to_the_current_schema(8);
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The database, WAL and shared-memory files of a store, concatenated.
+fn raw_files(dir: &std::path::Path) -> Vec<u8> {
+    ["lgt.db", "lgt.db-wal", "lgt.db-shm"]
+        .iter()
+        .filter_map(|name| std::fs::read(dir.join(name)).ok())
+        .flatten()
+        .collect()
+}
+
+/// A version 8 file holds an outbox payload's SHA-256 and a replica entry's digest in
+/// clear; the upgrade drops both columns and scrubs the file, so neither digest is left in
+/// the database, its WAL or its freed pages.
+#[test]
+fn the_upgrade_takes_the_unkeyed_digests_out_of_the_file() {
+    let old = tempfile::tempdir().unwrap();
+    let scripts: Vec<&str> = std::iter::once(schema::V1)
+        .chain(schema::MIGRATIONS[..7].iter().copied())
+        .collect();
+    old_store(old.path(), &scripts, 8, 5, b"old-store");
+    let payload_hash = crate::crypto::sha256(b"{\"synthetic\":\"payload\"}");
+    let entry_digest = crate::crypto::sha256(b"person:p1\0{\"synthetic\":\"entry\"}");
+    {
+        let conn = Connection::open(old.path().join(DB_FILE)).unwrap();
+        // Many rows, so the digests fill pages that the upgrade frees.
+        for i in 0..200 {
+            conn.execute(
+                "INSERT INTO outbox (op_id, kind, record_id, payload, payload_hash, created_at)
+                 VALUES (?1, 'registration.create', 'r', x'00', ?2, 't')",
+                rusqlite::params![format!("op-{i}"), payload_hash.to_vec()],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO sync_entries (bucket, key, seq, digest, sealed) VALUES ('records', ?1, 1, ?2, x'00')",
+                rusqlite::params![format!("person:p{i}"), entry_digest.to_vec()],
+            )
+            .unwrap();
+        }
+    }
+    // The search can fail: it finds both digests in the version 8 file.
+    let before = raw_files(old.path());
+    assert!(contains(&before, &payload_hash) && contains(&before, &entry_digest));
+
+    let upgraded = Store::open(old.path(), &FixedKey([5; 32]), StoreOptions::default()).unwrap();
+    let columns: Vec<String> = upgraded
+        .read(|c| {
+            let mut names = Vec::new();
+            for table in ["outbox", "sync_entries"] {
+                let mut statement = c.prepare(&format!("PRAGMA table_info({table})"))?;
+                let rows = statement.query_map([], |r| r.get::<_, String>(1))?;
+                for name in rows {
+                    names.push(name?);
+                }
+            }
+            Ok::<_, StoreError>(names)
+        })
+        .unwrap();
+    assert!(!columns.iter().any(|c| c == "payload_hash" || c == "digest"));
+    let rows: (i64, i64) = upgraded
+        .read(|c| {
+            Ok::<_, StoreError>((
+                c.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?,
+                c.query_row("SELECT count(*) FROM sync_entries", [], |r| r.get(0))?,
+            ))
+        })
+        .unwrap();
+    assert_eq!(rows, (200, 200));
+    let after = raw_files(old.path());
+    assert!(
+        !contains(&after, &payload_hash),
+        "payload hash left in the files"
+    );
+    assert!(
+        !contains(&after, &entry_digest),
+        "entry digest left in the files"
+    );
+}

@@ -456,12 +456,11 @@ async fn push(
     let mut batch = PUSH_BATCH;
     loop {
         let operations = store.read(|conn| {
-            outbox::sendable(conn, batch)?
+            outbox::sendable(conn, store.cipher(), batch)?
                 .into_iter()
-                .map(|op| {
-                    let payload = outbox::payload(conn, store.cipher(), &op.op_id)?;
+                .map(|(op, payload)| {
                     let payload =
-                        String::from_utf8(payload).map_err(|_| StoreError::Malformed {
+                        String::from_utf8(payload.to_vec()).map_err(|_| StoreError::Malformed {
                             record: format!("outbox:{}", op.op_id),
                         })?;
                     Ok(PushOperation {
@@ -625,10 +624,10 @@ async fn pull(
             .collect::<Result<Vec<_>, StoreError>>()
     })?;
     let queue = store.read(|conn| {
-        let waiting = outbox::sendable(conn, usize::MAX)?;
+        let (depth, oldest_pending) = outbox::waiting(conn)?;
         Ok::<_, StoreError>(QueueHealth {
-            depth: waiting.len() as u64,
-            oldest_pending: waiting.first().map(|op| op.created_at.clone()),
+            depth: depth as u64,
+            oldest_pending,
         })
     })?;
     let staged = fetch(client, credentials, &start, &queue).await?;
@@ -840,8 +839,8 @@ pub(crate) async fn watch(
 /// Sync health from the store.
 pub(crate) fn status(store: &Store, now: DateTime<Utc>) -> Result<SyncStatus, StoreError> {
     store.read(|conn| {
-        let waiting = outbox::sendable(conn, usize::MAX)?;
-        let quarantined = outbox::list(conn, Some(OperationState::Quarantined))?
+        let (queue_depth, oldest_pending) = outbox::waiting(conn)?;
+        let quarantined = outbox::list(conn, store.cipher(), Some(OperationState::Quarantined))?
             .into_iter()
             .map(|op| {
                 Ok(QuarantinedOperation {
@@ -860,14 +859,14 @@ pub(crate) fn status(store: &Store, now: DateTime<Utc>) -> Result<SyncStatus, St
                     bucket,
                     cursor: state::cursor(conn, bucket)?,
                     entries: state::entry_count(conn, bucket)?,
-                    checksum: state::local_checksum(conn, bucket)?,
+                    checksum: state::local_checksum(conn, store.cipher(), bucket)?,
                 })
             })
             .collect::<Result<_, StoreError>>()?;
         Ok(SyncStatus {
             enrollment: state::enrollment(conn)?,
-            queue_depth: waiting.len(),
-            oldest_pending: waiting.first().map(|op| op.created_at.clone()),
+            queue_depth,
+            oldest_pending,
             quarantined,
             last_success,
             last_error,

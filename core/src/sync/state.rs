@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use lgt_protocol::{
-    checksum, checksum_hex, entry_digest_input, Bucket, Entry, ReservedNumber, ServerPin,
+    checksum_hex, checksum_term, entry_digest_input, Bucket, Entry, ReservedNumber, ServerPin,
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
@@ -392,20 +392,71 @@ pub(crate) fn cursor(conn: &Connection, bucket: Bucket) -> Result<i64, StoreErro
         .unwrap_or(0))
 }
 
-/// The bucket's checksum over the replica's live entries.
-pub(crate) fn local_checksum(conn: &Connection, bucket: Bucket) -> Result<String, StoreError> {
-    let mut statement = conn.prepare_cached("SELECT digest FROM sync_entries WHERE bucket = ?1")?;
-    let digests: Vec<[u8; 32]> = statement
-        .query_map([bucket.as_str()], |r| r.get::<_, Vec<u8>>(0))?
-        .map(|row| {
-            row.map_err(StoreError::from).and_then(|d| {
-                d.try_into().map_err(|_| StoreError::Malformed {
-                    record: format!("sync_entries:{}", bucket.as_str()),
-                })
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(checksum_hex(checksum(&digests)))
+/// The sealing context of a replica entry.
+fn entry_context(bucket: Bucket, key: &str) -> String {
+    format!("sync_entries:{}:{key}", bucket.as_str())
+}
+
+/// The sealing context of a bucket's running checksum.
+fn checksum_context(bucket: Bucket) -> String {
+    format!("sync_buckets:{}:checksum", bucket.as_str())
+}
+
+/// What an entry adds to its bucket's checksum; `None` for data that is not text (never
+/// written by this build).
+fn term(key: &str, data: &[u8]) -> Option<u64> {
+    let data = std::str::from_utf8(data).ok()?;
+    Some(checksum_term(&sha256(&entry_digest_input(key, data))))
+}
+
+/// The bucket's checksum over the replica's live entries, kept as a running sum: sealed at
+/// each checkpoint, so the file holds no digest of any entry (a digest would confirm a
+/// guessed record to whoever holds the file). A file upgraded from before it was kept has
+/// none yet: it is summed from the sealed entries. `None` when it cannot be trusted (a
+/// sealed value does not open): the caller treats that as drift and downloads the bucket
+/// again whole.
+fn running_sum(
+    conn: &Connection,
+    cipher: &RowCipher,
+    bucket: Bucket,
+) -> Result<Option<u64>, StoreError> {
+    let sealed: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT checksum FROM sync_buckets WHERE bucket = ?1")?
+        .query_row([bucket.as_str()], |r| r.get(0))
+        .optional()?
+        .flatten();
+    if let Some(sealed) = sealed {
+        return Ok(open_bytes(cipher, &checksum_context(bucket), &sealed)
+            .ok()
+            .and_then(|plain| <[u8; 8]>::try_from(plain.as_slice()).ok())
+            .map(u64::from_be_bytes));
+    }
+    let mut statement =
+        conn.prepare_cached("SELECT key, sealed FROM sync_entries WHERE bucket = ?1")?;
+    let rows = statement.query_map([bucket.as_str()], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+    })?;
+    let mut sum = 0u64;
+    for row in rows {
+        let (key, sealed) = row?;
+        let Ok(plain) = open_bytes(cipher, &entry_context(bucket, &key), &sealed) else {
+            return Ok(None);
+        };
+        let Some(term) = term(&key, &plain) else {
+            return Ok(None);
+        };
+        sum = sum.wrapping_add(term);
+    }
+    Ok(Some(sum))
+}
+
+/// The bucket's checksum as the replica holds it (`unknown` when it cannot be trusted).
+pub(crate) fn local_checksum(
+    conn: &Connection,
+    cipher: &RowCipher,
+    bucket: Bucket,
+) -> Result<String, StoreError> {
+    Ok(running_sum(conn, cipher, bucket)?.map_or_else(|| "unknown".to_owned(), checksum_hex))
 }
 
 pub(crate) fn entry_count(conn: &Connection, bucket: Bucket) -> Result<i64, StoreError> {
@@ -418,7 +469,8 @@ pub(crate) fn entry_count(conn: &Connection, bucket: Bucket) -> Result<i64, Stor
 
 /// Applies staged entries of one bucket up to its checkpoint, all or nothing: the entries
 /// (replacing the whole bucket when `replace`), then the cursor, but only if the replica's
-/// checksum then equals the server's. Returns whether it did.
+/// checksum then equals the server's. The checksum is kept as it goes: an overwritten or
+/// removed entry's term comes from its opened data. Returns whether it applied.
 pub(crate) fn apply_checkpoint(
     tx: &Transaction<'_>,
     cipher: &RowCipher,
@@ -430,23 +482,45 @@ pub(crate) fn apply_checkpoint(
 ) -> Result<bool, StoreError> {
     tx.execute_batch("SAVEPOINT checkpoint")?;
     let applied = (|| {
-        if replace {
+        let start = if replace {
             tx.execute(
                 "DELETE FROM sync_entries WHERE bucket = ?1",
                 [bucket.as_str()],
             )?;
-        }
+            Some(0)
+        } else {
+            running_sum(tx, cipher, bucket)?
+        };
+        let Some(mut sum) = start else {
+            return Ok(false);
+        };
         for entry in entries {
+            let context = entry_context(bucket, &entry.key);
+            let old: Option<Vec<u8>> = tx
+                .prepare_cached("SELECT sealed FROM sync_entries WHERE bucket = ?1 AND key = ?2")?
+                .query_row(params![bucket.as_str(), entry.key], |r| r.get(0))
+                .optional()?;
+            if let Some(old) = old {
+                // An entry that does not open is drift like any other: download again whole.
+                let Some(old_term) = open_bytes(cipher, &context, &old)
+                    .ok()
+                    .and_then(|plain| term(&entry.key, &plain))
+                else {
+                    return Ok(false);
+                };
+                sum = sum.wrapping_sub(old_term);
+            }
             match &entry.data {
                 Some(data) => {
-                    let context = format!("sync_entries:{}:{}", bucket.as_str(), entry.key);
-                    let digest = sha256(&entry_digest_input(&entry.key, data));
+                    sum = sum.wrapping_add(checksum_term(&sha256(&entry_digest_input(
+                        &entry.key, data,
+                    ))));
                     let sealed = seal_bytes(cipher, &context, data.as_bytes())?;
                     tx.prepare_cached(
-                        "INSERT INTO sync_entries (bucket, key, seq, digest, sealed) VALUES (?1, ?2, ?3, ?4, ?5)
-                         ON CONFLICT (bucket, key) DO UPDATE SET seq = excluded.seq, digest = excluded.digest, sealed = excluded.sealed",
+                        "INSERT INTO sync_entries (bucket, key, seq, sealed) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (bucket, key) DO UPDATE SET seq = excluded.seq, sealed = excluded.sealed",
                     )?
-                    .execute(params![bucket.as_str(), entry.key, entry.seq, digest.to_vec(), sealed])?;
+                    .execute(params![bucket.as_str(), entry.key, entry.seq, sealed])?;
                 }
                 None => {
                     tx.prepare_cached("DELETE FROM sync_entries WHERE bucket = ?1 AND key = ?2")?
@@ -454,13 +528,14 @@ pub(crate) fn apply_checkpoint(
                 }
             }
         }
-        if local_checksum(tx, bucket)? != server_checksum {
+        if checksum_hex(sum) != server_checksum {
             return Ok(false);
         }
+        let sealed_sum = seal_bytes(cipher, &checksum_context(bucket), &sum.to_be_bytes())?;
         tx.execute(
-            "INSERT INTO sync_buckets (bucket, cursor) VALUES (?1, ?2)
-             ON CONFLICT (bucket) DO UPDATE SET cursor = excluded.cursor",
-            params![bucket.as_str(), cursor],
+            "INSERT INTO sync_buckets (bucket, cursor, checksum) VALUES (?1, ?2, ?3)
+             ON CONFLICT (bucket) DO UPDATE SET cursor = excluded.cursor, checksum = excluded.checksum",
+            params![bucket.as_str(), cursor, sealed_sum],
         )?;
         Ok::<_, StoreError>(true)
     })();
@@ -485,7 +560,7 @@ pub(crate) fn entry(
     let Some(sealed) = sealed else {
         return Ok(None);
     };
-    let context = format!("sync_entries:{}:{key}", bucket.as_str());
+    let context = entry_context(bucket, key);
     let plain = open_bytes(cipher, &context, &sealed)?;
     String::from_utf8(plain.to_vec())
         .map(Some)
@@ -506,7 +581,7 @@ pub(crate) fn entries(
     let mut out = Vec::new();
     for row in rows {
         let (key, sealed) = row?;
-        let context = format!("sync_entries:{}:{key}", bucket.as_str());
+        let context = entry_context(bucket, &key);
         let plain = open_bytes(cipher, &context, &sealed)?;
         let text = String::from_utf8(plain.to_vec())
             .map_err(|_| StoreError::Malformed { record: context })?;
@@ -557,4 +632,170 @@ pub(crate) fn unissued_numbers(
         }
     }
     Ok(unissued)
+}
+
+#[cfg(test)]
+mod tests {
+    use lgt_protocol::checksum;
+
+    use super::*;
+    use crate::crypto::{DataKey, KeyError, KeyProvider};
+    use crate::store::{Store, StoreOptions};
+
+    struct FixedKey;
+
+    impl KeyProvider for FixedKey {
+        fn data_key(&self) -> Result<DataKey, KeyError> {
+            Ok(DataKey::from_bytes([9; 32]))
+        }
+        fn destroy(&self) -> Result<(), KeyError> {
+            Ok(())
+        }
+    }
+
+    fn entry(key: &str, seq: i64, data: Option<&str>) -> Entry {
+        Entry {
+            key: key.into(),
+            seq,
+            data: data.map(Into::into),
+        }
+    }
+
+    /// The server's checksum over live `(key, data)` entries.
+    fn server_checksum(live: &[(&str, &str)]) -> String {
+        let digests: Vec<[u8; 32]> = live
+            .iter()
+            .map(|(k, d)| sha256(&entry_digest_input(k, d)))
+            .collect();
+        checksum_hex(checksum(&digests))
+    }
+
+    fn apply(store: &Store, entries: &[Entry], cursor: i64, server: &str, replace: bool) -> bool {
+        store
+            .write(|tx| {
+                apply_checkpoint(
+                    tx,
+                    store.cipher(),
+                    Bucket::Records,
+                    entries,
+                    cursor,
+                    server,
+                    replace,
+                )
+            })
+            .unwrap()
+    }
+
+    fn local(store: &Store) -> String {
+        store
+            .read(|c| local_checksum(c, store.cipher(), Bucket::Records))
+            .unwrap()
+    }
+
+    fn set_checksum_column(store: &Store, value: Option<&[u8]>) {
+        store
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE sync_buckets SET checksum = ?1 WHERE bucket = 'records'",
+                    [value],
+                )?;
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+    }
+
+    /// The running checksum follows new, overwritten and removed entries as the server's
+    /// does; a file upgraded without one sums its sealed entries; one that does not open is
+    /// drift, and the whole bucket downloaded again replaces it.
+    #[test]
+    fn the_running_checksum_follows_every_change_and_recovers_from_an_unreadable_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(dir.path(), &FixedKey, StoreOptions::default()).unwrap();
+        let a = r#"{"synthetic":"a"}"#;
+        let b = r#"{"synthetic":"b"}"#;
+        let b2 = r#"{"synthetic":"b2"}"#;
+        let c = r#"{"synthetic":"c"}"#;
+        let first = [entry("person:a", 1, Some(a)), entry("person:b", 2, Some(b))];
+        let sum_ab = server_checksum(&[("person:a", a), ("person:b", b)]);
+        // A wrong checksum is refused and nothing is kept.
+        assert!(!apply(&store, &first, 2, "0000000000000001", false));
+        assert_eq!(local(&store), checksum_hex(0));
+        assert!(apply(&store, &first, 2, &sum_ab, false));
+        assert_eq!(local(&store), sum_ab);
+
+        // Overwrite b, remove a, add c.
+        let second = [
+            entry("person:b", 3, Some(b2)),
+            entry("person:a", 4, None),
+            entry("person:c", 5, Some(c)),
+        ];
+        let sum_b2c = server_checksum(&[("person:b", b2), ("person:c", c)]);
+        assert!(apply(&store, &second, 5, &sum_b2c, false));
+        assert_eq!(local(&store), sum_b2c);
+
+        // As a file upgraded from version 8 holds it: no running sum yet.
+        set_checksum_column(&store, None);
+        assert_eq!(local(&store), sum_b2c);
+        let third = [entry("person:c", 6, None)];
+        let sum_b2 = server_checksum(&[("person:b", b2)]);
+        assert!(apply(&store, &third, 6, &sum_b2, false));
+        assert_eq!(local(&store), sum_b2);
+
+        // Altered without the key: not trusted, so the next checkpoint is drift...
+        set_checksum_column(&store, Some(&[0u8; 40]));
+        assert_eq!(local(&store), "unknown");
+        let fourth = [entry("person:d", 7, Some(a))];
+        let sum_b2d = server_checksum(&[("person:b", b2), ("person:d", a)]);
+        assert!(!apply(&store, &fourth, 7, &sum_b2d, false));
+        // ...and the bucket downloaded whole replaces it.
+        let whole = [
+            entry("person:b", 3, Some(b2)),
+            entry("person:d", 7, Some(a)),
+        ];
+        assert!(apply(&store, &whole, 7, &sum_b2d, true));
+        assert_eq!(local(&store), sum_b2d);
+    }
+
+    /// With the file alone, no entry's digest (nor its checksum term) can be found, so a
+    /// guessed record cannot be confirmed; the same search finds the digest once it is
+    /// stored as version 8 stored it.
+    #[test]
+    fn the_file_holds_no_digest_of_a_replica_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(dir.path(), &FixedKey, StoreOptions::default()).unwrap();
+        let data = r#"{"person_id":"p-1","person":{"name":"合成人甲"}}"#;
+        let digest = sha256(&entry_digest_input("person:p-1", data));
+        let sum = server_checksum(&[("person:p-1", data)]);
+        assert!(apply(
+            &store,
+            &[entry("person:p-1", 1, Some(data))],
+            1,
+            &sum,
+            false
+        ));
+        let files = || -> Vec<u8> {
+            ["lgt.db", "lgt.db-wal"]
+                .iter()
+                .filter_map(|n| std::fs::read(dir.path().join(n)).ok())
+                .flatten()
+                .collect()
+        };
+        let found = |bytes: &[u8]| {
+            bytes.windows(32).any(|w| w == digest)
+                || bytes.windows(8).any(|w| w == &digest[..8])
+                || bytes
+                    .windows(16)
+                    .any(|w| w == lgt_protocol::hex(&digest[..8]).as_bytes())
+        };
+        assert!(!found(&files()), "a digest of the entry is in the files");
+        // The attacker's search is sound: the version 8 column makes it succeed.
+        store
+            .write(|tx| {
+                tx.execute_batch("ALTER TABLE sync_entries ADD COLUMN digest BLOB")?;
+                tx.execute("UPDATE sync_entries SET digest = ?1", [digest.to_vec()])?;
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        assert!(found(&files()));
+    }
 }

@@ -1,0 +1,104 @@
+//! At rest, on the phone (#12): what someone holding a synced phone's files, without its key,
+//! can and cannot learn or change.
+//!
+//! - No unkeyed digest of a sealed value: with the database, its WAL and a perfectly guessed
+//!   outbox payload or district record, the search for its SHA-256 (the protocol's
+//!   `payload_sha256`, the bucket checksum's per-entry digest and term) finds nothing; the
+//!   same search finds them once they are stored as the version 8 schema stored them.
+
+use lgt_core::crypto::sha256;
+use lgt_e2e::{BackendChoice, Phone, TestServer};
+use lgt_protocol::{entry_digest_input, hex, unhex, Bucket};
+
+/// The phone's database, WAL and shared-memory files, as a thief copies them.
+fn raw_files(phone: &Phone) -> Vec<(String, Vec<u8>)> {
+    ["lgt.db", "lgt.db-wal", "lgt.db-shm"]
+        .iter()
+        .filter_map(|name| {
+            std::fs::read(phone.dir().join("store").join(name))
+                .ok()
+                .map(|bytes| (name.to_string(), bytes))
+        })
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// What the attacker searches for, per guess: the digest in binary and in hex, and for a
+/// replica entry also its 8-byte checksum term.
+fn needles(digest: &[u8; 32], with_term: bool) -> Vec<Vec<u8>> {
+    let mut needles = vec![digest.to_vec(), hex(digest).into_bytes()];
+    if with_term {
+        needles.push(digest[..8].to_vec());
+        needles.push(hex(&digest[..8]).into_bytes());
+    }
+    needles
+}
+
+/// The guesses a search of the files confirms.
+fn confirmed(phone: &Phone, guesses: &[(String, Vec<Vec<u8>>)]) -> Vec<String> {
+    let files = raw_files(phone);
+    guesses
+        .iter()
+        .filter(|(_, needles)| {
+            needles
+                .iter()
+                .any(|n| files.iter().any(|(_, bytes)| contains(bytes, n)))
+        })
+        .map(|(label, _)| label.clone())
+        .collect()
+}
+
+#[test]
+fn the_files_alone_cannot_confirm_a_guessed_payload_or_record() {
+    let server = TestServer::start(&BackendChoice::Sqlite);
+    let mut phone = Phone::new(81);
+    phone.enroll(&server.url, &server.enrollment_code("c1", "110105"));
+    phone.register(3);
+    // The attacker's perfect guesses: each queued payload's SHA-256 (what the server's
+    // ledger checks; the core computes it from the opened payload).
+    let mut guesses: Vec<(String, Vec<Vec<u8>>)> = Vec::new();
+    for op in phone.core.outbox(None).unwrap() {
+        let digest: [u8; 32] = unhex(&op.payload_hash).unwrap().try_into().unwrap();
+        guesses.push((format!("outbox {}", op.op_id), needles(&digest, false)));
+    }
+    assert_eq!(guesses.len(), 3);
+    // Before the sync (pending, in the WAL) and after it.
+    assert_eq!(confirmed(&phone, &guesses), Vec::<String>::new());
+    phone.sync_until_quiet(3);
+    // ...and each district record pulled into the replica, exactly as the server sent it.
+    let replica = phone.core.sync_replica(Bucket::Records).unwrap();
+    assert!(replica.len() >= 6, "persons, registrations, dwellings");
+    for (key, data) in &replica {
+        let digest = sha256(&entry_digest_input(key, data));
+        guesses.push((format!("entry {key}"), needles(&digest, true)));
+    }
+    assert_eq!(confirmed(&phone, &guesses), Vec::<String>::new());
+
+    // The search is sound: with the digests stored as the version 8 schema stored them (an
+    // outbox column and a replica column), it confirms every guess.
+    let conn = rusqlite::Connection::open(phone.dir().join("store").join("lgt.db")).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE outbox ADD COLUMN payload_hash BLOB;
+         ALTER TABLE sync_entries ADD COLUMN digest BLOB;",
+    )
+    .unwrap();
+    for op in phone.core.outbox(None).unwrap() {
+        conn.execute(
+            "UPDATE outbox SET payload_hash = ?1 WHERE op_id = ?2",
+            rusqlite::params![unhex(&op.payload_hash).unwrap(), op.op_id],
+        )
+        .unwrap();
+    }
+    for (key, data) in &replica {
+        conn.execute(
+            "UPDATE sync_entries SET digest = ?1 WHERE bucket = 'records' AND key = ?2",
+            rusqlite::params![sha256(&entry_digest_input(key, data)).to_vec(), key],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    assert_eq!(confirmed(&phone, &guesses).len(), guesses.len());
+}
