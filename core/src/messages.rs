@@ -204,6 +204,12 @@ fn sync_zh(error: &SyncError) -> String {
         SyncError::Locked { since } => {
             format!("自 {since} 起未成功同步：个人数据已锁定，同步成功后解锁")
         }
+        SyncError::ClockRollback { latest } => {
+            format!("时钟早于本机已记录的时间 {latest}（时钟被调回）：个人数据已锁定，请校正时钟，同步成功后解锁")
+        }
+        SyncError::ClockTampered => {
+            "本机的时间记录未通过校验（已被篡改）：个人数据已锁定，同步成功后解锁".into()
+        }
         SyncError::TooLarge => "请求过大，服务器无法处理".into(),
         SyncError::BadServerAddress { reason } => {
             format!("服务器地址不可用（{reason}）：须为带证书指纹的 https://，或本机回环的 http://")
@@ -473,6 +479,10 @@ mod tests {
             SyncError::Locked {
                 since: "2026-11-29".into(),
             },
+            SyncError::ClockRollback {
+                latest: "2026-11-29T02:00:00.000000Z".into(),
+            },
+            SyncError::ClockTampered,
             SyncError::BadServerAddress {
                 reason: "no pin".into(),
             },
@@ -568,6 +578,8 @@ mod tests {
         "sync.wipe_ordered",
         "sync.upgrade_required",
         "sync.locked",
+        "sync.clock_rollback",
+        "sync.clock_tampered",
         "sync.refused",
         "sync.too_large",
         "sync.bad_server_address",

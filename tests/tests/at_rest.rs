@@ -5,8 +5,17 @@
 //!   outbox payload or district record, the search for its SHA-256 (the protocol's
 //!   `payload_sha256`, the bucket checksum's per-entry digest and term) finds nothing; the
 //!   same search finds them once they are stored as the version 8 schema stored them.
+//! - The clock set back locks personal data (`sync.clock_rollback`) until a sync succeeds;
+//!   the store's record of the latest time, altered in the file, locks it too
+//!   (`sync.clock_tampered`).
 
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use lgt_core::clock::{Clock, FixedClock};
 use lgt_core::crypto::sha256;
+use lgt_core::messages::Lang;
+use lgt_core::store::CLOCK_ROLLBACK_TOLERANCE_SECS;
 use lgt_e2e::{BackendChoice, Phone, TestServer};
 use lgt_protocol::{entry_digest_input, hex, unhex, Bucket};
 
@@ -101,4 +110,125 @@ fn the_files_alone_cannot_confirm_a_guessed_payload_or_record() {
     }
     drop(conn);
     assert_eq!(confirmed(&phone, &guesses).len(), guesses.len());
+}
+
+/// A personal-data call's error on a locked phone: its code, and messages in both languages
+/// that name no personal value.
+fn locked_code(phone: &Phone, name: &str) -> Option<String> {
+    match phone.core.find_by_name(name) {
+        Ok(_) => None,
+        Err(e) => {
+            for lang in [Lang::ZhCn, Lang::En] {
+                assert!(!e.message(lang).contains(name), "{e}");
+            }
+            Some(e.code().to_owned())
+        }
+    }
+}
+
+#[test]
+fn a_clock_set_back_locks_personal_data_until_a_sync_re_anchors_the_time() {
+    let server = TestServer::start(&BackendChoice::Sqlite);
+    let clock = Arc::new(FixedClock::new(Utc::now()));
+    let mut phone = Phone::with_clock(82, clock.clone());
+    phone.enroll(&server.url, &server.enrollment_code("c1", "110105"));
+    let receipt = phone.register(1).remove(0);
+    let name = phone
+        .core
+        .export_person(&receipt.person_id)
+        .unwrap()
+        .person
+        .person
+        .name;
+    phone.sync_until_quiet(3);
+    let seen = clock.now();
+    assert_eq!(locked_code(&phone, &name), None);
+
+    // Set right by the network, a few minutes back: still open.
+    clock.set(seen - Duration::seconds(CLOCK_ROLLBACK_TOLERANCE_SECS / 2));
+    assert_eq!(locked_code(&phone, &name), None);
+
+    // Set back a day: every personal-data call is refused, nothing is queued.
+    clock.set(seen - Duration::days(1));
+    let queued = phone.core.outbox(None).unwrap().len();
+    assert_eq!(
+        locked_code(&phone, &name).as_deref(),
+        Some("sync.clock_rollback")
+    );
+    let mut people = lgt_core::synthetic::SyntheticPeople::new(9, clock.today());
+    assert_eq!(
+        phone
+            .core
+            .register(&people.next_registration())
+            .unwrap_err()
+            .code(),
+        "sync.clock_rollback"
+    );
+    assert_eq!(phone.core.outbox(None).unwrap().len(), queued);
+    // Status and sync still work; a successful sync (the server took the requests, signed
+    // with the real time) re-anchors the time and unlocks.
+    phone.core.sync_status().unwrap();
+    phone.core.sync_now().unwrap();
+    assert_eq!(locked_code(&phone, &name), None);
+
+    // Audited work that opens no personal data raises the record too.
+    clock.set(seen + Duration::hours(2));
+    assert!(phone.core.audit_verify().unwrap().is_intact());
+    clock.set(seen + Duration::hours(1));
+    assert_eq!(
+        locked_code(&phone, &name).as_deref(),
+        Some("sync.clock_rollback")
+    );
+}
+
+#[test]
+fn the_record_of_the_latest_time_altered_in_the_file_locks_until_a_sync() {
+    let server = TestServer::start(&BackendChoice::Sqlite);
+    let clock = Arc::new(FixedClock::new(Utc::now()));
+    let mut phone = Phone::with_clock(83, clock.clone());
+    phone.enroll(&server.url, &server.enrollment_code("c1", "110105"));
+    let receipt = phone.register(1).remove(0);
+    let name = phone
+        .core
+        .export_person(&receipt.person_id)
+        .unwrap()
+        .person
+        .person
+        .name;
+    phone.sync_until_quiet(3);
+    // Work through the day raises the record to the evening.
+    clock.set(clock.now() + Duration::hours(10));
+    assert_eq!(locked_code(&phone, &name), None);
+
+    // The thief, holding the file but not the key, lowers the record by a day (the first
+    // eight bytes are the instant) to set the clock back unnoticed.
+    let db = phone.dir().join("store").join("lgt.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mut mark: Vec<u8> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'clock_mark'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let micros = i64::from_be_bytes(mark[..8].try_into().unwrap());
+    let lowered = micros - Duration::days(1).num_microseconds().unwrap();
+    mark[..8].copy_from_slice(&lowered.to_be_bytes());
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'clock_mark'",
+        [&mark],
+    )
+    .unwrap();
+    drop(conn);
+    clock.set(clock.now() - Duration::days(1) + Duration::minutes(1));
+    assert_eq!(
+        locked_code(&phone, &name).as_deref(),
+        Some("sync.clock_tampered")
+    );
+    // Even with the clock put right, the altered record is not trusted.
+    clock.set(clock.now() + Duration::days(1));
+    assert_eq!(
+        locked_code(&phone, &name).as_deref(),
+        Some("sync.clock_tampered")
+    );
+    phone.core.sync_now().unwrap();
+    assert_eq!(locked_code(&phone, &name), None);
 }

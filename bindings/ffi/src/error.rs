@@ -336,7 +336,9 @@ impl From<&SyncError> for LgtError {
                 message_en,
                 message_zh,
             },
-            SyncError::Locked { .. } => Self::Locked {
+            SyncError::Locked { .. }
+            | SyncError::ClockRollback { .. }
+            | SyncError::ClockTampered => Self::Locked {
                 code,
                 message_en,
                 message_zh,

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::crypto::{constant_time_eq, RowCipher, AUDIT_MAC_LEN};
 use crate::session::Session;
-use crate::store::{timestamp, Store, StoreError, Unlocked};
+use crate::store::{note_audited_time, timestamp, Store, StoreError, Unlocked};
 
 const GENESIS: [u8; AUDIT_MAC_LEN] = [0u8; AUDIT_MAC_LEN];
 const HEAD_KEY: &str = "audit_head";
@@ -206,6 +206,7 @@ pub fn append(
         .optional()?;
     let (prev_seq, prev_mac) = last.unwrap_or((0, GENESIS.to_vec()));
     let seq = prev_seq + 1;
+    let at_instant = at;
     let at = timestamp(at);
     let record = AuditRecordRef {
         at: &at,
@@ -234,6 +235,8 @@ pub fn append(
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )?
     .execute(params![HEAD_KEY, head])?;
+    // The offline lock's record of the latest time follows the chain (and rises with it).
+    note_audited_time(tx, cipher, at_instant, prev_seq, seq)?;
     Ok(seq)
 }
 

@@ -77,6 +77,11 @@ impl Inner {
                 since: store::timestamp(since),
             }
             .into(),
+            UnlockError::Locked(Lock::ClockRollback(latest)) => SyncError::ClockRollback {
+                latest: store::timestamp(latest),
+            }
+            .into(),
+            UnlockError::Locked(Lock::ClockTampered) => SyncError::ClockTampered.into(),
             UnlockError::Store(e) => e.into(),
         })
     }
@@ -135,7 +140,7 @@ impl FieldCore {
     }
 
     /// Access to personal data, or the offline lock's error (`sync.locked`,
-    /// `sync.wipe_ordered`).
+    /// `sync.clock_rollback`, `sync.clock_tampered`, `sync.wipe_ordered`).
     fn unlocked(&self) -> Result<Unlocked<'_>, Error> {
         self.inner.unlocked()
     }

@@ -26,7 +26,8 @@ use uuid::Uuid;
 use crate::crypto::{CryptoError, KeyError, KeyProvider, RowCipher};
 use crate::session::Session;
 
-pub use lock::Lock;
+pub(crate) use lock::{anchor as anchor_time, note_audited as note_audited_time};
+pub use lock::{Lock, CLOCK_ROLLBACK_TOLERANCE_SECS};
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 pub use unlocked::Unlocked;
 
@@ -162,6 +163,7 @@ impl Store {
                 "INSERT INTO meta (key, value) VALUES ('canary', ?1), ('store_id', ?2)",
                 rusqlite::params![canary, store_id.as_bytes()],
             )?;
+            lock::first_mark(&tx, &cipher)?;
             tx.commit()?;
         }
         Ok(Self {
@@ -203,6 +205,9 @@ impl Store {
         if version != schema::CURRENT_VERSION {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             schema::upgrade(&tx, version)?;
+            if version < schema::AT_REST_VERSION {
+                lock::first_mark_of_upgrade(&tx, &cipher)?;
+            }
             tx.commit()?;
             if version < schema::AT_REST_VERSION {
                 schema::scrub(&conn)?;
@@ -243,9 +248,15 @@ impl Store {
         &self.cipher
     }
 
-    /// Access to personal data for `session`, unless the offline lock is closed.
+    /// Access to personal data for `session`, unless the offline lock is closed. The clock
+    /// is read once, checked against the latest time the store has seen, and raises it.
     pub fn unlock<'a>(&'a self, session: Session<'a>) -> Result<Unlocked<'a>, UnlockError> {
-        match self.read(|conn| lock::lock_at(conn, session.now()))? {
+        let now = session.now();
+        let verdict = self.read(|conn| lock::lock_at(conn, &self.cipher, now))?;
+        if verdict.raise {
+            self.write(|tx| lock::raise(tx, &self.cipher, now))?;
+        }
+        match verdict.lock {
             Some(lock) => Err(UnlockError::Locked(lock)),
             None => Ok(Unlocked::new(self, session)),
         }

@@ -263,3 +263,231 @@ fn the_upgrade_takes_the_unkeyed_digests_out_of_the_file() {
         "entry digest left in the files"
     );
 }
+
+mod clock_mark {
+    use chrono::{DateTime, Duration, Utc};
+
+    use super::*;
+    use crate::clock::{Clock, FixedClock};
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    /// A store enrolled at `enrolled` with an offline limit of `limit_hours`, its time
+    /// anchored there (as enrollment does).
+    fn enrolled(dir: &std::path::Path, enrolled: DateTime<Utc>, limit_hours: i64) -> Store {
+        let store = Store::create(dir, &FixedKey([3; 32]), StoreOptions::default()).unwrap();
+        store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO sync_device (singleton, server_url, device_id, coordinator, district, signing_key, enrolled_at, max_offline_secs)
+                     VALUES (1, 'http://127.0.0.1:9', 'dev-1', 'c1', '110105', x'00', ?1, ?2)",
+                    rusqlite::params![timestamp(enrolled), limit_hours * 3600],
+                )?;
+                lock::anchor(tx, store.cipher(), enrolled)
+            })
+            .unwrap();
+        store
+    }
+
+    fn lock_of(store: &Store, clock: &FixedClock) -> Option<Lock> {
+        match store.unlock(Session::new(clock, "c1")) {
+            Ok(_) => None,
+            Err(UnlockError::Locked(lock)) => Some(lock),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn mark(store: &Store) -> Vec<u8> {
+        store
+            .read(|c| {
+                Ok::<_, StoreError>(c.query_row(
+                    "SELECT value FROM meta WHERE key = 'clock_mark'",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap()
+    }
+
+    /// Writes the mark's row behind the store's back, as someone holding only the file can.
+    fn overwrite_mark(dir: &std::path::Path, value: Option<&[u8]>) {
+        let conn = Connection::open(dir.join(DB_FILE)).unwrap();
+        match value {
+            Some(value) => conn
+                .execute(
+                    "UPDATE meta SET value = ?1 WHERE key = 'clock_mark'",
+                    [value],
+                )
+                .unwrap(),
+            None => conn
+                .execute("DELETE FROM meta WHERE key = 'clock_mark'", [])
+                .unwrap(),
+        };
+    }
+
+    #[test]
+    fn a_clock_set_back_a_day_locks_and_a_small_skew_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = at("2026-11-29T02:00:00Z");
+        let store = enrolled(dir.path(), t0, 72);
+        let clock = FixedClock::new(t0 + Duration::hours(5));
+        assert_eq!(lock_of(&store, &clock), None);
+        // Set right by the network: a few minutes back is within the tolerance.
+        clock.set(t0 + Duration::hours(5) - Duration::minutes(9));
+        assert_eq!(lock_of(&store, &clock), None);
+        // Set back a day: locked, naming the latest time seen.
+        clock.set(t0 + Duration::hours(5) - Duration::days(1));
+        assert_eq!(
+            lock_of(&store, &clock),
+            Some(Lock::ClockRollback(t0 + Duration::hours(5)))
+        );
+        // Just past the tolerance is past it.
+        clock.set(t0 + Duration::hours(5) - Duration::seconds(CLOCK_ROLLBACK_TOLERANCE_SECS + 1));
+        assert!(matches!(
+            lock_of(&store, &clock),
+            Some(Lock::ClockRollback(_))
+        ));
+        // The time a successful sync vouches for re-anchors it.
+        store
+            .write(|tx| lock::anchor(tx, store.cipher(), clock.now()))
+            .unwrap();
+        assert_eq!(lock_of(&store, &clock), None);
+    }
+
+    #[test]
+    fn setting_the_clock_back_does_not_extend_the_offline_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = at("2026-11-29T02:00:00Z");
+        let store = enrolled(dir.path(), t0, 2);
+        let limit = t0 + Duration::hours(2);
+        // Five minutes past the limit: locked (and the mark rose with the refused call).
+        let clock = FixedClock::new(limit + Duration::minutes(5));
+        assert_eq!(lock_of(&store, &clock), Some(Lock::OfflineSince(limit)));
+        // Back by nine minutes, within the tolerance, to before the limit: the limit runs by
+        // the latest time seen, so it stays locked.
+        clock.set(limit - Duration::minutes(4));
+        assert_eq!(lock_of(&store, &clock), Some(Lock::OfflineSince(limit)));
+        // Back by an hour: a rollback.
+        clock.set(t0 + Duration::hours(1));
+        assert_eq!(
+            lock_of(&store, &clock),
+            Some(Lock::ClockRollback(limit + Duration::minutes(5)))
+        );
+    }
+
+    #[test]
+    fn a_mark_altered_without_the_key_locks_until_a_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = at("2026-11-29T02:00:00Z");
+        let store = enrolled(dir.path(), t0, 72);
+        let clock = FixedClock::new(t0 + Duration::hours(30));
+        assert_eq!(lock_of(&store, &clock), None);
+        let genuine = mark(&store);
+
+        // Lowered to a day earlier (the thief's aim), MAC kept: does not verify.
+        let mut lowered = genuine.clone();
+        let micros = i64::from_be_bytes(lowered[..8].try_into().unwrap());
+        let earlier = micros - Duration::days(1).num_microseconds().unwrap();
+        lowered[..8].copy_from_slice(&earlier.to_be_bytes());
+        overwrite_mark(dir.path(), Some(&lowered));
+        assert_eq!(lock_of(&store, &clock), Some(Lock::ClockTampered));
+
+        // Removed: does not verify either.
+        overwrite_mark(dir.path(), None);
+        assert_eq!(lock_of(&store, &clock), Some(Lock::ClockTampered));
+
+        // An older genuine mark, put back after the audit chain grew, does not fit it.
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('clock_mark', ?1)",
+            [&genuine],
+        )
+        .unwrap();
+        drop(conn);
+        assert_eq!(lock_of(&store, &clock), None, "the genuine mark verifies");
+        clock.set(t0 + Duration::hours(40));
+        audited(&store, clock.now());
+        assert_eq!(lock_of(&store, &clock), None);
+        overwrite_mark(dir.path(), Some(&genuine));
+        clock.set(t0 + Duration::hours(30));
+        assert_eq!(lock_of(&store, &clock), Some(Lock::ClockTampered));
+
+        // A sync re-anchors the time, and the lock opens.
+        store
+            .write(|tx| lock::anchor(tx, store.cipher(), clock.now()))
+            .unwrap();
+        assert_eq!(lock_of(&store, &clock), None);
+    }
+
+    /// One more audit record at `at`, carrying the mark over as the audit trail's append
+    /// does (the audit module is a layer above; its own path is tested end to end).
+    fn audited(store: &Store, at: DateTime<Utc>) {
+        store
+            .write(|tx| {
+                let len: i64 =
+                    tx.query_row("SELECT coalesce(max(seq), 0) FROM audit_log", [], |r| {
+                        r.get(0)
+                    })?;
+                tx.execute(
+                    "INSERT INTO audit_log (seq, at, actor, action, record_kind, record_id, mac)
+                     VALUES (?1, ?2, 'c1', 'test.event', 'store', 's', x'00')",
+                    rusqlite::params![len + 1, timestamp(at)],
+                )?;
+                lock::note_audited(tx, store.cipher(), at, len, len + 1)
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn audited_work_raises_the_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = at("2026-11-29T02:00:00Z");
+        let store = enrolled(dir.path(), t0, 72);
+        // Only audited (no unlock): the chain's time still raises the mark.
+        audited(&store, t0 + Duration::hours(10));
+        let clock = FixedClock::new(t0 + Duration::hours(1));
+        assert_eq!(
+            lock_of(&store, &clock),
+            Some(Lock::ClockRollback(t0 + Duration::hours(10)))
+        );
+    }
+
+    #[test]
+    fn a_store_never_enrolled_has_no_clock_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(dir.path(), &FixedKey([3; 32]), StoreOptions::default()).unwrap();
+        let clock = FixedClock::new(at("2027-01-01T00:00:00Z"));
+        assert_eq!(lock_of(&store, &clock), None);
+        clock.set(at("2026-01-01T00:00:00Z"));
+        assert_eq!(lock_of(&store, &clock), None);
+    }
+
+    /// A file from before marks were kept gets one at the latest instant it records.
+    #[test]
+    fn an_upgraded_file_is_marked_at_its_latest_instant() {
+        let dir = tempfile::tempdir().unwrap();
+        let scripts: Vec<&str> = std::iter::once(schema::V1)
+            .chain(schema::MIGRATIONS[..7].iter().copied())
+            .collect();
+        old_store(dir.path(), &scripts, 8, 5, b"old-store");
+        let last_success = at("2026-11-29T02:00:00Z");
+        Connection::open(dir.path().join(DB_FILE))
+            .unwrap()
+            .execute(
+                "INSERT INTO sync_device (singleton, server_url, device_id, coordinator, district, signing_key, enrolled_at, max_offline_secs, last_success)
+                 VALUES (1, 'http://127.0.0.1:9', 'dev-1', 'c1', '110105', x'00', '2026-11-01T00:00:00.000000Z', 259200, ?1)",
+                [timestamp(last_success)],
+            )
+            .unwrap();
+        let store = Store::open(dir.path(), &FixedKey([5; 32]), StoreOptions::default()).unwrap();
+        let clock = FixedClock::new(last_success - Duration::days(1));
+        assert_eq!(
+            lock_of(&store, &clock),
+            Some(Lock::ClockRollback(last_success))
+        );
+        clock.set(last_success + Duration::hours(1));
+        assert_eq!(lock_of(&store, &clock), None);
+    }
+}

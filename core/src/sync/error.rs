@@ -75,6 +75,18 @@ pub enum SyncError {
         /// When the offline limit ran out.
         since: String,
     },
+    /// The clock reads earlier than a time this store has seen already (by more than
+    /// [`crate::store::CLOCK_ROLLBACK_TOLERANCE_SECS`]): it was set back. Personal data stays
+    /// locked until a sync succeeds (which needs the clock set right).
+    #[error("the clock reads earlier than {latest}, a time this phone has seen already: personal data is locked until a sync succeeds (set the clock right)")]
+    ClockRollback {
+        /// The latest time the store has seen.
+        latest: String,
+    },
+    /// The store's record of the latest time it has seen does not verify: it was altered
+    /// without the key. Personal data stays locked until a sync succeeds.
+    #[error("this phone's record of the time does not verify (altered): personal data is locked until a sync succeeds")]
+    ClockTampered,
     /// The server address cannot be used: not HTTPS with a pin, nor plain HTTP to loopback.
     #[error("unusable server address: {reason}")]
     BadServerAddress {
@@ -108,7 +120,9 @@ impl SyncError {
             | Self::WipeOrdered
             | Self::UpgradeRequired { .. }
             | Self::NotEnrolled
-            | Self::Locked { .. } => ErrorClass::Auth,
+            | Self::Locked { .. }
+            | Self::ClockRollback { .. }
+            | Self::ClockTampered => ErrorClass::Auth,
             Self::AlreadyEnrolled { .. }
             | Self::BadServerAddress { .. }
             | Self::Permanent { .. }
@@ -129,6 +143,8 @@ impl SyncError {
             Self::WipeOrdered => "sync.wipe_ordered",
             Self::UpgradeRequired { .. } => "sync.upgrade_required",
             Self::Locked { .. } => "sync.locked",
+            Self::ClockRollback { .. } => "sync.clock_rollback",
+            Self::ClockTampered => "sync.clock_tampered",
             Self::Permanent { .. } => "sync.refused",
             Self::TooLarge => "sync.too_large",
             Self::BadServerAddress { .. } => "sync.bad_server_address",

@@ -366,7 +366,7 @@ pub(crate) async fn sync_once(
         e => e,
     });
     let error = result.as_ref().err().map(|e| e.to_string());
-    store.write(|tx| state::record_attempt(tx, now, error.as_deref()))?;
+    store.write(|tx| state::record_attempt(tx, store.cipher(), now, error.as_deref()))?;
     result.map(|()| report)
 }
 

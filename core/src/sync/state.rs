@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::client::Credentials;
 use crate::crypto::{sha256, BlindIndex, PublicKey, RowCipher, SigningKey, StretchParams};
-use crate::store::{open_bytes, seal_bytes, timestamp, StoreError};
+use crate::store::{anchor_time, open_bytes, seal_bytes, timestamp, StoreError};
 use crate::watchlist::WatchlistPolicy;
 
 const KEY_CONTEXT: &str = "sync_device:signing_key";
@@ -88,6 +88,13 @@ pub(crate) fn save_enrollment(
         ],
     )?;
     tx.execute("DELETE FROM sync_enrolling", [])?;
+    // The server answered: the time it was asked at is anchored (see `record_attempt`).
+    let enrolled_at = DateTime::parse_from_rfc3339(&enrollment.enrolled_at)
+        .map_err(|_| StoreError::Malformed {
+            record: "sync_device:enrolled_at".into(),
+        })?
+        .with_timezone(&Utc);
+    anchor_time(tx, cipher, enrolled_at)?;
     Ok(())
 }
 
@@ -352,18 +359,25 @@ pub(crate) fn orders(conn: &Connection) -> Result<(Option<String>, Option<String
         .unwrap_or((None, None)))
 }
 
-/// Records how the last attempt ended.
+/// Records how the last attempt ended. A success re-anchors the store's record of the
+/// latest time at `at`: the server took requests signed within minutes of its own clock.
 pub(crate) fn record_attempt(
     tx: &Transaction<'_>,
+    cipher: &RowCipher,
     at: DateTime<Utc>,
     error: Option<&str>,
 ) -> Result<(), StoreError> {
     match error {
-        None => tx.execute(
-            "UPDATE sync_device SET last_success = ?1, last_error = NULL",
-            [timestamp(at)],
-        )?,
-        Some(error) => tx.execute("UPDATE sync_device SET last_error = ?1", [error])?,
+        None => {
+            tx.execute(
+                "UPDATE sync_device SET last_success = ?1, last_error = NULL",
+                [timestamp(at)],
+            )?;
+            anchor_time(tx, cipher, at)?;
+        }
+        Some(error) => {
+            tx.execute("UPDATE sync_device SET last_error = ?1", [error])?;
+        }
     };
     Ok(())
 }
