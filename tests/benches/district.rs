@@ -35,6 +35,7 @@ fn main() {
     station.sync_until_quiet(3);
     let mut people = SyntheticPeople::new(11, Utc::now().date_naive());
     let mut permits = Vec::with_capacity(persons);
+    let mut numbers_left = station.status().permit_numbers_left;
     for i in 0..persons {
         let mut input = people.next_registration();
         input.dwelling = Dwelling {
@@ -43,9 +44,11 @@ fn main() {
         };
         let person = station.core.register(&input).expect("register").person_id;
         permits.push(station.issue(&person).permit);
+        numbers_left -= 1;
         // The pool of reserved numbers is topped up at each sync.
-        if station.status().permit_numbers_left < 5 {
+        if numbers_left == 0 {
             station.sync_until_quiet(3);
+            numbers_left = station.status().permit_numbers_left;
         }
     }
     station.sync_until_quiet(3);
@@ -63,7 +66,7 @@ fn main() {
     let first = started.elapsed();
     let after = proxy.stats();
     let merged = report.district_merged;
-    let store = dir_size(&phone.dir().join("store"));
+    let (store, wal) = store_size(&phone.dir().join("store"));
     let whole = merged >= 2 * persons + dwellings + persons;
 
     // 100 changes at the station: 50 new registrations, 50 address changes.
@@ -105,7 +108,7 @@ fn main() {
         first,
         after.bytes_down - before.bytes_down,
         after.bytes_up - before.bytes_up,
-        Some(store),
+        Some((store, wal)),
     );
     row(
         "incremental sync of 100 changes",
@@ -121,25 +124,29 @@ fn main() {
     );
 }
 
-fn row(what: &str, records: usize, elapsed: Duration, down: usize, up: usize, store: Option<u64>) {
+fn row(
+    what: &str,
+    records: usize,
+    elapsed: Duration,
+    down: usize,
+    up: usize,
+    store: Option<(u64, u64)>,
+) {
     println!(
         "| {what} | {records} | {:.2} | {:.1} MB | {:.1} kB | {} |",
         elapsed.as_secs_f64(),
         down as f64 / 1e6,
         up as f64 / 1e3,
-        store.map_or("".into(), |b| format!("{:.1} MB", b as f64 / 1e6))
+        store.map_or("".into(), |(db, wal)| format!(
+            "{:.1} MB (+ WAL {:.1} MB)",
+            db as f64 / 1e6,
+            wal as f64 / 1e6
+        ))
     );
 }
 
-fn dir_size(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter_map(|e| e.metadata().ok())
-                .filter(|m| m.is_file())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0)
+/// The database file's size and the WAL's.
+fn store_size(dir: &Path) -> (u64, u64) {
+    let size = |name: &str| std::fs::metadata(dir.join(name)).map_or(0, |m| m.len());
+    (size("lgt.db"), size("lgt.db-wal"))
 }

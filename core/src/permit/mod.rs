@@ -344,29 +344,38 @@ pub(crate) fn from_replica(entries: &[(String, String)]) -> Result<Vec<Permit>, 
         .collect()
 }
 
+/// What merging the server's state of a permit did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Merge {
+    /// Written: this store now holds the server's state.
+    Written,
+    /// Kept: this phone's operations on it still wait (the rebase rule); the server's answer
+    /// to them brings its next state.
+    Pending,
+    /// Not yet: its holder is not in this store.
+    NoHolder,
+}
+
 /// Merges the server's state of a permit (its district's copy) into this store's table, so
-/// a colleague's permit can be looked at, verified and acted on here. A permit with this
-/// phone's operations still waiting keeps its local state (the rebase rule): the server's
-/// answer to them brings its next state. Returns whether it was written; a permit whose
-/// holder is not in this store yet is not.
+/// a colleague's permit can be looked at, verified and acted on here.
 pub(crate) fn merge_from_server(
     tx: &Transaction<'_>,
     cipher: &RowCipher,
     server: &Permit,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<bool, StoreError> {
+) -> Result<Merge, StoreError> {
     if outbox::pending_on(tx, &server.id)? {
-        return Ok(false);
+        return Ok(Merge::Pending);
     }
     let Some(person_id) = registration::replica::resolve_person(tx, &server.person_id)? else {
-        return Ok(false);
+        return Ok(Merge::NoHolder);
     };
     let permit = Permit {
         person_id,
         ..server.clone()
     };
     write_row(tx, cipher, &permit, now)?;
-    Ok(true)
+    Ok(Merge::Written)
 }
 
 /// Moves the permits of person `alias` to `person` (the district person it was merged into).
@@ -432,11 +441,4 @@ fn write_row(
         ],
     )?;
     Ok(())
-}
-
-/// Whether this store holds a permit.
-pub(crate) fn is_here(conn: &Connection, permit_id: &str) -> Result<bool, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM permits WHERE id = ?1)")?
-        .query_row([permit_id], |r| r.get(0))?)
 }

@@ -262,6 +262,14 @@ impl Store {
         }
     }
 
+    /// Copies the WAL into the database and cuts the WAL file back (after a large write,
+    /// such as a district's first pull, so the phone does not keep its size twice).
+    pub(crate) fn checkpoint(&self) -> Result<(), StoreError> {
+        let conn = self.lock();
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// Runs `f` in an immediate write transaction, committing only if it returns `Ok`.
     pub fn write<T, E>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>
     where
@@ -418,8 +426,14 @@ fn connect(path: &Path, options: StoreOptions) -> Result<Connection, StoreError>
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Sorts and temporary indexes stay in memory, never in temp files on flash.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // A large transaction (a district's first pull) grows the WAL to its size; once
+    // checkpointed, the file is cut back to this instead of keeping that size on the phone.
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
     Ok(conn)
 }
+
+/// Bytes the WAL file is cut back to after a checkpoint.
+const WAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
 
 #[cfg(test)]
 mod tests;

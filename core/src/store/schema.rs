@@ -8,7 +8,7 @@ use rusqlite::Transaction;
 use super::StoreError;
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u32 = 9;
+pub const CURRENT_VERSION: u32 = 10;
 
 /// The version that took the unkeyed digests out of the file (migration 009): a file
 /// upgraded from before it is scrubbed ([`scrub`]).
@@ -27,6 +27,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/migrations/007_key_trust.sql"),
     include_str!("sql/migrations/008_district.sql"),
     include_str!("sql/migrations/009_at_rest.sql"),
+    include_str!("sql/migrations/010_replica_deferred.sql"),
 ];
 
 /// Brings the database in `tx` from `from` to [`CURRENT_VERSION`]; `from == 0` is a new file.

@@ -56,6 +56,9 @@ const PUSH_BATCH: usize = if MAX_PUSH_OPERATIONS < 200 {
     200
 };
 
+/// Entries pulled in one sync past which the WAL is checkpointed and cut back at once.
+const LARGE_PULL: usize = 1000;
+
 /// Entries per bucket per pull answer.
 const PULL_LIMIT: u32 = 500;
 
@@ -346,6 +349,9 @@ pub(crate) async fn sync_once(
         push(store, appliers, &client, &credentials, now, &mut report).await?;
         refill_numbers(store, &client, &credentials).await?;
         pull(store, appliers, &client, &credentials, now, &mut report).await?;
+        if report.pulled >= LARGE_PULL {
+            store.checkpoint()?;
+        }
         // One this pull ordered, at once.
         rotate_device_key(store, &client, &mut credentials, &mut report).await?;
         anchor_audit(store, &client, &credentials, &mut report).await?;
@@ -886,13 +892,25 @@ pub(crate) fn replica(
     unlocked.read(|conn| state::entries(conn, unlocked.cipher(), bucket))
 }
 
-/// The keys of a bucket's live entries in the replica.
-pub fn replica_keys(
-    conn: &rusqlite::Connection,
-    bucket: Bucket,
-) -> Result<Vec<String>, StoreError> {
+/// Notes that an applier could not take `key` of `bucket` yet; [`deferred`] lists it until
+/// [`undefer`] (or a recovery of the bucket) drops it.
+pub fn defer(conn: &rusqlite::Connection, bucket: Bucket, key: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT OR IGNORE INTO sync_deferred (bucket, key) VALUES (?1, ?2)")?
+        .execute([bucket.as_str(), key])?;
+    Ok(())
+}
+
+/// Drops `key` of `bucket` from the deferred entries.
+pub fn undefer(conn: &rusqlite::Connection, bucket: Bucket, key: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM sync_deferred WHERE bucket = ?1 AND key = ?2")?
+        .execute([bucket.as_str(), key])?;
+    Ok(())
+}
+
+/// The keys of `bucket` an applier deferred, in key order.
+pub fn deferred(conn: &rusqlite::Connection, bucket: Bucket) -> Result<Vec<String>, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT key FROM sync_entries WHERE bucket = ?1 ORDER BY key")?
+        .prepare_cached("SELECT key FROM sync_deferred WHERE bucket = ?1 ORDER BY key")?
         .query_map([bucket.as_str()], |r| r.get(0))?
         .collect::<Result<_, _>>()?)
 }

@@ -8,7 +8,7 @@ use lgt_protocol::{Bucket, Entry};
 use rusqlite::Transaction;
 
 use crate::crypto::RowCipher;
-use crate::permit::{self, Permit};
+use crate::permit::{self, Merge, Permit};
 use crate::registration::replica;
 use crate::store::StoreError;
 use crate::sync::{self, SyncReport};
@@ -35,8 +35,8 @@ pub(super) fn apply_records(
     Ok(())
 }
 
-/// Merges the `permits` bucket's entries, and any permit of the replica not yet here (its
-/// holder arrived since).
+/// Merges the `permits` bucket's entries, and those deferred before because their holder
+/// had not arrived (it may have with this pull's records).
 pub(super) fn apply_permits(
     tx: &Transaction<'_>,
     cipher: &RowCipher,
@@ -51,12 +51,10 @@ pub(super) fn apply_permits(
         };
         merge_permit(tx, cipher, &entry.key, data, now, report)?;
     }
-    for key in sync::replica_keys(tx, Bucket::Permits)? {
-        if permit::is_here(tx, &key)? {
-            continue;
-        }
-        if let Some(data) = sync::replica_entry(tx, cipher, Bucket::Permits, &key)? {
-            merge_permit(tx, cipher, &key, &data, now, report)?;
+    for key in sync::deferred(tx, Bucket::Permits)? {
+        match sync::replica_entry(tx, cipher, Bucket::Permits, &key)? {
+            Some(data) => merge_permit(tx, cipher, &key, &data, now, report)?,
+            None => sync::undefer(tx, Bucket::Permits, &key)?,
         }
     }
     Ok(())
@@ -72,10 +70,16 @@ fn merge_permit(
 ) -> Result<(), StoreError> {
     match serde_json::from_str::<Permit>(data) {
         Ok(permit) if permit.id == key => {
-            if permit::merge_from_server(tx, cipher, &permit, now)? {
-                report.district_merged += 1;
-            } else {
-                report.district_kept += 1;
+            match permit::merge_from_server(tx, cipher, &permit, now)? {
+                Merge::Written => {
+                    sync::undefer(tx, Bucket::Permits, key)?;
+                    report.district_merged += 1;
+                }
+                Merge::Pending => report.district_kept += 1,
+                Merge::NoHolder => {
+                    sync::defer(tx, Bucket::Permits, key)?;
+                    report.district_kept += 1;
+                }
             }
         }
         _ => report
