@@ -42,6 +42,9 @@ pub enum TlsError {
     /// The self-signed certificate could not be made.
     #[error("could not make a certificate: {0}")]
     Generate(#[from] rcgen::Error),
+    /// The data directory is not private, or cannot be used.
+    #[error(transparent)]
+    DataDir(#[from] crate::datadir::DataDirError),
 }
 
 /// The certificate chain and key the server serves HTTPS with.
@@ -135,9 +138,11 @@ fn make_self_signed(data: &Path, dir: &Path) -> Result<(), TlsError> {
         let path = path.to_path_buf();
         move |source| TlsError::Io { path, source }
     };
-    std::fs::create_dir_all(data).map_err(io(data))?;
     let staging = data.join(format!("tls.{}.tmp", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir(&staging).map_err(io(&staging))?;
+    let mut folder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+    folder.create(&staging).map_err(io(&staging))?;
     let made = rcgen::generate_simple_self_signed(vec!["lgt-server".to_owned()])?;
     write_private(&staging.join("key.pem"), &made.signing_key.serialize_pem())
         .map_err(io(&staging))?;
