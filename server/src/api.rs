@@ -28,7 +28,8 @@ use crate::metrics;
 use crate::numbers as pools;
 use crate::push;
 
-/// Most entries per bucket in one pull answer, whatever the device asks.
+/// Most entries per bucket in one pull answer; a pull asking for more (or for none) is
+/// refused (the phones ask for 500).
 const MAX_PULL_LIMIT: u32 = 1000;
 
 /// What every handler shares: the database and this process's limiters.
@@ -293,7 +294,13 @@ async fn pull(
 ) -> Result<Json<PullResponse>, ApiError> {
     let (device, request): (_, PullRequest) = signed(&app, paths::PULL, &headers, &body).await?;
     let db = app.db;
-    let limit = request.limit.clamp(1, MAX_PULL_LIMIT);
+    if !(1..=MAX_PULL_LIMIT).contains(&request.limit) {
+        return Err(ApiError::bad_request(
+            "pull.bad_limit",
+            format!("limit is 1 to {MAX_PULL_LIMIT}"),
+        ));
+    }
+    let limit = request.limit;
     sqlx::query("UPDATE devices SET queue_depth = $2, oldest_pending = $3 WHERE id = $1")
         .bind(&device.id)
         .bind(i64::try_from(request.queue.depth).unwrap_or(i64::MAX))

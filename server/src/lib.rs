@@ -61,7 +61,7 @@ pub async fn serve(
     tls: Option<TlsIdentity>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_with(listener, db, tls, &Limits::default(), shutdown).await
+    serve_with(listener, db, tls, Limits::default(), shutdown).await
 }
 
 /// Serves the API on `listener` under `limits` until `shutdown` resolves, then finishes the
@@ -72,10 +72,10 @@ pub async fn serve_with(
     listener: TcpListener,
     db: Db,
     tls: Option<TlsIdentity>,
-    limits: &Limits,
+    limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router_with(db, limits).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router_with(db, &limits).into_make_service_with_connect_info::<SocketAddr>();
     let Some(tls) = tls else {
         return axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)

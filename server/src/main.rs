@@ -279,7 +279,7 @@ async fn main() -> anyhow::Result<()> {
                 }));
             }
             let limits = limits.limits();
-            lgt_server::serve_with(listener, db, tls, &limits, async move {
+            lgt_server::serve_with(listener, db, tls, limits, async move {
                 shutdown_signal().await;
                 let _ = stop.send(true);
             })

@@ -117,7 +117,7 @@ impl TestServer {
         let serving = db.clone();
         let serving_limits = limits.clone();
         runtime.spawn(async move {
-            lgt_server::serve_with(listener, serving, identity, &serving_limits, async {
+            lgt_server::serve_with(listener, serving, identity, serving_limits, async {
                 let _ = rx.await;
             })
             .await
