@@ -146,6 +146,13 @@ fn public_key(hex: &str, code: &'static str) -> Result<PublicKey, ApiError> {
 /// The body as `T`, or 400 `request.malformed` naming where it went wrong, never what it
 /// held (serde's own text quotes the offending value, which may be personal).
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    // Every request body is an object (serde would take `[]` for an empty struct).
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(ApiError::bad_request(
+            "request.malformed",
+            "the body is not a JSON object",
+        ));
+    }
     serde_json::from_slice(body).map_err(|e| {
         use serde_json::error::Category;
         let what = match e.classify() {
