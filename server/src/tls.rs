@@ -103,8 +103,10 @@ impl TlsIdentity {
 
     /// The identity kept in `DATA/tls/` (`cert.pem`, `key.pem`), made on first use: an
     /// ECDSA P-256 key and a self-signed certificate for it. The key file is readable by the
-    /// server's user only.
+    /// server's user only (0600), in a 0700 folder of a data directory that is refused if it is
+    /// open to others ([`crate::datadir::prepare`]).
     pub fn in_data_dir(data: &Path) -> Result<Self, TlsError> {
+        crate::datadir::prepare(data)?;
         let dir = data.join("tls");
         let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
         if !cert.exists() {
@@ -190,6 +192,12 @@ mod tests {
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o077, 0, "the key file is private");
+            let open = tempfile::tempdir().unwrap();
+            std::fs::write(open.path().join("lgt-server.db"), b"").unwrap();
+            std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+            let refused = TlsIdentity::in_data_dir(open.path());
+            assert!(matches!(refused, Err(TlsError::DataDir(_))), "{refused:?}");
+            assert!(!open.path().join("tls").exists(), "nothing made");
         }
     }
 
