@@ -49,6 +49,6 @@ print(f"export LGT_ST_DEVICE={device} LGT_ST_KEY={raw(key, True).hex()}")
 PY
 )"
 export SCHEMATHESIS_HOOKS=hooks
-PYTHONPATH=.ci/schemathesis "$venv/bin/st" run server/openapi.json --url "$base" \
+PYTHONPATH=.ci/schemathesis "$venv/bin/st" --config-file .ci/schemathesis/schemathesis.toml run server/openapi.json --url "$base" \
   --checks all --exclude-checks positive_data_acceptance \
   --max-examples "${LGT_ST_EXAMPLES:-60}" --seed 1 --no-color "$@"
