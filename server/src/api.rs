@@ -1,8 +1,12 @@
 //! The HTTP API: routes, enrollment, and the signed push and pull endpoints.
 
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use lgt_common::crypto::{sha256, PublicKey};
@@ -18,16 +22,41 @@ use uuid::Uuid;
 use crate::auth::{self, Device};
 use crate::buckets;
 use crate::db::{now, Db};
-use crate::error::ApiError;
+use crate::error::{self, ApiError};
+use crate::limits::{self, Limiters, Limits};
 use crate::metrics;
 use crate::numbers as pools;
 use crate::push;
 
-/// Most entries per bucket in one pull answer, whatever the device asks.
+/// Most entries per bucket in one pull answer; a pull asking for more (or for none) is
+/// refused (the phones ask for 500).
 const MAX_PULL_LIMIT: u32 = 1000;
 
-/// The server's routes over `db`.
+/// What every handler shares: the database and this process's limiters.
+#[derive(Clone)]
+struct App {
+    db: Db,
+    limiters: Arc<Limiters>,
+}
+
+impl FromRef<App> for Db {
+    fn from_ref(app: &App) -> Db {
+        app.db.clone()
+    }
+}
+
+/// The server's routes over `db`, with the default [`Limits`].
 pub fn router(db: Db) -> Router {
+    router_with(db, &Limits::default())
+}
+
+/// The server's routes over `db` under `limits`. `/metrics` is not among them: it is served
+/// on a listener of its own ([`crate::metrics_router`]).
+///
+/// Every answer other than a 2xx is an `ErrorBody` with a stable code: unknown routes, wrong
+/// methods, oversized bodies and refused content types included ([`error::json_errors`]).
+pub fn router_with(db: Db, limits: &Limits) -> Router {
+    let limiters = Arc::new(Limiters::new(limits));
     Router::new()
         .route(paths::HEALTH, get(health))
         .route(paths::ENROLL, post(enroll))
@@ -36,10 +65,66 @@ pub fn router(db: Db) -> Router {
         .route(paths::NUMBERS, post(numbers))
         .route(paths::DEVICE_KEY, post(device_key))
         .route(paths::AUDIT_ANCHOR, post(audit_anchor))
-        .route(paths::METRICS, get(metrics::render))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            limiters.clone(),
+            limits::in_flight,
+        ))
         .layer(axum::middleware::from_fn(metrics::track))
-        .with_state(db)
+        .layer(axum::middleware::from_fn(error::json_errors))
+        .with_state(App { db, limiters })
+}
+
+async fn not_found() -> ApiError {
+    let (code, message) = error::by_status(StatusCode::NOT_FOUND);
+    ApiError::new(StatusCode::NOT_FOUND, code, message)
+}
+
+async fn method_not_allowed() -> ApiError {
+    let (code, message) = error::by_status(StatusCode::METHOD_NOT_ALLOWED);
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, code, message)
+}
+
+/// The address a request came from, when the server was started with it.
+struct Source(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
+}
+
+/// A body must be declared `application/json`, or the request is refused with 415.
+fn json_content(headers: &HeaderMap) -> Result<(), ApiError> {
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if declared {
+        Ok(())
+    } else {
+        let (code, message) = error::by_status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code,
+            message,
+        ))
+    }
+}
+
+/// Whether `text` is `bytes` bytes of hex (digits and a-f, either case, nothing else).
+fn is_hex(text: &str, bytes: usize) -> bool {
+    text.len() == 2 * bytes && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 async fn health(State(db): State<Db>) -> Result<Json<serde_json::Value>, ApiError> {
@@ -51,23 +136,56 @@ async fn health(State(db): State<Db>) -> Result<Json<serde_json::Value>, ApiErro
 
 /// A device's Ed25519 public key from its hex, or a 400 with `code`.
 fn public_key(hex: &str, code: &'static str) -> Result<PublicKey, ApiError> {
-    unhex(hex)
+    Some(hex)
+        .filter(|text| is_hex(text, 32))
+        .and_then(unhex)
         .and_then(|bytes| PublicKey::try_from_slice(&bytes).ok())
         .ok_or_else(|| ApiError::bad_request(code, "public_key must be 32 bytes of hex"))
 }
 
+/// The body as `T`, or 400 `request.malformed` naming where it went wrong, never what it
+/// held (serde's own text quotes the offending value, which may be personal).
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request("request.malformed", format!("malformed body: {e}")))
+    // Every request body is an object (serde would take `[]` for an empty struct).
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(ApiError::bad_request(
+            "request.malformed",
+            "the body is not a JSON object",
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        use serde_json::error::Category;
+        let what = match e.classify() {
+            Category::Io | Category::Syntax => "not JSON",
+            Category::Eof => "cut short",
+            Category::Data => "not of the expected shape",
+        };
+        ApiError::bad_request(
+            "request.malformed",
+            format!(
+                "the body is {what} (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        )
+    })
 }
 
 async fn enroll(
-    State(db): State<Db>,
-    Json(request): Json<EnrollRequest>,
+    State(app): State<App>,
+    Source(source): Source,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Result<Json<EnrollResponse>, ApiError> {
+    app.limiters.enroll_from(source)?;
+    json_content(&headers)?;
+    let request: EnrollRequest = parse(&body)?;
+    let code_digest = sha256(request.code.trim().as_bytes());
+    app.limiters.enroll_code(code_digest)?;
     let key = public_key(&request.public_key, "enroll.bad_key")?;
     let public_key = hex(key.as_bytes());
-    let code_sha256 = hex(&sha256(request.code.trim().as_bytes()));
+    let code_sha256 = hex(&code_digest);
+    let db = app.db;
     let mut tx = db.pool.begin().await?;
     let code: Option<(String, String, i64, i64, Option<String>)> = sqlx::query_as(
         "SELECT coordinator, district, expires_at, max_offline_secs, used_by FROM enrollment_codes WHERE code_sha256 = $1",
@@ -144,23 +262,27 @@ async fn enroll(
     }))
 }
 
-/// The device of a signed POST, and its body.
+/// The device of a signed POST, and its body. The device's rate is counted once the
+/// signature checked out.
 async fn signed<T: DeserializeOwned>(
-    db: &Db,
+    app: &App,
     path: &str,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(Device, T), ApiError> {
-    let device = auth::verify(db, "POST", path, headers, body).await?;
+    json_content(headers)?;
+    let device = auth::verify(&app.db, "POST", path, headers, body).await?;
+    app.limiters.device(&device.id)?;
     Ok((device, parse(body)?))
 }
 
 async fn push(
-    State(db): State<Db>,
+    State(app): State<App>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<PushResponse>, ApiError> {
-    let (device, request): (_, PushRequest) = signed(&db, paths::PUSH, &headers, &body).await?;
+    let (device, request): (_, PushRequest) = signed(&app, paths::PUSH, &headers, &body).await?;
+    let db = app.db;
     if request.operations.len() > MAX_PUSH_OPERATIONS {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -173,12 +295,19 @@ async fn push(
 }
 
 async fn pull(
-    State(db): State<Db>,
+    State(app): State<App>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<PullResponse>, ApiError> {
-    let (device, request): (_, PullRequest) = signed(&db, paths::PULL, &headers, &body).await?;
-    let limit = request.limit.clamp(1, MAX_PULL_LIMIT);
+    let (device, request): (_, PullRequest) = signed(&app, paths::PULL, &headers, &body).await?;
+    let db = app.db;
+    if !(1..=MAX_PULL_LIMIT).contains(&request.limit) {
+        return Err(ApiError::bad_request(
+            "pull.bad_limit",
+            format!("limit is 1 to {MAX_PULL_LIMIT}"),
+        ));
+    }
+    let limit = request.limit;
     sqlx::query("UPDATE devices SET queue_depth = $2, oldest_pending = $3 WHERE id = $1")
         .bind(&device.id)
         .bind(i64::try_from(request.queue.depth).unwrap_or(i64::MAX))
@@ -201,11 +330,12 @@ async fn pull(
 }
 
 async fn numbers(
-    State(db): State<Db>,
+    State(app): State<App>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<NumbersResponse>, ApiError> {
-    let (device, NumbersRequest {}) = signed(&db, paths::NUMBERS, &headers, &body).await?;
+    let (device, NumbersRequest {}) = signed(&app, paths::NUMBERS, &headers, &body).await?;
+    let db = app.db;
     Ok(Json(NumbersResponse {
         numbers: pools::top_up(&db, &device).await?,
     }))
@@ -215,12 +345,13 @@ async fn numbers(
 /// signed by the new one. A request naming the key already in use (signed by it: the
 /// device asking again after a lost answer) is answered the same.
 async fn device_key(
-    State(db): State<Db>,
+    State(app): State<App>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<DeviceKeyResponse>, ApiError> {
     let (device, request): (_, DeviceKeyRequest) =
-        signed(&db, paths::DEVICE_KEY, &headers, &body).await?;
+        signed(&app, paths::DEVICE_KEY, &headers, &body).await?;
+    let db = app.db;
     let key = public_key(&request.public_key, "device_key.bad_key")?;
     let public_key = hex(key.as_bytes());
     let proof = unhex(&request.proof).unwrap_or_default();
@@ -270,12 +401,13 @@ async fn device_key(
 /// Anchors the head of the device's audit chain once it proves the chain passes through the
 /// anchor held (see `audit`).
 async fn audit_anchor(
-    State(db): State<Db>,
+    State(app): State<App>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<AuditAnchorResponse>, ApiError> {
     let (device, request): (_, AuditAnchorRequest) =
-        signed(&db, paths::AUDIT_ANCHOR, &headers, &body).await?;
+        signed(&app, paths::AUDIT_ANCHOR, &headers, &body).await?;
+    let db = app.db;
     let mut tx = db.pool.begin().await?;
     let response = crate::audit::anchor(&mut tx, &device, &request).await?;
     tx.commit().await?;

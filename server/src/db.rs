@@ -41,15 +41,18 @@ pub struct Db {
 
 impl Db {
     /// Opens the database: PostgreSQL at `database_url` if given, else SQLite in `data_dir`
-    /// (created if missing). Brings the schema up to date.
+    /// (created 0700 if missing, refused if open to others: [`crate::datadir::prepare`]).
+    /// Brings the schema up to date.
     pub async fn open(data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<Self> {
         install_default_drivers();
         let (url, backend) = match database_url {
             Some(url) if url.starts_with("postgres") => (url.to_owned(), Backend::Postgres),
             Some(_) => anyhow::bail!("--database-url must be a postgres:// URL"),
             None => {
-                std::fs::create_dir_all(data_dir)?;
+                crate::datadir::prepare(data_dir)?;
                 let path = data_dir.join("lgt-server.db");
+                // Made 0600 before SQLite opens it; its -wal and -shm files take its mode.
+                crate::datadir::private_file(&path)?;
                 (
                     format!("sqlite://{}?mode=rwc", path.display()),
                     Backend::Sqlite,

@@ -30,9 +30,11 @@ mod audit;
 mod auth;
 mod buckets;
 pub mod commands;
+pub mod datadir;
 pub mod db;
 mod error;
 pub mod issuers;
+pub mod limits;
 mod metrics;
 mod numbers;
 mod permits;
@@ -43,24 +45,39 @@ pub mod tls;
 pub mod watchlist;
 
 use std::future::Future;
+use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
 
-pub use api::router;
+pub use api::{router, router_with};
 pub use db::{Backend, Db};
+pub use limits::{Limits, Rate};
 pub use tls::TlsIdentity;
 
-/// Serves the API on `listener` until `shutdown` resolves, then finishes the requests in
-/// flight (for at most 30 s). HTTPS with `tls`; plain HTTP without it, for a server behind a
-/// TLS-terminating load balancer, or on loopback in development.
+/// Serves the API on `listener` with the default [`Limits`]; see [`serve_with`].
 pub async fn serve(
     listener: TcpListener,
     db: Db,
     tls: Option<TlsIdentity>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, db, tls, Limits::default(), shutdown).await
+}
+
+/// Serves the API on `listener` under `limits` until `shutdown` resolves, then finishes the
+/// requests in flight (for at most 30 s). HTTPS with `tls`; plain HTTP without it, for a
+/// server behind a TLS-terminating load balancer, or on loopback in development. Each
+/// request knows its peer's address (the enrollment limit per source counts it).
+pub async fn serve_with(
+    listener: TcpListener,
+    db: Db,
+    tls: Option<TlsIdentity>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router_with(db, &limits).into_make_service_with_connect_info::<SocketAddr>();
     let Some(tls) = tls else {
-        return axum::serve(listener, router(db))
+        return axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
     };
@@ -73,6 +90,26 @@ pub async fn serve(
     let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.server_config());
     axum_server::from_tcp_rustls(listener.into_std()?, config)?
         .handle(handle)
-        .serve(router(db).into_make_service())
+        .serve(app)
+        .await
+}
+
+/// The operators' routes: `GET /metrics`, the Prometheus counters of this process. Served on
+/// a listener of its own (`--metrics-listen`), never on the API's.
+pub fn metrics_router() -> axum::Router {
+    use axum::routing::get;
+    axum::Router::new()
+        .route(lgt_protocol::paths::METRICS, get(metrics::render))
+        .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
+}
+
+/// Serves [`metrics_router`] on `listener` (plain HTTP: bind it to loopback or an operators'
+/// network) until `shutdown` resolves.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, metrics_router())
+        .with_graceful_shutdown(shutdown)
         .await
 }

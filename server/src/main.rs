@@ -53,6 +53,48 @@ impl TlsFiles {
     }
 }
 
+/// The rate and concurrency limits of `serve` (0 turns one off). They are kept per process:
+/// behind a load balancer over N processes a client may get up to N times each.
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// Enrollment attempts per minute from one source address (an IPv6 /64 counts as one).
+    #[arg(long, default_value_t = 20)]
+    enroll_per_minute_per_address: u32,
+    /// Enrollment attempts per minute with one code, from anywhere (burst of 5).
+    #[arg(long, default_value_t = 1)]
+    enroll_per_minute_per_code: u32,
+    /// Signed requests (pushes, pulls, ...) per minute by one device (burst of half that).
+    #[arg(long, default_value_t = 240)]
+    device_requests_per_minute: u32,
+    /// Requests in flight in this process; more are answered 503 at once.
+    #[arg(long, default_value_t = 512)]
+    max_in_flight: usize,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> lgt_server::Limits {
+        use lgt_server::Rate;
+        let rate = |burst: u32, per_minute: u32| {
+            (per_minute > 0).then_some(Rate {
+                burst: burst.max(1),
+                per_minute,
+            })
+        };
+        lgt_server::Limits {
+            enroll_per_address: rate(
+                self.enroll_per_minute_per_address,
+                self.enroll_per_minute_per_address,
+            ),
+            enroll_per_code: rate(5, self.enroll_per_minute_per_code),
+            per_device: rate(
+                self.device_requests_per_minute / 2,
+                self.device_requests_per_minute,
+            ),
+            max_in_flight: (self.max_in_flight > 0).then_some(self.max_in_flight),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the sync API until SIGINT or SIGTERM.
@@ -64,6 +106,12 @@ enum Command {
         /// key, or on loopback in development (phones refuse plain HTTP to anywhere else).
         #[arg(long)]
         plain_http: bool,
+        /// Serve the Prometheus counters (`GET /metrics`, plain HTTP) on this address, for
+        /// operators only (loopback or an operators' network); not served at all without it.
+        #[arg(long)]
+        metrics_listen: Option<SocketAddr>,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Print the pin of the server's TLS key (`sha256/...`), which phones enroll with.
     TlsPin,
@@ -203,7 +251,12 @@ async fn main() -> anyhow::Result<()> {
     } = Args::parse();
     let db = Db::open(&data, database_url.as_deref()).await?;
     match command {
-        Command::Serve { listen, plain_http } => {
+        Command::Serve {
+            listen,
+            plain_http,
+            metrics_listen,
+            limits,
+        } => {
             let tls = if plain_http {
                 None
             } else {
@@ -216,7 +269,21 @@ async fn main() -> anyhow::Result<()> {
                 tls_pin = tls.as_ref().map(|t| t.pin().to_string()),
                 "listening"
             );
-            lgt_server::serve(listener, db, tls, shutdown_signal()).await?;
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            if let Some(addr) = metrics_listen {
+                let metrics = tokio::net::TcpListener::bind(addr).await?;
+                tracing::info!(addr = %metrics.local_addr()?, "metrics listening");
+                let mut stopped = stopped.clone();
+                tokio::spawn(lgt_server::serve_metrics(metrics, async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                }));
+            }
+            let limits = limits.limits();
+            lgt_server::serve_with(listener, db, tls, limits, async move {
+                shutdown_signal().await;
+                let _ = stop.send(true);
+            })
+            .await?;
             tracing::info!("stopped");
         }
         Command::EnrollmentCode {

@@ -42,6 +42,9 @@ pub enum TlsError {
     /// The self-signed certificate could not be made.
     #[error("could not make a certificate: {0}")]
     Generate(#[from] rcgen::Error),
+    /// The data directory is not private, or cannot be used.
+    #[error(transparent)]
+    DataDir(#[from] crate::datadir::DataDirError),
 }
 
 /// The certificate chain and key the server serves HTTPS with.
@@ -100,8 +103,10 @@ impl TlsIdentity {
 
     /// The identity kept in `DATA/tls/` (`cert.pem`, `key.pem`), made on first use: an
     /// ECDSA P-256 key and a self-signed certificate for it. The key file is readable by the
-    /// server's user only.
+    /// server's user only (0600), in a 0700 folder of a data directory that is refused if it is
+    /// open to others ([`crate::datadir::prepare`]).
     pub fn in_data_dir(data: &Path) -> Result<Self, TlsError> {
+        crate::datadir::prepare(data)?;
         let dir = data.join("tls");
         let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
         if !cert.exists() {
@@ -135,9 +140,11 @@ fn make_self_signed(data: &Path, dir: &Path) -> Result<(), TlsError> {
         let path = path.to_path_buf();
         move |source| TlsError::Io { path, source }
     };
-    std::fs::create_dir_all(data).map_err(io(data))?;
     let staging = data.join(format!("tls.{}.tmp", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir(&staging).map_err(io(&staging))?;
+    let mut folder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+    folder.create(&staging).map_err(io(&staging))?;
     let made = rcgen::generate_simple_self_signed(vec!["lgt-server".to_owned()])?;
     write_private(&staging.join("key.pem"), &made.signing_key.serialize_pem())
         .map_err(io(&staging))?;
@@ -185,6 +192,12 @@ mod tests {
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o077, 0, "the key file is private");
+            let open = tempfile::tempdir().unwrap();
+            std::fs::write(open.path().join("lgt-server.db"), b"").unwrap();
+            std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+            let refused = TlsIdentity::in_data_dir(open.path());
+            assert!(matches!(refused, Err(TlsError::DataDir(_))), "{refused:?}");
+            assert!(!open.path().join("tls").exists(), "nothing made");
         }
     }
 

@@ -11,6 +11,16 @@ fn doc() -> Value {
     serde_json::from_str(include_str!("../openapi.json")).expect("openapi.json is JSON")
 }
 
+/// A response object, through its `$ref` into `components/responses` when it has one.
+fn response<'a>(doc: &'a Value, response: &'a Value) -> &'a Value {
+    match response["$ref"].as_str() {
+        Some(reference) => {
+            &doc["components"]["responses"][reference.trim_start_matches("#/components/responses/")]
+        }
+        None => response,
+    }
+}
+
 /// Checks `value` against `schema` (the subset of OpenAPI 3.0 the document uses).
 fn check(doc: &Value, schema: &Value, value: &Value, at: &str) {
     if let Some(reference) = schema["$ref"].as_str() {
@@ -51,6 +61,13 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str) {
             let text = value
                 .as_str()
                 .unwrap_or_else(|| panic!("{at}: not a string"));
+            if let Some(pattern) = schema["pattern"].as_str() {
+                let pattern = regex::Regex::new(pattern).expect("a pattern");
+                assert!(
+                    pattern.is_match(text),
+                    "{at}: {text} does not match {pattern}"
+                );
+            }
             if let Some(allowed) = schema["enum"].as_array() {
                 assert!(
                     allowed.contains(&json!(text)),
@@ -77,7 +94,7 @@ fn every_protocol_type_matches_its_schema() {
         "EnrollRequest",
         &EnrollRequest {
             code: "c".into(),
-            public_key: "00".into(),
+            public_key: "ab".repeat(32),
             client_version: "1".into(),
         },
     );
@@ -210,8 +227,8 @@ fn every_protocol_type_matches_its_schema() {
         &doc,
         "DeviceKeyRequest",
         &lgt_protocol::DeviceKeyRequest {
-            public_key: "ab".into(),
-            proof: "cd".into(),
+            public_key: "ab".repeat(32),
+            proof: "cd".repeat(64),
         },
     );
     conforms(
@@ -329,7 +346,6 @@ async fn the_live_server_answers_as_documented() {
         documented,
         BTreeSet::from([
             paths::HEALTH,
-            paths::METRICS,
             paths::ENROLL,
             paths::PUSH,
             paths::PULL,
@@ -343,16 +359,23 @@ async fn the_live_server_answers_as_documented() {
     let db = lgt_server::Db::open(data.path(), None).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(lgt_server::serve(
+    tokio::spawn(lgt_server::serve_with(
         listener,
-        db,
+        db.clone(),
         None,
+        lgt_server::Limits::off(),
+        std::future::pending(),
+    ));
+    let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics_base = format!("http://{}", metrics_listener.local_addr().unwrap());
+    tokio::spawn(lgt_server::serve_metrics(
+        metrics_listener,
         std::future::pending(),
     ));
     let http = reqwest::Client::new();
 
     let documented_answer = |path: &str, method: &str, status: &str, body: &Value| {
-        let response = &doc["paths"][path][method]["responses"][status];
+        let response = response(&doc, &doc["paths"][path][method]["responses"][status]);
         assert!(
             response.is_object(),
             "{method} {path} answered an undocumented {status}"
@@ -387,8 +410,18 @@ async fn the_live_server_answers_as_documented() {
         assert_eq!(status, "401");
         documented_answer(path, "post", &status, &body);
     }
+    // The counters are on the operators' listener, not on the API's.
+    let (status, body) = answer(
+        http.get(format!("{base}{}", paths::METRICS))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, "404");
+    assert_eq!(body["code"], "request.not_found", "{body}");
     let metrics = http
-        .get(format!("{base}{}", paths::METRICS))
+        .get(format!("{metrics_base}{}", paths::METRICS))
         .send()
         .await
         .unwrap();
@@ -398,6 +431,153 @@ async fn the_live_server_answers_as_documented() {
         text.contains("lgt_requests_total{route=\"/v1/push\",status=\"401\"} 1"),
         "{text}"
     );
-    let undocumented = http.get(format!("{base}/v1/admin")).send().await.unwrap();
-    assert_eq!(undocumented.status().as_u16(), 404);
+    let (status, body) = answer(http.get(format!("{base}/v1/admin")).send().await.unwrap()).await;
+    assert_eq!(status, "404");
+    assert_eq!(body["code"], "request.not_found", "{body}");
+
+    limits_match_the_server(&doc, &http, &base, &db).await;
+}
+
+fn schema<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    &doc["components"]["schemas"][name]
+}
+
+/// The number of hex digits a `^[0-9a-fA-F]{N}$` pattern asks for.
+fn hex_digits(pattern: &str) -> usize {
+    pattern
+        .strip_prefix("^[0-9a-fA-F]{")
+        .and_then(|rest| rest.strip_suffix("}$"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{pattern} is not a hex pattern"))
+}
+
+/// The document's constraints are the server's checks: each bound read from the document is
+/// probed on the live server, just inside (accepted) and just outside (refused).
+async fn limits_match_the_server(
+    doc: &Value,
+    http: &reqwest::Client,
+    base: &str,
+    db: &lgt_server::Db,
+) {
+    use lgt_common::crypto::{sha256, SigningKey};
+
+    // Push: at most maxItems operations.
+    let max_items = schema(doc, "PushRequest")["properties"]["operations"]["maxItems"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(max_items, MAX_PUSH_OPERATIONS as u64);
+
+    // Keys: the pattern's length of hex digits, nothing else.
+    for name in ["EnrollRequest", "DeviceKeyRequest"] {
+        let pattern = schema(doc, name)["properties"]["public_key"]["pattern"]
+            .as_str()
+            .unwrap();
+        assert_eq!(
+            hex_digits(pattern),
+            2 * 32,
+            "{name}: an Ed25519 key is 32 bytes"
+        );
+    }
+    let key = SigningKey::generate().unwrap();
+    let key_hex = hex(key.public_key().as_bytes());
+    let enroll = |public_key: String, code: &str| {
+        post_json(
+            http,
+            format!("{base}{}", paths::ENROLL),
+            &json!({"code": code, "public_key": public_key, "client_version": "1"}),
+        )
+        .send()
+    };
+    for bad in [
+        key_hex[2..].to_owned(),
+        format!("+{}", &key_hex[1..]),
+        format!("{key_hex}00"),
+    ] {
+        let (status, body) = answer(enroll(bad, "unknown").await.unwrap()).await;
+        assert_eq!(
+            (status.as_str(), &body["code"]),
+            ("400", &json!("enroll.bad_key"))
+        );
+    }
+    let (status, body) = answer(enroll(key_hex.to_uppercase(), "unknown").await.unwrap()).await;
+    assert_eq!(
+        (status.as_str(), &body["code"]),
+        ("401", &json!("enroll.invalid_code")),
+        "upper case hex is hex"
+    );
+
+    // A device to sign with.
+    let code = lgt_server::admin::create_enrollment_code(db, "c", "110105", 600, 3600)
+        .await
+        .unwrap()
+        .code;
+    let (status, enrolled) = answer(enroll(key_hex.clone(), &code).await.unwrap()).await;
+    assert_eq!(status, "200", "{enrolled}");
+    let device = enrolled["device_id"].as_str().unwrap().to_owned();
+    let signed = |path: &'static str, nonce: String, body: Value| {
+        let body = body.to_string();
+        let timestamp = chrono::Utc::now().timestamp();
+        let message = signing_message(
+            "POST",
+            path,
+            timestamp,
+            &nonce,
+            &hex(&sha256(body.as_bytes())),
+        );
+        http.post(format!("{base}{path}"))
+            .header("content-type", "application/json")
+            .header(headers::DEVICE, &device)
+            .header(headers::TIMESTAMP, timestamp.to_string())
+            .header(headers::NONCE, nonce)
+            .header(headers::SIGNATURE, hex(&key.sign(&message)))
+            .body(body)
+            .send()
+    };
+
+    // Nonces: minLength to maxLength characters.
+    let parameters = &doc["components"]["parameters"];
+    let nonce = &parameters["Nonce"]["schema"];
+    let (shortest, longest) = (
+        nonce["minLength"].as_u64().unwrap() as usize,
+        nonce["maxLength"].as_u64().unwrap() as usize,
+    );
+    for (length, expected) in [(shortest, "200"), (longest, "200"), (longest + 1, "401")] {
+        let (status, body) = answer(
+            signed(paths::NUMBERS, "n".repeat(length), json!({}))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, expected, "a nonce of {length}: {body}");
+        if expected == "401" {
+            assert_eq!(body["code"], "auth.bad_nonce");
+        }
+    }
+    let signature = parameters["Signature"]["schema"]["pattern"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        hex_digits(signature),
+        2 * 64,
+        "an Ed25519 signature is 64 bytes"
+    );
+
+    // Pull: limit from minimum to maximum.
+    let limit = &schema(doc, "PullRequest")["properties"]["limit"];
+    let (least, most) = (
+        limit["minimum"].as_i64().unwrap(),
+        limit["maximum"].as_i64().unwrap(),
+    );
+    for (value, expected) in [
+        (least - 1, "400"),
+        (least, "200"),
+        (most, "200"),
+        (most + 1, "400"),
+    ] {
+        let request =
+            json!({"cursors": [], "limit": value, "queue": {"depth": 0, "oldest_pending": null}});
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let (status, body) = answer(signed(paths::PULL, nonce, request).await.unwrap()).await;
+        assert_eq!(status, expected, "limit {value}: {body}");
+    }
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use lgt_core::crypto::sha256;
 use lgt_protocol::{checksum_term, entry_digest_input, ServerPin};
-use lgt_server::{Db, TlsIdentity};
+use lgt_server::{Db, Limits, TlsIdentity};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
@@ -47,6 +47,7 @@ pub struct TestServer {
     /// the URL of the server's maintenance database.
     owned_database: Option<(String, String)>,
     data: std::path::PathBuf,
+    limits: Limits,
     runtime: Runtime,
     shutdown: Option<oneshot::Sender<()>>,
     _data: Option<TempDir>,
@@ -54,17 +55,23 @@ pub struct TestServer {
 
 impl TestServer {
     /// Starts a server on `backend` with an empty database, serving plain HTTP on loopback
-    /// (as behind a TLS-terminating load balancer).
+    /// (as behind a TLS-terminating load balancer), with no rate or concurrency limits (the
+    /// tests about limits set their own: [`TestServer::start_limited`]).
     pub fn start(backend: &BackendChoice) -> Self {
-        Self::start_with(backend, false)
+        Self::start_with(backend, false, Limits::off())
     }
 
     /// Starts a server serving HTTPS with the self-signed identity of its data directory.
     pub fn start_tls(backend: &BackendChoice) -> Self {
-        Self::start_with(backend, true)
+        Self::start_with(backend, true, Limits::off())
     }
 
-    fn start_with(backend: &BackendChoice, tls: bool) -> Self {
+    /// Starts a server (plain HTTP) under `limits`.
+    pub fn start_limited(backend: &BackendChoice, limits: Limits) -> Self {
+        Self::start_with(backend, false, limits)
+    }
+
+    fn start_with(backend: &BackendChoice, tls: bool, limits: Limits) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         let (database_url, owned_database) = match backend {
             BackendChoice::Sqlite => (None, None),
@@ -74,7 +81,7 @@ impl TestServer {
                 (Some(format!("{base}/{name}")), Some((name, url.clone())))
             }
         };
-        let mut server = Self::open(data.path(), database_url, tls);
+        let mut server = Self::open(data.path(), database_url, tls, limits);
         server._data = Some(data);
         server.owned_database = owned_database;
         server
@@ -82,10 +89,15 @@ impl TestServer {
 
     /// A second server process on the same database, as behind a load balancer.
     pub fn start_beside(&self) -> Self {
-        Self::open(&self.data, self.database_url.clone(), self.pin.is_some())
+        Self::open(
+            &self.data,
+            self.database_url.clone(),
+            self.pin.is_some(),
+            self.limits.clone(),
+        )
     }
 
-    fn open(data: &Path, database_url: Option<String>, tls: bool) -> Self {
+    fn open(data: &Path, database_url: Option<String>, tls: bool, limits: Limits) -> Self {
         let identity = tls.then(|| TlsIdentity::in_data_dir(data).expect("TLS identity"));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -103,8 +115,9 @@ impl TestServer {
         let pin = identity.as_ref().map(TlsIdentity::pin);
         let (tx, rx) = oneshot::channel::<()>();
         let serving = db.clone();
+        let serving_limits = limits.clone();
         runtime.spawn(async move {
-            lgt_server::serve(listener, serving, identity, async {
+            lgt_server::serve_with(listener, serving, identity, serving_limits, async {
                 let _ = rx.await;
             })
             .await
@@ -117,6 +130,7 @@ impl TestServer {
             database_url,
             owned_database: None,
             data: data.to_path_buf(),
+            limits,
             runtime,
             shutdown: Some(tx),
             _data: None,

@@ -12,6 +12,102 @@ use lgt_protocol::{
 
 use crate::TestServer;
 
+/// An answer as it came: status, headers and body bytes.
+#[derive(Debug)]
+pub struct RawAnswer {
+    /// HTTP status.
+    pub status: u16,
+    /// The `content-type` header, if any.
+    pub content_type: Option<String>,
+    /// The `retry-after` header, if any.
+    pub retry_after: Option<String>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl RawAnswer {
+    async fn of(response: reqwest::Response) -> Self {
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (content_type, retry_after) = (header("content-type"), header("retry-after"));
+        let status = response.status().as_u16();
+        let body = response.bytes().await.expect("body").to_vec();
+        Self {
+            status,
+            content_type,
+            retry_after,
+            body,
+        }
+    }
+
+    /// The body as an `ErrorBody`, panicking (with the body) unless it is exactly one.
+    pub fn error(&self) -> lgt_protocol::ErrorBody {
+        let text = String::from_utf8_lossy(&self.body);
+        let value: serde_json::Value = serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("{}: not JSON: {text}", self.status));
+        let fields: Vec<&String> = value.as_object().expect("an object").keys().collect();
+        assert_eq!(fields, ["code", "message"], "{}: {text}", self.status);
+        serde_json::from_value(value).expect("an ErrorBody")
+    }
+}
+
+/// Sends `method path` with `body` and the given headers (no signing), from `source` when
+/// given (any 127.0.0.0/8 address: another "client" on the same machine).
+pub fn raw(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+    source: Option<std::net::IpAddr>,
+) -> RawAnswer {
+    let http = reqwest::Client::builder()
+        .local_address(source)
+        .build()
+        .expect("client");
+    let mut request = http.request(
+        reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+        format!("{}{path}", server.url),
+    );
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    block_on(async { RawAnswer::of(request.body(body).send().await.expect("send")).await })
+}
+
+/// The headers that sign `body` for `POST path` as `device` (fresh timestamp and nonce).
+pub fn signature_headers(
+    device: &Credentials,
+    path: &str,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
+    let timestamp = chrono::Utc::now().timestamp();
+    let nonce = uuid::Uuid::now_v7().simple().to_string();
+    let message =
+        lgt_protocol::signing_message("POST", path, timestamp, &nonce, &hex(&sha256(body)));
+    vec![
+        ("content-type", "application/json".into()),
+        (lgt_protocol::headers::DEVICE, device.device_id.clone()),
+        (lgt_protocol::headers::TIMESTAMP, timestamp.to_string()),
+        (lgt_protocol::headers::NONCE, nonce),
+        (
+            lgt_protocol::headers::SIGNATURE,
+            hex(&device.key.sign(&message)),
+        ),
+    ]
+}
+
+/// `POST path` with `body` (any bytes) signed by `device`.
+pub fn signed_raw(server: &TestServer, device: &Credentials, path: &str, body: &[u8]) -> RawAnswer {
+    let headers = signature_headers(device, path, body);
+    raw(server, "POST", path, &headers, body.to_vec(), None)
+}
+
 /// Runs `future` on a fresh current-thread runtime.
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
