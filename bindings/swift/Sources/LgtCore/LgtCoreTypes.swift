@@ -1770,7 +1770,7 @@ public struct Operation: Equatable, Hashable {
      */
     public var recordId: String
     /**
-     * Hex SHA-256 of the frozen payload.
+     * Hex SHA-256 of the frozen payload (computed from the opened payload; never stored).
      */
     public var payloadHash: String
     /**
@@ -1798,7 +1798,7 @@ public struct Operation: Equatable, Hashable {
          * The record it concerns.
          */recordId: String, 
         /**
-         * Hex SHA-256 of the frozen payload.
+         * Hex SHA-256 of the frozen payload (computed from the opened payload; never stored).
          */payloadHash: String, 
         /**
          * Where it is in its life.
