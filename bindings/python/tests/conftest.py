@@ -187,6 +187,8 @@ class SyncServer:
         if not os.path.exists(LGT_SERVER):
             pytest.fail(f"{LGT_SERVER} is missing: run bindings/generate.sh (it builds lgt-server)")
         self.data = data
+        # The server refuses a data directory others may read (it holds keys and personal data).
+        os.chmod(data, 0o700)
         self.log = data / "server.log"
         with open(self.log, "w", encoding="utf-8") as log:
             self.process = subprocess.Popen(

@@ -120,6 +120,11 @@ class SyncServer(private val data: File) : AutoCloseable {
 
     init {
         check(bin.canExecute()) { "${bin.path} is missing: run bindings/generate.sh (it builds lgt-server)" }
+        // The server refuses a data directory others may read (it holds keys and personal data).
+        java.nio.file.Files.setPosixFilePermissions(
+            data.toPath(),
+            java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"),
+        )
         process = ProcessBuilder(bin.path, "--data", data.path, "serve", "--listen", "127.0.0.1:0")
             .redirectError(log)
             .redirectOutput(ProcessBuilder.Redirect.DISCARD)
