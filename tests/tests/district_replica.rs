@@ -9,7 +9,9 @@ use chrono::Utc;
 use lgt_core::permit::{PermitCommand, PermitEvent, PermitState};
 use lgt_core::registration::{Dwelling, RegistrationInput, RegistrationStatus};
 use lgt_core::synthetic::SyntheticPeople;
+use lgt_e2e::signer::{device, outcome, permit_op, push};
 use lgt_e2e::{backends, FaultProxy, Phone, TestServer};
+use lgt_protocol::Outcome;
 use lgt_server::resolution::{resolve, Side};
 
 const HOME: &str = "110101";
@@ -145,6 +147,24 @@ fn a_district_shares_its_people_dwellings_and_permits_and_nothing_leaves_it() {
             assert_eq!(c.core.permit_show(id).unwrap_err().code(), "not_found");
         }
         assert!(c.core.sync_district_permits().unwrap().is_empty());
+        // And a device of C's district that knows the permit's id and version anyway (its own
+        // signing client) is refused, the permit unchanged.
+        let other = device(&server, OTHER);
+        let version = a.core.permit_show(&permit).unwrap().permit.version;
+        let attempt = push(
+            &server,
+            &other,
+            vec![permit_op(
+                "c-cancel",
+                &permit,
+                version,
+                serde_json::json!({"event": "cancel", "reason": "1"}),
+            )],
+        );
+        assert!(
+            matches!(outcome(&attempt[0]), Outcome::Rejected { reason } if !reason.contains(&permit)),
+            "{attempt:?}"
+        );
 
         // A and B register one identity number offline: one person, two registrations.
         let twice = someone(3, None);
