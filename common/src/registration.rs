@@ -1,6 +1,7 @@
 //! The pieces of a registration that travel beyond the phone: the dwelling a permit is issued
-//! at (it is part of the permit's Accept event), and the one normalisation of a person's name
-//! that storage, look-ups and watchlist name keys all start from.
+//! at (it is part of the permit's Accept event), the one normalisation of a person's name
+//! that storage, look-ups and watchlist name keys all start from, and that of house codes,
+//! which phone and server both index dwellings by.
 
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
@@ -16,6 +17,17 @@ pub struct Dwelling {
     pub address: String,
     /// Housing type (code).
     pub housing_type: String,
+}
+
+/// A house code (门牌/房屋编码) as stored: trimmed, upper-cased, 1 to 64 ASCII letters, digits or
+/// '-'; `None` if it is not one. The phone's validator and door-plate scan and the server's
+/// district records share it.
+pub fn normalise_house_code(raw: &str) -> Option<String> {
+    let code = raw.trim().to_ascii_uppercase();
+    let valid = !code.is_empty()
+        && code.len() <= 64
+        && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    valid.then_some(code)
 }
 
 /// Normalises a person's name for storage and look-up: NFKC (full-width forms to plain),

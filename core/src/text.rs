@@ -3,15 +3,8 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-/// A house code (门牌/房屋编码) as stored: trimmed, upper-cased, 1 to 64 ASCII letters, digits or
-/// '-'; `None` if it is not one. The registration validator and the door-plate scan share it.
-pub fn normalise_house_code(raw: &str) -> Option<String> {
-    let code = raw.trim().to_ascii_uppercase();
-    let valid = !code.is_empty()
-        && code.len() <= 64
-        && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    valid.then_some(code)
-}
+/// House codes as stored, shared with the server's district records.
+pub use lgt_common::registration::normalise_house_code;
 
 /// Names as stored, indexed and hashed into watchlist tags: the server's list publisher
 /// normalises them with the same function.

@@ -18,7 +18,7 @@
 
 use chrono::Days;
 use lgt_common::identity;
-use lgt_common::registration::Dwelling;
+use lgt_common::registration::{normalise_house_code, Dwelling};
 use lgt_protocol::records::{self as keys, ACTIVE, CLOSED, LEFT_THE_AREA, RENTED_HOUSING};
 use lgt_protocol::{hex, unhex, Outcome, PushOperation};
 use serde::{Deserialize, Serialize};
@@ -111,15 +111,6 @@ fn unreadable() -> ApiError {
 /// A record id as phones make them (UUIDs): 1 to 64 ASCII letters, digits or '-'.
 fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-}
-
-/// A house code as the phone normalises it: trimmed, upper case, 1 to 64 letters, digits, '-'.
-fn house_code(raw: &str) -> Option<String> {
-    let code = raw.trim().to_ascii_uppercase();
-    let valid = !code.is_empty()
-        && code.len() <= 64
-        && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    valid.then_some(code)
 }
 
 /// The text a document's blind index is taken over: for a resident identity card (type 1)
@@ -319,7 +310,7 @@ pub(crate) async fn apply_registration(
     if !ids_valid {
         return Ok(rejected(format!("{MALFORMED}: record ids")));
     }
-    let Some(code) = house_code(&fields.dwelling.house_code) else {
+    let Some(code) = normalise_house_code(&fields.dwelling.house_code) else {
         return Ok(rejected(format!("{MALFORMED}: house code")));
     };
     if fields.dwelling.housing_type.is_empty() || fields.dwelling.housing_type.len() > 8 {
