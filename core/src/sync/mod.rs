@@ -507,13 +507,15 @@ async fn push(
             Err(e) if isolates(&e) => {
                 let reason = format!("refused by the server: {e}");
                 store.write(|tx| {
-                    outbox::settle(tx, &ids[0], OperationState::Quarantined, Some(&reason))?;
-                    match outbox::subject(tx, &ids[0])? {
-                        Some((kind, record_id)) => {
-                            appliers.diverged(tx, store.cipher(), &kind, &record_id, now)
-                        }
-                        None => Ok(()),
-                    }
+                    settle_unapplied(
+                        tx,
+                        store,
+                        appliers,
+                        &ids[0],
+                        OperationState::Quarantined,
+                        &reason,
+                        now,
+                    )
                 })?;
                 report.quarantined += 1;
                 batch = PUSH_BATCH;
@@ -582,16 +584,34 @@ fn settle(
             if state == OperationState::Acknowledged {
                 report.acknowledged += 1;
             }
-            outbox::settle(tx, result.op_id(), state, note.as_deref())?;
-            if note.is_some() {
-                if let Some((kind, record_id)) = outbox::subject(tx, result.op_id())? {
-                    appliers.diverged(tx, store.cipher(), &kind, &record_id, now)?;
+            match &note {
+                None => outbox::settle(tx, result.op_id(), state, None)?,
+                Some(note) => {
+                    settle_unapplied(tx, store, appliers, result.op_id(), state, note, now)?
                 }
             }
             settled += 1;
         }
         Ok(settled)
     })
+}
+
+/// Settles an operation the server did not apply (a conflict or a refusal), keeping `note`,
+/// and puts the record it changed back to the server's state through the appliers.
+fn settle_unapplied(
+    tx: &rusqlite::Transaction<'_>,
+    store: &Store,
+    appliers: &dyn Appliers,
+    op_id: &str,
+    state: OperationState,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    outbox::settle(tx, op_id, state, Some(note))?;
+    match outbox::subject(tx, op_id)? {
+        Some((kind, record_id)) => appliers.diverged(tx, store.cipher(), &kind, &record_id, now),
+        None => Ok(()),
+    }
 }
 
 /// Asks the server to top up this device's reserved permit numbers and keeps its list. Runs
