@@ -245,6 +245,18 @@ pub(crate) fn load(
     cipher: &RowCipher,
     permit_id: &str,
 ) -> Result<Permit, Error> {
+    stored(conn, cipher, permit_id)?.ok_or_else(|| Error::NotFound {
+        kind: "permit",
+        id: permit_id.to_owned(),
+    })
+}
+
+/// A permit as this store holds it, if it does.
+fn stored(
+    conn: &Connection,
+    cipher: &RowCipher,
+    permit_id: &str,
+) -> Result<Option<Permit>, StoreError> {
     let sealed: Option<Vec<u8>> = conn
         .query_row(
             "SELECT sealed FROM permits WHERE id = ?1",
@@ -252,11 +264,9 @@ pub(crate) fn load(
             |r| r.get(0),
         )
         .optional()?;
-    let sealed = sealed.ok_or_else(|| Error::NotFound {
-        kind: "permit",
-        id: permit_id.to_owned(),
-    })?;
-    Ok(open_json(cipher, &format!("permits:{permit_id}"), &sealed)?)
+    sealed
+        .map(|sealed| open_json(cipher, &format!("permits:{permit_id}"), &sealed))
+        .transpose()
 }
 
 fn events(
@@ -391,16 +401,13 @@ pub(crate) fn repoint(
         .query_map([alias], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for id in ids {
-        let sealed: Vec<u8> =
-            tx.query_row("SELECT sealed FROM permits WHERE id = ?1", [&id], |r| {
-                r.get(0)
-            })?;
-        let permit: Permit = open_json(cipher, &format!("permits:{id}"), &sealed)?;
-        let permit = Permit {
-            person_id: person.to_owned(),
-            ..permit
-        };
-        write_row(tx, cipher, &permit, now)?;
+        if let Some(permit) = stored(tx, cipher, &id)? {
+            let permit = Permit {
+                person_id: person.to_owned(),
+                ..permit
+            };
+            write_row(tx, cipher, &permit, now)?;
+        }
     }
     Ok(())
 }
