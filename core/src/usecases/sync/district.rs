@@ -3,6 +3,8 @@
 //! the capabilities that own them; and puts a record the server did not take back to the
 //! server's state.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use lgt_protocol::{Bucket, Entry};
 use rusqlite::Transaction;
@@ -44,18 +46,23 @@ pub(super) fn apply_permits(
     now: DateTime<Utc>,
     report: &mut SyncReport,
 ) -> Result<(), StoreError> {
+    // A deferred key this pull brings again is merged from the pulled entry below.
+    let pulled: HashSet<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+    for key in sync::deferred(tx, Bucket::Permits)? {
+        if pulled.contains(key.as_str()) {
+            continue;
+        }
+        match sync::replica_entry(tx, cipher, Bucket::Permits, &key)? {
+            Some(data) => merge_permit(tx, cipher, &key, &data, now, report)?,
+            None => sync::undefer(tx, Bucket::Permits, &key)?,
+        }
+    }
     for entry in entries {
         // The server never deletes a permit (a cancelled one stays, cancelled).
         let Some(data) = &entry.data else {
             continue;
         };
         merge_permit(tx, cipher, &entry.key, data, now, report)?;
-    }
-    for key in sync::deferred(tx, Bucket::Permits)? {
-        match sync::replica_entry(tx, cipher, Bucket::Permits, &key)? {
-            Some(data) => merge_permit(tx, cipher, &key, &data, now, report)?,
-            None => sync::undefer(tx, Bucket::Permits, &key)?,
-        }
     }
     Ok(())
 }
