@@ -197,6 +197,17 @@ pub fn permit_op(op_id: &str, permit: &str, base: u32, event: serde_json::Value)
     )
 }
 
+/// The refusal reasons of `results`, in order; panics on any other outcome.
+pub fn refusals(results: &[OperationResult]) -> Vec<String> {
+    results
+        .iter()
+        .map(|r| match outcome(r) {
+            Outcome::Rejected { reason } => reason.clone(),
+            other => panic!("expected a refusal, got {other:?}"),
+        })
+        .collect()
+}
+
 /// The outcome of a result (a hash mismatch panics: no test here expects one).
 pub fn outcome(result: &OperationResult) -> &Outcome {
     match result {

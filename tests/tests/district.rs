@@ -6,23 +6,12 @@
 //! same operation, is served. SQLite, and PostgreSQL when configured.
 
 use lgt_core::sync::Credentials;
-use lgt_e2e::signer::{device, op, outcome, permit_op, pull, push, reserve};
+use lgt_e2e::signer::{device, op, outcome, permit_op, pull, push, refusals, reserve};
 use lgt_e2e::{backends, Phone, TestServer};
-use lgt_protocol::{OperationResult, Outcome};
+use lgt_protocol::Outcome;
 
 const HOME: &str = "110101";
 const OTHER: &str = "440305";
-
-/// The refusal reasons of `results`, in order; panics on any other outcome.
-fn refusals(results: &[OperationResult]) -> Vec<String> {
-    results
-        .iter()
-        .map(|r| match outcome(r) {
-            Outcome::Rejected { reason } => reason.clone(),
-            other => panic!("expected a refusal, got {other:?}"),
-        })
-        .collect()
-}
 
 /// The server's row of a permit, and the counts an attempt must leave as they were.
 fn server_state(server: &TestServer, permit_id: &str) -> (Vec<Vec<Option<String>>>, i64, i64) {

@@ -7,9 +7,9 @@
 use chrono::Utc;
 use lgt_core::registration::{Contact, DocumentInput, RegistrationInput};
 use lgt_core::synthetic::SyntheticPeople;
-use lgt_e2e::signer::{device, op, outcome, permit_op, pull, push};
+use lgt_e2e::signer::{device, op, outcome, permit_op, pull, push, refusals};
 use lgt_e2e::{backends, Phone, TestServer};
-use lgt_protocol::{Bucket, OperationResult, Outcome};
+use lgt_protocol::{Bucket, Outcome};
 use serde_json::{json, Value};
 
 const HOME: &str = "110101";
@@ -111,16 +111,6 @@ fn district_rows(server: &TestServer, district: &str) -> Vec<Vec<Vec<Option<Stri
          WHERE bucket LIKE 'district:{district}:%' ORDER BY bucket, key"
     )));
     rows
-}
-
-fn refusals(results: &[OperationResult]) -> Vec<String> {
-    results
-        .iter()
-        .map(|r| match outcome(r) {
-            Outcome::Rejected { reason } => reason.clone(),
-            other => panic!("expected a refusal, got {other:?}"),
-        })
-        .collect()
 }
 
 /// A `registration.create` as a phone would send it, with `registration` as its content.
