@@ -705,6 +705,121 @@ fn the_store_files_hold_no_listed_name_or_number_in_clear_or_plainly_hashed() {
     assert!(matcher.is_match(&cipher.blind(BlindIndex::IdNumber, "632123198209270518")));
 }
 
+/// The thief with only the phone's database file: reads the list's manifest (salt and cost
+/// are in clear), stretches the right guesses (the listed person's identity number, and name
+/// with birth date and sex, in characters and pinyin) and looks for them among the rows and
+/// under the sealed details. The file alone gives nothing; the same attack with the data key
+/// (the keystore broken too) finds every row and opens the details, so the attack is real.
+#[test]
+fn with_only_the_database_file_a_thief_confirms_no_listed_person_on_either_path() {
+    use lgt_common::watchlist::probe::{derive_one, id_probe, name_probes};
+
+    let server = Server::new();
+    let phone = phone();
+    let person = two_numbers();
+    server.load(&phone, std::slice::from_ref(&person));
+    assert_eq!(check(&phone.core, "632123198209270518").len(), 1);
+
+    // Everything the thief has: a copy of the file (and its WAL) with no key.
+    let stolen = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(phone.dir.path().join("store")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, stolen.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let file = rusqlite::Connection::open(stolen.path().join("lgt.db")).unwrap();
+    let manifest: Vec<u8> = file
+        .query_row("SELECT manifest FROM watchlist_state", [], |r| r.get(0))
+        .unwrap();
+    let manifest: lgt_core::watchlist::Manifest = serde_json::from_slice(&manifest).unwrap();
+    let salt: [u8; lgt_core::crypto::EPOCH_SALT_LEN] = (0..lgt_core::crypto::EPOCH_SALT_LEN)
+        .map(|i| u8::from_str_radix(&manifest.epoch_salt[2 * i..2 * i + 2], 16).unwrap())
+        .collect::<Vec<u8>>()
+        .try_into()
+        .unwrap();
+    let rows: Vec<Vec<u8>> = file
+        .prepare("SELECT tag FROM watchlist_entries")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let details: Vec<Vec<u8>> = file
+        .prepare("SELECT sealed FROM watchlist_details")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+
+    let today = now().date_naive();
+    let id_paths: Vec<_> = person
+        .id_numbers
+        .iter()
+        .map(|n| id_probe(n, today).unwrap())
+        .collect();
+    let name_paths = name_probes(&person.name, person.birth_date, &person.sex);
+    // Two numbers, the name in characters and each pinyin reading: one row per guess.
+    assert_eq!(rows.len(), id_paths.len() + name_paths.len());
+    let guesses: Vec<_> = id_paths
+        .iter()
+        .chain(&name_paths)
+        .map(|probe| derive_one(probe, &manifest.stretch, &salt).unwrap())
+        .collect();
+
+    let file_only_hits = guesses
+        .iter()
+        .filter(|key| rows.iter().any(|row| row[..] == key.tag()[..]))
+        .count();
+    let file_only_opened = guesses
+        .iter()
+        .filter(|key| {
+            details
+                .iter()
+                .any(|sealed| key.open_details(sealed).is_ok())
+        })
+        .count();
+    assert_eq!((file_only_hits, file_only_opened), (0, 0));
+    // Nor are the stretched tags anywhere else in the files.
+    let needles: Vec<Vec<u8>> = guesses.iter().map(|k| k.tag().to_vec()).collect();
+    let matcher = aho_corasick::AhoCorasick::new(&needles).unwrap();
+    for entry in std::fs::read_dir(stolen.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!matcher.is_match(&bytes));
+    }
+
+    // The control: with the data key as well, the same guesses find every row and open the
+    // details of the identity-number rows.
+    let cipher = RowCipher::new(
+        &KeyFile::open(phone.dir.path().join("key"))
+            .unwrap()
+            .data_key()
+            .unwrap(),
+    );
+    let with_key_hits = guesses
+        .iter()
+        .filter(|key| {
+            let stored = cipher.watchlist_tag(&key.tag());
+            rows.iter().any(|row| row[..] == stored[..])
+        })
+        .count();
+    assert_eq!(with_key_hits, rows.len());
+    let opened = guesses[..id_paths.len()]
+        .iter()
+        .filter(|key| {
+            let stored = cipher.watchlist_tag(&key.tag());
+            let hex: String = stored.iter().map(|b| format!("{b:02x}")).collect();
+            details.iter().any(|sealed| {
+                cipher
+                    .open(&format!("watchlist_details:{hex}"), sealed)
+                    .ok()
+                    .and_then(|inner| key.open_details(&inner).ok())
+                    .is_some_and(|plain| String::from_utf8_lossy(&plain).contains("synthetic case"))
+            })
+        })
+        .count();
+    assert_eq!(opened, id_paths.len());
+}
+
 #[test]
 fn the_recheck_runs_on_a_background_thread_while_the_coordinator_keeps_working() {
     let server = Server::new();

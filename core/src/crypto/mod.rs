@@ -113,6 +113,7 @@ pub struct RowCipher {
     blind_name: hmac::Key,
     blind_permit: hmac::Key,
     blind_house: hmac::Key,
+    watchlist: hmac::Key,
     audit: hmac::Key,
     clock: hmac::Key,
     rng: SystemRandom,
@@ -137,6 +138,7 @@ impl RowCipher {
             blind_name: hmac_key(b"blind/name"),
             blind_permit: hmac_key(b"blind/permit-number"),
             blind_house: hmac_key(b"blind/house-code"),
+            watchlist: hmac_key(b"watchlist/tag"),
             audit: hmac_key(b"audit/chain"),
             clock: hmac_key(b"clock/high-water"),
             rng: SystemRandom::new(),
@@ -165,6 +167,17 @@ impl RowCipher {
             BlindIndex::HouseCode => &self.blind_house,
         };
         hmac::sign(key, normalised.as_bytes()).as_ref().to_vec()
+    }
+
+    /// The form a watchlist tag takes in this store: HMAC-SHA256 of the list's stretched
+    /// tag under this store's own key, truncated to the tag's length. The list's tags
+    /// depend only on the value and the key epoch's salt, which the file holds; stored
+    /// this way, a guess checked against the file also needs the data key, which the
+    /// platform keystore keeps (`docs/watchlist.md`, "What a stolen phone gives away").
+    pub fn watchlist_tag(&self, tag: &Tag) -> Tag {
+        let mut out = [0u8; TAG_LEN];
+        out.copy_from_slice(&hmac::sign(&self.watchlist, tag).as_ref()[..TAG_LEN]);
+        out
     }
 
     /// MAC of one audit record over the previous record's MAC and its own canonical bytes.
@@ -252,6 +265,16 @@ mod tests {
         assert_ne!(a, sha256(b"110101202311012176").to_vec());
         let other = RowCipher::new(&DataKey::from_bytes([8u8; 32]));
         assert_ne!(a, other.blind(BlindIndex::IdNumber, "110101202311012176"));
+    }
+
+    #[test]
+    fn watchlist_tags_are_keyed_per_store() {
+        let tag = [5u8; TAG_LEN];
+        let c = cipher();
+        assert_eq!(c.watchlist_tag(&tag), c.watchlist_tag(&tag));
+        assert_ne!(c.watchlist_tag(&tag), tag);
+        let other = RowCipher::new(&DataKey::from_bytes([8u8; 32]));
+        assert_ne!(c.watchlist_tag(&tag), other.watchlist_tag(&tag));
     }
 
     #[test]

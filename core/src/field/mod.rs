@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 
 use lgt_protocol::{Bucket, ServerPin};
 
-use crate::audit::{self, AuditRecord, AuditReport};
+use crate::audit::{self, AuditRecord, AuditReport, Audited};
 use crate::clock::Clock;
 use crate::crypto::{KeyProvider, PublicKey};
 use crate::issuers;
@@ -311,24 +311,19 @@ impl FieldCore {
     /// Verifies a list package against the pinned roots and, only if every check passes,
     /// makes it the list in use. A refused package leaves the previous list in use.
     /// Re-checking the local registrations is a separate call ([`Self::watchlist_recheck`])
-    /// so a shell can run it on a background thread.
+    /// so a shell can run it on a background thread. The rows are stored keyed by the
+    /// store's key, so the store must be unlocked (a sync imports the list's bucket while
+    /// locked too: it is the sync that lifts the lock).
     pub fn watchlist_import(
         &self,
         package: &[u8],
         policy: &WatchlistPolicy,
     ) -> Result<ListInfo, Error> {
-        let (store, session) = (self.store(), self.inner.session());
-        store.write(|tx| {
-            let info = list::apply(tx, package, policy, session.now())?;
+        let unlocked = self.unlocked()?;
+        unlocked.write(|tx| {
+            let info = list::apply(tx, unlocked.cipher(), package, policy, unlocked.now())?;
             let record = format!("{}@{}", info.list_id, info.version);
-            audit::record(
-                tx,
-                store,
-                &session,
-                "watchlist.import",
-                "watchlist",
-                &record,
-            )?;
+            unlocked.audit(tx, "watchlist.import", "watchlist", &record)?;
             Ok(info)
         })
     }

@@ -23,7 +23,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use uuid::Uuid;
 
-use crate::crypto::{CryptoError, KeyError, KeyProvider, RowCipher};
+use crate::crypto::{CryptoError, KeyError, KeyProvider, RowCipher, Tag};
 use crate::session::Session;
 
 pub(crate) use lock::{anchor as anchor_time, note_audited as note_audited_time};
@@ -208,8 +208,11 @@ impl Store {
             if version < schema::AT_REST_VERSION {
                 lock::first_mark_of_upgrade(&tx, &cipher)?;
             }
+            if version < schema::WATCHLIST_KEYED_VERSION {
+                schema::key_watchlist_tags(&tx, &cipher)?;
+            }
             tx.commit()?;
-            if version < schema::AT_REST_VERSION {
+            if version < schema::WATCHLIST_KEYED_VERSION {
                 schema::scrub(&conn)?;
             }
         }
@@ -350,6 +353,12 @@ pub(crate) fn open_bytes(
             record: context.into(),
             source,
         })
+}
+
+/// The context of an entry's details (`watchlist_details:<tag as this store keeps it>`).
+pub(crate) fn watchlist_details_context(stored_tag: &Tag) -> String {
+    let hex: String = stored_tag.iter().map(|b| format!("{b:02x}")).collect();
+    format!("watchlist_details:{hex}")
 }
 
 /// Serialises `value` and seals it for the row named by `context` (`table:id`).

@@ -3,16 +3,21 @@
 //! A new database is built from `sql/v1.sql` followed by every migration, so there is one
 //! path to the current schema and the upgrade of an old file is the path a new file takes.
 
-use rusqlite::Transaction;
+use rusqlite::{params, Transaction};
 
-use super::StoreError;
+use super::{seal_bytes, watchlist_details_context, StoreError};
+use crate::crypto::{RowCipher, Tag};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u32 = 10;
+pub const CURRENT_VERSION: u32 = 11;
 
 /// The version that took the unkeyed digests out of the file (migration 009): a file
 /// upgraded from before it is scrubbed ([`scrub`]).
 pub(crate) const AT_REST_VERSION: u32 = 9;
+
+/// The version that keyed the watchlist's tags by the store (migration 011): a file upgraded
+/// from before it has its rows re-keyed ([`key_watchlist_tags`]) and is then scrubbed.
+pub(crate) const WATCHLIST_KEYED_VERSION: u32 = 11;
 
 /// The first released schema, kept verbatim.
 pub(crate) const V1: &str = include_str!("sql/v1.sql");
@@ -28,6 +33,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/migrations/008_district.sql"),
     include_str!("sql/migrations/009_at_rest.sql"),
     include_str!("sql/migrations/010_replica_deferred.sql"),
+    include_str!("sql/migrations/011_watchlist_keyed.sql"),
 ];
 
 /// Brings the database in `tx` from `from` to [`CURRENT_VERSION`]; `from == 0` is a new file.
@@ -42,6 +48,51 @@ pub(crate) fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), StoreError>
         tx.execute_batch(script)?;
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
+    Ok(())
+}
+
+/// The part of migration 011 that needs the data key: every watchlist tag (rows, details,
+/// alerts) becomes the store's keyed form of it, and every entry's details are sealed again
+/// under the store's key.
+pub(crate) fn key_watchlist_tags(
+    tx: &Transaction<'_>,
+    cipher: &RowCipher,
+) -> Result<(), StoreError> {
+    let tag_of = |bytes: Vec<u8>, record: &str| -> Result<Tag, StoreError> {
+        Tag::try_from(bytes.as_slice()).map_err(|_| StoreError::Malformed {
+            record: record.into(),
+        })
+    };
+    let entries: Vec<(Vec<u8>, i64)> = tx
+        .prepare("SELECT tag, kind FROM watchlist_entries")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    tx.execute("DELETE FROM watchlist_entries", [])?;
+    let mut insert = tx.prepare("INSERT INTO watchlist_entries (tag, kind) VALUES (?1, ?2)")?;
+    for (tag, kind) in entries {
+        let tag = cipher.watchlist_tag(&tag_of(tag, "watchlist_entries")?);
+        insert.execute(params![&tag[..], kind])?;
+    }
+    let details: Vec<(Vec<u8>, Vec<u8>)> = tx
+        .prepare("SELECT tag, sealed FROM watchlist_details")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    tx.execute("DELETE FROM watchlist_details", [])?;
+    let mut insert = tx.prepare("INSERT INTO watchlist_details (tag, sealed) VALUES (?1, ?2)")?;
+    for (tag, sealed) in details {
+        let tag = cipher.watchlist_tag(&tag_of(tag, "watchlist_details")?);
+        let sealed = seal_bytes(cipher, &watchlist_details_context(&tag), &sealed)?;
+        insert.execute(params![&tag[..], sealed])?;
+    }
+    let alerts: Vec<(String, Vec<u8>)> = tx
+        .prepare("SELECT id, tag FROM watchlist_alerts")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut update = tx.prepare("UPDATE watchlist_alerts SET tag = ?2 WHERE id = ?1")?;
+    for (id, tag) in alerts {
+        let tag = cipher.watchlist_tag(&tag_of(tag, "watchlist_alerts")?);
+        update.execute(params![id, &tag[..]])?;
+    }
     Ok(())
 }
 

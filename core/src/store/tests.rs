@@ -264,6 +264,83 @@ fn the_upgrade_takes_the_unkeyed_digests_out_of_the_file() {
     );
 }
 
+/// A version 10 file holds the list's own tags (stretched under a salt the file names); the
+/// upgrade keys every tag by the store, seals each entry's details again, re-keys the alerts,
+/// and scrubs the file so the old tags are nowhere in it. The rows still answer look-ups.
+#[test]
+fn the_upgrade_keys_the_watchlist_tags_by_the_store() {
+    let old = tempfile::tempdir().unwrap();
+    let scripts: Vec<&str> = std::iter::once(schema::V1)
+        .chain(schema::MIGRATIONS[..9].iter().copied())
+        .collect();
+    old_store(old.path(), &scripts, 10, 5, b"old-store");
+    // Tags that look like the list's (random-looking bytes, never a run SQLite itself writes).
+    let list_tag = |i: u8| -> crate::crypto::Tag {
+        crate::crypto::sha256(&[i])[..crate::crypto::TAG_LEN]
+            .try_into()
+            .unwrap()
+    };
+    {
+        let conn = Connection::open(old.path().join(DB_FILE)).unwrap();
+        for i in 1..=200u8 {
+            conn.execute(
+                "INSERT INTO watchlist_entries (tag, kind) VALUES (?1, 1)",
+                [&list_tag(i)[..]],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO watchlist_details (tag, sealed) VALUES (?1, ?2)",
+                rusqlite::params![&list_tag(i)[..], format!("details-{i}").as_bytes()],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO watchlist_alerts (id, person_id, tag, list_version, raised_at, sealed)
+             VALUES ('alert-1', NULL, ?1, 1, 't', x'00')",
+            [&list_tag(7)[..]],
+        )
+        .unwrap();
+    }
+    // The search can fail: the list's tags are in the version 10 file.
+    assert!(contains(&raw_files(old.path()), &list_tag(7)));
+
+    let upgraded = Store::open(old.path(), &FixedKey([5; 32]), StoreOptions::default()).unwrap();
+    let cipher = upgraded.cipher();
+    let stored = cipher.watchlist_tag(&list_tag(7));
+    let (kind, details, alert_tag): (i64, Vec<u8>, Vec<u8>) = upgraded
+        .read(|c| {
+            Ok::<_, StoreError>((
+                c.query_row(
+                    "SELECT kind FROM watchlist_entries WHERE tag = ?1",
+                    [&stored[..]],
+                    |r| r.get(0),
+                )?,
+                c.query_row(
+                    "SELECT sealed FROM watchlist_details WHERE tag = ?1",
+                    [&stored[..]],
+                    |r| r.get(0),
+                )?,
+                c.query_row(
+                    "SELECT tag FROM watchlist_alerts WHERE id = 'alert-1'",
+                    [],
+                    |r| r.get(0),
+                )?,
+            ))
+        })
+        .unwrap();
+    assert_eq!(kind, 1);
+    let opened = open_bytes(cipher, &watchlist_details_context(&stored), &details).unwrap();
+    assert_eq!(&opened[..], b"details-7");
+    assert_eq!(alert_tag, stored.to_vec());
+    let after = raw_files(old.path());
+    for i in 1..=200u8 {
+        assert!(
+            !contains(&after, &list_tag(i)),
+            "list tag {i} left in the files"
+        );
+    }
+}
+
 mod clock_mark {
     use chrono::{DateTime, Duration, Utc};
 

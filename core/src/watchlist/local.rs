@@ -18,7 +18,9 @@ use crate::audit::Audited;
 use crate::crypto::{sha256, RowCipher, StretchParams, StretchedKey, Tag, EPOCH_SALT_LEN};
 use crate::outbox;
 use crate::store::Unlocked;
-use crate::store::{open_json, seal_json, timestamp, StoreError};
+use crate::store::{
+    open_bytes, open_json, seal_bytes, seal_json, timestamp, watchlist_details_context, StoreError,
+};
 use crate::Error;
 
 /// The list in use with what a look-up needs: its salt and stretching cost.
@@ -187,8 +189,13 @@ fn check_succession(current: Option<&Active>, manifest: &Manifest) -> Result<(),
 
 /// Verifies `bytes` and, only if every check passes, makes it the list in use inside `tx`.
 /// Any refusal leaves the previous list exactly as it was (the transaction rolls back).
+///
+/// The rows are stored keyed by this store (`RowCipher::watchlist_tag`) and each entry's
+/// details sealed again under the store's key: the file alone confirms no guess, even one
+/// stretched under the salt its manifest names.
 pub(crate) fn apply(
     tx: &Transaction<'_>,
+    cipher: &RowCipher,
     bytes: &[u8],
     policy: &WatchlistPolicy,
     now: DateTime<Utc>,
@@ -210,6 +217,7 @@ pub(crate) fn apply(
         let mut remove_details =
             tx.prepare_cached("DELETE FROM watchlist_details WHERE tag = ?1")?;
         for tag in payload.removes() {
+            let tag = cipher.watchlist_tag(&tag);
             let removed = remove_entry.execute([&tag[..]])?;
             if removed == 0 {
                 return Err(mixed("a removed entry is not in the list in use"));
@@ -223,11 +231,13 @@ pub(crate) fn apply(
         let mut add_details =
             tx.prepare_cached("INSERT INTO watchlist_details (tag, sealed) VALUES (?1, ?2)")?;
         for row in payload.adds() {
-            if add_entry.execute(params![&row.tag[..], row.kind.code()])? == 0 {
+            let tag = cipher.watchlist_tag(&row.tag);
+            if add_entry.execute(params![&tag[..], row.kind.code()])? == 0 {
                 return Err(mixed("an added entry is already in the list"));
             }
             if let Some(details) = row.details {
-                add_details.execute(params![&row.tag[..], details])?;
+                let sealed = seal_bytes(cipher, &watchlist_details_context(&tag), details)?;
+                add_details.execute(params![&tag[..], sealed])?;
             }
             count += 1;
         }
@@ -271,7 +281,15 @@ fn clear_alerts_not_listed(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<(
 /// A subject's stretched keys under the list in use, computed without holding the store.
 pub(crate) struct Prepared {
     list: Active,
-    keys: Vec<(RowKind, StretchedKey)>,
+    keys: Vec<Probed>,
+}
+
+/// One probe of a subject: its stretched key (the list's tag, reported to the server on a
+/// hit, and the key of the entry's details) and the tag as this store keeps it.
+struct Probed {
+    kind: RowKind,
+    key: StretchedKey,
+    stored: Tag,
 }
 
 /// Derives the subject's keys under the list in use; `None` when no list is loaded.
@@ -283,7 +301,16 @@ pub(crate) fn prepare(
         return Ok(None);
     };
     let probes = subject_probes(subject, unlocked.today())?;
-    let keys = derive_all(&probes, &list.stretch, &list.salt).map_err(WatchlistError::from)?;
+    let cipher = unlocked.cipher();
+    let keys = derive_all(&probes, &list.stretch, &list.salt)
+        .map_err(WatchlistError::from)?
+        .into_iter()
+        .map(|(kind, key)| Probed {
+            kind,
+            stored: cipher.watchlist_tag(&key.tag()),
+            key,
+        })
+        .collect();
     Ok(Some(Prepared { list, keys }))
 }
 
@@ -324,13 +351,13 @@ pub(crate) fn raise(
     let list = &prepared.list;
     let mut alerts = Vec::new();
     let mut entries = HashSet::new();
-    for (kind, key) in hits(tx, prepared, threshold)? {
-        let tag = key.tag();
-        if standing.contains(&tag) {
+    for probed in hits(tx, prepared, threshold)? {
+        let kind = probed.kind;
+        if standing.contains(&probed.stored) {
             continue;
         }
         let details = match kind {
-            RowKind::IdNumber => open_details(tx, key)?,
+            RowKind::IdNumber => open_details(tx, unlocked.cipher(), probed)?,
             _ => None,
         };
         // Two numbers of one listed person presented together make one alert.
@@ -357,7 +384,7 @@ pub(crate) fn raise(
             list_out_of_date: now >= list.info.expires_at,
             raised_at: now,
         };
-        record_alert(tx, unlocked, list, &tag, &alert)?;
+        record_alert(tx, unlocked, list, probed, &alert)?;
         alerts.push(alert);
     }
     alerts.sort_by_key(|a| std::cmp::Reverse(a.score));
@@ -374,20 +401,21 @@ fn hits<'p>(
     conn: &Connection,
     prepared: &'p Prepared,
     threshold: u8,
-) -> Result<Vec<(RowKind, &'p StretchedKey)>, StoreError> {
+) -> Result<Vec<&'p Probed>, StoreError> {
     let mut hits = Vec::new();
     let mut seen = HashSet::new();
-    for (kind, key) in &prepared.keys {
-        let tag = key.tag();
-        if score(*kind) >= threshold && seen.insert(tag) && listed_kind(conn, &tag)? == Some(*kind)
+    for probed in &prepared.keys {
+        if score(probed.kind) >= threshold
+            && seen.insert(probed.stored)
+            && listed_kind(conn, &probed.stored)? == Some(probed.kind)
         {
-            hits.push((*kind, key));
+            hits.push(probed);
         }
     }
-    if hits.iter().any(|(kind, _)| *kind == RowKind::IdNumber) {
-        hits.retain(|(kind, _)| *kind == RowKind::IdNumber);
+    if hits.iter().any(|p| p.kind == RowKind::IdNumber) {
+        hits.retain(|p| p.kind == RowKind::IdNumber);
     } else {
-        hits.sort_by_key(|(kind, _)| std::cmp::Reverse(score(*kind)));
+        hits.sort_by_key(|p| std::cmp::Reverse(score(p.kind)));
         hits.truncate(1);
     }
     Ok(hits)
@@ -401,15 +429,20 @@ fn listed_kind(conn: &Connection, tag: &Tag) -> Result<Option<RowKind>, StoreErr
     Ok(code.and_then(RowKind::from_code))
 }
 
-/// Opens an entry's details with the presented identifier's key. Details that fail to open
-/// or parse are left out (the alert still stands on the tag).
-fn open_details(conn: &Connection, key: &StretchedKey) -> Result<Option<EntryDetails>, StoreError> {
+/// Opens an entry's details: the store's seal, then the presented identifier's key. Details
+/// that fail to open or parse are left out (the alert still stands on the tag).
+fn open_details(
+    conn: &Connection,
+    cipher: &RowCipher,
+    probed: &Probed,
+) -> Result<Option<EntryDetails>, StoreError> {
     let sealed: Option<Vec<u8>> = conn
         .prepare_cached("SELECT sealed FROM watchlist_details WHERE tag = ?1")?
-        .query_row([&key.tag()[..]], |r| r.get(0))
+        .query_row([&probed.stored[..]], |r| r.get(0))
         .optional()?;
     Ok(sealed
-        .and_then(|s| key.open_details(&s).ok())
+        .and_then(|s| open_bytes(cipher, &watchlist_details_context(&probed.stored), &s).ok())
+        .and_then(|s| probed.key.open_details(&s).ok())
         .and_then(|plain| serde_json::from_slice(&plain).ok()))
 }
 
@@ -417,7 +450,7 @@ fn record_alert(
     tx: &Transaction<'_>,
     unlocked: &Unlocked<'_>,
     list: &Active,
-    tag: &Tag,
+    probed: &Probed,
     alert: &WatchlistAlert,
 ) -> Result<(), StoreError> {
     let cipher = unlocked.cipher();
@@ -433,7 +466,7 @@ fn record_alert(
     .execute(params![
         alert.alert_id,
         alert.person_id,
-        &tag[..],
+        &probed.stored[..],
         list.info.version as i64,
         timestamp(alert.raised_at),
         sealed
@@ -444,7 +477,8 @@ fn record_alert(
         list_id: &list.info.list_id,
         list_version: list.info.version,
         key_epoch: list.info.key_epoch,
-        tag: hex(tag),
+        // The list's own tag: the server maps it back to the entry.
+        tag: hex(&probed.key.tag()),
         matched_on: alert.matched_on,
         score: alert.score,
         person_id: alert.person_id.as_deref(),
@@ -473,7 +507,7 @@ pub(crate) fn recheck_person(
     let now = unlocked.now();
     let hits: HashSet<Tag> = hits(tx, prepared, threshold)?
         .into_iter()
-        .map(|(_, key)| key.tag())
+        .map(|p| p.stored)
         .collect();
     let mut active_tags = HashSet::new();
     let mut cleared = Vec::new();

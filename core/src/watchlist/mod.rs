@@ -1,12 +1,13 @@
 //! The watchlist: a signed, privacy-preserving offline copy of the wanted-persons list, and
 //! the alerts it raises when a coordinator registers, scans or looks up a listed person.
 //!
-//! Privacy (README, "Watchlist"): the phone holds no identifier, name or plain hash of
-//! anyone listed. Each row is a 16-byte tag: the Argon2id stretch of one identity number
-//! (or name key) under the key epoch's salt, so testing one guess costs a memory-hard
-//! derivation, on the phone and for an attacker holding its files and keys alike. An
-//! entry's details are sealed under a key derived from the same stretch, so only presenting
-//! the identity number opens them.
+//! Privacy (`docs/watchlist.md`, "What a stolen phone gives away"): the phone holds no
+//! identifier, name or plain hash of anyone listed. The list's tags are the Argon2id stretch
+//! of one identity number (or name key) under the key epoch's salt, and an entry's details are
+//! sealed under a key derived from the same stretch, so only presenting the identity number
+//! opens them. The phone stores each tag keyed by its own data key (HMAC) and seals the
+//! details again under it: the file alone confirms no guess, and with the key each guess
+//! still costs a memory-hard derivation.
 //!
 //! Integrity: a list version is trusted only after the root-signed delegation, the
 //! signer's manifest signature, the payload hash, expiry, version order, base version, key

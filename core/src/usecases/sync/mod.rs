@@ -39,7 +39,7 @@ impl Appliers for DomainAppliers {
             Bucket::Records => district::apply_records(tx, cipher, entries, now, report)?,
             Bucket::Permits => district::apply_permits(tx, cipher, entries, now, report)?,
             Bucket::Watchlist => {
-                let imported = watchlist::import(tx, entries, now, recovery)?;
+                let imported = watchlist::import(tx, cipher, entries, now, recovery)?;
                 report.watchlist_imported.extend(imported.applied);
                 report.watchlist_refused.extend(imported.refused);
             }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use lgt_protocol::{Entry, WatchlistEntry};
 use rusqlite::Transaction;
 
+use crate::crypto::RowCipher;
 use crate::store::StoreError;
 use crate::sync;
 use crate::watchlist::{self, ListInfo, ListStatus};
@@ -29,6 +30,7 @@ pub(super) struct Imported {
 /// they were applied before.
 pub(super) fn import(
     tx: &Transaction<'_>,
+    cipher: &RowCipher,
     entries: &[Entry],
     now: DateTime<Utc>,
     recovery: bool,
@@ -59,7 +61,7 @@ pub(super) fn import(
             continue;
         }
         tx.execute_batch("SAVEPOINT watchlist_import")?;
-        match watchlist::apply(tx, &bytes, policy, now) {
+        match watchlist::apply(tx, cipher, &bytes, policy, now) {
             Ok(info) => {
                 tx.execute_batch("RELEASE watchlist_import")?;
                 imported.applied.push(info);
