@@ -232,3 +232,137 @@ fn the_record_of_the_latest_time_altered_in_the_file_locks_until_a_sync() {
     phone.core.sync_now().unwrap();
     assert_eq!(locked_code(&phone, &name), None);
 }
+
+/// The thief (or a tool) editing the file without the key: each sealed row's associated data
+/// binds its own id and the rows it links to, so a sealed value copied into another row, a row
+/// re-pointed to another person, or a permit's older sealed state put back under its current
+/// version gives `store.corrupt`, never another row's data under the wrong person. Every
+/// tampering is undone before the next, and the untouched store reads as before.
+#[test]
+fn a_sealed_value_moved_to_another_row_person_or_version_does_not_open() {
+    use lgt_core::permit::{PermitCommand, PermitEvent};
+
+    let mut phone = Phone::new(84);
+    let receipts = phone.register(2);
+    let (a, b) = (&receipts[0], &receipts[1]);
+    let accepted = phone
+        .core
+        .permit(&PermitCommand::Accept {
+            person_id: a.person_id.clone(),
+        })
+        .unwrap();
+    let permit_id = accepted.permit.id.clone();
+    let file = rusqlite::Connection::open(phone.dir().join("store").join("lgt.db")).unwrap();
+    let sealed_at = |table: &str, id: &str| -> Vec<u8> {
+        file.query_row(
+            &format!("SELECT sealed FROM {table} WHERE id = ?1"),
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let permit_v1 = sealed_at("permits", &permit_id);
+    phone
+        .apply(
+            &permit_id,
+            1,
+            PermitEvent::Issue {
+                number: "GD2026000184".into(),
+            },
+        )
+        .unwrap();
+    let code = |result: Result<String, lgt_core::Error>| match result {
+        Ok(seen) => seen,
+        Err(e) => e.code().to_owned(),
+    };
+    // What the untouched store shows, as one string per look: the person's registrations and
+    // documents, and the permit.
+    let person = |person_id: &str| {
+        code(
+            phone
+                .core
+                .export_person(person_id)
+                .map(|e| format!("{:?}{:?}", e.registrations, e.person.identifiers)),
+        )
+    };
+    let permit = || {
+        code(
+            phone
+                .core
+                .permit_show(&permit_id)
+                .map(|p| format!("{:?}", p.permit)),
+        )
+    };
+    let (person_a, person_b, permit_now) = (person(&a.person_id), person(&b.person_id), permit());
+    assert!(!person_a.contains("store.corrupt") && !permit_now.contains("store.corrupt"));
+
+    let tamper = |sql: &str, params: &[&dyn rusqlite::ToSql]| {
+        file.execute(sql, params).unwrap();
+    };
+    // 1. A's registration re-pointed to B.
+    tamper(
+        "UPDATE registrations SET person_id = ?2 WHERE id = ?1",
+        &[&a.registration_id, &b.person_id],
+    );
+    assert_eq!(person(&b.person_id), "store.corrupt");
+    tamper(
+        "UPDATE registrations SET person_id = ?2 WHERE id = ?1",
+        &[&a.registration_id, &a.person_id],
+    );
+    // 2. A's sealed registration copied into B's registration row.
+    let (reg_a, reg_b) = (
+        sealed_at("registrations", &a.registration_id),
+        sealed_at("registrations", &b.registration_id),
+    );
+    tamper(
+        "UPDATE registrations SET sealed = ?2 WHERE id = ?1",
+        &[&b.registration_id, &reg_a],
+    );
+    assert_eq!(person(&b.person_id), "store.corrupt");
+    tamper(
+        "UPDATE registrations SET sealed = ?2 WHERE id = ?1",
+        &[&b.registration_id, &reg_b],
+    );
+    // 3. A's identity document re-pointed to B.
+    let document_a: String = file
+        .query_row(
+            "SELECT id FROM person_identifiers WHERE person_id = ?1",
+            [&a.person_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    tamper(
+        "UPDATE person_identifiers SET person_id = ?2 WHERE id = ?1",
+        &[&document_a, &b.person_id],
+    );
+    assert_eq!(person(&b.person_id), "store.corrupt");
+    tamper(
+        "UPDATE person_identifiers SET person_id = ?2 WHERE id = ?1",
+        &[&document_a, &a.person_id],
+    );
+    // 4. The permit moved to B, and its version-1 state put back under version 2.
+    tamper(
+        "UPDATE permits SET person_id = ?2 WHERE id = ?1",
+        &[&permit_id, &b.person_id],
+    );
+    assert_eq!(permit(), "store.corrupt");
+    tamper(
+        "UPDATE permits SET person_id = ?2 WHERE id = ?1",
+        &[&permit_id, &a.person_id],
+    );
+    let permit_v2 = sealed_at("permits", &permit_id);
+    tamper(
+        "UPDATE permits SET sealed = ?2 WHERE id = ?1",
+        &[&permit_id, &permit_v1],
+    );
+    assert_eq!(permit(), "store.corrupt");
+    tamper(
+        "UPDATE permits SET sealed = ?2 WHERE id = ?1",
+        &[&permit_id, &permit_v2],
+    );
+    // Every tampering undone: the store reads exactly as before.
+    assert_eq!(
+        (person(&a.person_id), person(&b.person_id), permit()),
+        (person_a, person_b, permit_now)
+    );
+}

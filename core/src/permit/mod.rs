@@ -14,7 +14,7 @@ use crate::crypto::{BlindIndex, RowCipher};
 use crate::outbox;
 use crate::registration::{self, RegistrationStatus};
 use crate::store::Unlocked;
-use crate::store::{open_json, seal_json, timestamp, StoreError};
+use crate::store::{context, open_json, seal_json, timestamp, StoreError};
 use crate::Error;
 
 /// What a coordinator asks of a permit.
@@ -160,8 +160,11 @@ fn save(
 ) -> Result<(), Error> {
     let cipher = unlocked.cipher();
     let now = unlocked.now();
-    let context = format!("permits:{}", next.id);
-    let sealed = seal_json(cipher, &context, next)?;
+    let sealed = seal_json(
+        cipher,
+        &context::permit(&next.id, &next.person_id, next.version),
+        next,
+    )?;
     let number_blind = next
         .number
         .as_deref()
@@ -203,7 +206,7 @@ fn save(
     }
     let event_sealed = seal_json(
         cipher,
-        &format!("permit_events:{}:{}", next.id, next.version),
+        &context::permit_event(&next.id, next.version),
         event,
     )?;
     tx.execute(
@@ -257,16 +260,21 @@ fn stored(
     cipher: &RowCipher,
     permit_id: &str,
 ) -> Result<Option<Permit>, StoreError> {
-    let sealed: Option<Vec<u8>> = conn
+    let row: Option<(String, u32, Vec<u8>)> = conn
         .query_row(
-            "SELECT sealed FROM permits WHERE id = ?1",
+            "SELECT person_id, version, sealed FROM permits WHERE id = ?1",
             [permit_id],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    sealed
-        .map(|sealed| open_json(cipher, &format!("permits:{permit_id}"), &sealed))
-        .transpose()
+    row.map(|(person_id, version, sealed)| {
+        open_json(
+            cipher,
+            &context::permit(permit_id, &person_id, version),
+            &sealed,
+        )
+    })
+    .transpose()
 }
 
 fn events(
@@ -290,7 +298,7 @@ fn events(
     let mut out = Vec::new();
     for row in rows {
         let (version, occurred_on, recorded_at, actor, sealed) = row?;
-        let context = format!("permit_events:{permit_id}:{version}");
+        let context = context::permit_event(permit_id, version);
         let occurred_on = occurred_on.parse().map_err(|_| StoreError::Malformed {
             record: context.clone(),
         })?;
@@ -420,7 +428,11 @@ fn write_row(
     permit: &Permit,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), StoreError> {
-    let sealed = seal_json(cipher, &format!("permits:{}", permit.id), permit)?;
+    let sealed = seal_json(
+        cipher,
+        &context::permit(&permit.id, &permit.person_id, permit.version),
+        permit,
+    )?;
     let number_blind = permit
         .number
         .as_deref()

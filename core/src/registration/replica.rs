@@ -271,28 +271,27 @@ pub(crate) fn foldable(conn: &Connection) -> Result<Vec<(String, String)>, Store
     Ok(ready)
 }
 
-/// Folds person `alias` into `person`: identifiers, names and registrations move; the
-/// alias's row goes. What else names the alias (permits, alerts) must have moved first.
-pub(crate) fn fold(tx: &Transaction<'_>, alias: &str, person: &str) -> Result<(), StoreError> {
+/// Folds person `alias` into `person`: identifiers, names and registrations move (sealed
+/// again, bound to `person`); the alias's row goes. What else names the alias (permits,
+/// alerts) must have moved first.
+pub(crate) fn fold(
+    tx: &Transaction<'_>,
+    cipher: &RowCipher,
+    alias: &str,
+    person: &str,
+) -> Result<(), StoreError> {
     tx.execute(
         "DELETE FROM person_identifiers WHERE person_id = ?1
          AND blind IN (SELECT blind FROM person_identifiers WHERE person_id = ?2)",
         params![alias, person],
     )?;
-    tx.execute(
-        "UPDATE person_identifiers SET person_id = ?2 WHERE person_id = ?1",
-        params![alias, person],
-    )?;
+    repo::move_to_person(tx, cipher, alias, person)?;
     tx.execute(
         "INSERT OR IGNORE INTO person_names (person_id, blind)
          SELECT ?2, blind FROM person_names WHERE person_id = ?1",
         params![alias, person],
     )?;
     tx.execute("DELETE FROM person_names WHERE person_id = ?1", [alias])?;
-    tx.execute(
-        "UPDATE registrations SET person_id = ?2 WHERE person_id = ?1",
-        params![alias, person],
-    )?;
     tx.execute("DELETE FROM persons WHERE id = ?1", [alias])?;
     Ok(())
 }

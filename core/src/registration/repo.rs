@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::model::*;
 use crate::crypto::{BlindIndex, RowCipher};
-use crate::store::{open_json, seal_json, timestamp, StoreError};
+use crate::store::{context, open_bytes, open_json, seal_bytes, seal_json, timestamp, StoreError};
 
 /// The person holding `blind` (an ID-number blind index), if any.
 pub(crate) fn person_by_identifier(
@@ -88,7 +88,11 @@ pub(crate) fn insert_identifier(
         "UPDATE person_identifiers SET superseded_at = ?2 WHERE person_id = ?1 AND superseded_at IS NULL",
     )?
     .execute(params![person_id, at])?;
-    let sealed = seal_json(cipher, &format!("person_identifiers:{id}"), document)?;
+    let sealed = seal_json(
+        cipher,
+        &context::person_identifier(&id, person_id),
+        document,
+    )?;
     let blind = cipher.blind(BlindIndex::IdNumber, &document.number);
     conn.prepare_cached(
         "INSERT INTO person_identifiers (id, person_id, blind, sealed, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -113,7 +117,11 @@ pub(crate) fn insert_identifier_as(
     }
     let id = uuid::Uuid::now_v7().to_string();
     let at = timestamp(at);
-    let sealed = seal_json(cipher, &format!("person_identifiers:{id}"), document)?;
+    let sealed = seal_json(
+        cipher,
+        &context::person_identifier(&id, person_id),
+        document,
+    )?;
     let blind = cipher.blind(BlindIndex::IdNumber, &document.number);
     conn.prepare_cached(
         "INSERT INTO person_identifiers (id, person_id, blind, sealed, recorded_at, superseded_at)
@@ -143,7 +151,7 @@ pub(crate) fn identifiers(
     let mut out = Vec::new();
     for row in rows {
         let (id, sealed, recorded_at, superseded_at) = row?;
-        let document = open_json(cipher, &format!("person_identifiers:{id}"), &sealed)?;
+        let document = open_json(cipher, &context::person_identifier(&id, person_id), &sealed)?;
         out.push(Identifier {
             id,
             document,
@@ -152,6 +160,38 @@ pub(crate) fn identifiers(
         });
     }
     Ok(out)
+}
+
+/// Moves the identity documents and registrations of person `from` to person `to`, each
+/// sealed again under its context bound to `to`.
+pub(crate) fn move_to_person(
+    conn: &Connection,
+    cipher: &RowCipher,
+    from: &str,
+    to: &str,
+) -> Result<(), StoreError> {
+    type Bound = fn(&str, &str) -> String;
+    let tables: [(&str, Bound); 2] = [
+        ("person_identifiers", context::person_identifier),
+        ("registrations", context::registration),
+    ];
+    for (table, bound) in tables {
+        let rows: Vec<(String, Vec<u8>)> = conn
+            .prepare_cached(&format!(
+                "SELECT id, sealed FROM {table} WHERE person_id = ?1"
+            ))?
+            .query_map([from], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (id, sealed) in rows {
+            let plain = open_bytes(cipher, &bound(&id, from), &sealed)?;
+            let sealed = seal_bytes(cipher, &bound(&id, to), &plain)?;
+            conn.prepare_cached(&format!(
+                "UPDATE {table} SET person_id = ?2, sealed = ?3 WHERE id = ?1"
+            ))?
+            .execute(params![id, to, sealed])?;
+        }
+    }
+    Ok(())
 }
 
 /// Makes `name` findable for this person (idempotent).
@@ -218,7 +258,7 @@ pub(crate) fn save_registration(
     registration: &Registration,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let sealed = seal_json(cipher, &format!("registrations:{id}"), registration)?;
+    let sealed = seal_json(cipher, &context::registration(id, person_id), registration)?;
     let house_blind = cipher.blind(BlindIndex::HouseCode, &registration.dwelling.house_code);
     let (status, closed_at) = match status {
         RegistrationStatus::Active => ("active", None),
@@ -238,13 +278,15 @@ pub(crate) fn save_registration(
 
 /// Fills the house-code index of registrations written before it existed.
 pub(crate) fn index_house_codes(conn: &Connection, cipher: &RowCipher) -> Result<(), StoreError> {
-    let missing: Vec<(String, Vec<u8>)> = conn
-        .prepare_cached("SELECT id, sealed FROM registrations WHERE house_blind IS NULL")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+    let missing: Vec<(String, String, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT id, person_id, sealed FROM registrations WHERE house_blind IS NULL",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
-    for (id, sealed) in missing {
+    for (id, person_id, sealed) in missing {
         let registration: Registration =
-            open_json(cipher, &format!("registrations:{id}"), &sealed)?;
+            open_json(cipher, &context::registration(&id, &person_id), &sealed)?;
         let blind = cipher.blind(BlindIndex::HouseCode, &registration.dwelling.house_code);
         conn.prepare_cached("UPDATE registrations SET house_blind = ?2 WHERE id = ?1")?
             .execute(params![id, blind])?;
@@ -307,7 +349,7 @@ fn record(
     sealed: &[u8],
     cipher: &RowCipher,
 ) -> Result<RegistrationRecord, StoreError> {
-    let context = format!("registrations:{id}");
+    let context = context::registration(&id, &person_id);
     let status = match status {
         "active" => RegistrationStatus::Active,
         "closed" => RegistrationStatus::Closed,

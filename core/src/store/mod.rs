@@ -23,7 +23,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use uuid::Uuid;
 
-use crate::crypto::{CryptoError, KeyError, KeyProvider, RowCipher, Tag};
+use crate::crypto::{CryptoError, KeyError, KeyProvider, RowCipher};
 use crate::session::Session;
 
 pub(crate) use lock::{anchor as anchor_time, note_audited as note_audited_time};
@@ -211,6 +211,9 @@ impl Store {
             if version < schema::WATCHLIST_KEYED_VERSION {
                 schema::key_watchlist_tags(&tx, &cipher)?;
             }
+            if version < schema::LINKS_BOUND_VERSION {
+                schema::bind_links(&tx, &cipher)?;
+            }
             tx.commit()?;
             if version < schema::WATCHLIST_KEYED_VERSION {
                 schema::scrub(&conn)?;
@@ -355,10 +358,44 @@ pub(crate) fn open_bytes(
         })
 }
 
-/// The context of an entry's details (`watchlist_details:<tag as this store keeps it>`).
-pub(crate) fn watchlist_details_context(stored_tag: &Tag) -> String {
-    let hex: String = stored_tag.iter().map(|b| format!("{b:02x}")).collect();
-    format!("watchlist_details:{hex}")
+/// The associated data a sealed row is bound to: its table and id, and the columns that link
+/// it to other rows (its person, its version). A sealed value copied into another row,
+/// re-pointed in the file to another person, or put back at another version fails to open
+/// (`store.corrupt`). Every seal and open of these tables goes through these, and every write
+/// that changes a link seals the row again.
+pub(crate) mod context {
+    use crate::crypto::Tag;
+
+    /// A person's identity document (`person_identifiers`).
+    pub(crate) fn person_identifier(id: &str, person_id: &str) -> String {
+        format!("person_identifiers:{id}:person:{person_id}")
+    }
+
+    /// A registration, bound to the person it belongs to.
+    pub(crate) fn registration(id: &str, person_id: &str) -> String {
+        format!("registrations:{id}:person:{person_id}")
+    }
+
+    /// A permit's current state, bound to its holder and its version.
+    pub(crate) fn permit(id: &str, person_id: &str, version: u32) -> String {
+        format!("permits:{id}:person:{person_id}:version:{version}")
+    }
+
+    /// One event of a permit's history, at the version it made.
+    pub(crate) fn permit_event(permit_id: &str, version: u32) -> String {
+        format!("permit_events:{permit_id}:{version}")
+    }
+
+    /// A watchlist alert, bound to the person it concerns (none for a look-up).
+    pub(crate) fn watchlist_alert(id: &str, person_id: Option<&str>) -> String {
+        format!("watchlist_alerts:{id}:person:{}", person_id.unwrap_or("-"))
+    }
+
+    /// An entry's details (`watchlist_details`, by the tag as this store keeps it).
+    pub(crate) fn watchlist_details(stored_tag: &Tag) -> String {
+        let hex: String = stored_tag.iter().map(|b| format!("{b:02x}")).collect();
+        format!("watchlist_details:{hex}")
+    }
 }
 
 /// Serialises `value` and seals it for the row named by `context` (`table:id`).

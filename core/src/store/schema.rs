@@ -5,11 +5,11 @@
 
 use rusqlite::{params, Transaction};
 
-use super::{seal_bytes, watchlist_details_context, StoreError};
+use super::{context, open_bytes, seal_bytes, StoreError};
 use crate::crypto::{RowCipher, Tag};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u32 = 11;
+pub const CURRENT_VERSION: u32 = 12;
 
 /// The version that took the unkeyed digests out of the file (migration 009): a file
 /// upgraded from before it is scrubbed ([`scrub`]).
@@ -18,6 +18,10 @@ pub(crate) const AT_REST_VERSION: u32 = 9;
 /// The version that keyed the watchlist's tags by the store (migration 011): a file upgraded
 /// from before it has its rows re-keyed ([`key_watchlist_tags`]) and is then scrubbed.
 pub(crate) const WATCHLIST_KEYED_VERSION: u32 = 11;
+
+/// The version that bound each sealed row to the rows it links to (migration 012): a file
+/// upgraded from before it has those rows sealed again ([`bind_links`]).
+pub(crate) const LINKS_BOUND_VERSION: u32 = 12;
 
 /// The first released schema, kept verbatim.
 pub(crate) const V1: &str = include_str!("sql/v1.sql");
@@ -34,6 +38,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/migrations/009_at_rest.sql"),
     include_str!("sql/migrations/010_replica_deferred.sql"),
     include_str!("sql/migrations/011_watchlist_keyed.sql"),
+    include_str!("sql/migrations/012_links_bound.sql"),
 ];
 
 /// Brings the database in `tx` from `from` to [`CURRENT_VERSION`]; `from == 0` is a new file.
@@ -81,7 +86,7 @@ pub(crate) fn key_watchlist_tags(
     let mut insert = tx.prepare("INSERT INTO watchlist_details (tag, sealed) VALUES (?1, ?2)")?;
     for (tag, sealed) in details {
         let tag = cipher.watchlist_tag(&tag_of(tag, "watchlist_details")?);
-        let sealed = seal_bytes(cipher, &watchlist_details_context(&tag), &sealed)?;
+        let sealed = seal_bytes(cipher, &context::watchlist_details(&tag), &sealed)?;
         insert.execute(params![&tag[..], sealed])?;
     }
     let alerts: Vec<(String, Vec<u8>)> = tx
@@ -92,6 +97,44 @@ pub(crate) fn key_watchlist_tags(
     for (id, tag) in alerts {
         let tag = cipher.watchlist_tag(&tag_of(tag, "watchlist_alerts")?);
         update.execute(params![id, &tag[..]])?;
+    }
+    Ok(())
+}
+
+/// Migration 012: seals again, under [`context`], every row whose context before named only
+/// its table and id (identity documents, registrations, permits, alerts), so the person and
+/// version columns beside them are bound from now on.
+pub(crate) fn bind_links(tx: &Transaction<'_>, cipher: &RowCipher) -> Result<(), StoreError> {
+    // (table, what links it, the context it is sealed under from now on)
+    type Bound = fn(&str, &str, u32) -> String;
+    let tables: [(&str, &str, Bound); 4] = [
+        ("person_identifiers", "person_id, 0", |id, person, _| {
+            context::person_identifier(id, person)
+        }),
+        ("registrations", "person_id, 0", |id, person, _| {
+            context::registration(id, person)
+        }),
+        ("permits", "person_id, version", context::permit),
+        (
+            "watchlist_alerts",
+            "coalesce(person_id, ''), 0",
+            |id, person, _| context::watchlist_alert(id, (!person.is_empty()).then_some(person)),
+        ),
+    ];
+    for (table, links, bound) in tables {
+        let rows: Vec<(String, String, u32, Vec<u8>)> = tx
+            .prepare(&format!("SELECT id, {links}, sealed FROM {table}"))?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut update = tx.prepare(&format!("UPDATE {table} SET sealed = ?2 WHERE id = ?1"))?;
+        for (id, person, version, sealed) in rows {
+            // A row that did not open before stays as it is: reading it says `store.corrupt`.
+            let Ok(plain) = open_bytes(cipher, &format!("{table}:{id}"), &sealed) else {
+                continue;
+            };
+            let sealed = seal_bytes(cipher, &bound(&id, &person, version), &plain)?;
+            update.execute(params![id, sealed])?;
+        }
     }
     Ok(())
 }

@@ -329,7 +329,7 @@ fn the_upgrade_keys_the_watchlist_tags_by_the_store() {
         })
         .unwrap();
     assert_eq!(kind, 1);
-    let opened = open_bytes(cipher, &watchlist_details_context(&stored), &details).unwrap();
+    let opened = open_bytes(cipher, &context::watchlist_details(&stored), &details).unwrap();
     assert_eq!(&opened[..], b"details-7");
     assert_eq!(alert_tag, stored.to_vec());
     let after = raw_files(old.path());
@@ -339,6 +339,96 @@ fn the_upgrade_keys_the_watchlist_tags_by_the_store() {
             "list tag {i} left in the files"
         );
     }
+}
+
+/// A version 11 file's rows are sealed under their table and id only; the upgrade seals them
+/// again bound to their person (and a permit to its version), and leaves a row that did not
+/// open as it was.
+#[test]
+fn the_upgrade_binds_each_sealed_row_to_the_rows_it_links_to() {
+    let old = tempfile::tempdir().unwrap();
+    let scripts: Vec<&str> = std::iter::once(schema::V1)
+        .chain(schema::MIGRATIONS[..10].iter().copied())
+        .collect();
+    old_store(old.path(), &scripts, 11, 5, b"old-store");
+    let cipher = RowCipher::new(&DataKey::from_bytes([5; 32]));
+    {
+        let conn = Connection::open(old.path().join(DB_FILE)).unwrap();
+        let seal = |context: &str| cipher.seal(context, context.as_bytes()).unwrap();
+        conn.execute(
+            "INSERT INTO person_identifiers (id, person_id, blind, sealed, recorded_at)
+             VALUES ('i1', 'p1', x'01', ?1, 't')",
+            [seal("person_identifiers:i1")],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO registrations (id, person_id, status, created_at, sealed)
+             VALUES ('r1', 'p1', 'active', 't', ?1), ('r2', 'p1', 'active', 't', x'00')",
+            [seal("registrations:r1")],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO permits (id, person_id, state, version, updated_at, sealed)
+             VALUES ('m1', 'p1', 'issued', 2, 't', ?1)",
+            [seal("permits:m1")],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO watchlist_alerts (id, person_id, tag, list_version, raised_at, sealed)
+             VALUES ('a1', 'p1', x'01', 1, 't', ?1), ('a2', NULL, x'02', 1, 't', ?2)",
+            [seal("watchlist_alerts:a1"), seal("watchlist_alerts:a2")],
+        )
+        .unwrap();
+    }
+    let upgraded = Store::open(old.path(), &FixedKey([5; 32]), StoreOptions::default()).unwrap();
+    let sealed = |table: &str, id: &str| -> Vec<u8> {
+        upgraded
+            .read(|c| {
+                c.query_row(
+                    &format!("SELECT sealed FROM {table} WHERE id = ?1"),
+                    [id],
+                    |r| r.get(0),
+                )
+                .map_err(StoreError::from)
+            })
+            .unwrap()
+    };
+    let opens = |table: &str, id: &str, context: String, was: &str| {
+        let plain = cipher.open(&context, &sealed(table, id)).unwrap();
+        assert_eq!(&plain[..], was.as_bytes(), "{table}:{id}");
+        assert!(cipher.open(was, &sealed(table, id)).is_err());
+    };
+    opens(
+        "person_identifiers",
+        "i1",
+        context::person_identifier("i1", "p1"),
+        "person_identifiers:i1",
+    );
+    opens(
+        "registrations",
+        "r1",
+        context::registration("r1", "p1"),
+        "registrations:r1",
+    );
+    opens(
+        "permits",
+        "m1",
+        context::permit("m1", "p1", 2),
+        "permits:m1",
+    );
+    opens(
+        "watchlist_alerts",
+        "a1",
+        context::watchlist_alert("a1", Some("p1")),
+        "watchlist_alerts:a1",
+    );
+    opens(
+        "watchlist_alerts",
+        "a2",
+        context::watchlist_alert("a2", None),
+        "watchlist_alerts:a2",
+    );
+    assert_eq!(sealed("registrations", "r2"), vec![0u8]);
 }
 
 mod clock_mark {

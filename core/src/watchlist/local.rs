@@ -18,9 +18,7 @@ use crate::audit::Audited;
 use crate::crypto::{sha256, RowCipher, StretchParams, StretchedKey, Tag, EPOCH_SALT_LEN};
 use crate::outbox;
 use crate::store::Unlocked;
-use crate::store::{
-    open_bytes, open_json, seal_bytes, seal_json, timestamp, watchlist_details_context, StoreError,
-};
+use crate::store::{context, open_bytes, open_json, seal_bytes, seal_json, timestamp, StoreError};
 use crate::Error;
 
 /// The list in use with what a look-up needs: its salt and stretching cost.
@@ -236,7 +234,7 @@ pub(crate) fn apply(
                 return Err(mixed("an added entry is already in the list"));
             }
             if let Some(details) = row.details {
-                let sealed = seal_bytes(cipher, &watchlist_details_context(&tag), details)?;
+                let sealed = seal_bytes(cipher, &context::watchlist_details(&tag), details)?;
                 add_details.execute(params![&tag[..], sealed])?;
             }
             count += 1;
@@ -441,7 +439,7 @@ fn open_details(
         .query_row([&probed.stored[..]], |r| r.get(0))
         .optional()?;
     Ok(sealed
-        .and_then(|s| open_bytes(cipher, &watchlist_details_context(&probed.stored), &s).ok())
+        .and_then(|s| open_bytes(cipher, &context::watchlist_details(&probed.stored), &s).ok())
         .and_then(|s| probed.key.open_details(&s).ok())
         .and_then(|plain| serde_json::from_slice(&plain).ok()))
 }
@@ -456,7 +454,7 @@ fn record_alert(
     let cipher = unlocked.cipher();
     let sealed = seal_json(
         cipher,
-        &format!("watchlist_alerts:{}", alert.alert_id),
+        &context::watchlist_alert(&alert.alert_id, alert.person_id.as_deref()),
         alert,
     )?;
     tx.prepare_cached(
@@ -574,15 +572,18 @@ pub(crate) fn standing_alerts(
     conn: &Connection,
     unlocked: &Unlocked<'_>,
 ) -> Result<Vec<WatchlistAlert>, StoreError> {
-    let rows: Vec<(String, Vec<u8>)> = conn
+    let rows: Vec<(String, Option<String>, Vec<u8>)> = conn
         .prepare_cached(
-            "SELECT id, sealed FROM watchlist_alerts WHERE cleared_at IS NULL
+            "SELECT id, person_id, sealed FROM watchlist_alerts WHERE cleared_at IS NULL
              ORDER BY raised_at DESC, id DESC",
         )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
     rows.iter()
-        .map(|(id, sealed)| open_json(unlocked.cipher(), &format!("watchlist_alerts:{id}"), sealed))
+        .map(|(id, person_id, sealed)| {
+            let context = context::watchlist_alert(id, person_id.as_deref());
+            open_json(unlocked.cipher(), &context, sealed)
+        })
         .collect()
 }
 
@@ -599,14 +600,15 @@ pub(crate) fn repoint_alerts(
         .query_map([alias], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     for (id, sealed) in rows {
-        let context = format!("watchlist_alerts:{id}");
-        let alert: WatchlistAlert = open_json(cipher, &context, &sealed)?;
+        let before = context::watchlist_alert(&id, Some(alias));
+        let alert: WatchlistAlert = open_json(cipher, &before, &sealed)?;
         let alert = WatchlistAlert {
             person_id: Some(person.to_owned()),
             ..alert
         };
+        let after = context::watchlist_alert(&id, Some(person));
         tx.prepare_cached("UPDATE watchlist_alerts SET person_id = ?2, sealed = ?3 WHERE id = ?1")?
-            .execute(params![id, person, seal_json(cipher, &context, &alert)?])?;
+            .execute(params![id, person, seal_json(cipher, &after, &alert)?])?;
     }
     Ok(())
 }

@@ -32,7 +32,7 @@ pub(super) fn apply_records(
     for (alias, person) in replica::foldable(tx)? {
         permit::repoint(tx, cipher, &alias, &person, now)?;
         watchlist::repoint_alerts(tx, cipher, &alias, &person)?;
-        replica::fold(tx, &alias, &person)?;
+        replica::fold(tx, cipher, &alias, &person)?;
     }
     Ok(())
 }
