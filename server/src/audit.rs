@@ -238,12 +238,15 @@ pub(crate) async fn upload(
             Ok(response)
         }
         Outcome::Failed(error) => Err(error),
-        Outcome::Refused(Refusal::BadSignature) => Err(ApiError::bad_request(
-            "audit.bad_head_signature",
-            "the head is not signed by this device's key",
-        )),
+        Outcome::Refused(Refusal::BadSignature) => {
+            tx.rollback().await?;
+            Err(ApiError::bad_request(
+                "audit.bad_head_signature",
+                "the head is not signed by this device's key",
+            ))
+        }
         Outcome::Refused(Refusal::Rewritten(seq)) => {
-            drop(tx);
+            tx.rollback().await?;
             sqlx::query(
                 "UPDATE devices SET audit_rewritten_at = $2 WHERE id = $1 AND audit_rewritten_at IS NULL",
             )
@@ -327,15 +330,30 @@ async fn store_records(
         if before != Some(first.prev) {
             return Err(rewritten(first.record.seq));
         }
-        let received_at = now();
-        for record in records {
-            let seq = record.record.seq;
-            if seq <= held_seq {
-                if held_hash(conn, device, seq).await? != Some(record.hash) {
-                    return Err(rewritten(seq));
-                }
-                continue;
+        // The records it holds already must be the same ones (a batch sent again).
+        let last = records.last().map_or(0, |r| r.record.seq);
+        let held_range: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT seq, chain_hash FROM audit_records
+             WHERE device_id = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq",
+        )
+        .bind(&device.id)
+        .bind(first.record.seq)
+        .bind(last.min(held_seq))
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut held_range = held_range.into_iter();
+        for record in records.iter().take_while(|r| r.record.seq <= held_seq) {
+            let same = held_range.next().is_some_and(|(seq, hash)| {
+                seq == record.record.seq && hash_of(&hash) == Some(record.hash)
+            });
+            if !same {
+                return Err(rewritten(record.record.seq));
             }
+        }
+        let received_at = now();
+        let before_seq = held_seq;
+        for record in records.iter().filter(|r| r.record.seq > before_seq) {
+            let seq = record.record.seq;
             let r = record.record;
             sqlx::query(
                 "INSERT INTO audit_records (device_id, seq, at, actor, action, record_kind, record_id,
@@ -357,12 +375,16 @@ async fn store_records(
             held_seq = seq;
             held = record.hash;
         }
-        sqlx::query("UPDATE devices SET audit_chain_seq = $2, audit_chain_hash = $3 WHERE id = $1")
+        if held_seq > before_seq {
+            sqlx::query(
+                "UPDATE devices SET audit_chain_seq = $2, audit_chain_hash = $3 WHERE id = $1",
+            )
             .bind(&device.id)
             .bind(held_seq)
             .bind(hex(&held))
             .execute(&mut *conn)
             .await?;
+        }
     }
     let held_point = (held_seq > 0).then(|| AuditChainPoint {
         seq: held_seq,
