@@ -5,7 +5,8 @@
 //! phone's own check passes) is refused and the device flagged; a signing client of our own
 //! cannot store records whose links do not hash, nor a head signed by another key; a lost
 //! phone's history stays on the server, with no personal value; normal syncs of several
-//! batches leave the server holding exactly the phone's chain. SQLite and PostgreSQL.
+//! batches leave the server holding exactly the phone's chain, and a long backlog goes over
+//! several syncs. SQLite and PostgreSQL.
 
 use lgt_core::crypto::{audit_chain_hash, KeyFile, KeyProvider, RowCipher};
 use lgt_e2e::signer::{audit_head, audit_records, device, last_head, upload_audit};
@@ -544,5 +545,34 @@ fn normal_syncs_in_several_batches_leave_the_server_holding_the_phones_chain() {
         assert!(page.check.intact);
         assert_eq!(page.records.len(), 50);
         assert_eq!(page.records[0].seq, 201);
+    }
+}
+
+#[test]
+fn a_long_backlog_goes_over_several_syncs_each_of_them_successful() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let phone = Phone::new(65);
+        phone.enroll(&server.url, &server.enrollment_code("c1", "110105"));
+        phone.sync_until_quiet(3);
+        let id = device_id(&phone);
+        let start = server_chain(&server, &id).len();
+        // More than one sync uploads (25 batches of 200).
+        for _ in 0..5_100 {
+            phone.core.sync_replica(Bucket::Records).unwrap();
+        }
+        phone.core.sync_now().unwrap();
+        assert_eq!(
+            server_chain(&server, &id).len(),
+            start + 5_000,
+            "{backend:?}"
+        );
+        phone.core.sync_now().unwrap();
+        let held = server_chain(&server, &id);
+        assert!(held.len() > start + 5_100, "{}", held.len());
+        assert_eq!(
+            held.iter().map(|(row, _)| row.clone()).collect::<Vec<_>>(),
+            phone_chain(&phone)[..held.len()].to_vec()
+        );
     }
 }

@@ -65,6 +65,10 @@ const AUDIT_BATCH: usize = if MAX_AUDIT_RECORDS < 200 {
     200
 };
 
+/// Audit uploads per sync: a longer backlog (a phone upgraded with a long trail) goes over the
+/// next syncs, so one sync stays within the server's request rate.
+const AUDIT_UPLOADS_PER_SYNC: usize = 25;
+
 /// Entries pulled in one sync past which the WAL is checkpointed and cut back at once.
 const LARGE_PULL: usize = 1000;
 
@@ -454,7 +458,7 @@ async fn upload_audit(
     };
     let mut from = store.read(state::audit_uploaded)? + 1;
     let mut last_held = None;
-    loop {
+    for _ in 0..AUDIT_UPLOADS_PER_SYNC {
         let records = store
             .read(|conn| audit::chain_records(conn, from, seq, AUDIT_BATCH))?
             .into_iter()
@@ -505,6 +509,8 @@ async fn upload_audit(
             }
         }
     }
+    // The rest goes with the next syncs.
+    Ok(())
 }
 
 /// Anchors the head of this store's audit chain on the server, proving first that the chain
