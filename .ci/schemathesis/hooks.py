@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 DEVICE = os.environ["LGT_ST_DEVICE"]
 KEY = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(os.environ["LGT_ST_KEY"]))
-SIGNED = {"/v1/push", "/v1/pull", "/v1/numbers", "/v1/device/key", "/v1/audit/anchor"}
+SIGNED = {"/v1/push", "/v1/pull", "/v1/numbers", "/v1/device/key", "/v1/audit/anchor", "/v1/audit/records"}
 
 
 def sign(request):

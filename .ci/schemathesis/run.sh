@@ -4,8 +4,9 @@
 # device enrolled first through `lgt-server enrollment-code` and POST /v1/enroll, whose key
 # signs every request (hooks.py). Fails on any Schemathesis failure. Needs target/debug/lgt-server.
 # Every check runs but positive_data_acceptance: a schema cannot say "a proof signed by the new
-# key" or "an enrollment code the server issued", so schema-valid requests are rightly refused
-# (device_key.bad_proof, enroll.invalid_code).
+# key", "an enrollment code the server issued" or "audit records whose hashes chain under a head
+# the device key signed", so schema-valid requests are rightly refused (device_key.bad_proof,
+# enroll.invalid_code, audit.bad_chain, audit.bad_head_signature).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=${LGT_SERVER_BIN:-target/debug/lgt-server}

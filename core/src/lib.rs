@@ -17,7 +17,7 @@
 //!  registration  validation, persons with ID-number history, registrations
 //!  watchlist     signed offline wanted-persons list (stretched tags), alerts, hit reports
 //!     │
-//!  audit outbox  the MAC-chained trail and the frozen operations, written with each change
+//!  audit outbox  the MAC/hash-chained trail, the frozen operations: written with each change
 //!  store         SQLite (WAL), migrations, sealed rows; the offline lock and `Unlocked`
 //!     │
 //!  leaves        session (who, when), text, crypto, clock; identity and codes (lgt-common)

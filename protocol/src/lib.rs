@@ -37,6 +37,8 @@ pub mod paths {
     pub const DEVICE_KEY: &str = "/v1/device/key";
     /// Anchor the head of the device's audit chain on the server.
     pub const AUDIT_ANCHOR: &str = "/v1/audit/anchor";
+    /// Upload the device's audit records, hash-chained, under its signed head.
+    pub const AUDIT_RECORDS: &str = "/v1/audit/records";
     /// Liveness.
     pub const HEALTH: &str = "/health";
     /// The server's Prometheus metrics (not part of the device protocol).
@@ -190,6 +192,127 @@ pub struct AuditAnchorResponse {
     pub status: AnchorStatus,
     /// The sequence number the server holds anchored (after this request).
     pub anchor_seq: Option<i64>,
+}
+
+/// Most audit records one upload may carry; a larger batch is answered 413.
+pub const MAX_AUDIT_RECORDS: usize = 500;
+
+/// Most characters (Unicode scalar values) in each text field of an uploaded audit record.
+pub const MAX_AUDIT_TEXT: usize = 256;
+
+/// The chain hash before a device's first audit record: 32 zero bytes.
+pub const AUDIT_CHAIN_GENESIS: [u8; 32] = [0; 32];
+
+/// The bytes whose SHA-256 is an audit record's chain hash: a domain tag, the previous
+/// record's chain hash ([`AUDIT_CHAIN_GENESIS`] before the first), the sequence number
+/// (8 bytes, big-endian), then `at`, `actor`, `action`, `record_kind` and `record_id`, each
+/// as its UTF-8 length (4 bytes, big-endian) and bytes. Anyone holding the records can
+/// recompute the chain; no key is involved.
+pub fn audit_chain_input(
+    prev_chain_hash: &[u8],
+    seq: i64,
+    at: &str,
+    actor: &str,
+    action: &str,
+    record_kind: &str,
+    record_id: &str,
+) -> Vec<u8> {
+    const TAG: &[u8] = b"lgt-audit-chain-v1\n";
+    let fields = [at, actor, action, record_kind, record_id];
+    let mut out = Vec::with_capacity(
+        TAG.len() + prev_chain_hash.len() + 8 + fields.iter().map(|f| 4 + f.len()).sum::<usize>(),
+    );
+    out.extend_from_slice(TAG);
+    out.extend_from_slice(prev_chain_hash);
+    out.extend_from_slice(&seq.to_be_bytes());
+    for field in fields {
+        out.extend_from_slice(&(field.len() as u32).to_be_bytes());
+        out.extend_from_slice(field.as_bytes());
+    }
+    out
+}
+
+/// The bytes a device signs for the head of its audit chain: a domain tag, the device id,
+/// the head's sequence number and its chain hash in lower-case hex, one per line.
+pub fn audit_head_signing_message(device_id: &str, seq: i64, chain_hash_hex: &str) -> Vec<u8> {
+    format!("lgt-audit-head-v{VERSION}\n{device_id}\n{seq}\n{chain_hash_hex}").into_bytes()
+}
+
+/// One audit record as uploaded: what the phone's `audit_log` row holds (who, what, when,
+/// which record; never a personal value) and its links in the public hash chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditChainRecord {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// When, RFC 3339 UTC (the phone's clock).
+    pub at: String,
+    /// Who: the coordinator's account id.
+    pub actor: String,
+    /// What, e.g. `registration.create`, `person.read`.
+    pub action: String,
+    /// The kind of record touched, e.g. `person`.
+    pub record_kind: String,
+    /// The id of the record touched.
+    pub record_id: String,
+    /// The previous record's chain hash, hex ([`AUDIT_CHAIN_GENESIS`] for the first).
+    pub prev_chain_hash: String,
+    /// SHA-256 of [`audit_chain_input`] over `prev_chain_hash` and this record, hex.
+    pub chain_hash: String,
+}
+
+/// A point of a device's audit hash chain: a record's sequence number and chain hash (hex).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditChainPoint {
+    /// The record's sequence number.
+    pub seq: i64,
+    /// Its chain hash, hex.
+    pub chain_hash: String,
+}
+
+/// The head of a device's audit chain, signed by the device key: evidence the server keeps,
+/// independent of the request that carried it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedAuditHead {
+    /// The last record's sequence number.
+    pub seq: i64,
+    /// Its chain hash, hex.
+    pub chain_hash: String,
+    /// Hex Ed25519 signature by the device key over [`audit_head_signing_message`].
+    pub signature: String,
+}
+
+/// `POST /v1/audit/records` (signed): the device's audit records the server does not hold
+/// yet, under the signed head of its chain. The server stores a batch only if it extends the
+/// chain it holds; records it holds already must be the same ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecordsRequest {
+    /// Consecutive records, at most [`MAX_AUDIT_RECORDS`], none after `head`; may be empty
+    /// (the head alone, to be checked).
+    pub records: Vec<AuditChainRecord>,
+    /// The device's chain as it stands (the last record it holds).
+    pub head: SignedAuditHead,
+}
+
+/// Where the chain the server holds stands against the device's head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditRecordsStatus {
+    /// The server holds the chain up to the head, which it verified and keeps.
+    InStep,
+    /// The server holds less than the head: send the records after `held`.
+    Behind,
+    /// The head is a record the server holds, but not its last: the device's store was put
+    /// back to an older copy. The device is flagged for a supervisor.
+    RollbackSuspected,
+}
+
+/// The answer to an audit records upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecordsResponse {
+    /// Where the server's chain stands against the head.
+    pub status: AuditRecordsStatus,
+    /// The last record the server holds (after this request), `None` for none.
+    pub held: Option<AuditChainPoint>,
 }
 
 /// One outbox operation as pushed.
@@ -655,6 +778,10 @@ pub struct ErrorBody {
 pub mod codes {
     /// The device was revoked: purge personal data now.
     pub const DEVICE_REVOKED: &str = "device.revoked";
+    /// The uploaded audit records (or head) do not extend the history the server holds for
+    /// this device: it was rewritten, or the store replaced. Nothing was stored; the device
+    /// is flagged for a supervisor.
+    pub const AUDIT_HISTORY_REWRITTEN: &str = "audit.history_rewritten";
 }
 
 /// The bytes whose SHA-256 is an entry's contribution to its bucket's checksum.
@@ -740,6 +867,24 @@ mod tests {
         assert_eq!(unhex(&hex(&[0, 1, 254])).unwrap(), vec![0, 1, 254]);
         assert!(unhex("abc").is_none());
         assert!(unhex("zz").is_none());
+    }
+
+    #[test]
+    fn the_audit_chain_input_is_length_prefixed_and_tagged() {
+        let input = audit_chain_input(&[7; 32], 2, "t", "a", "act", "k", "id");
+        assert!(input.starts_with(b"lgt-audit-chain-v1\n"));
+        assert_eq!(&input[19..51], &[7; 32]);
+        assert_eq!(&input[51..59], &2i64.to_be_bytes());
+        assert_eq!(&input[59..64], b"\0\0\0\x01t");
+        // Moving a byte from one field to the next changes the input.
+        assert_ne!(
+            audit_chain_input(&[0; 32], 1, "ab", "c", "", "", ""),
+            audit_chain_input(&[0; 32], 1, "a", "bc", "", "", "")
+        );
+        assert_eq!(
+            audit_head_signing_message("d-1", 9, "ab"),
+            b"lgt-audit-head-v1\nd-1\n9\nab"
+        );
     }
 
     #[test]

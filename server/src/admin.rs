@@ -1,6 +1,6 @@
 //! Supervisor commands run against the database directly: enrollment codes, devices and
 //! their sync health, revocation, conflicts; the district records: a dwelling with the persons
-//! and registrations at it, and the merges of persons.
+//! and registrations at it, and the merges of persons; a device's audit trail.
 
 use serde::Serialize;
 use uuid::Uuid;
@@ -87,9 +87,14 @@ pub struct DeviceHealth {
     pub clock_suspect: bool,
     /// The last sequence number of its audit chain anchored here.
     pub audit_seq: Option<i64>,
-    /// When its audit chain was first found not to pass through the anchor: its store was
-    /// rolled back to an older copy, or replaced.
+    /// When its audit chain was first found not to pass through the anchor, or to end before
+    /// the records held: its store was rolled back to an older copy, or replaced.
     pub audit_suspect_at: Option<i64>,
+    /// The last of its audit records held here (`lgt-server audit-trail` lists them).
+    pub audit_records_seq: Option<i64>,
+    /// When an upload of its audit records was first found not to extend the ones held: its
+    /// history was rewritten, or its store replaced. The records held stay as they were.
+    pub audit_rewritten_at: Option<i64>,
 }
 
 /// How far a device's clock may drift before the device list flags it.
@@ -111,15 +116,18 @@ pub async fn devices(db: &Db) -> anyhow::Result<Vec<DeviceHealth>> {
         Option<i64>,
         Option<i64>,
         Option<i64>,
+        Option<i64>,
+        Option<i64>,
     );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT d.id, d.coordinator, d.district, d.last_contact, d.queue_depth, d.oldest_pending,
                 COUNT(l.op_id), MAX(l.received_at), d.revoked_at, d.key_rotated_at,
-                d.clock_skew_secs, d.audit_seq, d.audit_suspect_at
+                d.clock_skew_secs, d.audit_seq, d.audit_suspect_at, d.audit_chain_seq,
+                d.audit_rewritten_at
          FROM devices d LEFT JOIN ledger l ON l.device_id = d.id
          GROUP BY d.id, d.coordinator, d.district, d.last_contact, d.queue_depth,
                   d.oldest_pending, d.revoked_at, d.key_rotated_at, d.clock_skew_secs,
-                  d.audit_seq, d.audit_suspect_at
+                  d.audit_seq, d.audit_suspect_at, d.audit_chain_seq, d.audit_rewritten_at
          ORDER BY d.id",
     )
     .fetch_all(&db.pool)
@@ -141,6 +149,8 @@ pub async fn devices(db: &Db) -> anyhow::Result<Vec<DeviceHealth>> {
             clock_suspect: row.10.is_some_and(|skew| skew.abs() > CLOCK_SUSPECT_SECS),
             audit_seq: row.11,
             audit_suspect_at: row.12,
+            audit_records_seq: row.13,
+            audit_rewritten_at: row.14,
         })
         .collect())
 }
@@ -375,4 +385,213 @@ pub async fn merges(db: &Db, district: &str) -> anyhow::Result<Vec<Merge>> {
             merged_at,
         })
         .collect())
+}
+
+/// One audit record of a device as the server holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeldAuditRecord {
+    /// Position in the device's chain, from 1.
+    pub seq: i64,
+    /// When, RFC 3339 UTC, by the phone's clock.
+    pub at: String,
+    /// Who: the coordinator's account id.
+    pub actor: String,
+    /// What, e.g. `registration.create`, `person.read`.
+    pub action: String,
+    /// The kind of record touched.
+    pub record_kind: String,
+    /// The id of the record touched.
+    pub record_id: String,
+    /// The previous record's chain hash, hex.
+    pub prev_chain_hash: String,
+    /// This record's chain hash, hex.
+    pub chain_hash: String,
+    /// The device key's signature over this record as the head of its chain, when it sent it
+    /// as such (hex), and that key (hex).
+    pub head_signature: Option<String>,
+    /// The key that made `head_signature`.
+    pub head_key: Option<String>,
+    /// Unix seconds when the server received it.
+    pub received_at: i64,
+}
+
+/// What reading the records again found: the hashes recomputed and linked, the head
+/// signatures verified against the keys named beside them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditTrailCheck {
+    /// Every listed record's chain hash recomputes over the one before it, and every head
+    /// signature among them verifies.
+    pub intact: bool,
+    /// The first listed record that does not, if any.
+    pub first_broken_seq: Option<i64>,
+    /// How many listed records carry a head signature.
+    pub signed_heads: usize,
+}
+
+/// A device's audit trail as the server holds it: who did what, when, to which record (ids
+/// only, never a personal value), up to the device's last upload. It outlives the phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditTrail {
+    /// Device id.
+    pub device_id: String,
+    /// Coordinator account.
+    pub coordinator: String,
+    /// District.
+    pub district: String,
+    /// Unix seconds of the device's revocation.
+    pub revoked_at: Option<i64>,
+    /// The last record held.
+    pub held_seq: Option<i64>,
+    /// When an upload was first found not to extend the records held (history rewritten).
+    pub rewritten_at: Option<i64>,
+    /// When the device's store was first found older than what the server holds.
+    pub rollback_suspected_at: Option<i64>,
+    /// The listed records, checked again.
+    pub check: AuditTrailCheck,
+    /// The records from `from`, in order.
+    pub records: Vec<HeldAuditRecord>,
+}
+
+/// The audit records the server holds for `device_id` from sequence number `from`, at most
+/// `limit` of them (all without one), each checked again against the one before it.
+pub async fn audit_trail(
+    db: &Db,
+    device_id: &str,
+    from: i64,
+    limit: Option<i64>,
+) -> anyhow::Result<AuditTrail> {
+    type DeviceRow = (
+        String,
+        String,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    );
+    let device: Option<DeviceRow> = sqlx::query_as(
+        "SELECT coordinator, district, revoked_at, audit_chain_seq, audit_rewritten_at,
+                audit_suspect_at
+         FROM devices WHERE id = $1",
+    )
+    .bind(device_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some((coordinator, district, revoked_at, held_seq, rewritten_at, suspect_at)) = device
+    else {
+        anyhow::bail!("no device {device_id}");
+    };
+    let from = from.max(1);
+    type RecordRow = (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        i64,
+    );
+    let rows: Vec<RecordRow> = sqlx::query_as(
+        "SELECT seq, at, actor, action, record_kind, record_id, prev_chain_hash, chain_hash,
+                head_signature, head_key, received_at
+         FROM audit_records WHERE device_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(device_id)
+    .bind(from)
+    .bind(limit.unwrap_or(i64::MAX).max(0))
+    .fetch_all(&db.pool)
+    .await?;
+    let records: Vec<HeldAuditRecord> = rows
+        .into_iter()
+        .map(|r| HeldAuditRecord {
+            seq: r.0,
+            at: r.1,
+            actor: r.2,
+            action: r.3,
+            record_kind: r.4,
+            record_id: r.5,
+            prev_chain_hash: r.6,
+            chain_hash: r.7,
+            head_signature: r.8,
+            head_key: r.9,
+            received_at: r.10,
+        })
+        .collect();
+    let before: Option<(String,)> =
+        sqlx::query_as("SELECT chain_hash FROM audit_records WHERE device_id = $1 AND seq = $2")
+            .bind(device_id)
+            .bind(from - 1)
+            .fetch_optional(&db.pool)
+            .await?;
+    let before = match from {
+        1 => Some(hex(&lgt_protocol::AUDIT_CHAIN_GENESIS)),
+        _ => before.map(|(hash,)| hash),
+    };
+    Ok(AuditTrail {
+        device_id: device_id.to_owned(),
+        coordinator,
+        district,
+        revoked_at,
+        held_seq,
+        rewritten_at,
+        rollback_suspected_at: suspect_at,
+        check: check_trail(device_id, before, &records),
+        records,
+    })
+}
+
+/// Recomputes each record's chain hash over the one before it (`before`: the chain hash of
+/// the record before the first listed, `None` if unknown) and verifies each head signature.
+fn check_trail(
+    device_id: &str,
+    before: Option<String>,
+    records: &[HeldAuditRecord],
+) -> AuditTrailCheck {
+    use lgt_common::crypto::PublicKey;
+    use lgt_protocol::{audit_chain_input, audit_head_signing_message, unhex};
+    let mut prev = before;
+    let mut first_broken_seq = None;
+    for r in records {
+        let linked = prev
+            .as_deref()
+            .is_none_or(|p| p.eq_ignore_ascii_case(&r.prev_chain_hash));
+        let recomputed = unhex(&r.prev_chain_hash).is_some_and(|p| {
+            hex(&sha256(&audit_chain_input(
+                &p,
+                r.seq,
+                &r.at,
+                &r.actor,
+                &r.action,
+                &r.record_kind,
+                &r.record_id,
+            ))) == r.chain_hash.to_ascii_lowercase()
+        });
+        let signed = match (&r.head_signature, &r.head_key) {
+            (None, _) => true,
+            (Some(signature), Some(key)) => {
+                let message = audit_head_signing_message(device_id, r.seq, &r.chain_hash);
+                unhex(key)
+                    .and_then(|k| PublicKey::try_from_slice(&k).ok())
+                    .zip(unhex(signature))
+                    .is_some_and(|(k, s)| k.verify(&message, &s).is_ok())
+            }
+            (Some(_), None) => false,
+        };
+        if !(linked && recomputed && signed) {
+            first_broken_seq = Some(r.seq);
+            break;
+        }
+        prev = Some(r.chain_hash.clone());
+    }
+    AuditTrailCheck {
+        intact: first_broken_seq.is_none(),
+        first_broken_seq,
+        signed_heads: records
+            .iter()
+            .filter(|r| r.head_signature.is_some())
+            .count(),
+    }
 }

@@ -11,10 +11,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use lgt_common::crypto::{sha256, PublicKey};
 use lgt_protocol::{
-    device_key_proof_message, hex, paths, unhex, AuditAnchorRequest, AuditAnchorResponse, Bucket,
-    DeviceKeyRequest, DeviceKeyResponse, EnrollRequest, EnrollResponse, NumbersRequest,
-    NumbersResponse, PullRequest, PullResponse, PushRequest, PushResponse, MAX_BODY_BYTES,
-    MAX_PUSH_OPERATIONS,
+    device_key_proof_message, hex, paths, unhex, AuditAnchorRequest, AuditAnchorResponse,
+    AuditRecordsRequest, AuditRecordsResponse, Bucket, DeviceKeyRequest, DeviceKeyResponse,
+    EnrollRequest, EnrollResponse, NumbersRequest, NumbersResponse, PullRequest, PullResponse,
+    PushRequest, PushResponse, MAX_BODY_BYTES, MAX_PUSH_OPERATIONS,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -65,6 +65,7 @@ pub fn router_with(db: Db, limits: &Limits) -> Router {
         .route(paths::NUMBERS, post(numbers))
         .route(paths::DEVICE_KEY, post(device_key))
         .route(paths::AUDIT_ANCHOR, post(audit_anchor))
+        .route(paths::AUDIT_RECORDS, post(audit_records))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -412,4 +413,18 @@ async fn audit_anchor(
     let response = crate::audit::anchor(&mut tx, &device, &request).await?;
     tx.commit().await?;
     Ok(Json(response))
+}
+
+/// Stores the device's audit records if they extend the chain held for it, and checks its
+/// signed head against that chain (see `audit`).
+async fn audit_records(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<AuditRecordsResponse>, ApiError> {
+    let (device, request): (_, AuditRecordsRequest) =
+        signed(&app, paths::AUDIT_RECORDS, &headers, &body).await?;
+    Ok(Json(
+        crate::audit::upload(&app.db, &device, &request).await?,
+    ))
 }

@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/007_compaction.sql"),
     include_str!("../migrations/008_district_records.sql"),
     include_str!("../migrations/009_permit_events.sql"),
+    include_str!("../migrations/010_audit_records.sql"),
 ];
 
 /// Which database the server runs on.

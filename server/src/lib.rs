@@ -10,7 +10,8 @@
 //!                                                  ├─ buckets  per-partition change logs, checksums
 //!                                                  ├─ watchlist  published list packages, hit reports
 //!                                                  ├─ issuers  permit-issuer keys devices published
-//!                                                  ├─ audit    each device's audit-chain head, anchored
+//!                                                  ├─ audit    each device's audit chain: its head anchored,
+//!                                                  │           its records kept if they extend the chain held
 //!                                                  ├─ commands   signed wipe / minimum-version orders
 //!                                                  └─ resolution a supervisor's decision on a conflict
 //!                                                 db (sqlx Any: SQLite file or PostgreSQL)

@@ -220,6 +220,19 @@ enum Command {
         #[arg(long)]
         district: String,
     },
+    /// Print a device's audit trail as the server holds it, up to its last sync (a lost
+    /// phone's too): who did what, when, to which record (ids only, never a personal value),
+    /// with the hash chain checked again and the heads the device signed.
+    AuditTrail {
+        /// Device id.
+        device_id: String,
+        /// The first sequence number to list.
+        #[arg(long, default_value_t = 1)]
+        from: i64,
+        /// At most this many records (all when absent).
+        #[arg(long)]
+        limit: Option<i64>,
+    },
     /// Resolve a conflict: keep the server's record, or apply the phone's change to it as it
     /// stands (which then reaches every phone of the district).
     Resolve {
@@ -362,6 +375,11 @@ async fn main() -> anyhow::Result<()> {
         } => print_json(&admin::dwelling(&db, &district, &house_code).await?)?,
         Command::Merges { district } => print_json(&admin::merges(&db, &district).await?)?,
         Command::Conflicts { all } => print_json(&admin::conflicts(&db, all).await?)?,
+        Command::AuditTrail {
+            device_id,
+            from,
+            limit,
+        } => print_json(&admin::audit_trail(&db, &device_id, from, limit).await?)?,
         Command::Resolve {
             conflict_id,
             side,

@@ -110,3 +110,63 @@ async fn the_counters_are_served_on_the_metrics_listener_only() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[tokio::test]
+async fn audit_trail_prints_a_devices_records_as_json() {
+    use lgt_protocol::{audit_chain_input, hex, AUDIT_CHAIN_GENESIS};
+    let data = tempfile::tempdir().unwrap();
+    let db = lgt_server::Db::open(data.path(), None).await.unwrap();
+    // A device and its first record, as an upload leaves them.
+    let hash = lgt_common::crypto::sha256(&audit_chain_input(
+        &AUDIT_CHAIN_GENESIS,
+        1,
+        "2026-01-01T00:00:00.000000Z",
+        "coord",
+        "store.create",
+        "store",
+        "s-1",
+    ));
+    sqlx::query(
+        "INSERT INTO devices (id, public_key, coordinator, district, client_version, enrolled_at,
+                              audit_chain_seq, audit_chain_hash)
+         VALUES ('dev-1', 'key', 'coord', '110105', 'test', 0, 1, $1)",
+    )
+    .bind(hex(&hash))
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO audit_records (device_id, seq, at, actor, action, record_kind, record_id,
+                                    prev_chain_hash, chain_hash, received_at)
+         VALUES ('dev-1', 1, '2026-01-01T00:00:00.000000Z', 'coord', 'store.create', 'store',
+                 's-1', $1, $2, 0)",
+    )
+    .bind(hex(&AUDIT_CHAIN_GENESIS))
+    .bind(hex(&hash))
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    db.pool.close().await;
+    let run = |device: &str| {
+        Command::new(BIN)
+            .arg("--data")
+            .arg(data.path())
+            .args(["audit-trail", device])
+            .output()
+            .unwrap()
+    };
+    let printed = run("dev-1");
+    assert!(
+        printed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&printed.stderr)
+    );
+    let trail: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
+    assert_eq!(trail["device_id"], "dev-1");
+    assert_eq!(trail["check"]["intact"], true, "{trail}");
+    assert_eq!(trail["records"][0]["action"], "store.create");
+    assert_eq!(trail["records"][0]["chain_hash"], hex(&hash));
+    let unknown = run("dev-2");
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no device dev-2"));
+}

@@ -292,6 +292,49 @@ fn every_protocol_type_matches_its_schema() {
             },
         );
     }
+    let record = AuditChainRecord {
+        seq: 1,
+        at: "2026-01-01T00:00:00.000000Z".into(),
+        actor: "coord".into(),
+        action: "person.read".into(),
+        record_kind: "person".into(),
+        record_id: "p-1".into(),
+        prev_chain_hash: "00".repeat(32),
+        chain_hash: "ab".repeat(32),
+    };
+    for records in [Vec::new(), vec![record]] {
+        conforms(
+            &doc,
+            "AuditRecordsRequest",
+            &AuditRecordsRequest {
+                records,
+                head: SignedAuditHead {
+                    seq: 1,
+                    chain_hash: "ab".repeat(32),
+                    signature: "cd".repeat(64),
+                },
+            },
+        );
+    }
+    for status in [
+        AuditRecordsStatus::InStep,
+        AuditRecordsStatus::Behind,
+        AuditRecordsStatus::RollbackSuspected,
+    ] {
+        for held in [
+            None,
+            Some(AuditChainPoint {
+                seq: 3,
+                chain_hash: "ef".repeat(32),
+            }),
+        ] {
+            conforms(
+                &doc,
+                "AuditRecordsResponse",
+                &AuditRecordsResponse { status, held },
+            );
+        }
+    }
     conforms(&doc, "NumbersRequest", &NumbersRequest {});
     conforms(
         &doc,
@@ -351,7 +394,8 @@ async fn the_live_server_answers_as_documented() {
             paths::PULL,
             paths::NUMBERS,
             paths::DEVICE_KEY,
-            paths::AUDIT_ANCHOR
+            paths::AUDIT_ANCHOR,
+            paths::AUDIT_RECORDS
         ])
     );
 
@@ -404,7 +448,12 @@ async fn the_live_server_answers_as_documented() {
         documented_answer(paths::ENROLL, "post", &status, &body);
     }
 
-    for path in [paths::PUSH, paths::PULL, paths::NUMBERS] {
+    for path in [
+        paths::PUSH,
+        paths::PULL,
+        paths::NUMBERS,
+        paths::AUDIT_RECORDS,
+    ] {
         let url = format!("{base}{path}");
         let (status, body) = answer(post_json(&http, url, &json!({})).send().await.unwrap()).await;
         assert_eq!(status, "401");
@@ -560,6 +609,85 @@ async fn limits_match_the_server(
         hex_digits(signature),
         2 * 64,
         "an Ed25519 signature is 64 bytes"
+    );
+
+    // Audit uploads: at most maxItems records, each text field at most maxLength characters
+    // (not bytes), sequence numbers from minimum.
+    let records_schema = &schema(doc, "AuditRecordsRequest")["properties"]["records"];
+    assert_eq!(
+        records_schema["maxItems"].as_u64().unwrap(),
+        MAX_AUDIT_RECORDS as u64
+    );
+    let record_schema = &schema(doc, "AuditChainRecord")["properties"];
+    for field in ["at", "actor", "action", "record_kind", "record_id"] {
+        assert_eq!(
+            record_schema[field]["maxLength"].as_u64().unwrap(),
+            MAX_AUDIT_TEXT as u64,
+            "{field}"
+        );
+    }
+    assert_eq!(record_schema["seq"]["minimum"].as_i64().unwrap(), 1);
+    let (mut next, mut prev) = (1i64, AUDIT_CHAIN_GENESIS);
+    let chain = |count: usize, text: &str, from: i64, after: [u8; 32]| {
+        let mut before = after;
+        let records: Vec<AuditChainRecord> = (0..count as i64)
+            .map(|i| {
+                let seq = from + i;
+                let hash = sha256(&audit_chain_input(&before, seq, "t", "a", "x", "k", text));
+                let record = AuditChainRecord {
+                    seq,
+                    at: "t".into(),
+                    actor: "a".into(),
+                    action: "x".into(),
+                    record_kind: "k".into(),
+                    record_id: text.into(),
+                    prev_chain_hash: hex(&before),
+                    chain_hash: hex(&hash),
+                };
+                before = hash;
+                record
+            })
+            .collect();
+        let last = records.last().unwrap();
+        let message = audit_head_signing_message(&device, last.seq, &last.chain_hash);
+        let head = SignedAuditHead {
+            seq: last.seq,
+            chain_hash: last.chain_hash.clone(),
+            signature: hex(&key.sign(&message)),
+        };
+        (
+            serde_json::to_value(AuditRecordsRequest { records, head }).unwrap(),
+            before,
+        )
+    };
+    let longest = "界".repeat(MAX_AUDIT_TEXT);
+    let too_long = "界".repeat(MAX_AUDIT_TEXT + 1);
+    for (count, text, expected) in [
+        (1, too_long.as_str(), ("400", "audit.malformed")),
+        (1, longest.as_str(), ("200", "")),
+        (MAX_AUDIT_RECORDS + 1, "r", ("413", "audit.too_many")),
+        (MAX_AUDIT_RECORDS, "r", ("200", "")),
+    ] {
+        let (request, last) = chain(count, text, next, prev);
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let (status, body) =
+            answer(signed(paths::AUDIT_RECORDS, nonce, request).await.unwrap()).await;
+        assert_eq!(status, expected.0, "{count} records of {text}: {body}");
+        if expected.0 == "200" {
+            assert_eq!(body["status"], "in_step", "{body}");
+            (next, prev) = (next + count as i64, last);
+        } else {
+            assert_eq!(body["code"], expected.1, "{body}");
+        }
+    }
+    assert_eq!(next, 2 + MAX_AUDIT_RECORDS as i64);
+    let (mut request, _) = chain(1, "r", next, prev);
+    request["records"][0]["seq"] = json!(0);
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let (status, body) = answer(signed(paths::AUDIT_RECORDS, nonce, request).await.unwrap()).await;
+    assert_eq!(
+        (status.as_str(), &body["code"]),
+        ("400", &json!("audit.malformed"))
     );
 
     // Pull: limit from minimum to maximum.

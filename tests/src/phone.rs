@@ -5,7 +5,7 @@ use std::time::Duration;
 use lgt_core::clock::{Clock, SystemClock};
 use lgt_core::crypto::KeyFile;
 use lgt_core::permit::{PermitCommand, PermitEvent, PermitRecord};
-use lgt_core::registration::RegistrationReceipt;
+use lgt_core::registration::{RegistrationInput, RegistrationReceipt};
 use lgt_core::store::StoreOptions;
 use lgt_core::sync::{ServerPin, SyncError, SyncStatus};
 use lgt_core::synthetic::SyntheticPeople;
@@ -96,6 +96,21 @@ impl Phone {
             .map(|_| {
                 let input = self.people.next_registration();
                 self.core.register(&input).expect("register")
+            })
+            .collect()
+    }
+
+    /// Registers `count` synthetic people; returns what was entered with each receipt (the
+    /// personal values a test then looks for where none may be).
+    pub fn register_inputs(
+        &mut self,
+        count: usize,
+    ) -> Vec<(RegistrationInput, RegistrationReceipt)> {
+        (0..count)
+            .map(|_| {
+                let input = self.people.next_registration();
+                let receipt = self.core.register(&input).expect("register");
+                (input, receipt)
             })
             .collect()
     }

@@ -5,9 +5,10 @@
 use lgt_core::crypto::{sha256, SigningKey};
 use lgt_core::sync::{Client, Credentials, SyncError};
 use lgt_protocol::{
-    hex, paths, BucketPage, EnrollRequest, EnrollResponse, NumbersRequest, NumbersResponse,
-    OperationResult, Outcome, PullRequest, PullResponse, PushOperation, PushRequest, PushResponse,
-    QueueHealth,
+    audit_head_signing_message, hex, paths, AuditChainRecord, AuditRecordsRequest, BucketPage,
+    EnrollRequest, EnrollResponse, NumbersRequest, NumbersResponse, OperationResult, Outcome,
+    PullRequest, PullResponse, PushOperation, PushRequest, PushResponse, QueueHealth,
+    SignedAuditHead,
 };
 
 use crate::TestServer;
@@ -216,4 +217,65 @@ pub fn outcome(result: &OperationResult) -> &Outcome {
         }
         OperationResult::HashMismatch { .. } => panic!("hash mismatch"),
     }
+}
+
+/// `count` audit records of a made-up history (ids and actions only), numbered from `from`
+/// and chained after `prev` (the chain hash of the record before, zeros before the first),
+/// each hash computed as the protocol says.
+pub fn audit_records(from: i64, count: usize, prev: [u8; 32]) -> Vec<AuditChainRecord> {
+    let mut prev = prev;
+    (0..count as i64)
+        .map(|i| {
+            let seq = from + i;
+            let at = format!("2026-12-01T00:00:{:02}.000000Z", seq % 60);
+            let record_id = format!("rec-{seq}");
+            let fields = [at.as_str(), "coord", "person.read", "person", &record_id];
+            let hash = lgt_core::crypto::audit_chain_hash(&prev, seq, fields);
+            let record = AuditChainRecord {
+                seq,
+                at: at.clone(),
+                actor: "coord".into(),
+                action: "person.read".into(),
+                record_kind: "person".into(),
+                record_id,
+                prev_chain_hash: hex(&prev),
+                chain_hash: hex(&hash),
+            };
+            prev = hash;
+            record
+        })
+        .collect()
+}
+
+/// The head of a chain ending at `seq` with `chain_hash` (hex), signed by `key` as the head
+/// of `device_id`'s chain.
+pub fn audit_head(
+    device_id: &str,
+    key: &SigningKey,
+    seq: i64,
+    chain_hash: &str,
+) -> SignedAuditHead {
+    let message = audit_head_signing_message(device_id, seq, &chain_hash.to_ascii_lowercase());
+    SignedAuditHead {
+        seq,
+        chain_hash: chain_hash.to_owned(),
+        signature: hex(&key.sign(&message)),
+    }
+}
+
+/// The head at the last of `records`, signed by `device`'s own key.
+pub fn last_head(device: &Credentials, records: &[AuditChainRecord]) -> SignedAuditHead {
+    let last = records.last().expect("a record");
+    audit_head(&device.device_id, &device.key, last.seq, &last.chain_hash)
+}
+
+/// `POST /v1/audit/records` of `records` under `head`, signed by `device`; the raw answer.
+pub fn upload_audit(
+    server: &TestServer,
+    device: &Credentials,
+    records: Vec<AuditChainRecord>,
+    head: SignedAuditHead,
+) -> RawAnswer {
+    let body = serde_json::to_vec(&AuditRecordsRequest { records, head }).expect("JSON");
+    signed_raw(server, device, paths::AUDIT_RECORDS, &body)
 }

@@ -109,8 +109,8 @@ fn report_line(report: &SyncReport, lang: Lang) -> String {
     }
     if report.audit_rollback_suspected {
         line.push_str(lang.pick(
-            "\n服务器发现本数据库比上次同步时更旧（是否从副本恢复？）：已通知主管",
-            "\nthe server found this store older than its last sync (restored from a copy?): a supervisor is told",
+            "\n服务器发现本机的审计记录与其保存的不符（从旧副本恢复，或被改写？）：已通知主管",
+            "\nthe server found this store's audit trail not matching the one it holds (restored from an older copy, or rewritten?): a supervisor is told",
         ));
     }
     line

@@ -5,16 +5,24 @@
 //! breaks the chain from that point; a keyed head record catches a truncated tail. The MAC
 //! key is derived from the store's data key, so rewriting the chain needs the key, and SQL
 //! triggers refuse UPDATE and DELETE outright.
+//!
+//! Beside the MAC, each record carries its **chain hash**: the SHA-256 of the previous
+//! record's chain hash and its own fields ([`lgt_protocol::audit_chain_input`]), unkeyed. The
+//! sync engine uploads the records with it under the head signed by the device key, and the
+//! server, which holds no key of this store, keeps them only if they extend the chain it
+//! holds: a holder of this phone's keys can rewrite the file consistently, but not the
+//! history the server has seen.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
-use crate::crypto::{constant_time_eq, RowCipher, AUDIT_MAC_LEN};
+use crate::crypto::{audit_chain_hash, constant_time_eq, RowCipher, AUDIT_MAC_LEN};
 use crate::session::Session;
 use crate::store::{note_audited_time, timestamp, Store, StoreError, Unlocked};
 
 const GENESIS: [u8; AUDIT_MAC_LEN] = [0u8; AUDIT_MAC_LEN];
+const CHAIN_GENESIS: [u8; 32] = lgt_protocol::AUDIT_CHAIN_GENESIS;
 const HEAD_KEY: &str = "audit_head";
 
 /// One thing to record.
@@ -53,7 +61,8 @@ pub struct AuditRecord {
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum BreakKind {
-    /// The record's MAC does not match its content and predecessor: edited or reordered.
+    /// The record's MAC, or its chain hash, does not match its content and predecessor:
+    /// edited or reordered.
     Tampered,
     /// A record is missing before this sequence number: deleted.
     Missing,
@@ -110,6 +119,29 @@ struct AuditRecordRef<'a> {
     action: &'a str,
     record_kind: &'a str,
     record_id: &'a str,
+}
+
+impl<'a> AuditRecordRef<'a> {
+    /// The fields the chain hash covers, in its order.
+    fn fields(&self) -> [&'a str; 5] {
+        [
+            self.at,
+            self.actor,
+            self.action,
+            self.record_kind,
+            self.record_id,
+        ]
+    }
+}
+
+/// A stored chain hash as 32 bytes; a missing or malformed one is a malformed record (every
+/// record has one from store migration 013 on).
+fn chain_hash_of(seq: i64, stored: Option<Vec<u8>>) -> Result<[u8; 32], StoreError> {
+    stored
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .ok_or_else(|| StoreError::Malformed {
+            record: format!("audit_log:{seq}"),
+        })
 }
 
 fn head_mac(cipher: &RowCipher, seq: i64, mac: &[u8]) -> [u8; AUDIT_MAC_LEN] {
@@ -200,11 +232,14 @@ pub fn append(
     at: DateTime<Utc>,
     event: AuditEvent<'_>,
 ) -> Result<i64, StoreError> {
-    let last: Option<(i64, Vec<u8>)> = tx
-        .prepare_cached("SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+    let last: Option<(i64, Vec<u8>, Option<Vec<u8>>)> = tx
+        .prepare_cached("SELECT seq, mac, chain_hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    let (prev_seq, prev_mac) = last.unwrap_or((0, GENESIS.to_vec()));
+    let (prev_seq, prev_mac, prev_hash) = match last {
+        None => (0, GENESIS.to_vec(), CHAIN_GENESIS),
+        Some((seq, mac, hash)) => (seq, mac, chain_hash_of(seq, hash)?),
+    };
     let seq = prev_seq + 1;
     let at_instant = at;
     let at = timestamp(at);
@@ -216,9 +251,10 @@ pub fn append(
         record_id: event.record_id,
     };
     let mac = cipher.audit_mac(&prev_mac, &canonical(seq, &record));
+    let chain_hash = audit_chain_hash(&prev_hash, seq, record.fields());
     tx.prepare_cached(
-        "INSERT INTO audit_log (seq, at, actor, action, record_kind, record_id, mac)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO audit_log (seq, at, actor, action, record_kind, record_id, mac, chain_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         seq,
@@ -227,7 +263,8 @@ pub fn append(
         event.action,
         event.record_kind,
         event.record_id,
-        mac
+        mac,
+        chain_hash.to_vec()
     ])?;
     let head = [&seq.to_be_bytes()[..], &head_mac(cipher, seq, &mac)].concat();
     tx.prepare_cached(
@@ -257,14 +294,83 @@ pub fn mac_at(conn: &Connection, seq: Option<i64>) -> Result<Option<(i64, Vec<u8
     Ok(row)
 }
 
+/// The last record's sequence number and chain hash: the head of the chain the sync engine
+/// signs and uploads. `None` for an empty chain.
+pub fn chain_head(conn: &Connection) -> Result<Option<(i64, [u8; 32])>, StoreError> {
+    let row: Option<(i64, Option<Vec<u8>>)> = conn
+        .prepare_cached("SELECT seq, chain_hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    row.map(|(seq, hash)| Ok((seq, chain_hash_of(seq, hash)?)))
+        .transpose()
+}
+
+/// A record with its links in the hash chain, as the sync engine uploads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainedRecord {
+    /// The record.
+    pub record: AuditRecord,
+    /// The previous record's chain hash (32 zero bytes before the first record).
+    pub prev_chain_hash: [u8; 32],
+    /// This record's chain hash.
+    pub chain_hash: [u8; 32],
+}
+
+/// The records from sequence number `from` to `to`, at most `limit` of them, in order, with
+/// their chain links.
+pub fn chain_records(
+    conn: &Connection,
+    from: i64,
+    to: i64,
+    limit: usize,
+) -> Result<Vec<ChainedRecord>, StoreError> {
+    let from = from.max(1);
+    let mut prev_hash = match from {
+        1 => CHAIN_GENESIS,
+        _ => {
+            let stored: Option<Option<Vec<u8>>> = conn
+                .prepare_cached("SELECT chain_hash FROM audit_log WHERE seq = ?1")?
+                .query_row([from - 1], |r| r.get(0))
+                .optional()?;
+            chain_hash_of(from - 1, stored.flatten())?
+        }
+    };
+    let mut statement = conn.prepare_cached(
+        "SELECT seq, at, actor, action, record_kind, record_id, chain_hash FROM audit_log
+         WHERE seq >= ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    let mut rows = statement.query(params![from, to, i64::try_from(limit).unwrap_or(i64::MAX)])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let seq: i64 = row.get(0)?;
+        let chain_hash = chain_hash_of(seq, row.get(6)?)?;
+        out.push(ChainedRecord {
+            record: AuditRecord {
+                seq,
+                at: row.get(1)?,
+                actor: row.get(2)?,
+                action: row.get(3)?,
+                record_kind: row.get(4)?,
+                record_id: row.get(5)?,
+            },
+            prev_chain_hash: prev_hash,
+            chain_hash,
+        });
+        prev_hash = chain_hash;
+    }
+    Ok(out)
+}
+
 /// Walks the whole chain and reports the first broken link.
 pub fn verify(conn: &Connection, cipher: &RowCipher) -> Result<AuditReport, StoreError> {
     let mut statement = conn.prepare(
-        "SELECT seq, at, actor, action, record_kind, record_id, mac FROM audit_log ORDER BY seq",
+        "SELECT seq, at, actor, action, record_kind, record_id, mac, chain_hash FROM audit_log
+         ORDER BY seq",
     )?;
     let mut rows = statement.query([])?;
     let mut expected_seq = 1i64;
     let mut prev_mac = GENESIS.to_vec();
+    let mut prev_hash = CHAIN_GENESIS;
     let mut records = 0u64;
     while let Some(row) = rows.next()? {
         let seq: i64 = row.get(0)?;
@@ -276,6 +382,7 @@ pub fn verify(conn: &Connection, cipher: &RowCipher) -> Result<AuditReport, Stor
             row.get(5)?,
         );
         let mac: Vec<u8> = row.get(6)?;
+        let chain_hash: Option<Vec<u8>> = row.get(7)?;
         records += 1;
         if seq != expected_seq {
             return Ok(broken(records, expected_seq, BreakKind::Missing));
@@ -288,10 +395,12 @@ pub fn verify(conn: &Connection, cipher: &RowCipher) -> Result<AuditReport, Stor
             record_id: &id,
         };
         let computed = cipher.audit_mac(&prev_mac, &canonical(seq, &record));
-        if !constant_time_eq(&computed, &mac) {
+        let hash = audit_chain_hash(&prev_hash, seq, record.fields());
+        if !constant_time_eq(&computed, &mac) || chain_hash.as_deref() != Some(&hash[..]) {
             return Ok(broken(records, seq, BreakKind::Tampered));
         }
         prev_mac = mac;
+        prev_hash = hash;
         expected_seq += 1;
     }
     let last_seq = expected_seq - 1;

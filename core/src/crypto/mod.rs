@@ -199,6 +199,22 @@ impl RowCipher {
     }
 }
 
+/// The chain hash of an audit record: SHA-256 of [`lgt_protocol::audit_chain_input`] over
+/// the previous record's chain hash and the record. Unkeyed, so the server (or anyone holding
+/// the records) can recompute it; the audit records hold no personal value.
+pub fn audit_chain_hash(prev: &[u8; 32], seq: i64, fields: [&str; 5]) -> [u8; 32] {
+    let [at, actor, action, record_kind, record_id] = fields;
+    sha256(&lgt_protocol::audit_chain_input(
+        prev,
+        seq,
+        at,
+        actor,
+        action,
+        record_kind,
+        record_id,
+    ))
+}
+
 /// HMAC-SHA256 under a shared 32-byte key: references that every device holding the key must
 /// reproduce (the holder reference in a signed permit QR), unlike the per-store blind indexes.
 pub fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {

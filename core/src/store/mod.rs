@@ -484,8 +484,10 @@ const WAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
 #[cfg(test)]
 mod tests;
 
-/// The first schema, for tests of modules that need its tables.
+/// Builds the current schema on `conn`, for tests of modules that need its tables.
 #[cfg(test)]
-pub(crate) fn schema_v1_for_tests() -> &'static str {
-    schema::V1
+pub(crate) fn schema_for_tests(conn: &mut Connection) {
+    let tx = conn.transaction().expect("transaction");
+    schema::upgrade(&tx, 0).expect("schema");
+    tx.commit().expect("commit");
 }

@@ -6,10 +6,10 @@
 use rusqlite::{params, Transaction};
 
 use super::{context, open_bytes, seal_bytes, StoreError};
-use crate::crypto::{RowCipher, Tag};
+use crate::crypto::{audit_chain_hash, RowCipher, Tag};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u32 = 12;
+pub const CURRENT_VERSION: u32 = 13;
 
 /// The version that took the unkeyed digests out of the file (migration 009): a file
 /// upgraded from before it is scrubbed ([`scrub`]).
@@ -39,7 +39,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/migrations/010_replica_deferred.sql"),
     include_str!("sql/migrations/011_watchlist_keyed.sql"),
     include_str!("sql/migrations/012_links_bound.sql"),
+    include_str!("sql/migrations/013_audit_chain_hash.sql"),
 ];
+
+/// The version that added the audit trail's hash chain (migration 013): a file upgraded from
+/// before it gets the hashes of its records computed in order ([`fill_chain_hashes`]).
+const CHAIN_HASH_VERSION: u32 = 13;
 
 /// Brings the database in `tx` from `from` to [`CURRENT_VERSION`]; `from == 0` is a new file.
 pub(crate) fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), StoreError> {
@@ -51,6 +56,9 @@ pub(crate) fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), StoreError>
     }
     for script in MIGRATIONS.iter().skip(from.saturating_sub(1) as usize) {
         tx.execute_batch(script)?;
+    }
+    if from < CHAIN_HASH_VERSION {
+        fill_chain_hashes(tx)?;
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     Ok(())
@@ -135,6 +143,43 @@ pub(crate) fn bind_links(tx: &Transaction<'_>, cipher: &RowCipher) -> Result<(),
             let sealed = seal_bytes(cipher, &bound(&id, &person, version), &plain)?;
             update.execute(params![id, sealed])?;
         }
+    }
+    Ok(())
+}
+
+/// Computes the chain hash of every audit record that has none, in sequence order, each from
+/// the one before (the records of a file written before migration 013).
+fn fill_chain_hashes(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    let mut rows = Vec::new();
+    {
+        let mut statement = tx.prepare(
+            "SELECT seq, at, actor, action, record_kind, record_id, chain_hash FROM audit_log
+             ORDER BY seq",
+        )?;
+        let mut query = statement.query([])?;
+        while let Some(row) = query.next()? {
+            let fields: [String; 5] = [
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+            ];
+            rows.push((
+                row.get::<_, i64>(0)?,
+                fields,
+                row.get::<_, Option<Vec<u8>>>(6)?,
+            ));
+        }
+    }
+    let mut prev = lgt_protocol::AUDIT_CHAIN_GENESIS;
+    let mut update = tx.prepare("UPDATE audit_log SET chain_hash = ?2 WHERE seq = ?1")?;
+    for (seq, fields, stored) in rows {
+        let hash = audit_chain_hash(&prev, seq, fields.each_ref().map(String::as_str));
+        if stored.is_none() {
+            update.execute(rusqlite::params![seq, hash.to_vec()])?;
+        }
+        prev = hash;
     }
     Ok(())
 }

@@ -165,6 +165,82 @@ fn upgrades_to_the_current_schema(from: u32) {
     assert_eq!(upgraded.id(), "old-store");
 }
 
+/// A file written before the audit chain hash (version 10) gets the hash of each of its
+/// audit records, in order, each over the one before; the trail stays append-only.
+#[test]
+fn a_version_10_file_gets_the_chain_hash_of_its_audit_records() {
+    upgrades_to_the_current_schema(10);
+    let old = tempfile::tempdir().unwrap();
+    let scripts: Vec<&str> = std::iter::once(schema::V1)
+        .chain(schema::MIGRATIONS[..9].iter().copied())
+        .collect();
+    old_store(old.path(), &scripts, 10, 5, b"old-store");
+    let rows = [
+        (
+            1,
+            "2026-01-01T00:00:00.000000Z",
+            "store.create",
+            "store",
+            "s-1",
+        ),
+        (
+            2,
+            "2026-01-01T00:00:01.000000Z",
+            "registration.create",
+            "registration",
+            "r-1",
+        ),
+        (
+            3,
+            "2026-01-01T00:00:02.000000Z",
+            "person.read",
+            "person",
+            "p-1",
+        ),
+    ];
+    {
+        let conn = Connection::open(old.path().join(DB_FILE)).unwrap();
+        for (seq, at, action, kind, id) in rows {
+            conn.execute(
+                "INSERT INTO audit_log (seq, at, actor, action, record_kind, record_id, mac)
+                 VALUES (?1, ?2, 'coordinator-7', ?3, ?4, ?5, x'00')",
+                rusqlite::params![seq, at, action, kind, id],
+            )
+            .unwrap();
+        }
+    }
+    let upgraded = Store::open(old.path(), &FixedKey([5; 32]), StoreOptions::default()).unwrap();
+    let stored: Vec<Vec<u8>> = upgraded
+        .read(|c| {
+            let mut statement = c.prepare("SELECT chain_hash FROM audit_log ORDER BY seq")?;
+            let hashes = statement
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok::<_, StoreError>(hashes)
+        })
+        .unwrap();
+    let mut prev = [0u8; 32];
+    for ((seq, at, action, kind, id), hash) in rows.into_iter().zip(&stored) {
+        let expected =
+            crate::crypto::audit_chain_hash(&prev, seq, [at, "coordinator-7", action, kind, id]);
+        assert_eq!(hash, &expected.to_vec(), "record {seq}");
+        prev = expected;
+    }
+    assert_eq!(stored.len(), 3);
+    upgraded
+        .write(|tx| {
+            for sql in [
+                "UPDATE audit_log SET chain_hash = zeroblob(32) WHERE seq = 2",
+                "UPDATE audit_log SET record_id = 'other' WHERE seq = 2",
+                "DELETE FROM audit_log WHERE seq = 3",
+            ] {
+                assert!(tx.execute(sql, []).is_err(), "{sql}");
+            }
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+}
+
 #[test]
 fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();

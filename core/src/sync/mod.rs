@@ -26,11 +26,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use lgt_protocol::{
-    device_key_proof_message, hex, paths, AnchorStatus, AuditAnchorRequest, AuditAnchorResponse,
-    AuditPoint, AuditProof, Bucket, BucketCursor, DeviceKeyRequest, DeviceKeyResponse,
-    EnrollRequest, EnrollResponse, Entry, NumbersRequest, NumbersResponse, OperationResult,
-    Outcome, PullRequest, PullResponse, PushOperation, PushRequest, PushResponse, QueueHealth,
-    MAX_BODY_BYTES, MAX_PUSH_OPERATIONS,
+    audit_head_signing_message, codes, device_key_proof_message, hex, paths, AnchorStatus,
+    AuditAnchorRequest, AuditAnchorResponse, AuditChainRecord, AuditPoint, AuditProof,
+    AuditRecordsRequest, AuditRecordsResponse, AuditRecordsStatus, Bucket, BucketCursor,
+    DeviceKeyRequest, DeviceKeyResponse, EnrollRequest, EnrollResponse, Entry, NumbersRequest,
+    NumbersResponse, OperationResult, Outcome, PullRequest, PullResponse, PushOperation,
+    PushRequest, PushResponse, QueueHealth, SignedAuditHead, MAX_AUDIT_RECORDS, MAX_BODY_BYTES,
+    MAX_PUSH_OPERATIONS,
 };
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -55,6 +57,17 @@ const PUSH_BATCH: usize = if MAX_PUSH_OPERATIONS < 200 {
 } else {
     200
 };
+
+/// Audit records per upload (the protocol allows [`MAX_AUDIT_RECORDS`]).
+const AUDIT_BATCH: usize = if MAX_AUDIT_RECORDS < 200 {
+    MAX_AUDIT_RECORDS
+} else {
+    200
+};
+
+/// Audit uploads per sync: a longer backlog (a phone upgraded with a long trail) goes over the
+/// next syncs, so one sync stays within the server's request rate.
+const AUDIT_UPLOADS_PER_SYNC: usize = 25;
 
 /// Entries pulled in one sync past which the WAL is checkpointed and cut back at once.
 const LARGE_PULL: usize = 1000;
@@ -354,6 +367,7 @@ pub(crate) async fn sync_once(
         }
         // One this pull ordered, at once.
         rotate_device_key(store, &client, &mut credentials, &mut report).await?;
+        upload_audit(store, &client, &credentials, &mut report).await?;
         anchor_audit(store, &client, &credentials, &mut report).await?;
         // An order that came with this pull takes effect now.
         match store.read(commands::standing)? {
@@ -415,6 +429,90 @@ async fn rotate_device_key(
     Ok(())
 }
 
+/// Uploads this store's audit records the server does not hold yet, in batches, under the
+/// head of the chain signed by the device key, so the history survives the phone and cannot
+/// be rewritten past what the server has seen. The server stores a batch only if it extends
+/// the chain it holds, and answers where that chain stands: a batch sent from a stale guess
+/// is answered with the right place to start. A history the server finds rewritten, or a
+/// store older than the chain it holds, is reported (`audit_rollback_suspected`) and flags
+/// the device there; the rest of the sync goes on.
+async fn upload_audit(
+    store: &Store,
+    client: &Client,
+    credentials: &Credentials,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let Some((seq, hash)) = store.read(audit::chain_head)? else {
+        return Ok(());
+    };
+    let chain_hash = hex(&hash);
+    let signature = credentials.key.sign(&audit_head_signing_message(
+        &credentials.device_id,
+        seq,
+        &chain_hash,
+    ));
+    let head = SignedAuditHead {
+        seq,
+        chain_hash,
+        signature: hex(&signature),
+    };
+    let mut from = store.read(state::audit_uploaded)? + 1;
+    let mut last_held = None;
+    for _ in 0..AUDIT_UPLOADS_PER_SYNC {
+        let records = store
+            .read(|conn| audit::chain_records(conn, from, seq, AUDIT_BATCH))?
+            .into_iter()
+            .map(|r| AuditChainRecord {
+                seq: r.record.seq,
+                at: r.record.at,
+                actor: r.record.actor,
+                action: r.record.action,
+                record_kind: r.record.record_kind,
+                record_id: r.record.record_id,
+                prev_chain_hash: hex(&r.prev_chain_hash),
+                chain_hash: hex(&r.chain_hash),
+            })
+            .collect();
+        let request = AuditRecordsRequest {
+            records,
+            head: head.clone(),
+        };
+        let answer: AuditRecordsResponse = match client
+            .signed(credentials, paths::AUDIT_RECORDS, &request)
+            .await
+        {
+            Err(SyncError::Permanent { code, .. }) if code == codes::AUDIT_HISTORY_REWRITTEN => {
+                report.audit_rollback_suspected = true;
+                return Ok(());
+            }
+            answer => answer?,
+        };
+        let held = answer.held.map_or(0, |h| h.seq);
+        store.write(|tx| state::set_audit_uploaded(tx, held.min(seq)))?;
+        match answer.status {
+            AuditRecordsStatus::InStep => return Ok(()),
+            AuditRecordsStatus::RollbackSuspected => {
+                report.audit_rollback_suspected = true;
+                return Ok(());
+            }
+            // Sent from where the server stands, the records move it on; anything else is
+            // not the server's answer to them.
+            AuditRecordsStatus::Behind if last_held == Some(held) || held >= seq => {
+                return Err(SyncError::Transient {
+                    reason: "the server did not take the audit records".into(),
+                    retry_after: None,
+                });
+            }
+            AuditRecordsStatus::Behind => {
+                last_held = Some(held);
+                from = held + 1;
+            }
+        }
+    }
+    // The rest goes with the next syncs.
+    Ok(())
+}
+
 /// Anchors the head of this store's audit chain on the server, proving first that the chain
 /// still passes through the head anchored before: a store restored from an older copy
 /// cannot, and the server flags the device for a supervisor.
@@ -447,7 +545,10 @@ async fn anchor_audit(
             .signed(credentials, paths::AUDIT_ANCHOR, &request)
             .await?;
     }
-    report.audit_rollback_suspected = answer.status == AnchorStatus::RollbackSuspected;
+    // The records' upload may have found it already.
+    if answer.status == AnchorStatus::RollbackSuspected {
+        report.audit_rollback_suspected = true;
+    }
     Ok(())
 }
 

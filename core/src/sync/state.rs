@@ -382,6 +382,24 @@ pub(crate) fn record_attempt(
     Ok(())
 }
 
+/// The last audit record the server said it holds, as this device last heard (0: none yet,
+/// or not known).
+pub(crate) fn audit_uploaded(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn
+        .query_row("SELECT audit_uploaded FROM sync_device", [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
+        .optional()?
+        .flatten()
+        .unwrap_or(0))
+}
+
+/// Notes the last audit record the server said it holds.
+pub(crate) fn set_audit_uploaded(tx: &Transaction<'_>, seq: i64) -> Result<(), StoreError> {
+    tx.execute("UPDATE sync_device SET audit_uploaded = ?1", [seq])?;
+    Ok(())
+}
+
 pub(crate) fn last_attempt(
     conn: &Connection,
 ) -> Result<(Option<String>, Option<String>), StoreError> {
