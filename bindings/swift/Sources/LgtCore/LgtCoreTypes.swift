@@ -4149,7 +4149,8 @@ public func FfiConverterTypeBarcodeFormat_lower(_ value: BarcodeFormat) -> RustB
 public enum BreakKind: Equatable, Hashable {
     
     /**
-     * The record's MAC does not match its content and predecessor: edited or reordered.
+     * The record's MAC, or its chain hash, does not match its content and predecessor:
+     * edited or reordered.
      */
     case tampered
     /**
