@@ -135,13 +135,16 @@ async fn health(State(db): State<Db>) -> Result<Json<serde_json::Value>, ApiErro
     ))
 }
 
-/// A device's Ed25519 public key from its hex, or a 400 with `code`.
+/// A device's Ed25519 public key from its hex (a point of large order: a weak key would let
+/// anyone sign in its name), or a 400 with `code`.
 fn public_key(hex: &str, code: &'static str) -> Result<PublicKey, ApiError> {
     Some(hex)
         .filter(|text| is_hex(text, 32))
         .and_then(unhex)
         .and_then(|bytes| PublicKey::try_from_slice(&bytes).ok())
-        .ok_or_else(|| ApiError::bad_request(code, "public_key must be 32 bytes of hex"))
+        .ok_or_else(|| {
+            ApiError::bad_request(code, "public_key must be an Ed25519 key (64 hex digits)")
+        })
 }
 
 /// The body as `T`, or 400 `request.malformed` naming where it went wrong, never what it

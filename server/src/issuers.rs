@@ -27,7 +27,9 @@ pub(crate) async fn publish(
     };
     let Some(key) = unhex(&payload.public_key).and_then(|b| PublicKey::try_from_slice(&b).ok())
     else {
-        return Ok(rejected("the issuer key is not 32 bytes of hex"));
+        return Ok(rejected(
+            "the issuer key is not an Ed25519 key (64 hex digits)",
+        ));
     };
     let key_id = key.key_id();
     if key_id != op.record_id {

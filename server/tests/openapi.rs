@@ -438,8 +438,9 @@ async fn the_live_server_answers_as_documented() {
     assert_eq!(status, "200");
     documented_answer(paths::HEALTH, "get", &status, &body);
 
-    let unknown_code =
-        json!({"code": "unknown", "public_key": "00".repeat(32), "client_version": "1"});
+    // The Ed25519 base point: a valid key (a point of large order), so only the code is wrong.
+    let base_point = format!("58{}", "66".repeat(31));
+    let unknown_code = json!({"code": "unknown", "public_key": base_point, "client_version": "1"});
     let bad_key = json!({"code": "unknown", "public_key": "00", "client_version": "1"});
     for (request, expected) in [(unknown_code, "401"), (bad_key, "400")] {
         let url = format!("{base}{}", paths::ENROLL);

@@ -1,7 +1,8 @@
 //! The server's hardening against a client that is not a phone: every refusal in the API's
 //! JSON shape with a stable code, echoing nothing of the request; rate limits that a code
 //! guesser, a code hammerer and a flooding device run into, while others go on; a cap on
-//! requests in flight. SQLite and PostgreSQL.
+//! requests in flight; weak (small-order) keys refused at enrollment and rotation. SQLite and
+//! PostgreSQL.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -343,4 +344,48 @@ fn requests_beyond_the_cap_in_flight_are_answered_busy_at_once() {
     std::thread::sleep(Duration::from_millis(300));
     let answer = raw(&server, "GET", paths::HEALTH, &[], Vec::new(), None);
     assert_eq!(answer.status, 200, "the place is free again");
+}
+
+/// The attacker picks a weak key. Under the all-zero Ed25519 key (a point of small order) a
+/// signature of zeros verifies for about one message in four, so a device enrolled with it, or
+/// rotated to it, could be signed for by anyone (and its requests and audit heads would prove
+/// nothing). Enrolling with it and rotating to it (with a proof of zeros) are refused; the
+/// code stays unused and enrolls a real key afterwards, and the device keeps its own key.
+#[test]
+fn a_weak_key_is_refused_at_enrollment_and_at_rotation() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let zero = hex(&[0u8; 32]);
+        let zeros = hex(&[0u8; 64]);
+        let code = server.enrollment_code("c-weak", "110105");
+        let body = json!({ "code": code, "public_key": zero, "client_version": "attacker" });
+        let answer = raw(
+            &server,
+            "POST",
+            paths::ENROLL,
+            &json_header(),
+            body.to_string().into_bytes(),
+            None,
+        );
+        refused(&answer, 400, "enroll.bad_key", "enrolling the all-zero key");
+        signer::enroll_key(&server, &SigningKey::generate().unwrap(), &code)
+            .expect("the code is still unused");
+
+        let device = signer::device(&server, "110105");
+        let body = json!({ "public_key": zero, "proof": zeros });
+        let answer = signed_raw(
+            &server,
+            &device,
+            paths::DEVICE_KEY,
+            body.to_string().as_bytes(),
+        );
+        refused(
+            &answer,
+            400,
+            "device_key.bad_key",
+            "rotating to the all-zero key",
+        );
+        // The device still signs with its own key.
+        signer::pull(&server, &device);
+    }
 }

@@ -66,17 +66,20 @@ impl std::fmt::Debug for SigningKey {
 pub struct PublicKey([u8; PUBLIC_KEY_LEN]);
 
 impl PublicKey {
-    /// Wraps 32 public-key bytes.
-    pub fn from_bytes(bytes: [u8; PUBLIC_KEY_LEN]) -> Self {
-        Self(bytes)
-    }
-
-    /// Wraps a public key from a slice; any length but 32 is an invalid key.
+    /// Wraps a public key from a slice. Anything but the 32-byte encoding of a curve point of
+    /// large order is an invalid key: a small-order point (the all-zero key among them) is a
+    /// key under which signatures can be made without any secret (ring verifies a signature of
+    /// zeros under the all-zero key for about one message in four), so a device, issuer or signer that chose one could sign
+    /// deniably, or let anyone sign in its name.
     pub fn try_from_slice(bytes: &[u8]) -> Result<Self, CryptoError> {
-        bytes
-            .try_into()
-            .map(Self)
-            .map_err(|_| CryptoError::InvalidKey)
+        let bytes: [u8; PUBLIC_KEY_LEN] = bytes.try_into().map_err(|_| CryptoError::InvalidKey)?;
+        let point = curve25519_dalek::edwards::CompressedEdwardsY(bytes)
+            .decompress()
+            .ok_or(CryptoError::InvalidKey)?;
+        if point.is_small_order() {
+            return Err(CryptoError::InvalidKey);
+        }
+        Ok(Self(bytes))
     }
 
     /// The raw bytes.
@@ -124,5 +127,42 @@ mod tests {
         assert_eq!(key.public_key().key_id().len(), 16);
         assert!(SigningKey::from_pkcs8(b"not a key").is_err());
         assert!(PublicKey::try_from_slice(&[0u8; 31]).is_err());
+    }
+
+    /// The attacker picks a weak key: under the all-zero key ring verifies a signature of zeros
+    /// for about one message in four, so such a key must never be taken. Every small-order point (the
+    /// curve's 8 torsion points, in each encoding) and a non-point are refused; real keys are
+    /// taken.
+    #[test]
+    fn a_small_order_key_under_which_anyone_can_sign_is_refused() {
+        use curve25519_dalek::constants::EIGHT_TORSION;
+
+        // The attack this guards against: a signature made with no secret. Under the all-zero
+        // key, zeros verify for about one message in four; the forger varies a nonce.
+        let forged = [0u8; SIGNATURE_LEN];
+        let zero = PublicKey([0u8; PUBLIC_KEY_LEN]);
+        let accepted = (0..64)
+            .filter(|nonce| {
+                zero.verify(format!("request {nonce}").as_bytes(), &forged)
+                    .is_ok()
+            })
+            .count();
+        assert!(accepted > 0, "ring accepted no forged signature");
+        assert!(PublicKey::try_from_slice(&[0u8; PUBLIC_KEY_LEN]).is_err());
+        for point in EIGHT_TORSION {
+            let mut bytes = point.compress().to_bytes();
+            assert!(PublicKey::try_from_slice(&bytes).is_err(), "{bytes:?}");
+            // The same point with the sign bit flipped (a non-canonical encoding).
+            bytes[31] ^= 0x80;
+            assert!(PublicKey::try_from_slice(&bytes).is_err(), "{bytes:?}");
+        }
+        // y = 2 is not on the curve.
+        let mut off_curve = [0u8; PUBLIC_KEY_LEN];
+        off_curve[0] = 2;
+        assert!(PublicKey::try_from_slice(&off_curve).is_err());
+        for _ in 0..32 {
+            let key = SigningKey::generate().unwrap().public_key();
+            assert_eq!(PublicKey::try_from_slice(key.as_bytes()).unwrap(), key);
+        }
     }
 }

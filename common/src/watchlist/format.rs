@@ -359,7 +359,7 @@ pub fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
 
 /// Parses a hex public key.
 pub fn public_key_from_hex(text: &str) -> Option<PublicKey> {
-    unhex::<32>(text.trim()).map(PublicKey::from_bytes)
+    unhex::<32>(text.trim()).and_then(|bytes| PublicKey::try_from_slice(&bytes).ok())
 }
 
 fn malformed(what: &'static str) -> WatchlistError {
