@@ -102,8 +102,12 @@ class WatchlistTest {
             val forged = v2.copyOf().also { it[it.size - 1] = (it[it.size - 1].toInt() xor 1).toByte() }
             val refused = assertThrows<LgtException.Refused> { runBlocking { store.watchlist.importList(forged, listOf(root)) } }
             assertEquals("watchlist.payload_mismatch", refused.code)
-            val stranger = assertThrows<LgtException.Refused> { runBlocking { store.watchlist.importList(v2, listOf(ByteArray(32))) } }
+            // Another real key (the Ed25519 base point) pinned instead of the list's root.
+            val otherRoot = ByteArray(32) { if (it == 0) 0x58.toByte() else 0x66.toByte() }
+            val stranger = assertThrows<LgtException.Refused> { runBlocking { store.watchlist.importList(v2, listOf(otherRoot)) } }
             assertEquals("watchlist.unknown_root", stranger.code)
+            // The all-zero key is no key at all (a point of small order): refused as invalid.
+            assertThrows<LgtException.Invalid> { runBlocking { store.watchlist.importList(v2, listOf(ByteArray(32))) } }
             assertEquals(2uL, store.watchlist.status().info?.version)
         }
     }
