@@ -168,7 +168,7 @@ pub async fn revoke(db: &Db, device_id: &str) -> anyhow::Result<()> {
             .rows_affected();
     anyhow::ensure!(changed == 1, "no active device {device_id}");
     // A lost phone's permit codes are refused everywhere from the next sync.
-    crate::issuers::revoke(&mut tx, Some(device_id), None).await?;
+    crate::issuers::revoke(&mut tx, &db.vault, Some(device_id), None).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -291,6 +291,12 @@ pub async fn dwelling(
     let Some((version, data, landlord)) = row else {
         anyhow::bail!("no dwelling {house_code} in district {district}");
     };
+    let dwelling_row = format!("{district}/{house_code}");
+    let opened = |column: &str, sealed: &str| -> anyhow::Result<String> {
+        db.vault
+            .open("dwellings", &dwelling_row, column, sealed)
+            .map_err(|_| anyhow::anyhow!("the dwelling {house_code} is unreadable"))
+    };
     type RegistrationRow = (String, String, String, i64, String);
     let rows: Vec<RegistrationRow> = sqlx::query_as(
         "SELECT id, person_id, status, version, device_id FROM registrations
@@ -325,8 +331,11 @@ pub async fn dwelling(
     let persons = persons
         .into_iter()
         .map(|(person_id, version, data)| {
-            let name = serde_json::from_str::<serde_json::Value>(&data)
+            let name = db
+                .vault
+                .open("persons", &person_id, "data", &data)
                 .ok()
+                .and_then(|data| serde_json::from_str::<serde_json::Value>(&data).ok())
                 .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(str::to_owned));
             let lives_here = registrations
                 .iter()
@@ -341,10 +350,13 @@ pub async fn dwelling(
         .collect();
     Ok(DwellingListing {
         district: district.to_owned(),
-        house_code,
+        house_code: house_code.clone(),
         version,
-        dwelling: serde_json::from_str(&data)?,
-        landlord: landlord.as_deref().map(serde_json::from_str).transpose()?,
+        dwelling: serde_json::from_str(&opened("data", &data)?)?,
+        landlord: landlord
+            .as_deref()
+            .map(|l| opened("landlord", l).and_then(|l| Ok(serde_json::from_str(&l)?)))
+            .transpose()?,
         persons,
         registrations,
     })

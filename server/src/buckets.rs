@@ -12,6 +12,25 @@ use sqlx::{Any, AnyConnection, Transaction};
 
 use crate::auth::Device;
 use crate::db::{now, Db};
+use crate::vault::Vault;
+
+/// The row key of an entry in its sealed `data` (the associated data of the sealing).
+fn row(bucket: &str, key: &str) -> String {
+    format!("{bucket}/{key}")
+}
+
+/// Seals an entry's value for its row.
+pub fn seal(vault: &Vault, bucket: &str, key: &str, data: &str) -> String {
+    vault.seal("bucket_entries", &row(bucket, key), "data", data)
+}
+
+/// Opens an entry's sealed value; one that does not open is a database error (the value was
+/// altered, moved or never sealed).
+pub fn open(vault: &Vault, bucket: &str, key: &str, sealed: &str) -> sqlx::Result<String> {
+    vault
+        .open("bucket_entries", &row(bucket, key), "data", sealed)
+        .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
 
 /// The storage name of a device's bucket.
 pub fn name_for(device: &Device, bucket: Bucket) -> String {
@@ -63,6 +82,7 @@ fn term(key: &str, data: Option<&str>) -> u64 {
 /// Sets `key` in `bucket` to `data` (`None`: a tombstone) under the bucket's next sequence.
 pub async fn put(
     conn: &mut AnyConnection,
+    vault: &Vault,
     bucket: &str,
     key: &str,
     data: Option<&str>,
@@ -77,7 +97,7 @@ pub async fn put(
     .bind(bucket)
     .fetch_one(&mut *conn)
     .await?;
-    let old = get(conn, bucket, key).await?;
+    let old = get(conn, vault, bucket, key).await?;
     // The checksum is a u64 kept in a signed BIGINT: the casts are bit-for-bit.
     let checksum = (checksum as u64)
         .wrapping_sub(term(key, old.as_deref()))
@@ -95,7 +115,7 @@ pub async fn put(
     .bind(bucket)
     .bind(key)
     .bind(seq)
-    .bind(data)
+    .bind(data.map(|data| seal(vault, bucket, key, data)))
     .bind(now())
     .execute(&mut *conn)
     .await?;
@@ -123,6 +143,7 @@ pub(crate) async fn compact(db: &Db, horizon: i64) -> sqlx::Result<u64> {
 /// The live value of `key` in `bucket` (`None` if absent or tombstoned).
 pub async fn get(
     conn: &mut AnyConnection,
+    vault: &Vault,
     bucket: &str,
     key: &str,
 ) -> sqlx::Result<Option<String>> {
@@ -132,12 +153,15 @@ pub async fn get(
             .bind(key)
             .fetch_optional(&mut *conn)
             .await?;
-    Ok(row.and_then(|(data,)| data))
+    row.and_then(|(data,)| data)
+        .map(|sealed| open(vault, bucket, key, &sealed))
+        .transpose()
 }
 
 /// Up to `limit` changes of `bucket` after `cursor`, read in the caller's snapshot.
 pub async fn page(
     tx: &mut Transaction<'static, Any>,
+    vault: &Vault,
     bucket: Bucket,
     name: &str,
     cursor: i64,
@@ -163,8 +187,13 @@ pub async fn page(
     let entries: Vec<Entry> = rows
         .into_iter()
         .take(limit as usize)
-        .map(|(key, seq, data)| Entry { key, seq, data })
-        .collect();
+        .map(|(key, seq, data)| {
+            let data = data
+                .map(|sealed| open(vault, name, &key, &sealed))
+                .transpose()?;
+            Ok(Entry { key, seq, data })
+        })
+        .collect::<sqlx::Result<_>>()?;
     let (cursor, checksum) = if has_more {
         (entries.last().map_or(cursor, |e| e.seq), None)
     } else {

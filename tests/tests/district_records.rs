@@ -59,13 +59,15 @@ fn enrolled(server: &TestServer, seed: u64, district: &str) -> Phone {
 fn bucket(server: &TestServer, district: &str) -> std::collections::BTreeMap<String, Value> {
     server
         .rows(&format!(
-            "SELECT key, data FROM bucket_entries
+            "SELECT key FROM bucket_entries
              WHERE bucket = 'district:{district}:records' AND data IS NOT NULL"
         ))
         .into_iter()
         .map(|row| {
-            let data = serde_json::from_str(row[1].as_deref().unwrap()).unwrap();
-            (row[0].clone().unwrap(), data)
+            let key = row[0].clone().unwrap();
+            let bucket = format!("district:{district}:records");
+            let data = serde_json::from_str(&server.entry(&bucket, &key).unwrap()).unwrap();
+            (key, data)
         })
         .collect()
 }
@@ -147,7 +149,13 @@ fn stored_registration(server: &TestServer, registration_id: &str) -> Value {
     let rows = server.rows(&format!(
         "SELECT data FROM registrations WHERE id = '{registration_id}'"
     ));
-    serde_json::from_str(rows[0][0].as_deref().unwrap()).unwrap()
+    let data = server.open_sealed(
+        "registrations",
+        registration_id,
+        "data",
+        rows[0][0].as_deref().unwrap(),
+    );
+    serde_json::from_str(&data).unwrap()
 }
 
 /// `registration` with another number and house code.

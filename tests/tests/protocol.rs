@@ -206,8 +206,8 @@ fn stale_edits_and_stale_cancellations_become_conflicts() {
             ]
         );
         let row = server.rows("SELECT data, version FROM permits WHERE id = 'permit-7'");
-        let permit: lgt_core::permit::Permit =
-            serde_json::from_str(row[0][0].as_deref().unwrap()).unwrap();
+        let data = server.open_sealed("permits", "permit-7", "data", row[0][0].as_deref().unwrap());
+        let permit: lgt_core::permit::Permit = serde_json::from_str(&data).unwrap();
         assert_eq!(permit.state, lgt_core::permit::PermitState::Cancelled);
         assert_eq!(permit.version, 4);
         let conflicts = server

@@ -1,0 +1,8 @@
+-- Personal data at rest (#12). `server_keys` rows are stored wrapped (AES-256-GCM) under the
+-- key-encryption key of the server's key source, named here by its id; NULL: a key written
+-- in clear before this migration, which the server wraps at its next start. The personal
+-- columns (persons.data, person_identifiers.document, registrations.data, dwellings.data and
+-- landlord, permits.data, permit_events.event, conflicts.payload, bucket_entries.data) keep
+-- their TEXT type and hold `v1:` + base64 sealed values; the server seals the ones still in
+-- clear at start-up, in batches (lgt_server::vault::seal_existing).
+ALTER TABLE server_keys ADD COLUMN kek_id TEXT;
