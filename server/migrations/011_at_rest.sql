@@ -5,4 +5,8 @@
 -- landlord, permits.data, permit_events.event, conflicts.payload, bucket_entries.data) keep
 -- their TEXT type and hold `v1:` + base64 sealed values; the server seals the ones still in
 -- clear at start-up, in batches (lgt_server::vault::seal_existing).
+-- Permit numbers are found by their keyed blind index (`b1:` + hex HMAC-SHA256 under a key
+-- derived from the DEK) in permits.number and reserved_numbers.number; a reserved number
+-- keeps the number itself sealed beside it (the device is told its pool).
 ALTER TABLE server_keys ADD COLUMN kek_id TEXT;
+ALTER TABLE reserved_numbers ADD COLUMN sealed_number TEXT;

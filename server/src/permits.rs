@@ -53,7 +53,12 @@ pub(crate) async fn save(
     .bind(&permit.id)
     .bind(district)
     .bind(i64::from(permit.version))
-    .bind(permit.number.as_deref())
+    .bind(
+        permit
+            .number
+            .as_deref()
+            .map(|n| vault.permit_number_blind(n)),
+    )
     .bind(vault.seal("permits", &permit.id, "data", &data))
     .bind(now())
     .bind(permit.state.as_str())

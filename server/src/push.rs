@@ -252,7 +252,7 @@ async fn apply_permit_event(
         }
     };
     if let PermitEvent::Issue { number } = &op_event.event {
-        if let Some(refusal) = numbers::claim(conn, device, number, &next.id).await? {
+        if let Some(refusal) = numbers::claim(conn, vault, device, number, &next.id).await? {
             return Ok(rejected(refusal));
         }
     }

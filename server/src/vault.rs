@@ -29,6 +29,8 @@ use sqlx::AnyConnection;
 
 /// The prefix of a sealed value.
 pub const SEALED_PREFIX: &str = "v1:";
+/// The prefix of a keyed blind index of a queried column (a permit number).
+pub const BLIND_PREFIX: &str = "b1:";
 
 /// The `server_keys` row of the wrapped data-encryption key.
 pub const DEK: &str = "dek";
@@ -196,6 +198,14 @@ pub struct Vault {
     kek_id: String,
     dek: LessSafeKey,
     id_blind: ring::hmac::Key,
+    number_blind: ring::hmac::Key,
+}
+
+/// The blind-index key of permit numbers, derived from the DEK.
+fn number_blind_key(dek: &[u8]) -> ring::hmac::Key {
+    let derive = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, dek);
+    let key = ring::hmac::sign(&derive, b"lgt-server blind index: permit number");
+    ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.as_ref())
 }
 
 impl std::fmt::Debug for Vault {
@@ -283,6 +293,15 @@ impl Vault {
         &self.id_blind
     }
 
+    /// The blind index a permit number is stored and found by (`permits.number`,
+    /// `reserved_numbers.number`): `b1:` + hex HMAC-SHA256 under a key derived from the DEK.
+    pub fn permit_number_blind(&self, number: &str) -> String {
+        format!(
+            "{BLIND_PREFIX}{}",
+            hex(ring::hmac::sign(&self.number_blind, number.as_bytes()).as_ref())
+        )
+    }
+
     /// Wraps a key for the `server_keys` row `name`: `(wrapped, kek id)`.
     pub fn wrap(&self, name: &str, key: &[u8]) -> (String, String) {
         (
@@ -325,6 +344,7 @@ pub async fn load(conn: &mut AnyConnection, source: &dyn KeySource) -> Result<Va
         // Replaced below, once the DEK is read.
         dek: aead_key(&[0; 32]),
         id_blind: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[0; 32]),
+        number_blind: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[0; 32]),
     };
     // Keys stored in clear before #12 (hex): wrapped in place.
     let clear: Vec<(String, String)> =
@@ -346,6 +366,7 @@ pub async fn load(conn: &mut AnyConnection, source: &dyn KeySource) -> Result<Va
     }
     let dek = ensure_key(conn, &vault, DEK, 32).await?;
     vault.dek = aead_key(&dek);
+    vault.number_blind = number_blind_key(&dek);
     let blind = ensure_key(conn, &vault, BLIND_KEY, 32).await?;
     vault.id_blind = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &blind);
     Ok(vault)
@@ -481,8 +502,62 @@ pub async fn seal_existing(db: &crate::Db) -> anyhow::Result<u64> {
             tx.commit().await?;
         }
     }
+    total += blind_permit_numbers(db, &vault).await?;
     if total > 0 {
         tracing::info!(values = total, "values stored in clear were sealed");
+    }
+    Ok(total)
+}
+
+/// Replaces the permit numbers still stored in clear (before #12) by their blind index, the
+/// reserved ones keeping the number sealed beside it; in batches, idempotent.
+async fn blind_permit_numbers(db: &crate::Db, vault: &Vault) -> anyhow::Result<u64> {
+    let mut total = 0u64;
+    loop {
+        let mut tx = db.pool.begin().await?;
+        let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT number FROM reserved_numbers WHERE number NOT LIKE 'b1:%' LIMIT {SEAL_BATCH}"
+        )))
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for (number,) in &rows {
+            let blind = vault.permit_number_blind(number);
+            total += sqlx::query(
+                "UPDATE reserved_numbers SET number = $1, sealed_number = $2 WHERE number = $3",
+            )
+            .bind(&blind)
+            .bind(vault.seal("reserved_numbers", &blind, "number", number))
+            .bind(number)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+    }
+    loop {
+        let mut tx = db.pool.begin().await?;
+        let rows: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id, number FROM permits
+             WHERE number IS NOT NULL AND number NOT LIKE 'b1:%' LIMIT {SEAL_BATCH}"
+        )))
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for (id, number) in &rows {
+            total += sqlx::query("UPDATE permits SET number = $1 WHERE id = $2 AND number = $3")
+                .bind(vault.permit_number_blind(number))
+                .bind(id)
+                .bind(number)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
     }
     Ok(total)
 }
@@ -502,6 +577,7 @@ mod tests {
             kek_id: Kek([1; 32]).id(),
             dek: aead_key(&[2; 32]),
             id_blind: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[3; 32]),
+            number_blind: number_blind_key(&[2; 32]),
         }
     }
 

@@ -24,8 +24,7 @@ const DISTRICT: &str = "110105";
 struct Secrets {
     /// Personal values: names, identity numbers, phones, addresses, employers.
     personal: BTreeSet<String>,
-    /// House codes and permit numbers: still in clear (typed, queried columns and bucket
-    /// keys; docs/limits.md).
+    /// House codes: still in clear (a typed, queried column and bucket keys; docs/limits.md).
     in_clear: BTreeSet<String>,
 }
 
@@ -52,7 +51,8 @@ fn collect(inputs: &[RegistrationInput], numbers: &[String]) -> Secrets {
         }
         in_clear.insert(input.dwelling.house_code.clone());
     }
-    in_clear.extend(numbers.iter().cloned());
+    // Permit numbers: stored by their keyed blind index, reserved ones sealed beside it.
+    personal.extend(numbers.iter().cloned());
     Secrets { personal, in_clear }
 }
 
@@ -142,6 +142,8 @@ fn populate(server: &TestServer, seed: u64) -> (Secrets, Phone, lgt_core::sync::
         numbers.push(permit.permit.number.clone().expect("issued"));
     }
     phone.sync_until_quiet(5);
+    // And a number reserved for the phone, not yet used.
+    numbers.push(phone.core.permit_number_from_pool().unwrap().unwrap());
     let inputs: Vec<RegistrationInput> = registered.into_iter().map(|(i, _)| i).collect();
     let observer = device(server, DISTRICT);
     (collect(&inputs, &numbers), phone, observer)
@@ -185,11 +187,25 @@ fn the_thief_with_the_database_alone_finds_no_personal_value_and_no_key() {
             ["command", "dek", "id_number_blind"]
         );
 
-        // Control: the search finds every personal value in what the server serves phones.
+        // Control: the search finds every personal value in what the server serves phones
+        // (the pull, and the pools of permit numbers it tells them, opened with the key).
         let served = serde_json::to_vec(&pulled(&server, &observer)).unwrap();
+        let pools: Vec<u8> = server
+            .rows("SELECT number, sealed_number FROM reserved_numbers")
+            .into_iter()
+            .flat_map(|r| {
+                let number = server.open_sealed(
+                    "reserved_numbers",
+                    r[0].as_deref().unwrap(),
+                    "number",
+                    r[1].as_deref().unwrap(),
+                );
+                format!("{number} ").into_bytes()
+            })
+            .collect();
         let personal = text_needles(&secrets.personal);
         assert_eq!(
-            found(&[served], &personal).len(),
+            found(&[served, pools], &personal).len(),
             personal.len(),
             "{backend:?}: the control search finds every value in the pull"
         );
@@ -200,8 +216,8 @@ fn the_thief_with_the_database_alone_finds_no_personal_value_and_no_key() {
             Vec::<String>::new(),
             "{backend:?}"
         );
-        // House codes and permit numbers stay in clear (typed columns, bucket keys): the
-        // search finds them, as docs/limits.md says.
+        // House codes stay in clear (a typed column, the dwellings' bucket keys): the search
+        // finds them, as docs/limits.md says.
         let open = text_needles(&secrets.in_clear);
         assert_eq!(
             found(&stolen(&server), &open).len(),
@@ -363,6 +379,28 @@ fn unseal_as_before(server: &TestServer) {
             ));
         }
     }
+    // Permit numbers in clear, as before their blind index.
+    for row in server.rows("SELECT number, sealed_number FROM reserved_numbers") {
+        let blind = row[0].clone().unwrap();
+        let number = server.open_sealed(
+            "reserved_numbers",
+            &blind,
+            "number",
+            row[1].as_deref().unwrap(),
+        );
+        server.rows(&format!(
+            "UPDATE reserved_numbers SET number = '{number}', sealed_number = NULL
+             WHERE number = '{blind}' RETURNING 1"
+        ));
+    }
+    for row in server.rows("SELECT id, data FROM permits WHERE number IS NOT NULL") {
+        let id = row[0].clone().unwrap();
+        let permit: serde_json::Value = serde_json::from_str(row[1].as_deref().unwrap()).unwrap();
+        let number = permit["number"].as_str().unwrap();
+        server.rows(&format!(
+            "UPDATE permits SET number = '{number}' WHERE id = '{id}' RETURNING 1"
+        ));
+    }
     for (name, bytes) in server_keys(server) {
         let sql = if name == "dek" {
             "DELETE FROM server_keys WHERE name = 'dek' RETURNING 1".to_owned()
@@ -440,6 +478,16 @@ fn a_database_from_before_sealing_is_sealed_at_start_and_served_the_same() {
                 c.column
             );
         }
+        assert_eq!(
+            server.count(
+                "SELECT COUNT(*) FROM reserved_numbers
+                 WHERE number NOT LIKE 'b1:%' OR sealed_number IS NULL"
+            ) + server.count(
+                "SELECT COUNT(*) FROM permits WHERE number IS NOT NULL AND number NOT LIKE 'b1:%'"
+            ),
+            0,
+            "{backend:?}: permit numbers by their blind index"
+        );
         assert_eq!(pulled(&server, &observer), before, "{backend:?}");
 
         // Idempotent: started once more, nothing changes.
