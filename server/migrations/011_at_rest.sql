@@ -9,4 +9,7 @@
 -- derived from the DEK) in permits.number and reserved_numbers.number; a reserved number
 -- keeps the number itself sealed beside it (the device is told its pool).
 ALTER TABLE server_keys ADD COLUMN kek_id TEXT;
+-- House codes likewise, in registrations.house_code, dwellings.house_code and the records
+-- buckets' `dwelling:` keys (`dwelling:b1:...`), the key itself sealed beside it.
 ALTER TABLE reserved_numbers ADD COLUMN sealed_number TEXT;
+ALTER TABLE bucket_entries ADD COLUMN sealed_key TEXT;

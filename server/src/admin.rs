@@ -281,17 +281,19 @@ pub async fn dwelling(
     house_code: &str,
 ) -> anyhow::Result<DwellingListing> {
     let house_code = house_code.trim().to_ascii_uppercase();
+    // Both tables hold the code's blind index only.
+    let blind = db.vault.house_code_blind(&house_code);
     let row: Option<(i64, String, Option<String>)> = sqlx::query_as(
         "SELECT version, data, landlord FROM dwellings WHERE district = $1 AND house_code = $2",
     )
     .bind(district)
-    .bind(&house_code)
+    .bind(&blind)
     .fetch_optional(&db.pool)
     .await?;
     let Some((version, data, landlord)) = row else {
         anyhow::bail!("no dwelling {house_code} in district {district}");
     };
-    let dwelling_row = format!("{district}/{house_code}");
+    let dwelling_row = format!("{district}/{blind}");
     let opened = |column: &str, sealed: &str| -> anyhow::Result<String> {
         db.vault
             .open("dwellings", &dwelling_row, column, sealed)
@@ -303,7 +305,7 @@ pub async fn dwelling(
          WHERE district = $1 AND house_code = $2 ORDER BY created_at, id",
     )
     .bind(district)
-    .bind(&house_code)
+    .bind(&blind)
     .fetch_all(&db.pool)
     .await?;
     let registrations: Vec<DwellingRegistration> = rows
@@ -325,7 +327,7 @@ pub async fn dwelling(
          ORDER BY p.id",
     )
     .bind(district)
-    .bind(&house_code)
+    .bind(&blind)
     .fetch_all(&db.pool)
     .await?;
     let persons = persons

@@ -450,7 +450,7 @@ async fn register(
     .bind(&created.registration_id)
     .bind(district)
     .bind(&person_id)
-    .bind(&code)
+    .bind(vault.house_code_blind(&code))
     .bind(ACTIVE)
     .bind(&device.id)
     .bind(vault.seal(
@@ -497,28 +497,17 @@ async fn keep_dwelling(
     code: &str,
     fields: &RegistrationFields,
 ) -> Result<bool, ApiError> {
+    // Found by the house code's blind index; its sealed columns bound to that row.
+    let blind = vault.house_code_blind(code);
+    let row = format!("{district}/{blind}");
     let existing: Option<(String, Option<String>)> = sqlx::query_as(
         "SELECT data, landlord FROM dwellings WHERE district = $1 AND house_code = $2",
     )
     .bind(district)
-    .bind(code)
+    .bind(&blind)
     .fetch_optional(&mut *conn)
     .await?;
-    let dwelling = Dwelling {
-        house_code: code.to_owned(),
-        address: fields.dwelling.address.clone(),
-        housing_type: fields.dwelling.housing_type.clone(),
-    };
-    let data = serde_json::to_string(&dwelling).map_err(|_| encode_error())?;
-    let rented = dwelling.housing_type == RENTED_HOUSING;
-    let landlord = match (&fields.landlord, &existing) {
-        _ if !rented => None,
-        (Some(landlord), _) => Some(serde_json::to_string(landlord).map_err(|_| encode_error())?),
-        (None, Some((_, kept))) => kept.clone(),
-        (None, None) => None,
-    };
     // Compared opened; stored sealed (a new nonce each time, so sealed values never compare).
-    let row = format!("{district}/{code}");
     let existing = match existing {
         None => None,
         Some((old_data, old_landlord)) => {
@@ -534,6 +523,19 @@ async fn keep_dwelling(
             Some((opened("data", &old_data)?, old_landlord))
         }
     };
+    let dwelling = Dwelling {
+        house_code: code.to_owned(),
+        address: fields.dwelling.address.clone(),
+        housing_type: fields.dwelling.housing_type.clone(),
+    };
+    let data = serde_json::to_string(&dwelling).map_err(|_| encode_error())?;
+    let rented = dwelling.housing_type == RENTED_HOUSING;
+    let landlord = match (&fields.landlord, &existing) {
+        _ if !rented => None,
+        (Some(landlord), _) => Some(serde_json::to_string(landlord).map_err(|_| encode_error())?),
+        (None, Some((_, kept))) => kept.clone(),
+        (None, None) => None,
+    };
     let changed = existing
         .as_ref()
         .is_none_or(|(old_data, old_landlord)| *old_data != data || *old_landlord != landlord);
@@ -548,7 +550,7 @@ async fn keep_dwelling(
                  VALUES ($1, $2, 1, $3, $4, $5, $6)",
             )
             .bind(district)
-            .bind(code)
+            .bind(&blind)
             .bind(&dwelling.housing_type)
             .bind(&data)
             .bind(landlord.as_deref())
@@ -565,7 +567,7 @@ async fn keep_dwelling(
                  WHERE district = $1 AND house_code = $2",
             )
             .bind(district)
-            .bind(code)
+            .bind(&blind)
             .bind(&dwelling.housing_type)
             .bind(&data)
             .bind(landlord.as_deref())
@@ -768,14 +770,15 @@ async fn write_dwelling_entry(
     district: &str,
     code: &str,
 ) -> Result<(), ApiError> {
+    let blind = vault.house_code_blind(code);
     let (version, data, landlord): (i64, String, Option<String>) = sqlx::query_as(
         "SELECT version, data, landlord FROM dwellings WHERE district = $1 AND house_code = $2",
     )
     .bind(district)
-    .bind(code)
+    .bind(&blind)
     .fetch_one(&mut *conn)
     .await?;
-    let row = format!("{district}/{code}");
+    let row = format!("{district}/{blind}");
     let landlord = landlord
         .as_deref()
         .map(|l| open(vault, "dwellings", &row, "landlord", l))

@@ -199,13 +199,24 @@ pub struct Vault {
     dek: LessSafeKey,
     id_blind: ring::hmac::Key,
     number_blind: ring::hmac::Key,
+    house_blind: ring::hmac::Key,
+}
+
+/// A blind-index key derived from the DEK for `label`.
+fn derived_blind_key(dek: &[u8], label: &[u8]) -> ring::hmac::Key {
+    let derive = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, dek);
+    let key = ring::hmac::sign(&derive, label);
+    ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.as_ref())
 }
 
 /// The blind-index key of permit numbers, derived from the DEK.
 fn number_blind_key(dek: &[u8]) -> ring::hmac::Key {
-    let derive = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, dek);
-    let key = ring::hmac::sign(&derive, b"lgt-server blind index: permit number");
-    ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.as_ref())
+    derived_blind_key(dek, b"lgt-server blind index: permit number")
+}
+
+/// The blind-index key of house codes, derived from the DEK.
+fn house_blind_key(dek: &[u8]) -> ring::hmac::Key {
+    derived_blind_key(dek, b"lgt-server blind index: house code")
 }
 
 impl std::fmt::Debug for Vault {
@@ -293,6 +304,27 @@ impl Vault {
         &self.id_blind
     }
 
+    /// The blind index a house code is stored and found by (`registrations.house_code`,
+    /// `dwellings.house_code`, the records bucket's `dwelling:` keys): `b1:` + hex
+    /// HMAC-SHA256 under a key derived from the DEK.
+    pub fn house_code_blind(&self, code: &str) -> String {
+        format!(
+            "{BLIND_PREFIX}{}",
+            hex(ring::hmac::sign(&self.house_blind, code.as_bytes()).as_ref())
+        )
+    }
+
+    /// How a bucket entry's key is stored (`bucket_entries.key`): a dwelling's key
+    /// (`dwelling:{house_code}`) as `dwelling:` + the code's blind index, the key itself
+    /// sealed beside it (`sealed_key`); any other key (ids, versions) as it is.
+    pub fn stored_bucket_key(&self, key: &str) -> String {
+        use lgt_protocol::records::DWELLING_PREFIX;
+        match key.strip_prefix(DWELLING_PREFIX) {
+            Some(code) => format!("{DWELLING_PREFIX}{}", self.house_code_blind(code)),
+            None => key.to_owned(),
+        }
+    }
+
     /// The blind index a permit number is stored and found by (`permits.number`,
     /// `reserved_numbers.number`): `b1:` + hex HMAC-SHA256 under a key derived from the DEK.
     pub fn permit_number_blind(&self, number: &str) -> String {
@@ -345,6 +377,7 @@ pub async fn load(conn: &mut AnyConnection, source: &dyn KeySource) -> Result<Va
         dek: aead_key(&[0; 32]),
         id_blind: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[0; 32]),
         number_blind: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[0; 32]),
+        house_blind: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[0; 32]),
     };
     // Keys stored in clear before #12 (hex): wrapped in place.
     let clear: Vec<(String, String)> =
@@ -367,6 +400,7 @@ pub async fn load(conn: &mut AnyConnection, source: &dyn KeySource) -> Result<Va
     let dek = ensure_key(conn, &vault, DEK, 32).await?;
     vault.dek = aead_key(&dek);
     vault.number_blind = number_blind_key(&dek);
+    vault.house_blind = house_blind_key(&dek);
     let blind = ensure_key(conn, &vault, BLIND_KEY, 32).await?;
     vault.id_blind = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &blind);
     Ok(vault)
@@ -467,7 +501,7 @@ const SEAL_BATCH: i64 = 200;
 /// is sealed only if it lacks the prefix and is still the value read. Returns how many.
 pub async fn seal_existing(db: &crate::Db) -> anyhow::Result<u64> {
     let vault = Arc::clone(&db.vault);
-    let mut total = 0u64;
+    let mut total = blind_house_codes(db, &vault).await?;
     for c in SEALED_COLUMNS {
         let select = format!(
             "SELECT {row}, {col} FROM {table} WHERE {col} IS NOT NULL AND {col} NOT LIKE 'v1:%' LIMIT {SEAL_BATCH}",
@@ -505,6 +539,67 @@ pub async fn seal_existing(db: &crate::Db) -> anyhow::Result<u64> {
     total += blind_permit_numbers(db, &vault).await?;
     if total > 0 {
         tracing::info!(values = total, "values stored in clear were sealed");
+    }
+    Ok(total)
+}
+
+/// Replaces the house codes still stored in clear (before #12) by their blind index: in
+/// registrations, dwellings and the records buckets' `dwelling:` keys (the key sealed beside
+/// it). Runs before the sealing, whose associated data names these rows by their index.
+async fn blind_house_codes(db: &crate::Db, vault: &Vault) -> anyhow::Result<u64> {
+    let mut total = 0u64;
+    for table in ["registrations", "dwellings"] {
+        loop {
+            let mut tx = db.pool.begin().await?;
+            let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT DISTINCT house_code FROM {table}
+                 WHERE house_code NOT LIKE 'b1:%' LIMIT {SEAL_BATCH}"
+            )))
+            .fetch_all(&mut *tx)
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for (code,) in &rows {
+                total += sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE {table} SET house_code = $1 WHERE house_code = $2"
+                )))
+                .bind(vault.house_code_blind(code))
+                .bind(code)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+            tx.commit().await?;
+        }
+    }
+    loop {
+        let mut tx = db.pool.begin().await?;
+        let rows: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT bucket, key FROM bucket_entries
+             WHERE key LIKE 'dwelling:%' AND key NOT LIKE 'dwelling:b1:%' LIMIT {SEAL_BATCH}"
+        )))
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for (bucket, key) in &rows {
+            let stored = vault.stored_bucket_key(key);
+            let sealed_key =
+                vault.seal("bucket_entries", &format!("{bucket}/{stored}"), "key", key);
+            total += sqlx::query(
+                "UPDATE bucket_entries SET key = $1, sealed_key = $2 WHERE bucket = $3 AND key = $4",
+            )
+            .bind(&stored)
+            .bind(&sealed_key)
+            .bind(bucket)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
     }
     Ok(total)
 }
@@ -578,6 +673,7 @@ mod tests {
             dek: aead_key(&[2; 32]),
             id_blind: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[3; 32]),
             number_blind: number_blind_key(&[2; 32]),
+            house_blind: house_blind_key(&[2; 32]),
         }
     }
 

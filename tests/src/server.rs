@@ -205,19 +205,41 @@ impl TestServer {
         self.db.vault.seal(table, row, column, plain)
     }
 
-    /// The opened value of a live bucket entry.
+    /// The opened value of a live bucket entry (`key` as phones know it).
     pub fn entry(&self, bucket: &str, key: &str) -> Option<String> {
+        let stored = self.db.vault.stored_bucket_key(key);
         let rows = self.rows(&format!(
-            "SELECT data FROM bucket_entries WHERE bucket = '{bucket}' AND key = '{key}'"
+            "SELECT data FROM bucket_entries WHERE bucket = '{bucket}' AND key = '{stored}'"
         ));
         rows.first().and_then(|r| r[0].clone()).map(|sealed| {
             self.open_sealed(
                 "bucket_entries",
-                &format!("{bucket}/{key}"),
+                &format!("{bucket}/{stored}"),
                 "data",
                 &sealed,
             )
         })
+    }
+
+    /// The live entries of a bucket, opened: key (as phones know it) -> JSON text.
+    pub fn live_entries(&self, bucket: &str) -> std::collections::BTreeMap<String, String> {
+        self.rows(&format!(
+            "SELECT key, sealed_key, data FROM bucket_entries
+             WHERE bucket = '{bucket}' AND data IS NOT NULL"
+        ))
+        .into_iter()
+        .map(|row| {
+            let stored = row[0].clone().unwrap();
+            let place = format!("{bucket}/{stored}");
+            let key = match &row[1] {
+                Some(sealed) => self.open_sealed("bucket_entries", &place, "key", sealed),
+                None => stored,
+            };
+            let data =
+                self.open_sealed("bucket_entries", &place, "data", row[2].as_deref().unwrap());
+            (key, data)
+        })
+        .collect()
     }
 
     /// The data directory (the SQLite file and, by default, the key directory `keys/`).
@@ -291,8 +313,9 @@ impl TestServer {
             .wrapping_sub(term(&old))
             .wrapping_add(data.map_or(0, term)) as i64;
         let seq = if new_seq { seq + 1 } else { seq };
+        let stored = self.db.vault.stored_bucket_key(key);
         let data_sql = data.map_or("NULL".to_owned(), |d| {
-            let sealed = self.seal("bucket_entries", &format!("{bucket}/{key}"), "data", d);
+            let sealed = self.seal("bucket_entries", &format!("{bucket}/{stored}"), "data", d);
             format!("'{sealed}'")
         });
         self.rows(&format!(
@@ -304,7 +327,7 @@ impl TestServer {
             String::new()
         };
         self.rows(&format!(
-            "UPDATE bucket_entries SET data = {data_sql}{entry_seq} WHERE bucket = '{bucket}' AND key = '{key}' RETURNING key"
+            "UPDATE bucket_entries SET data = {data_sql}{entry_seq} WHERE bucket = '{bucket}' AND key = '{stored}' RETURNING key"
         ));
     }
 

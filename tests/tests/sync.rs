@@ -9,17 +9,7 @@ use lgt_protocol::Bucket;
 
 /// The server's live entries of a bucket: key -> JSON text.
 fn server_bucket(server: &TestServer, bucket: &str) -> BTreeMap<String, String> {
-    server
-        .rows(&format!(
-            "SELECT key FROM bucket_entries WHERE bucket = '{bucket}' AND data IS NOT NULL"
-        ))
-        .into_iter()
-        .map(|row| {
-            let key = row[0].clone().unwrap();
-            let data = server.entry(bucket, &key).unwrap();
-            (key, data)
-        })
-        .collect()
+    server.live_entries(bucket)
 }
 
 fn replica(phone: &Phone, bucket: Bucket) -> BTreeMap<String, String> {
