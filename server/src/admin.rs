@@ -297,7 +297,7 @@ pub async fn dwelling(
     let opened = |column: &str, sealed: &str| -> anyhow::Result<String> {
         db.vault
             .open("dwellings", &dwelling_row, column, sealed)
-            .map_err(|_| anyhow::anyhow!("the dwelling {house_code} is unreadable"))
+            .map_err(|_| anyhow::anyhow!("the dwelling is unreadable"))
     };
     type RegistrationRow = (String, String, String, i64, String);
     let rows: Vec<RegistrationRow> = sqlx::query_as(

@@ -474,7 +474,6 @@ fn a_database_from_before_sealing_is_sealed_at_start_and_served_the_same() {
             now, keys,
             "{backend:?}: the same command and blind-index keys"
         );
-        let mut needles = needles;
         for (name, bytes) in server_keys(&server) {
             needles.push((format!("server key {name}"), key_needles(&bytes)));
         }
