@@ -168,7 +168,7 @@ pub async fn revoke(db: &Db, device_id: &str) -> anyhow::Result<()> {
             .rows_affected();
     anyhow::ensure!(changed == 1, "no active device {device_id}");
     // A lost phone's permit codes are refused everywhere from the next sync.
-    crate::issuers::revoke(&mut tx, Some(device_id), None).await?;
+    crate::issuers::revoke(&mut tx, &db.vault, Some(device_id), None).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -281,15 +281,23 @@ pub async fn dwelling(
     house_code: &str,
 ) -> anyhow::Result<DwellingListing> {
     let house_code = house_code.trim().to_ascii_uppercase();
+    // Both tables hold the code's blind index only.
+    let blind = db.vault.house_code_blind(&house_code);
     let row: Option<(i64, String, Option<String>)> = sqlx::query_as(
         "SELECT version, data, landlord FROM dwellings WHERE district = $1 AND house_code = $2",
     )
     .bind(district)
-    .bind(&house_code)
+    .bind(&blind)
     .fetch_optional(&db.pool)
     .await?;
     let Some((version, data, landlord)) = row else {
         anyhow::bail!("no dwelling {house_code} in district {district}");
+    };
+    let dwelling_row = format!("{district}/{blind}");
+    let opened = |column: &str, sealed: &str| -> anyhow::Result<String> {
+        db.vault
+            .open("dwellings", &dwelling_row, column, sealed)
+            .map_err(|_| anyhow::anyhow!("the dwelling is unreadable"))
     };
     type RegistrationRow = (String, String, String, i64, String);
     let rows: Vec<RegistrationRow> = sqlx::query_as(
@@ -297,7 +305,7 @@ pub async fn dwelling(
          WHERE district = $1 AND house_code = $2 ORDER BY created_at, id",
     )
     .bind(district)
-    .bind(&house_code)
+    .bind(&blind)
     .fetch_all(&db.pool)
     .await?;
     let registrations: Vec<DwellingRegistration> = rows
@@ -319,14 +327,17 @@ pub async fn dwelling(
          ORDER BY p.id",
     )
     .bind(district)
-    .bind(&house_code)
+    .bind(&blind)
     .fetch_all(&db.pool)
     .await?;
     let persons = persons
         .into_iter()
         .map(|(person_id, version, data)| {
-            let name = serde_json::from_str::<serde_json::Value>(&data)
+            let name = db
+                .vault
+                .open("persons", &person_id, "data", &data)
                 .ok()
+                .and_then(|data| serde_json::from_str::<serde_json::Value>(&data).ok())
                 .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(str::to_owned));
             let lives_here = registrations
                 .iter()
@@ -341,10 +352,13 @@ pub async fn dwelling(
         .collect();
     Ok(DwellingListing {
         district: district.to_owned(),
-        house_code,
+        house_code: house_code.clone(),
         version,
-        dwelling: serde_json::from_str(&data)?,
-        landlord: landlord.as_deref().map(serde_json::from_str).transpose()?,
+        dwelling: serde_json::from_str(&opened("data", &data)?)?,
+        landlord: landlord
+            .as_deref()
+            .map(|l| opened("landlord", l).and_then(|l| Ok(serde_json::from_str(&l)?)))
+            .transpose()?,
         persons,
         registrations,
     })

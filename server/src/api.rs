@@ -205,7 +205,7 @@ async fn enroll(
     };
     let (coordinator, district, expires_at, max_offline_secs, used_by) =
         code.ok_or_else(invalid)?;
-    let command_key = crate::commands::key(&mut tx)
+    let command_key = crate::commands::key(&mut tx, &db.vault)
         .await
         .map(|key| hex(key.public_key().as_bytes()))
         .map_err(|_| {
@@ -327,7 +327,7 @@ async fn pull(
             .find(|c| c.bucket == bucket)
             .map_or(0, |c| c.cursor);
         let name = buckets::name_for(&device, bucket);
-        pages.push(buckets::page(&mut tx, bucket, &name, cursor, limit).await?);
+        pages.push(buckets::page(&mut tx, &db.vault, bucket, &name, cursor, limit).await?);
     }
     tx.commit().await?;
     Ok(Json(PullResponse { buckets: pages }))

@@ -12,6 +12,26 @@ use sqlx::{Any, AnyConnection, Transaction};
 
 use crate::auth::Device;
 use crate::db::{now, Db};
+use crate::vault::Vault;
+
+/// The row key of an entry in its sealed `data` (the associated data of the sealing).
+fn row(bucket: &str, key: &str) -> String {
+    format!("{bucket}/{key}")
+}
+
+/// Opens a sealed column of the entry stored under `stored` (its key as stored); one that
+/// does not open is a database error (the value was altered, moved or never sealed).
+fn open(
+    vault: &Vault,
+    bucket: &str,
+    stored: &str,
+    column: &str,
+    sealed: &str,
+) -> sqlx::Result<String> {
+    vault
+        .open("bucket_entries", &row(bucket, stored), column, sealed)
+        .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
 
 /// The storage name of a device's bucket.
 pub fn name_for(device: &Device, bucket: Bucket) -> String {
@@ -63,6 +83,7 @@ fn term(key: &str, data: Option<&str>) -> u64 {
 /// Sets `key` in `bucket` to `data` (`None`: a tombstone) under the bucket's next sequence.
 pub async fn put(
     conn: &mut AnyConnection,
+    vault: &Vault,
     bucket: &str,
     key: &str,
     data: Option<&str>,
@@ -77,7 +98,11 @@ pub async fn put(
     .bind(bucket)
     .fetch_one(&mut *conn)
     .await?;
-    let old = get(conn, bucket, key).await?;
+    let old = get(conn, vault, bucket, key).await?;
+    // A dwelling's key is stored by the house code's blind index, the key sealed beside it.
+    let stored = vault.stored_bucket_key(key);
+    let sealed_key =
+        (stored != key).then(|| vault.seal("bucket_entries", &row(bucket, &stored), "key", key));
     // The checksum is a u64 kept in a signed BIGINT: the casts are bit-for-bit.
     let checksum = (checksum as u64)
         .wrapping_sub(term(key, old.as_deref()))
@@ -88,15 +113,18 @@ pub async fn put(
         .execute(&mut *conn)
         .await?;
     sqlx::query(
-        "INSERT INTO bucket_entries (bucket, key, seq, data, written_at) VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO bucket_entries (bucket, key, seq, data, written_at, sealed_key)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (bucket, key)
-         DO UPDATE SET seq = excluded.seq, data = excluded.data, written_at = excluded.written_at",
+         DO UPDATE SET seq = excluded.seq, data = excluded.data, written_at = excluded.written_at,
+             sealed_key = excluded.sealed_key",
     )
     .bind(bucket)
-    .bind(key)
+    .bind(&stored)
     .bind(seq)
-    .bind(data)
+    .bind(data.map(|data| vault.seal("bucket_entries", &row(bucket, &stored), "data", data)))
     .bind(now())
+    .bind(sealed_key)
     .execute(&mut *conn)
     .await?;
     Ok(seq)
@@ -123,21 +151,27 @@ pub(crate) async fn compact(db: &Db, horizon: i64) -> sqlx::Result<u64> {
 /// The live value of `key` in `bucket` (`None` if absent or tombstoned).
 pub async fn get(
     conn: &mut AnyConnection,
+    vault: &Vault,
     bucket: &str,
     key: &str,
 ) -> sqlx::Result<Option<String>> {
-    let row: Option<(Option<String>,)> =
+    let stored = vault.stored_bucket_key(key);
+    let found: Option<(Option<String>,)> =
         sqlx::query_as("SELECT data FROM bucket_entries WHERE bucket = $1 AND key = $2")
             .bind(bucket)
-            .bind(key)
+            .bind(&stored)
             .fetch_optional(&mut *conn)
             .await?;
-    Ok(row.and_then(|(data,)| data))
+    found
+        .and_then(|(data,)| data)
+        .map(|sealed| open(vault, bucket, &stored, "data", &sealed))
+        .transpose()
 }
 
 /// Up to `limit` changes of `bucket` after `cursor`, read in the caller's snapshot.
 pub async fn page(
     tx: &mut Transaction<'static, Any>,
+    vault: &Vault,
     bucket: Bucket,
     name: &str,
     cursor: i64,
@@ -149,8 +183,8 @@ pub async fn page(
             .fetch_optional(&mut **tx)
             .await?;
     let (head, checksum) = head.unwrap_or((0, 0));
-    let rows: Vec<(String, i64, Option<String>)> = sqlx::query_as(
-        "SELECT key, seq, data FROM bucket_entries
+    let rows: Vec<(String, Option<String>, i64, Option<String>)> = sqlx::query_as(
+        "SELECT key, sealed_key, seq, data FROM bucket_entries
          WHERE bucket = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4",
     )
     .bind(name)
@@ -163,8 +197,17 @@ pub async fn page(
     let entries: Vec<Entry> = rows
         .into_iter()
         .take(limit as usize)
-        .map(|(key, seq, data)| Entry { key, seq, data })
-        .collect();
+        .map(|(stored, sealed_key, seq, data)| {
+            let data = data
+                .map(|sealed| open(vault, name, &stored, "data", &sealed))
+                .transpose()?;
+            let key = match sealed_key {
+                Some(sealed) => open(vault, name, &stored, "key", &sealed)?,
+                None => stored,
+            };
+            Ok(Entry { key, seq, data })
+        })
+        .collect::<sqlx::Result<_>>()?;
     let (cursor, checksum) = if has_more {
         (entries.last().map_or(cursor, |e| e.seq), None)
     } else {

@@ -4,28 +4,29 @@
 //! there. The command key itself rotates by a command signed with the key it replaces.
 
 use lgt_common::crypto::SigningKey;
-use lgt_protocol::{
-    command_signing_message, hex, unhex, Bucket, Command, CommandAction, SignedCommand,
-};
+use lgt_protocol::{command_signing_message, hex, Bucket, Command, CommandAction, SignedCommand};
 use sqlx::AnyConnection;
 use uuid::Uuid;
 
 use crate::auth::Device;
 use crate::buckets;
 use crate::db::{now, Db};
+use crate::vault::{Vault, COMMAND_KEY};
 
-const COMMAND_KEY: &str = "command";
-
-/// The server's command key, made and stored on first use (the first writer wins a race).
-/// The row stays locked until the caller's transaction ends, so no command is signed with a
-/// key that a concurrent rotation is replacing.
-pub(crate) async fn key(conn: &mut AnyConnection) -> anyhow::Result<SigningKey> {
+/// The server's command key, made and stored (wrapped under the key-encryption key, never in
+/// clear) on first use; the first writer wins a race. The row stays locked until the caller's
+/// transaction ends, so no command is signed with a key that a concurrent rotation is
+/// replacing.
+pub(crate) async fn key(conn: &mut AnyConnection, vault: &Vault) -> anyhow::Result<SigningKey> {
     let fresh = SigningKey::generate()?;
+    let (wrapped, kek_id) = vault.wrap(COMMAND_KEY, fresh.pkcs8());
     sqlx::query(
-        "INSERT INTO server_keys (name, pkcs8) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        "INSERT INTO server_keys (name, pkcs8, kek_id) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO NOTHING",
     )
     .bind(COMMAND_KEY)
-    .bind(hex(fresh.pkcs8()))
+    .bind(&wrapped)
+    .bind(&kek_id)
     .execute(&mut *conn)
     .await?;
     sqlx::query("UPDATE server_keys SET pkcs8 = pkcs8 WHERE name = $1")
@@ -36,8 +37,7 @@ pub(crate) async fn key(conn: &mut AnyConnection) -> anyhow::Result<SigningKey> 
         .bind(COMMAND_KEY)
         .fetch_one(&mut *conn)
         .await?;
-    let bytes =
-        unhex(&pkcs8).ok_or_else(|| anyhow::anyhow!("the stored command key is not hex"))?;
+    let bytes = vault.unwrap_key(COMMAND_KEY, &pkcs8)?;
     Ok(SigningKey::from_pkcs8(&bytes)?)
 }
 
@@ -52,12 +52,12 @@ pub async fn issue(db: &Db, device_id: &str, action: CommandAction) -> anyhow::R
     let Some((district,)) = device else {
         anyhow::bail!("no active device {device_id}");
     };
-    let key = key(&mut tx).await?;
+    let key = key(&mut tx, &db.vault).await?;
     let device = Device {
         id: device_id.to_owned(),
         district,
     };
-    let command = sign_into_bucket(&mut tx, &key, &device, action).await?;
+    let command = sign_into_bucket(&mut tx, &db.vault, &key, &device, action).await?;
     tx.commit().await?;
     Ok(command)
 }
@@ -65,10 +65,10 @@ pub async fn issue(db: &Db, device_id: &str, action: CommandAction) -> anyhow::R
 /// Signs `action` for every active device, in one transaction.
 pub async fn issue_to_active(db: &Db, action: CommandAction) -> anyhow::Result<Vec<Command>> {
     let mut tx = db.pool.begin().await?;
-    let key = key(&mut tx).await?;
+    let key = key(&mut tx, &db.vault).await?;
     let mut commands = Vec::new();
     for device in active_devices(&mut tx).await? {
-        commands.push(sign_into_bucket(&mut tx, &key, &device, action.clone()).await?);
+        commands.push(sign_into_bucket(&mut tx, &db.vault, &key, &device, action.clone()).await?);
     }
     tx.commit().await?;
     Ok(commands)
@@ -100,7 +100,7 @@ pub struct CommandKeyRotation {
 /// device after that command, in bucket order. One transaction.
 pub async fn rotate_key(db: &Db) -> anyhow::Result<CommandKeyRotation> {
     let mut tx = db.pool.begin().await?;
-    let old = key(&mut tx).await?;
+    let old = key(&mut tx, &db.vault).await?;
     let new = SigningKey::generate()?;
     let public_key = hex(new.public_key().as_bytes());
     let mut commands = Vec::new();
@@ -108,11 +108,13 @@ pub async fn rotate_key(db: &Db) -> anyhow::Result<CommandKeyRotation> {
         let action = CommandAction::RotateCommandKey {
             key: public_key.clone(),
         };
-        commands.push(sign_into_bucket(&mut tx, &old, &device, action).await?);
+        commands.push(sign_into_bucket(&mut tx, &db.vault, &old, &device, action).await?);
     }
-    sqlx::query("UPDATE server_keys SET pkcs8 = $2 WHERE name = $1")
+    let (wrapped, kek_id) = db.vault.wrap(COMMAND_KEY, new.pkcs8());
+    sqlx::query("UPDATE server_keys SET pkcs8 = $2, kek_id = $3 WHERE name = $1")
         .bind(COMMAND_KEY)
-        .bind(hex(new.pkcs8()))
+        .bind(&wrapped)
+        .bind(&kek_id)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
@@ -125,6 +127,7 @@ pub async fn rotate_key(db: &Db) -> anyhow::Result<CommandKeyRotation> {
 
 async fn sign_into_bucket(
     tx: &mut AnyConnection,
+    vault: &Vault,
     key: &SigningKey,
     device: &Device,
     action: CommandAction,
@@ -143,6 +146,7 @@ async fn sign_into_bucket(
     let bucket = buckets::name_for(device, Bucket::Commands);
     buckets::put(
         &mut *tx,
+        vault,
         &bucket,
         &command.command_id,
         Some(&serde_json::to_string(&signed)?),

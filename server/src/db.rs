@@ -3,10 +3,13 @@
 //! (`$1` placeholders, which SQLite accepts too).
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
+
+use crate::vault::{FileKeySource, KeySource, Vault};
 
 /// The schema scripts; entry `i` brings version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -20,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/008_district_records.sql"),
     include_str!("../migrations/009_permit_events.sql"),
     include_str!("../migrations/010_audit_records.sql"),
+    include_str!("../migrations/011_at_rest.sql"),
 ];
 
 /// Which database the server runs on.
@@ -38,13 +42,28 @@ pub struct Db {
     pub pool: AnyPool,
     /// Which backend it is.
     pub backend: Backend,
+    /// The server's keys (the DEK sealing personal columns, the blind-index key).
+    pub vault: Arc<Vault>,
 }
 
 impl Db {
     /// Opens the database: PostgreSQL at `database_url` if given, else SQLite in `data_dir`
     /// (created 0700 if missing, refused if open to others: [`crate::datadir::prepare`]).
-    /// Brings the schema up to date.
+    /// Brings the schema up to date. The key-encryption key lives in `<data_dir>/keys/`
+    /// ([`Db::open_with_keys`] for another key source).
     pub async fn open(data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<Self> {
+        let keys = FileKeySource::new(crate::vault::default_keys_dir(data_dir));
+        Self::open_with_keys(data_dir, database_url, &keys).await
+    }
+
+    /// [`Db::open`] with the key-encryption key from `keys`. Migrates and opens the keys in
+    /// one transaction: a refused key ([`crate::vault::VaultError`]) leaves the database as it
+    /// was. Then seals the personal values still stored in clear.
+    pub async fn open_with_keys(
+        data_dir: &Path,
+        database_url: Option<&str>,
+        keys: &dyn KeySource,
+    ) -> anyhow::Result<Self> {
         install_default_drivers();
         let (url, backend) = match database_url {
             Some(url) if url.starts_with("postgres") => (url.to_owned(), Backend::Postgres),
@@ -69,7 +88,7 @@ impl Db {
                     Box::pin(async move {
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                         PRAGMA busy_timeout = 5000;",
+                         PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON;",
                         )
                         .await?;
                         Ok(())
@@ -81,13 +100,25 @@ impl Db {
             .acquire_timeout(Duration::from_secs(30))
             .connect(&url)
             .await?;
-        let db = Self { pool, backend };
-        db.migrate().await?;
+        let vault = Arc::new(Self::migrate(&pool, keys).await?);
+        let db = Self {
+            pool,
+            backend,
+            vault,
+        };
+        if crate::vault::seal_existing(&db).await? > 0 && backend == Backend::Sqlite {
+            // The values just sealed no longer linger in the file's free space or the WAL:
+            // the file is rebuilt and the WAL emptied (secure_delete zeroes freed cells from
+            // then on).
+            db.pool.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+            db.pool.execute("VACUUM").await?;
+            db.pool.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+        }
         Ok(db)
     }
 
-    async fn migrate(&self) -> anyhow::Result<()> {
-        let mut tx = self.pool.begin().await?;
+    async fn migrate(pool: &AnyPool, keys: &dyn KeySource) -> anyhow::Result<Vault> {
+        let mut tx = pool.begin().await?;
         tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
             .await?;
         let done: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
@@ -101,8 +132,9 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
         }
+        let vault = crate::vault::load(&mut tx, keys).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(vault)
     }
 
     /// Starts a transaction that sees one snapshot for all its reads (PostgreSQL's default

@@ -16,6 +16,7 @@ use crate::db::{now, Db};
 /// Keeps a published key (inside the push's savepoint, beside its ledger row).
 pub(crate) async fn publish(
     conn: &mut AnyConnection,
+    vault: &crate::vault::Vault,
     device: &Device,
     op: &PushOperation,
 ) -> sqlx::Result<Outcome> {
@@ -61,7 +62,7 @@ pub(crate) async fn publish(
         device_id: device.id.clone(),
         revoked_at: None,
     };
-    put(conn, &key_id, &entry).await?;
+    put(conn, vault, &key_id, &entry).await?;
     tracing::info!(key = %key_id, device = %device.id, "issuer key published");
     Ok(Outcome::Applied)
 }
@@ -70,6 +71,7 @@ pub(crate) async fn publish(
 /// bucket; returns how many were.
 pub(crate) async fn revoke(
     conn: &mut AnyConnection,
+    vault: &crate::vault::Vault,
     device_id: Option<&str>,
     key_id: Option<&str>,
 ) -> sqlx::Result<usize> {
@@ -93,7 +95,7 @@ pub(crate) async fn revoke(
             device_id: device_id.clone(),
             revoked_at: Some(at),
         };
-        put(conn, key_id, &entry).await?;
+        put(conn, vault, key_id, &entry).await?;
         tracing::info!(key = %key_id, device = %device_id, "issuer key revoked");
     }
     Ok(rows.len())
@@ -102,7 +104,7 @@ pub(crate) async fn revoke(
 /// Revokes one issuer key (a device's key leaked, the device itself still trusted).
 pub async fn revoke_key(db: &Db, key_id: &str) -> anyhow::Result<()> {
     let mut tx = db.pool.begin().await?;
-    let revoked = revoke(&mut tx, None, Some(key_id)).await?;
+    let revoked = revoke(&mut tx, &db.vault, None, Some(key_id)).await?;
     anyhow::ensure!(revoked == 1, "no unrevoked issuer key {key_id}");
     tx.commit().await?;
     Ok(())
@@ -139,8 +141,13 @@ pub async fn list(db: &Db) -> anyhow::Result<Vec<IssuerKey>> {
         .collect())
 }
 
-async fn put(conn: &mut AnyConnection, key_id: &str, entry: &IssuerEntry) -> sqlx::Result<()> {
+async fn put(
+    conn: &mut AnyConnection,
+    vault: &crate::vault::Vault,
+    key_id: &str,
+    entry: &IssuerEntry,
+) -> sqlx::Result<()> {
     let data = serde_json::to_string(entry).expect("an issuer entry serialises");
-    buckets::put(conn, buckets::ISSUERS, key_id, Some(&data)).await?;
+    buckets::put(conn, vault, buckets::ISSUERS, key_id, Some(&data)).await?;
     Ok(())
 }

@@ -43,6 +43,7 @@ mod push;
 pub mod records;
 pub mod resolution;
 pub mod tls;
+pub mod vault;
 pub mod watchlist;
 
 use std::future::Future;

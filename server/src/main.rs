@@ -26,6 +26,11 @@ struct Args {
     /// PostgreSQL URL (postgres://...); SQLite in --data when absent.
     #[arg(long, global = true, env = "LGT_DATABASE_URL")]
     database_url: Option<String>,
+    /// Directory of the server's key file (the key-encryption key that wraps the database's
+    /// keys; made 0700, the file 0600, on first start): DATA/keys when absent. Put it on
+    /// another volume than the database, and back it up apart from the database.
+    #[arg(long, global = true, env = "LGT_SERVER_KEYS")]
+    keys_dir: Option<PathBuf>,
     #[command(flatten)]
     tls: TlsFiles,
     #[command(subcommand)]
@@ -259,10 +264,14 @@ async fn main() -> anyhow::Result<()> {
     let Args {
         data,
         database_url,
+        keys_dir,
         tls,
         command,
     } = Args::parse();
-    let db = Db::open(&data, database_url.as_deref()).await?;
+    let keys = lgt_server::vault::FileKeySource::new(
+        keys_dir.unwrap_or_else(|| lgt_server::vault::default_keys_dir(&data)),
+    );
+    let db = Db::open_with_keys(&data, database_url.as_deref(), &keys).await?;
     match command {
         Command::Serve {
             listen,

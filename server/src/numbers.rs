@@ -11,12 +11,13 @@ use sqlx::AnyConnection;
 use crate::auth::Device;
 use crate::db::{now, Db};
 use crate::error::ApiError;
+use crate::vault::Vault;
 
 /// Tops up the device's pool; returns every unused, unexpired number it holds.
 pub async fn top_up(db: &Db, device: &Device) -> Result<Vec<ReservedNumber>, ApiError> {
     let now = now();
     let mut tx = db.pool.begin().await?;
-    let holding = held(&mut tx, device, now).await?.len() as i64;
+    let holding = held(&mut tx, &db.vault, device, now).await?.len() as i64;
     let missing = i64::from(NUMBER_POOL_TARGET) - holding;
     if holding < i64::from(NUMBER_POOL_LOW) && missing > 0 {
         sqlx::query(
@@ -34,11 +35,16 @@ pub async fn top_up(db: &Db, device: &Device) -> Result<Vec<ReservedNumber>, Api
         .fetch_one(&mut *tx)
         .await?;
         for n in next - missing..next {
+            // Stored by its blind index, the number itself sealed beside it.
+            let number = format!("{}{n:08}", device.district);
+            let blind = db.vault.permit_number_blind(&number);
             sqlx::query(
-                "INSERT INTO reserved_numbers (number, device_id, reserved_at, expires_at)
-                 VALUES ($1, $2, $3, $4)",
+                "INSERT INTO reserved_numbers
+                     (number, sealed_number, device_id, reserved_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5)",
             )
-            .bind(format!("{}{n:08}", device.district))
+            .bind(&blind)
+            .bind(db.vault.seal("reserved_numbers", &blind, "number", &number))
             .bind(&device.id)
             .bind(now)
             .bind(now + NUMBER_POOL_LIFETIME_SECS)
@@ -46,28 +52,46 @@ pub async fn top_up(db: &Db, device: &Device) -> Result<Vec<ReservedNumber>, Api
             .await?;
         }
     }
-    let numbers = held(&mut tx, device, now).await?;
+    let numbers = held(&mut tx, &db.vault, device, now).await?;
     tx.commit().await?;
     Ok(numbers)
 }
 
 async fn held(
     conn: &mut AnyConnection,
+    vault: &Vault,
     device: &Device,
     now: i64,
 ) -> Result<Vec<ReservedNumber>, ApiError> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT number, expires_at FROM reserved_numbers
-         WHERE device_id = $1 AND used_by IS NULL AND expires_at > $2 ORDER BY number",
+    let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+        "SELECT number, sealed_number, expires_at FROM reserved_numbers
+         WHERE device_id = $1 AND used_by IS NULL AND expires_at > $2",
     )
     .bind(&device.id)
     .bind(now)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows
+    let mut numbers = rows
         .into_iter()
-        .map(|(number, expires_at)| ReservedNumber { number, expires_at })
-        .collect())
+        .map(|(blind, sealed, expires_at)| {
+            let number = sealed
+                .and_then(|sealed| {
+                    vault
+                        .open("reserved_numbers", &blind, "number", &sealed)
+                        .ok()
+                })
+                .ok_or_else(|| {
+                    ApiError::new(
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "server.numbers",
+                        "a reserved permit number is unreadable",
+                    )
+                })?;
+            Ok(ReservedNumber { number, expires_at })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    numbers.sort_by(|a, b| a.number.cmp(&b.number));
+    Ok(numbers)
 }
 
 /// The refusal for an issue under a number not reserved for the device: reserved for
@@ -82,10 +106,14 @@ const IN_USE: &str = "the permit number is already used by another permit";
 /// refusal, if any, which names no other record.
 pub async fn claim(
     conn: &mut AnyConnection,
+    vault: &Vault,
     device: &Device,
     number: &str,
     permit_id: &str,
 ) -> Result<Option<&'static str>, ApiError> {
+    // Found by its blind index: neither table holds the number in clear.
+    let blind = vault.permit_number_blind(number);
+    let number = blind.as_str();
     let reservation: Option<(String, Option<String>)> =
         sqlx::query_as("SELECT device_id, used_by FROM reserved_numbers WHERE number = $1")
             .bind(number)

@@ -9,6 +9,12 @@ use sqlx::AnyConnection;
 use crate::buckets;
 use crate::db::now;
 use crate::records;
+use crate::vault::{Unreadable, Vault};
+
+/// Opens a permit's sealed `data`.
+pub(crate) fn open(vault: &Vault, permit_id: &str, sealed: &str) -> Result<String, Unreadable> {
+    vault.open("permits", permit_id, "data", sealed)
+}
 
 /// The event that made a permit's new version, and who recorded it.
 pub(crate) struct Recorded<'a> {
@@ -27,6 +33,7 @@ pub(crate) struct Recorded<'a> {
 /// phone's local id merged into one is that person.
 pub(crate) async fn save(
     conn: &mut AnyConnection,
+    vault: &Vault,
     district: &str,
     permit: &Permit,
     recorded: Recorded<'_>,
@@ -46,8 +53,13 @@ pub(crate) async fn save(
     .bind(&permit.id)
     .bind(district)
     .bind(i64::from(permit.version))
-    .bind(permit.number.as_deref())
-    .bind(&data)
+    .bind(
+        permit
+            .number
+            .as_deref()
+            .map(|n| vault.permit_number_blind(n)),
+    )
+    .bind(vault.seal("permits", &permit.id, "data", &data))
     .bind(now())
     .bind(permit.state.as_str())
     .bind(&holder)
@@ -65,7 +77,12 @@ pub(crate) async fn save(
     .bind(district)
     .bind(recorded.event.kind())
     .bind(recorded.occurred_on.to_string())
-    .bind(&event)
+    .bind(vault.seal(
+        "permit_events",
+        &format!("{}/{}", permit.id, permit.version),
+        "event",
+        &event,
+    ))
     .bind(recorded.by)
     .bind(recorded.op_id)
     .bind(now())
@@ -73,6 +90,7 @@ pub(crate) async fn save(
     .await?;
     buckets::put(
         conn,
+        vault,
         &buckets::district_permits(district),
         &permit.id,
         Some(&data),

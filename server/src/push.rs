@@ -23,6 +23,7 @@ use crate::metrics;
 use crate::numbers;
 use crate::permits;
 use crate::records;
+use crate::vault::Vault;
 
 /// Tries per operation when another process wins the race for its ledger row.
 const LEDGER_RACES: usize = 3;
@@ -36,7 +37,7 @@ pub async fn push_batch(
     let mut tx = db.pool.begin().await?;
     let mut results = Vec::with_capacity(operations.len());
     for op in operations {
-        results.push(push_one(&mut tx, device, op).await?);
+        results.push(push_one(&mut tx, &db.vault, device, op).await?);
     }
     tx.commit().await?;
     Ok(results)
@@ -45,6 +46,7 @@ pub async fn push_batch(
 /// Applies one operation at most once, inside the batch's transaction.
 async fn push_one(
     conn: &mut AnyConnection,
+    vault: &Vault,
     device: &Device,
     op: &PushOperation,
 ) -> Result<OperationResult, ApiError> {
@@ -86,7 +88,7 @@ async fn push_one(
                 outcome,
             });
         }
-        let outcome = apply(&mut tx, device, op).await?;
+        let outcome = apply(&mut tx, vault, device, op).await?;
         let stored = serde_json::to_string(&outcome).unwrap_or_default();
         let inserted = sqlx::query(
             "INSERT INTO ledger (op_id, device_id, kind, record_id, payload_sha256, outcome, received_at)
@@ -139,22 +141,25 @@ fn rejected(reason: impl Into<String>) -> Outcome {
 /// Applies an operation's effect in `conn`'s transaction. A refusal writes nothing.
 async fn apply(
     conn: &mut AnyConnection,
+    vault: &Vault,
     device: &Device,
     op: &PushOperation,
 ) -> Result<Outcome, ApiError> {
     match op.kind.as_str() {
         "permit.event" => match serde_json::from_str::<PermitEventOp>(&op.payload) {
-            Ok(event) => apply_permit_event(conn, device, op, event).await,
+            Ok(event) => apply_permit_event(conn, vault, device, op, event).await,
             Err(_) => Ok(rejected("malformed permit.event payload")),
         },
         lgt_protocol::records::REGISTRATION_CREATE => {
-            records::apply_registration(conn, device, op).await
+            records::apply_registration(conn, vault, device, op).await
         }
         lgt_protocol::records::PERSON_IDENTIFIER_ADD => {
-            records::apply_identifier_add(conn, device, op).await
+            records::apply_identifier_add(conn, vault, device, op).await
         }
         "watchlist.hit" => Ok(crate::watchlist::record_hit(conn, device, op).await?),
-        lgt_protocol::ISSUER_KEY_OPERATION => Ok(crate::issuers::publish(conn, device, op).await?),
+        lgt_protocol::ISSUER_KEY_OPERATION => {
+            Ok(crate::issuers::publish(conn, vault, device, op).await?)
+        }
         other => Ok(rejected(format!("unknown operation kind {other}"))),
     }
 }
@@ -177,6 +182,7 @@ const NOT_IN_DISTRICT: &str = "no such permit in this device's district";
 /// too), and an issue's number was reserved for this device and is not in use.
 async fn apply_permit_event(
     conn: &mut AnyConnection,
+    vault: &Vault,
     device: &Device,
     op: &PushOperation,
     op_event: PermitEventOp,
@@ -194,9 +200,12 @@ async fn apply_permit_event(
     let current = match row {
         None => None,
         Some((district, _)) if district != device.district => return Ok(rejected(NOT_IN_DISTRICT)),
-        Some((_, data)) => match serde_json::from_str::<Permit>(&data) {
-            Ok(permit) => Some(permit),
-            Err(_) => return Ok(rejected("the server's permit record is unreadable")),
+        Some((_, data)) => match permits::open(vault, &op_event.permit_id, &data)
+            .ok()
+            .and_then(|data| serde_json::from_str::<Permit>(&data).ok())
+        {
+            Some(permit) => Some(permit),
+            None => return Ok(rejected("the server's permit record is unreadable")),
         },
     };
     if let PermitEvent::Accept {
@@ -220,6 +229,7 @@ async fn apply_permit_event(
         (Some(current), _) if op_event.base_version == 0 => {
             return conflict(
                 conn,
+                vault,
                 device,
                 op,
                 format!("permit {} already exists", current.id),
@@ -233,7 +243,7 @@ async fn apply_permit_event(
                     "permit {}: based on version {}, the server has version {}",
                     current.id, op_event.base_version, current.version
                 );
-                return conflict(conn, device, op, reason, Some(current.version)).await;
+                return conflict(conn, vault, device, op, reason, Some(current.version)).await;
             }
             match current.apply(event, op_event.occurred_on) {
                 Ok(next) => next,
@@ -242,7 +252,7 @@ async fn apply_permit_event(
         }
     };
     if let PermitEvent::Issue { number } = &op_event.event {
-        if let Some(refusal) = numbers::claim(conn, device, number, &next.id).await? {
+        if let Some(refusal) = numbers::claim(conn, vault, device, number, &next.id).await? {
             return Ok(rejected(refusal));
         }
     }
@@ -252,7 +262,7 @@ async fn apply_permit_event(
         by: &device.id,
         op_id: Some(&op.op_id),
     };
-    permits::save(conn, &device.district, &next, recorded).await?;
+    permits::save(conn, vault, &device.district, &next, recorded).await?;
     Ok(Outcome::Applied)
 }
 
@@ -282,21 +292,23 @@ async fn foreign_holder(
 /// Stores a divergence for a supervisor and answers it as a conflict.
 pub(crate) async fn conflict(
     conn: &mut AnyConnection,
+    vault: &Vault,
     device: &Device,
     op: &PushOperation,
     reason: String,
     server_version: Option<u32>,
 ) -> Result<Outcome, ApiError> {
+    let id = Uuid::now_v7().to_string();
     sqlx::query(
         "INSERT INTO conflicts (id, op_id, device_id, record_id, reason, payload, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(Uuid::now_v7().to_string())
+    .bind(&id)
     .bind(&op.op_id)
     .bind(&device.id)
     .bind(&op.record_id)
     .bind(&reason)
-    .bind(&op.payload)
+    .bind(vault.seal("conflicts", &id, "payload", &op.payload))
     .bind(now())
     .execute(&mut *conn)
     .await?;

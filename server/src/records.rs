@@ -20,7 +20,7 @@ use chrono::Days;
 use lgt_common::identity;
 use lgt_common::registration::{normalise_house_code, Dwelling};
 use lgt_protocol::records::{self as keys, ACTIVE, CLOSED, LEFT_THE_AREA, RENTED_HOUSING};
-use lgt_protocol::{hex, unhex, Outcome, PushOperation};
+use lgt_protocol::{hex, Outcome, PushOperation};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::AnyConnection;
@@ -29,6 +29,7 @@ use crate::auth::Device;
 use crate::buckets;
 use crate::db::now;
 use crate::error::ApiError;
+use crate::vault::Vault;
 
 /// The refusal for a person the device may not act on: one of another district, or none.
 pub(crate) const NO_SUCH_PERSON: &str = "no such person in this device's district";
@@ -38,9 +39,6 @@ pub(crate) const NO_SUCH_REGISTRATION: &str = "no such registration in this devi
 
 /// The refusal for a number another person of the district holds (naming no one).
 const NUMBER_HELD: &str = "the document number already belongs to another person";
-
-/// The `server_keys` row of the blind-index key (32 random bytes, hex).
-const BLIND_KEY: &str = "id_number_blind";
 
 /// The phone's `registration.create` payload; the registration itself is kept as sent.
 #[derive(Deserialize)]
@@ -137,42 +135,26 @@ pub(crate) fn document_key(doc_type: &str, number: &str) -> Option<String> {
     (valid && valid_type).then(|| format!("{doc_type}:{number}"))
 }
 
-/// The server's blind-index key, made on first use (the first writer wins a race).
-async fn blind_key(conn: &mut AnyConnection) -> Result<ring::hmac::Key, ApiError> {
-    let mut fresh = [0u8; 32];
-    lgt_common::crypto::random_bytes(&mut fresh).map_err(|_| {
-        ApiError::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "server.random",
-            "no randomness for a key",
-        )
-    })?;
-    sqlx::query(
-        "INSERT INTO server_keys (name, pkcs8) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(BLIND_KEY)
-    .bind(hex(&fresh))
-    .execute(&mut *conn)
-    .await?;
-    let (stored,): (String,) = sqlx::query_as("SELECT pkcs8 FROM server_keys WHERE name = $1")
-        .bind(BLIND_KEY)
-        .fetch_one(&mut *conn)
-        .await?;
-    let bytes = unhex(&stored)
-        .filter(|b| b.len() == 32)
-        .ok_or_else(unreadable)?;
-    Ok(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &bytes))
+/// The blind index of a document key ([`document_key`]): hex HMAC-SHA256 under the server's
+/// key (kept wrapped in the database, [`crate::vault`]), so the database can find a number
+/// without holding it in an index, and a copy of the table without the key cannot be searched
+/// by guessing numbers.
+pub(crate) fn blind_index(vault: &Vault, document_key: &str) -> String {
+    hex(ring::hmac::sign(vault.id_blind_key(), document_key.as_bytes()).as_ref())
 }
 
-/// The blind index of a document key ([`document_key`]): hex HMAC-SHA256 under the server's
-/// key, so the database can find a number without holding it in an index, and a copy of the
-/// table without the key cannot be searched by guessing numbers.
-pub(crate) async fn blind_index(
-    conn: &mut AnyConnection,
-    document_key: &str,
-) -> Result<String, ApiError> {
-    let key = blind_key(conn).await?;
-    Ok(hex(ring::hmac::sign(&key, document_key.as_bytes()).as_ref()))
+/// Opens a sealed column of a record table.
+fn open(
+    vault: &Vault,
+    table: &str,
+    row: &str,
+    column: &str,
+    sealed: &str,
+) -> Result<Value, ApiError> {
+    vault
+        .open(table, row, column, sealed)
+        .map_err(|_| unreadable())
+        .and_then(|text| parse(&text))
 }
 
 /// The district and district person of a person id: a district person's own id, or a local
@@ -224,8 +206,10 @@ async fn holder(
 }
 
 /// Records that `person_id` holds the number of `blind`.
+#[allow(clippy::too_many_arguments)]
 async fn add_identifier(
     conn: &mut AnyConnection,
+    vault: &Vault,
     district: &str,
     blind: &str,
     person_id: &str,
@@ -248,7 +232,12 @@ async fn add_identifier(
     .bind(person_id)
     .bind(count + 1)
     .bind(identifier_id)
-    .bind(document.to_string())
+    .bind(vault.seal(
+        "person_identifiers",
+        &format!("{district}/{blind}"),
+        "document",
+        &document.to_string(),
+    ))
     .bind(op_id)
     .bind(now())
     .execute(&mut *conn)
@@ -285,6 +274,7 @@ async fn finish(
 /// dwelling; writes the changed entries to the district's records bucket.
 pub(crate) async fn apply_registration(
     conn: &mut AnyConnection,
+    vault: &Vault,
     device: &Device,
     op: &PushOperation,
 ) -> Result<Outcome, ApiError> {
@@ -320,12 +310,24 @@ pub(crate) async fn apply_registration(
         return Ok(rejected(format!("{MALFORMED}: document number")));
     };
     let mut tx = begin_in_district(conn, device).await?;
-    let outcome = register(&mut tx, device, op, created, fields, code, &number_key).await?;
+    let outcome = register(
+        &mut tx,
+        vault,
+        device,
+        op,
+        created,
+        fields,
+        code,
+        &number_key,
+    )
+    .await?;
     finish(tx, outcome).await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn register(
     conn: &mut AnyConnection,
+    vault: &Vault,
     device: &Device,
     op: &PushOperation,
     created: RegistrationCreated,
@@ -349,7 +351,7 @@ async fn register(
         Some((_, person)) => Some(person),
         None => None,
     };
-    let blind = blind_index(conn, number_key).await?;
+    let blind = blind_index(vault, number_key);
     let by_number = holder(conn, district, &blind).await?;
     let (person_id, merged_from, new_person) = match (by_number.clone(), by_id) {
         (Some(by_number), Some(by_id)) if by_number != by_id => {
@@ -357,7 +359,7 @@ async fn register(
                 "registration {}: its document number belongs to person {by_number}, its person id to person {by_id}",
                 created.registration_id
             );
-            return crate::push::conflict(conn, device, op, reason, None).await;
+            return crate::push::conflict(conn, vault, device, op, reason, None).await;
         }
         (Some(person), by_id) => {
             let merged = by_id.is_none().then(|| created.person_id.clone());
@@ -384,7 +386,12 @@ async fn register(
         }
     }
     let now = now();
-    let person = Value::Object(fields.person.clone()).to_string();
+    let person = vault.seal(
+        "persons",
+        &person_id,
+        "data",
+        &Value::Object(fields.person.clone()).to_string(),
+    );
     if new_person {
         sqlx::query(
             "INSERT INTO persons (id, district, version, id_blind, data, created_at, updated_at)
@@ -414,7 +421,7 @@ async fn register(
             .cloned()
             .unwrap_or(Value::Null);
         add_identifier(
-            conn, district, &blind, &person_id, None, &document, &op.op_id,
+            conn, vault, district, &blind, &person_id, None, &document, &op.op_id,
         )
         .await?;
     }
@@ -443,10 +450,15 @@ async fn register(
     .bind(&created.registration_id)
     .bind(district)
     .bind(&person_id)
-    .bind(&code)
+    .bind(vault.house_code_blind(&code))
     .bind(ACTIVE)
     .bind(&device.id)
-    .bind(created.registration.to_string())
+    .bind(vault.seal(
+        "registrations",
+        &created.registration_id,
+        "data",
+        &created.registration.to_string(),
+    ))
     .bind(now)
     .execute(&mut *conn)
     .await?;
@@ -462,15 +474,15 @@ async fn register(
         .execute(&mut *conn)
         .await?;
     }
-    let dwelling_changed = keep_dwelling(conn, district, &code, &fields).await?;
+    let dwelling_changed = keep_dwelling(conn, vault, district, &code, &fields).await?;
     let bucket = buckets::district_records(district);
-    write_person_entry(conn, &bucket, &person_id).await?;
-    write_registration_entry(conn, &bucket, &created.registration_id).await?;
+    write_person_entry(conn, vault, &bucket, &person_id).await?;
+    write_registration_entry(conn, vault, &bucket, &created.registration_id).await?;
     if let Some(earlier) = &closes {
-        write_registration_entry(conn, &bucket, earlier).await?;
+        write_registration_entry(conn, vault, &bucket, earlier).await?;
     }
     if dwelling_changed {
-        write_dwelling_entry(conn, &bucket, district, &code).await?;
+        write_dwelling_entry(conn, vault, &bucket, district, &code).await?;
     }
     Ok(Outcome::Applied)
 }
@@ -480,17 +492,37 @@ async fn register(
 /// registration names none. Returns whether it changed.
 async fn keep_dwelling(
     conn: &mut AnyConnection,
+    vault: &Vault,
     district: &str,
     code: &str,
     fields: &RegistrationFields,
 ) -> Result<bool, ApiError> {
+    // Found by the house code's blind index; its sealed columns bound to that row.
+    let blind = vault.house_code_blind(code);
+    let row = format!("{district}/{blind}");
     let existing: Option<(String, Option<String>)> = sqlx::query_as(
         "SELECT data, landlord FROM dwellings WHERE district = $1 AND house_code = $2",
     )
     .bind(district)
-    .bind(code)
+    .bind(&blind)
     .fetch_optional(&mut *conn)
     .await?;
+    // Compared opened; stored sealed (a new nonce each time, so sealed values never compare).
+    let existing = match existing {
+        None => None,
+        Some((old_data, old_landlord)) => {
+            let opened = |column, sealed: &str| {
+                vault
+                    .open("dwellings", &row, column, sealed)
+                    .map_err(|_| unreadable())
+            };
+            let old_landlord = old_landlord
+                .as_deref()
+                .map(|l| opened("landlord", l))
+                .transpose()?;
+            Some((opened("data", &old_data)?, old_landlord))
+        }
+    };
     let dwelling = Dwelling {
         house_code: code.to_owned(),
         address: fields.dwelling.address.clone(),
@@ -504,6 +536,11 @@ async fn keep_dwelling(
         (None, Some((_, kept))) => kept.clone(),
         (None, None) => None,
     };
+    let changed = existing
+        .as_ref()
+        .is_none_or(|(old_data, old_landlord)| *old_data != data || *old_landlord != landlord);
+    let data = vault.seal("dwellings", &row, "data", &data);
+    let landlord = landlord.map(|l| vault.seal("dwellings", &row, "landlord", &l));
     let now = now();
     match existing {
         None => {
@@ -513,7 +550,7 @@ async fn keep_dwelling(
                  VALUES ($1, $2, 1, $3, $4, $5, $6)",
             )
             .bind(district)
-            .bind(code)
+            .bind(&blind)
             .bind(&dwelling.housing_type)
             .bind(&data)
             .bind(landlord.as_deref())
@@ -522,7 +559,7 @@ async fn keep_dwelling(
             .await?;
             Ok(true)
         }
-        Some((old_data, old_landlord)) if old_data == data && old_landlord == landlord => Ok(false),
+        Some(_) if !changed => Ok(false),
         Some(_) => {
             sqlx::query(
                 "UPDATE dwellings SET version = version + 1, housing_type = $3, data = $4,
@@ -530,7 +567,7 @@ async fn keep_dwelling(
                  WHERE district = $1 AND house_code = $2",
             )
             .bind(district)
-            .bind(code)
+            .bind(&blind)
             .bind(&dwelling.housing_type)
             .bind(&data)
             .bind(landlord.as_deref())
@@ -547,6 +584,7 @@ async fn keep_dwelling(
 /// of the district holds is refused; one the person already holds changes nothing.
 pub(crate) async fn apply_identifier_add(
     conn: &mut AnyConnection,
+    vault: &Vault,
     device: &Device,
     op: &PushOperation,
 ) -> Result<Outcome, ApiError> {
@@ -569,12 +607,13 @@ pub(crate) async fn apply_identifier_add(
         return Ok(rejected(format!("{MALFORMED}: document number")));
     };
     let mut tx = begin_in_district(conn, device).await?;
-    let outcome = add_number(&mut tx, device, op, &added, &number_key).await?;
+    let outcome = add_number(&mut tx, vault, device, op, &added, &number_key).await?;
     finish(tx, outcome).await
 }
 
 async fn add_number(
     conn: &mut AnyConnection,
+    vault: &Vault,
     device: &Device,
     op: &PushOperation,
     added: &IdentifierAdded,
@@ -585,7 +624,7 @@ async fn add_number(
         Some((d, person)) if d == district => person,
         _ => return Ok(rejected(NO_SUCH_PERSON)),
     };
-    let blind = blind_index(conn, number_key).await?;
+    let blind = blind_index(vault, number_key);
     match holder(conn, district, &blind).await? {
         Some(holder) if holder == person_id => return Ok(Outcome::Applied),
         Some(_) => return Ok(rejected(NUMBER_HELD)),
@@ -593,6 +632,7 @@ async fn add_number(
     }
     add_identifier(
         conn,
+        vault,
         district,
         &blind,
         &person_id,
@@ -609,7 +649,13 @@ async fn add_number(
     .bind(now())
     .execute(&mut *conn)
     .await?;
-    write_person_entry(conn, &buckets::district_records(district), &person_id).await?;
+    write_person_entry(
+        conn,
+        vault,
+        &buckets::district_records(district),
+        &person_id,
+    )
+    .await?;
     Ok(Outcome::Applied)
 }
 
@@ -631,6 +677,7 @@ fn parse(text: &str) -> Result<Value, ApiError> {
 /// Writes a district person's entry: `person:{id}`.
 async fn write_person_entry(
     conn: &mut AnyConnection,
+    vault: &Vault,
     bucket: &str,
     person_id: &str,
 ) -> Result<(), ApiError> {
@@ -639,25 +686,35 @@ async fn write_person_entry(
             .bind(person_id)
             .fetch_one(&mut *conn)
             .await?;
-    let documents: Vec<(String,)> = sqlx::query_as(
-        "SELECT document FROM person_identifiers WHERE person_id = $1 ORDER BY ordinal",
+    let documents: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT district, id_blind, document FROM person_identifiers WHERE person_id = $1
+         ORDER BY ordinal",
     )
     .bind(person_id)
     .fetch_all(&mut *conn)
     .await?;
     let identifiers = documents
         .iter()
-        .map(|(d,)| parse(d))
+        .map(|(district, blind, d)| {
+            open(
+                vault,
+                "person_identifiers",
+                &format!("{district}/{blind}"),
+                "document",
+                d,
+            )
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let entry = json!({
         "person_id": person_id,
         "version": version,
-        "person": parse(&data)?,
+        "person": open(vault, "persons", person_id, "data", &data)?,
         "identifiers": identifiers,
         "merged_ids": merged_ids(conn, person_id).await?,
     });
     buckets::put(
         conn,
+        vault,
         bucket,
         &keys::person_key(person_id),
         Some(&entry.to_string()),
@@ -669,6 +726,7 @@ async fn write_person_entry(
 /// Writes a registration's entry: `registration:{id}`.
 async fn write_registration_entry(
     conn: &mut AnyConnection,
+    vault: &Vault,
     bucket: &str,
     registration_id: &str,
 ) -> Result<(), ApiError> {
@@ -691,10 +749,11 @@ async fn write_registration_entry(
         "version": version,
         "status": status,
         "closed": closed,
-        "registration": parse(&data)?,
+        "registration": open(vault, "registrations", registration_id, "data", &data)?,
     });
     buckets::put(
         conn,
+        vault,
         bucket,
         &keys::registration_key(registration_id),
         Some(&entry.to_string()),
@@ -706,26 +765,33 @@ async fn write_registration_entry(
 /// Writes a dwelling's entry: `dwelling:{house_code}`.
 async fn write_dwelling_entry(
     conn: &mut AnyConnection,
+    vault: &Vault,
     bucket: &str,
     district: &str,
     code: &str,
 ) -> Result<(), ApiError> {
+    let blind = vault.house_code_blind(code);
     let (version, data, landlord): (i64, String, Option<String>) = sqlx::query_as(
         "SELECT version, data, landlord FROM dwellings WHERE district = $1 AND house_code = $2",
     )
     .bind(district)
-    .bind(code)
+    .bind(&blind)
     .fetch_one(&mut *conn)
     .await?;
-    let landlord = landlord.as_deref().map(parse).transpose()?;
+    let row = format!("{district}/{blind}");
+    let landlord = landlord
+        .as_deref()
+        .map(|l| open(vault, "dwellings", &row, "landlord", l))
+        .transpose()?;
     let entry = json!({
         "house_code": code,
         "version": version,
-        "dwelling": parse(&data)?,
+        "dwelling": open(vault, "dwellings", &row, "data", &data)?,
         "landlord": landlord,
     });
     buckets::put(
         conn,
+        vault,
         bucket,
         &keys::dwelling_key(code),
         Some(&entry.to_string()),

@@ -59,6 +59,10 @@ pub async fn resolve(
     let Some((record_id, payload, None)) = row else {
         anyhow::bail!("no unresolved conflict {conflict_id}");
     };
+    let payload = db
+        .vault
+        .open("conflicts", conflict_id, "payload", &payload)
+        .map_err(|_| anyhow::anyhow!("the conflict {conflict_id} is unreadable"))?;
     let version = match side {
         Side::Server => None,
         Side::Phone => {
@@ -75,6 +79,8 @@ pub async fn resolve(
                     .fetch_optional(&mut *tx)
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("the conflict's permit is not on the server"))?;
+            let data = permits::open(&db.vault, &change.permit_id, &data)
+                .map_err(|_| anyhow::anyhow!("the conflict's permit is unreadable"))?;
             let current: Permit = serde_json::from_str(&data)?;
             let next = current
                 .apply(&change.event, change.occurred_on)
@@ -89,7 +95,7 @@ pub async fn resolve(
                 by: "supervisor",
                 op_id: None,
             };
-            permits::save(&mut tx, &district, &next, recorded).await?;
+            permits::save(&mut tx, &db.vault, &district, &next, recorded).await?;
             Some(next.version)
         }
     };

@@ -80,12 +80,12 @@ pub async fn publish(db: &Db, package: &[u8]) -> anyhow::Result<PublishedVersion
         .fetch_all(&mut *tx)
         .await?;
         for (key,) in live {
-            buckets::put(&mut tx, WATCHLIST, &key, None).await?;
+            buckets::put(&mut tx, &db.vault, WATCHLIST, &key, None).await?;
         }
     }
     let entry = serde_json::to_string(&WatchlistEntry::new(manifest.version, package))?;
     let key = watchlist_key(&manifest.list_id, manifest.version);
-    let seq = buckets::put(&mut tx, WATCHLIST, &key, Some(&entry)).await?;
+    let seq = buckets::put(&mut tx, &db.vault, WATCHLIST, &key, Some(&entry)).await?;
     sqlx::query(
         "INSERT INTO watchlist_versions (list_id, version, kind, entry_count, published_at)
          VALUES ($1, $2, $3, $4, $5)",

@@ -1,5 +1,5 @@
 //! The `lgt-server` binary: its data directory is private or it does not start; its
-//! counters are served only on the operators' listener.
+//! counters are served only on the operators' listener; its key file lives where `--keys-dir` says.
 
 use std::io::{BufRead as _, BufReader};
 use std::os::unix::fs::PermissionsExt as _;
@@ -169,4 +169,40 @@ async fn audit_trail_prints_a_devices_records_as_json() {
     let unknown = run("dev-2");
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no device dev-2"));
+}
+
+#[test]
+fn the_key_file_lives_in_keys_dir_and_a_database_without_it_does_not_start() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let keys = root.path().join("elsewhere/keys");
+    let run = |keys_dir: Option<&Path>| {
+        let mut command = Command::new(BIN);
+        command.arg("--data").arg(&data);
+        if let Some(dir) = keys_dir {
+            command.arg("--keys-dir").arg(dir);
+        }
+        command.arg("devices").output().unwrap()
+    };
+    let made = run(Some(&keys));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert_eq!(mode(&keys), 0o700);
+    assert_eq!(mode(&keys.join("kek")), 0o600);
+    assert!(!data.join("keys").exists(), "not in the data directory");
+
+    // Without --keys-dir the server looks in DATA/keys, finds no key file, and refuses in
+    // both languages, making none.
+    let refused = run(None);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        stderr.contains("不存在") && stderr.contains("is missing"),
+        "{stderr}"
+    );
+    assert!(!data.join("keys/kek").exists());
+    assert!(run(Some(&keys)).status.success());
 }

@@ -191,14 +191,118 @@ impl TestServer {
         })
     }
 
+    /// Opens a value the server sealed in `column` of the row `row` of `table` (as the
+    /// server's operator, who holds the key file, can).
+    pub fn open_sealed(&self, table: &str, row: &str, column: &str, sealed: &str) -> String {
+        self.db
+            .vault
+            .open(table, row, column, sealed)
+            .expect("a sealed value of this row")
+    }
+
+    /// Seals a value for `column` of the row `row` of `table`, as the server does.
+    pub fn seal(&self, table: &str, row: &str, column: &str, plain: &str) -> String {
+        self.db.vault.seal(table, row, column, plain)
+    }
+
+    /// The opened value of a live bucket entry (`key` as phones know it).
+    pub fn entry(&self, bucket: &str, key: &str) -> Option<String> {
+        let stored = self.db.vault.stored_bucket_key(key);
+        let rows = self.rows(&format!(
+            "SELECT data FROM bucket_entries WHERE bucket = '{bucket}' AND key = '{stored}'"
+        ));
+        rows.first().and_then(|r| r[0].clone()).map(|sealed| {
+            self.open_sealed(
+                "bucket_entries",
+                &format!("{bucket}/{stored}"),
+                "data",
+                &sealed,
+            )
+        })
+    }
+
+    /// The live entries of a bucket, opened: key (as phones know it) -> JSON text.
+    pub fn live_entries(&self, bucket: &str) -> std::collections::BTreeMap<String, String> {
+        self.rows(&format!(
+            "SELECT key, sealed_key, data FROM bucket_entries
+             WHERE bucket = '{bucket}' AND data IS NOT NULL"
+        ))
+        .into_iter()
+        .map(|row| {
+            let stored = row[0].clone().unwrap();
+            let place = format!("{bucket}/{stored}");
+            let key = match &row[1] {
+                Some(sealed) => self.open_sealed("bucket_entries", &place, "key", sealed),
+                None => stored,
+            };
+            let data =
+                self.open_sealed("bucket_entries", &place, "data", row[2].as_deref().unwrap());
+            (key, data)
+        })
+        .collect()
+    }
+
+    /// The data directory (the SQLite file and, by default, the key directory `keys/`).
+    pub fn data_dir(&self) -> &Path {
+        &self.data
+    }
+
+    /// The PostgreSQL URL of its database, when not on SQLite.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref()
+    }
+
+    /// Stops serving (the data directory and a PostgreSQL database stay until the value is
+    /// dropped, and [`TestServer::rows`] still reads them), so the server can be started
+    /// again on them: [`TestServer::reopen`].
+    pub fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Opens the stopped server's database again and serves it (plain HTTP, on the same
+    /// address), as a restart does; the database's refusal (a missing or wrong key file) is
+    /// the error.
+    pub fn reopen(&mut self) -> anyhow::Result<()> {
+        let db = self
+            .runtime
+            .block_on(Db::open(&self.data, self.database_url.as_deref()))?;
+        // The same address, so enrolled phones find it again (the old listener closes as its
+        // server stops: a few tries).
+        let addr = self.url.trim_start_matches("http://").to_owned();
+        let listener = (0..100)
+            .find_map(|_| {
+                let bound = self
+                    .runtime
+                    .block_on(tokio::net::TcpListener::bind(addr.as_str()))
+                    .ok();
+                if bound.is_none() {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                bound
+            })
+            .expect("bind the same address");
+        let (tx, rx) = oneshot::channel::<()>();
+        let serving = db.clone();
+        let limits = self.limits.clone();
+        self.runtime.spawn(async move {
+            lgt_server::serve_with(listener, serving, None, limits, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+        });
+        self.db = db;
+        self.shutdown = Some(tx);
+        Ok(())
+    }
+
     /// Rewrites one entry behind the phones' backs: `data` (None: a tombstone), with or
     /// without a new sequence number, keeping the head's checksum true to the entries. Without
     /// a new sequence number, phones holding the entry see their checksum disagree.
     pub fn rewrite_entry(&self, bucket: &str, key: &str, data: Option<&str>, new_seq: bool) {
-        let old = self.rows(&format!(
-            "SELECT data FROM bucket_entries WHERE bucket = '{bucket}' AND key = '{key}'"
-        ));
-        let old = old[0][0].clone().expect("a live entry");
+        let old = self.entry(bucket, key).expect("a live entry");
         let term = |data: &str| checksum_term(&sha256(&entry_digest_input(key, data)));
         let head = self.rows(&format!(
             "SELECT seq, checksum FROM bucket_heads WHERE bucket = '{bucket}'"
@@ -209,8 +313,10 @@ impl TestServer {
             .wrapping_sub(term(&old))
             .wrapping_add(data.map_or(0, term)) as i64;
         let seq = if new_seq { seq + 1 } else { seq };
+        let stored = self.db.vault.stored_bucket_key(key);
         let data_sql = data.map_or("NULL".to_owned(), |d| {
-            format!("'{}'", d.replace('\'', "''"))
+            let sealed = self.seal("bucket_entries", &format!("{bucket}/{stored}"), "data", d);
+            format!("'{sealed}'")
         });
         self.rows(&format!(
             "UPDATE bucket_heads SET seq = {seq}, checksum = {checksum} WHERE bucket = '{bucket}' RETURNING seq"
@@ -221,7 +327,7 @@ impl TestServer {
             String::new()
         };
         self.rows(&format!(
-            "UPDATE bucket_entries SET data = {data_sql}{entry_seq} WHERE bucket = '{bucket}' AND key = '{key}' RETURNING key"
+            "UPDATE bucket_entries SET data = {data_sql}{entry_seq} WHERE bucket = '{bucket}' AND key = '{stored}' RETURNING key"
         ));
     }
 

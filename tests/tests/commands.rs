@@ -54,11 +54,12 @@ fn a_command_not_signed_by_the_pinned_key_is_refused_and_the_sync_goes_on() {
     let server = TestServer::start(&BackendChoice::Sqlite);
     let (mut phone, device_id) = enrolled(&server, 72);
     // The server's key is swapped (an impostor server, or a stolen database): its commands
-    // no longer verify against the key the phone pinned.
+    // no longer verify against the key the phone pinned. (Stored wrapped under the server's
+    // key file, as only its operator can.)
     let impostor = SigningKey::generate().unwrap();
+    let (wrapped, _) = server.db.vault.wrap("command", impostor.pkcs8());
     server.rows(&format!(
-        "UPDATE server_keys SET pkcs8 = '{}' WHERE name = 'command'",
-        lgt_protocol::hex(impostor.pkcs8())
+        "UPDATE server_keys SET pkcs8 = '{wrapped}' WHERE name = 'command' RETURNING name"
     ));
     issue(&server, &device_id, CommandAction::Wipe);
     phone.register(1);
@@ -192,11 +193,7 @@ fn the_server_rotates_its_command_key_and_phones_follow() {
         // rotation (signed by the key it replaced) is not mistaken for a forgery.
         let bucket = format!("device:{device_id}:commands");
         let rotation_id = &rotation.commands[0].command_id;
-        let data = server.rows(&format!(
-            "SELECT data FROM bucket_entries WHERE bucket = '{bucket}' AND key = '{rotation_id}'"
-        ))[0][0]
-            .clone()
-            .unwrap();
+        let data = server.entry(&bucket, rotation_id).unwrap();
         server.rewrite_entry(&bucket, rotation_id, Some(&format!("{data} ")), false);
         let report = phone.core.sync_now().unwrap();
         assert_eq!(report.recovered, vec![lgt_protocol::Bucket::Commands]);

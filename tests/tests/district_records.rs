@@ -58,15 +58,9 @@ fn enrolled(server: &TestServer, seed: u64, district: &str) -> Phone {
 /// The live entries of a district's records bucket: key -> JSON.
 fn bucket(server: &TestServer, district: &str) -> std::collections::BTreeMap<String, Value> {
     server
-        .rows(&format!(
-            "SELECT key, data FROM bucket_entries
-             WHERE bucket = 'district:{district}:records' AND data IS NOT NULL"
-        ))
+        .live_entries(&format!("district:{district}:records"))
         .into_iter()
-        .map(|row| {
-            let data = serde_json::from_str(row[1].as_deref().unwrap()).unwrap();
-            (row[0].clone().unwrap(), data)
-        })
+        .map(|(key, data)| (key, serde_json::from_str(&data).unwrap()))
         .collect()
 }
 
@@ -147,7 +141,13 @@ fn stored_registration(server: &TestServer, registration_id: &str) -> Value {
     let rows = server.rows(&format!(
         "SELECT data FROM registrations WHERE id = '{registration_id}'"
     ));
-    serde_json::from_str(rows[0][0].as_deref().unwrap()).unwrap()
+    let data = server.open_sealed(
+        "registrations",
+        registration_id,
+        "data",
+        rows[0][0].as_deref().unwrap(),
+    );
+    serde_json::from_str(&data).unwrap()
 }
 
 /// `registration` with another number and house code.
@@ -673,5 +673,35 @@ fn a_number_another_person_holds_and_malformed_records_are_refused_changing_noth
         after.remove(6);
         expected.remove(6);
         assert_eq!(after, expected, "{backend:?}");
+    }
+}
+
+#[test]
+fn a_rented_dwelling_registered_again_without_a_landlord_keeps_its_landlord() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let a = enrolled(&server, 431, HOME);
+        a.core
+            .register(&registration(6, &number18(41), 41, "HC-41"))
+            .unwrap();
+        let mut second = registration(7, &number18(42), 42, "HC-41");
+        second.landlord = None;
+        a.core.register(&second).unwrap();
+        a.sync_until_quiet(3);
+        // The landlord kept is the one stored (sealed once, opened once), not re-sealed.
+        let entries = bucket(&server, HOME);
+        assert_eq!(
+            entries["dwelling:HC-41"]["landlord"],
+            json!({"name": "合成房东", "phone": "19900001234"}),
+            "{backend:?}"
+        );
+        let listing = server
+            .block_on(lgt_server::admin::dwelling(&server.db, HOME, "HC-41"))
+            .unwrap();
+        assert_eq!(listing.persons.len(), 2, "{backend:?}");
+        assert_eq!(
+            listing.landlord.map(|l| l.phone).as_deref(),
+            Some("19900001234")
+        );
     }
 }

@@ -206,8 +206,8 @@ fn stale_edits_and_stale_cancellations_become_conflicts() {
             ]
         );
         let row = server.rows("SELECT data, version FROM permits WHERE id = 'permit-7'");
-        let permit: lgt_core::permit::Permit =
-            serde_json::from_str(row[0][0].as_deref().unwrap()).unwrap();
+        let data = server.open_sealed("permits", "permit-7", "data", row[0][0].as_deref().unwrap());
+        let permit: lgt_core::permit::Permit = serde_json::from_str(&data).unwrap();
         assert_eq!(permit.state, lgt_core::permit::PermitState::Cancelled);
         assert_eq!(permit.version, 4);
         let conflicts = server
@@ -278,7 +278,8 @@ fn a_refused_operation_is_quarantined_with_its_reason_and_blocks_nothing() {
         for number in [&taken, &kept] {
             assert_eq!(
                 server.count(&format!(
-                    "SELECT COUNT(*) FROM permits WHERE number = '{number}'"
+                    "SELECT COUNT(*) FROM permits WHERE number = '{}'",
+                    server.db.vault.permit_number_blind(number)
                 )),
                 1
             );
@@ -371,11 +372,18 @@ fn permit_numbers_are_reserved_per_device_refilled_and_never_shared() {
         assert_eq!(first.status().permit_numbers_left, 100);
         let first_pool: Vec<String> = server
             .rows(&format!(
-                "SELECT number FROM reserved_numbers WHERE device_id = '{}'",
+                "SELECT number, sealed_number FROM reserved_numbers WHERE device_id = '{}'",
                 first.status().enrollment.unwrap().device_id
             ))
             .into_iter()
-            .map(|r| r[0].clone().unwrap())
+            .map(|r| {
+                server.open_sealed(
+                    "reserved_numbers",
+                    r[0].as_deref().unwrap(),
+                    "number",
+                    r[1].as_deref().unwrap(),
+                )
+            })
             .collect();
         assert_eq!(first_pool.len(), 100);
         assert_eq!(

@@ -9,13 +9,7 @@ use lgt_protocol::Bucket;
 
 /// The server's live entries of a bucket: key -> JSON text.
 fn server_bucket(server: &TestServer, bucket: &str) -> BTreeMap<String, String> {
-    server
-        .rows(&format!(
-            "SELECT key, data FROM bucket_entries WHERE bucket = '{bucket}' AND data IS NOT NULL"
-        ))
-        .into_iter()
-        .map(|row| (row[0].clone().unwrap(), row[1].clone().unwrap()))
-        .collect()
+    server.live_entries(bucket)
 }
 
 fn replica(phone: &Phone, bucket: Bucket) -> BTreeMap<String, String> {
@@ -51,8 +45,9 @@ fn assert_converged(server: &TestServer, phones: &[(Phone, Vec<String>)]) {
             let row = server.rows(&format!(
                 "SELECT data FROM permits WHERE id = '{permit_id}'"
             ));
-            let remote: lgt_core::permit::Permit =
-                serde_json::from_str(row[0][0].as_deref().unwrap()).unwrap();
+            let data =
+                server.open_sealed("permits", permit_id, "data", row[0][0].as_deref().unwrap());
+            let remote: lgt_core::permit::Permit = serde_json::from_str(&data).unwrap();
             assert_eq!(remote, local, "permit {permit_id}: applied once per event");
         }
         let permits_bucket = format!("district:{}:permits", enrollment.district);
