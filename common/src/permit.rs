@@ -232,7 +232,8 @@ impl Permit {
             event: event.kind(),
         };
         let mut next = self.clone();
-        next.version += 1;
+        // A permit as the server sent it may carry any version: the last one takes no event.
+        next.version = self.version.checked_add(1).ok_or_else(illegal)?;
         match (self.state, event) {
             (_, PermitEvent::Accept { .. }) => return Err(illegal()),
             (Accepted, PermitEvent::Issue { number }) => {

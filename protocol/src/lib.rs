@@ -77,7 +77,8 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Bytes from lower- or upper-case hex; `None` if it is not hex.
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
+    // Digits only: `from_str_radix` alone would also take a sign, reading "+f" as 0x0f.
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..text.len())
@@ -867,6 +868,16 @@ mod tests {
         assert_eq!(unhex(&hex(&[0, 1, 254])).unwrap(), vec![0, 1, 254]);
         assert!(unhex("abc").is_none());
         assert!(unhex("zz").is_none());
+        assert_eq!(unhex("0aFf").unwrap(), vec![10, 255]);
+    }
+
+    #[test]
+    fn unhex_takes_no_sign() {
+        // Found by the signed_command fuzz target: a signature with a '+' in place of a '0'
+        // decoded to the genuine signature's bytes.
+        for signed in ["+f", "+f+f", "00+0", "-1"] {
+            assert_eq!(unhex(signed), None, "{signed}");
+        }
     }
 
     #[test]

@@ -195,3 +195,24 @@ fn bad_numbers_and_reasons_are_refused() {
         Err(PermitError::UnknownReason { .. })
     ));
 }
+
+#[test]
+fn a_permit_at_the_last_version_takes_no_event() {
+    // Found writing the sync_answers fuzz target (which applies events to the permits it
+    // decodes) and confirmed by it on a crafted entry: a permits-bucket entry at version
+    // u32::MAX made the next event overflow the version (a panic with overflow checks, a
+    // wrap to 0 without). Input: core/fuzz/regressions/sync_answers/permit-version-overflow.
+    let permit = Permit {
+        version: u32::MAX,
+        ..delivered_on("2026-03-10")
+    };
+    let error = permit
+        .apply(
+            &PermitEvent::ChangeAddress {
+                dwelling: dwelling(),
+            },
+            date("2026-04-01"),
+        )
+        .unwrap_err();
+    assert_eq!(error.code(), "permit.illegal_transition");
+}

@@ -64,7 +64,10 @@ pub(super) fn obey(
     Ok(refused)
 }
 
-fn verify(
+/// Verifies one `commands` bucket entry's data against the pinned command `key`, for
+/// `device_id`, and decodes its command: what `obey` does before recording an order.
+/// Public (as `sync::verify_command`) for the `signed_command` fuzz target only.
+pub fn verify(
     key: &PublicKey,
     device_id: &str,
     plain_http: bool,

@@ -39,6 +39,8 @@ use tokio::sync::Notify;
 
 pub use backoff::Backoff;
 pub use client::{Client, Credentials};
+#[doc(hidden)]
+pub use commands::verify as verify_command;
 pub use error::{ErrorClass, SyncError};
 /// A pin on the server's TLS key (`sha256/BASE64`), given at enrollment.
 pub use lgt_protocol::ServerPin;

@@ -1,0 +1,8 @@
+//! Fuzz target `server_requests`: the body, its checks and what it covers are
+//! `lgt_core_fuzz::server_requests` (src/lib.rs), which `core/tests/fuzz_replay.rs` also runs on the
+//! committed seeds and regression inputs.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    lgt_core_fuzz::server_requests(data);
+});
