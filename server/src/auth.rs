@@ -42,7 +42,7 @@ pub async fn verify(
         .parse()
         .map_err(|_| ApiError::unauthorized("auth.bad_timestamp", "timestamp is not a number"))?;
     let now = now();
-    if (now - timestamp).abs() > MAX_CLOCK_SKEW_SECS {
+    if now.saturating_sub(timestamp).saturating_abs() > MAX_CLOCK_SKEW_SECS {
         return Err(ApiError::unauthorized(
             "auth.clock_skew",
             "the request's timestamp is too far from the server's clock",

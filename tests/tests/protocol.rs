@@ -83,6 +83,13 @@ fn replayed_stale_and_forged_requests_are_refused() {
         let (status, answer) = raw_push(&server, &device, body, now - 3600, "n-2", body);
         assert_eq!(status, 401);
         assert!(answer.contains("auth.clock_skew"), "{answer}");
+        // The far ends of the timestamp's range are stale too (the skew is computed without
+        // overflowing).
+        for far in [i64::MIN, i64::MAX] {
+            let (status, answer) = raw_push(&server, &device, body, far, &format!("n-{far}"), body);
+            assert_eq!(status, 401);
+            assert!(answer.contains("auth.clock_skew"), "{answer}");
+        }
         let forged = br#"{"operations":[ ]}"#;
         let (status, answer) = raw_push(&server, &device, forged, now, "n-3", body);
         assert_eq!(status, 401);
