@@ -401,25 +401,13 @@ pub async fn merges(db: &Db, district: &str) -> anyhow::Result<Vec<Merge>> {
         .collect())
 }
 
-/// One audit record of a device as the server holds it.
+/// One audit record of a device as the server holds it: the record as uploaded, the head
+/// signature it came under when it was the head of an upload, and when it arrived.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HeldAuditRecord {
-    /// Position in the device's chain, from 1.
-    pub seq: i64,
-    /// When, RFC 3339 UTC, by the phone's clock.
-    pub at: String,
-    /// Who: the coordinator's account id.
-    pub actor: String,
-    /// What, e.g. `registration.create`, `person.read`.
-    pub action: String,
-    /// The kind of record touched.
-    pub record_kind: String,
-    /// The id of the record touched.
-    pub record_id: String,
-    /// The previous record's chain hash, hex.
-    pub prev_chain_hash: String,
-    /// This record's chain hash, hex.
-    pub chain_hash: String,
+    /// The record and its links in the chain.
+    #[serde(flatten)]
+    pub record: lgt_protocol::AuditChainRecord,
     /// The device key's signature over this record as the head of its chain, when it sent it
     /// as such (hex), and that key (hex).
     pub head_signature: Option<String>,
@@ -521,14 +509,16 @@ pub async fn audit_trail(
     let records: Vec<HeldAuditRecord> = rows
         .into_iter()
         .map(|r| HeldAuditRecord {
-            seq: r.0,
-            at: r.1,
-            actor: r.2,
-            action: r.3,
-            record_kind: r.4,
-            record_id: r.5,
-            prev_chain_hash: r.6,
-            chain_hash: r.7,
+            record: lgt_protocol::AuditChainRecord {
+                seq: r.0,
+                at: r.1,
+                actor: r.2,
+                action: r.3,
+                record_kind: r.4,
+                record_id: r.5,
+                prev_chain_hash: r.6,
+                chain_hash: r.7,
+            },
             head_signature: r.8,
             head_key: r.9,
             received_at: r.10,
@@ -568,7 +558,8 @@ fn check_trail(
     use lgt_protocol::{audit_chain_input, audit_head_signing_message, unhex};
     let mut prev = before;
     let mut first_broken_seq = None;
-    for r in records {
+    for held in records {
+        let r = &held.record;
         let linked = prev
             .as_deref()
             .is_none_or(|p| p.eq_ignore_ascii_case(&r.prev_chain_hash));
@@ -583,7 +574,7 @@ fn check_trail(
                 &r.record_id,
             ))) == r.chain_hash.to_ascii_lowercase()
         });
-        let signed = match (&r.head_signature, &r.head_key) {
+        let signed = match (&held.head_signature, &held.head_key) {
             (None, _) => true,
             (Some(signature), Some(key)) => {
                 let message = audit_head_signing_message(device_id, r.seq, &r.chain_hash);
