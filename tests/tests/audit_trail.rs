@@ -209,7 +209,7 @@ fn a_history_rewritten_with_the_phones_keys_is_refused_and_the_servers_copy_stan
         assert!(trail.check.intact, "{:?}", trail.check);
         assert_eq!(trail.rewritten_at, health.audit_rewritten_at);
         assert_eq!(
-            trail.records[forged as usize - 1].record_id,
+            trail.records[forged as usize - 1].record.record_id,
             held[forged as usize - 1].0 .5
         );
     }
@@ -451,7 +451,8 @@ fn a_lost_phones_history_survives_on_the_server_without_a_personal_value() {
         let held: Vec<Row> = trail
             .records
             .iter()
-            .map(|r| {
+            .map(|held| {
+                let r = &held.record;
                 (
                     r.seq,
                     r.at.clone(),
@@ -544,7 +545,7 @@ fn normal_syncs_in_several_batches_leave_the_server_holding_the_phones_chain() {
             .unwrap();
         assert!(page.check.intact);
         assert_eq!(page.records.len(), 50);
-        assert_eq!(page.records[0].seq, 201);
+        assert_eq!(page.records[0].record.seq, 201);
     }
 }
 
