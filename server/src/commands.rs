@@ -13,32 +13,13 @@ use crate::buckets;
 use crate::db::{now, Db};
 use crate::vault::{Vault, COMMAND_KEY};
 
-/// The server's command key, made and stored (wrapped under the key-encryption key, never in
-/// clear) on first use; the first writer wins a race. The row stays locked until the caller's
-/// transaction ends, so no command is signed with a key that a concurrent rotation is
-/// replacing.
+/// The server's command key, made on first use and stored wrapped
+/// ([`crate::vault::stored_key`]); no command is signed with a key that a concurrent
+/// rotation is replacing.
 pub(crate) async fn key(conn: &mut AnyConnection, vault: &Vault) -> anyhow::Result<SigningKey> {
     let fresh = SigningKey::generate()?;
-    let (wrapped, kek_id) = vault.wrap(COMMAND_KEY, fresh.pkcs8());
-    sqlx::query(
-        "INSERT INTO server_keys (name, pkcs8, kek_id) VALUES ($1, $2, $3)
-         ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(COMMAND_KEY)
-    .bind(&wrapped)
-    .bind(&kek_id)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("UPDATE server_keys SET pkcs8 = pkcs8 WHERE name = $1")
-        .bind(COMMAND_KEY)
-        .execute(&mut *conn)
-        .await?;
-    let (pkcs8,): (String,) = sqlx::query_as("SELECT pkcs8 FROM server_keys WHERE name = $1")
-        .bind(COMMAND_KEY)
-        .fetch_one(&mut *conn)
-        .await?;
-    let bytes = vault.unwrap_key(COMMAND_KEY, &pkcs8)?;
-    Ok(SigningKey::from_pkcs8(&bytes)?)
+    let pkcs8 = crate::vault::stored_key(conn, vault, COMMAND_KEY, fresh.pkcs8()).await?;
+    Ok(SigningKey::from_pkcs8(&pkcs8)?)
 }
 
 /// Signs `action` for `device_id` and queues it in the device's `commands` bucket.

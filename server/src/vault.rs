@@ -406,8 +406,7 @@ pub async fn load(conn: &mut AnyConnection, source: &dyn KeySource) -> Result<Va
     Ok(vault)
 }
 
-/// The key `name`, made (random, `len` bytes) and stored wrapped on first use; the first
-/// writer wins a race between server processes.
+/// The key `name`, made (random, `len` bytes) and stored wrapped on first use.
 async fn ensure_key(
     conn: &mut AnyConnection,
     vault: &Vault,
@@ -416,7 +415,20 @@ async fn ensure_key(
 ) -> Result<Vec<u8>, VaultError> {
     let mut fresh = vec![0u8; len];
     lgt_common::crypto::random_bytes(&mut fresh).map_err(|_| VaultError::Random)?;
-    let (wrapped, id) = vault.wrap(name, &fresh);
+    stored_key(conn, vault, name, &fresh).await
+}
+
+/// The key `name` as stored (wrapped under the key-encryption key, never in clear), `fresh`
+/// stored first if there is none yet: the first writer wins a race between server
+/// processes. The row stays locked until the caller's transaction ends, so nothing uses a
+/// key that a concurrent rotation is replacing.
+pub(crate) async fn stored_key(
+    conn: &mut AnyConnection,
+    vault: &Vault,
+    name: &str,
+    fresh: &[u8],
+) -> Result<Vec<u8>, VaultError> {
+    let (wrapped, id) = vault.wrap(name, fresh);
     sqlx::query(
         "INSERT INTO server_keys (name, pkcs8, kek_id) VALUES ($1, $2, $3)
          ON CONFLICT (name) DO NOTHING",
@@ -426,6 +438,10 @@ async fn ensure_key(
     .bind(&id)
     .execute(&mut *conn)
     .await?;
+    sqlx::query("UPDATE server_keys SET pkcs8 = pkcs8 WHERE name = $1")
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
     let (stored,): (String,) = sqlx::query_as("SELECT pkcs8 FROM server_keys WHERE name = $1")
         .bind(name)
         .fetch_one(&mut *conn)
