@@ -736,20 +736,16 @@ fn with_only_the_database_file_a_thief_confirms_no_listed_person_on_either_path(
         .collect::<Vec<u8>>()
         .try_into()
         .unwrap();
-    let rows: Vec<Vec<u8>> = file
-        .prepare("SELECT tag FROM watchlist_entries")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let details: Vec<Vec<u8>> = file
-        .prepare("SELECT sealed FROM watchlist_details")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let column = |sql: &str| -> Vec<Vec<u8>> {
+        file.prepare(sql)
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let rows = column("SELECT tag FROM watchlist_entries");
+    let details = column("SELECT sealed FROM watchlist_details");
 
     let today = now().date_naive();
     let id_paths: Vec<_> = person

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use base64::Engine as _;
 use lgt_core::registration::RegistrationInput;
 use lgt_e2e::signer::{device, pull};
-use lgt_e2e::{backends, Phone, TestServer};
+use lgt_e2e::{backends, BackendChoice, Phone, TestServer};
 use lgt_protocol::{hex, Bucket};
 use lgt_server::vault::{VaultError, SEALED_COLUMNS};
 
@@ -231,21 +231,26 @@ fn with_its_key_file_a_restarted_server_serves_the_same_pulls_and_a_new_phone_co
 
         // The first phone goes on syncing (its commands verify, its persons merge by
         // number through the blind index), and a new phone of the district converges.
-        let mut again = phone;
-        again.register(1);
-        again.sync_until_quiet(5);
-        let second = Phone::new(1203);
-        second.enroll(&server.url, &server.enrollment_code("c2", DISTRICT));
-        second.sync_until_quiet(5);
-        for bucket in [Bucket::Records, Bucket::Permits] {
-            assert_eq!(
-                second.core.sync_replica(bucket).unwrap(),
-                again.core.sync_replica(bucket).unwrap(),
-                "{backend:?} {bucket:?}"
-            );
-        }
-        issue_wipe_reaches(&server, &second);
+        phones_go_on(&server, phone, 1203, &backend);
     }
+}
+
+/// After a restart: `phone` registers once more and syncs, a new phone of the district
+/// (`seed`) enrolls and converges on the same replica, and a signed command reaches it.
+fn phones_go_on(server: &TestServer, mut phone: Phone, seed: u64, backend: &BackendChoice) {
+    phone.register(1);
+    phone.sync_until_quiet(5);
+    let second = Phone::new(seed);
+    second.enroll(&server.url, &server.enrollment_code("c2", DISTRICT));
+    second.sync_until_quiet(5);
+    for bucket in [Bucket::Records, Bucket::Permits] {
+        assert_eq!(
+            second.core.sync_replica(bucket).unwrap(),
+            phone.core.sync_replica(bucket).unwrap(),
+            "{backend:?} {bucket:?}"
+        );
+    }
+    issue_wipe_reaches(server, &second);
 }
 
 /// A command signed by the (unwrapped) command key reaches a phone and verifies.
@@ -524,19 +529,6 @@ fn a_database_from_before_sealing_is_sealed_at_start_and_served_the_same() {
         assert_eq!(dump(&server), rows, "{backend:?}");
 
         // Phones go on: the first syncs, a new one converges.
-        let mut again = phone;
-        again.register(1);
-        again.sync_until_quiet(5);
-        let second = Phone::new(1206);
-        second.enroll(&server.url, &server.enrollment_code("c2", DISTRICT));
-        second.sync_until_quiet(5);
-        for bucket in [Bucket::Records, Bucket::Permits] {
-            assert_eq!(
-                second.core.sync_replica(bucket).unwrap(),
-                again.core.sync_replica(bucket).unwrap(),
-                "{backend:?} {bucket:?}"
-            );
-        }
-        issue_wipe_reaches(&server, &second);
+        phones_go_on(&server, phone, 1206, &backend);
     }
 }
