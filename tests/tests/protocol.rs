@@ -53,8 +53,9 @@ fn raw_push(
         nonce,
         &hex(&sha256(signed_body)),
     );
-    let response = block_on(
-        reqwest::Client::new()
+    // One runtime for the request and its body: an answer may come in chunks after its head.
+    block_on(async {
+        let response = reqwest::Client::new()
             .post(format!("{}{}", server.url, paths::PUSH))
             .header("content-type", "application/json")
             .header(headers::DEVICE, &device.device_id)
@@ -62,11 +63,12 @@ fn raw_push(
             .header(headers::NONCE, nonce)
             .header(headers::SIGNATURE, hex(&device.key.sign(&message)))
             .body(body.to_vec())
-            .send(),
-    )
-    .unwrap();
-    let status = response.status().as_u16();
-    (status, block_on(response.text()).unwrap())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    })
 }
 
 #[test]
