@@ -19,4 +19,4 @@ sed 's|<manifest |<manifest package="cn.lgt.app" |' "$main/AndroidManifest.xml" 
 "$aapt" package -f -m \
   -M "$manifest" -S "$main/res" -I "$framework" \
   -J "$r_dir" -F "$out" \
-  --min-sdk-version 28 --target-sdk-version 34 --version-code 1 --version-name 0.1.0
+  --min-sdk-version 28 --target-sdk-version 35 --version-code 1 --version-name 0.1.0

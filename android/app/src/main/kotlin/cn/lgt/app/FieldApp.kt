@@ -65,7 +65,7 @@ open class FieldApp : Application() {
         visited.clear()
     }
 
-    /** Destroys the key, then the files (the core's wipe), and forgets the enrollment's actor. */
+    /** Destroys the key, then the files (the core's wipe), then the store's folder, and forgets the actor. */
     suspend fun wipe() = lock.withLock {
         val open = core
         if (open != null) {
@@ -75,6 +75,8 @@ open class FieldApp : Application() {
             cn.lgt.core.wipeStore(storeDir.path, keyProvider())
         }
         core = null
+        // The core removed its database files after the key; the folder is the app's.
+        storeDir.deleteRecursively()
         visited.clear()
         prefs().edit().clear().apply()
     }

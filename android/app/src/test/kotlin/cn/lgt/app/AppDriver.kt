@@ -12,6 +12,8 @@ import android.widget.Spinner
 import android.widget.TextView
 import cn.lgt.app.camera.LumaPlane
 import cn.lgt.app.ui.Screen
+import cn.lgt.common.CodeTableId
+import cn.lgt.core.codeTable
 import cn.lgt.field.MemoryKeys
 import cn.lgt.field.SyncServer
 import java.io.File
@@ -84,6 +86,10 @@ class AppDriver(val controller: ActivityController<MainActivity>) {
             ?: fail("no $label in $field").let { 0 }
         spinner.setSelection(index)
     }
+
+    /** Picks [code] of [table] by the label the screen shows for it (Chinese). */
+    fun pickCode(field: String, table: CodeTableId, code: String) =
+        pick(field, codeTable(table).entries.first { it.code == code }.zh)
 
     /** Where screenshots go (the pom sets it; `-Dlgt.screens.dir=../docs/screens` refreshes the committed ones). */
     private val screens = System.getProperty("lgt.screens.dir")?.let(::File)

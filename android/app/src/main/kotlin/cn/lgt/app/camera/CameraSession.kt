@@ -2,6 +2,7 @@ package cn.lgt.app.camera
 
 import android.annotation.SuppressLint
 import android.content.Context
+import cn.lgt.app.service
 import android.graphics.ImageFormat
 import android.graphics.SurfaceTexture
 import android.hardware.camera2.CameraCaptureSession
@@ -35,7 +36,7 @@ class CameraSession(private val context: Context, private val gate: FrameGate) {
 
     /** The back camera's id, or null on a phone without one. */
     fun backCamera(): String? {
-        val manager = context.getSystemService(CameraManager::class.java)
+        val manager = context.service<CameraManager>()
         return manager.cameraIdList.firstOrNull {
             manager.getCameraCharacteristics(it).get(CameraCharacteristics.LENS_FACING) == CameraCharacteristics.LENS_FACING_BACK
         }
@@ -44,7 +45,7 @@ class CameraSession(private val context: Context, private val gate: FrameGate) {
     /** Opens the camera (the CAMERA permission is granted). */
     @SuppressLint("MissingPermission")
     fun open(cameraId: String, preview: SurfaceTexture) {
-        val manager = context.getSystemService(CameraManager::class.java)
+        val manager = context.service<CameraManager>()
         val size = frameSize(manager, cameraId)
         val frames = ImageReader.newInstance(size.width, size.height, ImageFormat.YUV_420_888, 2).apply {
             setOnImageAvailableListener({ r ->

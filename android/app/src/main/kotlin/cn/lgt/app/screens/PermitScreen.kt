@@ -27,7 +27,7 @@ import cn.lgt.core.types.PermitRecord
  * offline by the core. Every action names the version it was decided on, so a permit changed
  * meanwhile (by a sync) is refused rather than overwritten.
  */
-class PermitScreen(private val permitId: String) : Screen() {
+class PermitScreen(val permitId: String) : Screen() {
     override val title = R.string.permit_title
     private lateinit var body: LinearLayout
 

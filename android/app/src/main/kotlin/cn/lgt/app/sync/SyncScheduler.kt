@@ -4,6 +4,7 @@ import android.app.job.JobInfo
 import android.app.job.JobScheduler
 import android.content.ComponentName
 import android.content.Context
+import cn.lgt.app.service
 
 /**
  * Background sync through the OS's JobScheduler: one job, run when a network is there, no
@@ -26,10 +27,10 @@ object SyncScheduler {
             .setPersisted(false)
             .build()
         // Scheduling the same id again replaces the pending job: the latest hint wins.
-        context.getSystemService(JobScheduler::class.java).schedule(job)
+        context.service<JobScheduler>().schedule(job)
     }
 
     fun cancel(context: Context) {
-        context.getSystemService(JobScheduler::class.java).cancel(JOB_ID)
+        context.service<JobScheduler>().cancel(JOB_ID)
     }
 }
