@@ -29,8 +29,8 @@ import kotlinx.coroutines.cancel
 import kotlinx.coroutines.launch
 
 /**
- * The one Activity: a title, the discreet alert line, the message line and the current
- * [Screen] in a scroll view. Screens form a back stack. While the activity is started and the
+ * The one Activity: the screen's title in the action bar, the discreet alert line, the message
+ * line and the current [Screen] in a scroll view. Screens form a back stack. While the activity is started and the
  * phone is enrolled, the core's watching sync runs, and each of its attempts hands its next
  * time to [SyncScheduler], so the OS runs the sync at the core's time once the app is gone.
  */
@@ -39,7 +39,6 @@ class MainActivity : Activity() {
     val app: FieldApp get() = application as FieldApp
 
     private val stack = ArrayDeque<Screen>()
-    private lateinit var title: TextView
     private lateinit var alertLine: TextView
     private lateinit var message: TextView
     private lateinit var content: LinearLayout
@@ -54,7 +53,6 @@ class MainActivity : Activity() {
         // Until the first screen says otherwise, nothing may be captured.
         window.addFlags(WindowManager.LayoutParams.FLAG_SECURE)
         val root = column(0)
-        title = root.text("", TextKind.TITLE, "title").apply { setPadding(dp(16), dp(12), dp(16), dp(4)) }
         alertLine = root.text("", TextKind.BODY, "alert-line").apply {
             // Discreet: the colours of an ordinary notice, no sound, no vibration, no pop-up.
             setBackgroundColor(Color.rgb(0xee, 0xee, 0xe6))
@@ -142,7 +140,7 @@ class MainActivity : Activity() {
         } else {
             window.clearFlags(WindowManager.LayoutParams.FLAG_SECURE)
         }
-        title.text = getString(top.title)
+        setTitle(top.title)
         showMessage(null)
         content.removeAllViews()
         // Built once: a screen shown again (after a scan, after back) keeps what was typed.

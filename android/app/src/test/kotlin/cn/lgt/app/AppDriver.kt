@@ -102,7 +102,15 @@ class AppDriver(val controller: ActivityController<MainActivity>) {
     fun screenshot(name: String) {
         val dir = screens ?: return
         val root = activity.window.decorView
-        cjkTypeface?.let { applyTypeface(root, it) }
+        cjkTypeface?.let {
+            applyTypeface(root, it)
+            // Lay the window out again with the new font's metrics.
+            root.measure(
+                View.MeasureSpec.makeMeasureSpec(root.width, View.MeasureSpec.EXACTLY),
+                View.MeasureSpec.makeMeasureSpec(root.height, View.MeasureSpec.EXACTLY),
+            )
+            root.layout(0, 0, root.width, root.height)
+        }
         val bitmap = Bitmap.createBitmap(root.width, root.height, Bitmap.Config.ARGB_8888)
         root.draw(Canvas(bitmap))
         dir.mkdirs()
