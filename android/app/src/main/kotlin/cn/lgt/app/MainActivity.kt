@@ -42,6 +42,7 @@ class MainActivity : Activity() {
     private lateinit var alertLine: TextView
     private lateinit var message: TextView
     private lateinit var content: LinearLayout
+    private lateinit var scroll: ScrollView
     private var watching: Job? = null
     private var alerts: Job? = null
 
@@ -65,7 +66,8 @@ class MainActivity : Activity() {
             visibility = View.GONE
         }
         content = column()
-        root.addView(ScrollView(this).apply { addView(content) }, LinearLayout.LayoutParams(-1, 0, 1f))
+        scroll = ScrollView(this).apply { addView(content) }
+        root.addView(scroll, LinearLayout.LayoutParams(-1, 0, 1f))
         setContentView(root)
         start()
     }
@@ -146,6 +148,7 @@ class MainActivity : Activity() {
         // Built once: a screen shown again (after a scan, after back) keeps what was typed.
         val view = top.view ?: column(0).also { top.build(it); top.view = it }
         content.addView(view)
+        scroll.scrollTo(0, 0)
         launchSafely { top.load() }
     }
 

@@ -8,16 +8,19 @@ import android.os.Looper
 import android.view.View
 import android.view.ViewGroup
 import android.widget.EditText
+import android.widget.ScrollView
 import android.widget.Spinner
 import android.widget.TextView
 import cn.lgt.app.camera.LumaPlane
 import cn.lgt.app.ui.Screen
+import cn.lgt.app.ui.dp
 import cn.lgt.common.CodeTableId
 import cn.lgt.core.codeTable
 import cn.lgt.field.MemoryKeys
 import cn.lgt.field.SyncServer
 import java.io.File
 import java.nio.ByteBuffer
+import java.time.Duration
 import java.time.Instant
 import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
@@ -44,7 +47,7 @@ class AppDriver(val controller: ActivityController<MainActivity>) {
     fun until(what: String, timeoutMs: Long = 120_000, done: () -> Boolean) {
         val deadline = System.nanoTime() + timeoutMs * 1_000_000
         while (System.nanoTime() < deadline) {
-            shadowOf(Looper.getMainLooper()).idle()
+            frame()
             if (done()) return
             Thread.sleep(20)
         }
@@ -72,7 +75,26 @@ class AppDriver(val controller: ActivityController<MainActivity>) {
 
     fun tap(tag: String) {
         assertTrue("$tag is not enabled", awaitView(tag).performClick())
-        shadowOf(Looper.getMainLooper()).idle()
+        frame()
+    }
+
+    /** Runs what is due on the main thread, then one display frame (Robolectric's clock moves on 16 ms: layout happens). */
+    fun frame() {
+        val looper = shadowOf(Looper.getMainLooper())
+        looper.idle()
+        looper.idleFor(Duration.ofMillis(16))
+    }
+
+    /** Scrolls the screen so that the view tagged [tag] is near the top. */
+    fun scrollTo(tag: String) {
+        var view = awaitView(tag)
+        var top = 0
+        while (view.parent !is ScrollView) {
+            top += view.top
+            view = view.parent as View
+        }
+        (view.parent as ScrollView).scrollTo(0, top + view.top - activity.dp(96))
+        frame()
     }
 
     fun type(field: String, value: String) {
@@ -101,6 +123,7 @@ class AppDriver(val controller: ActivityController<MainActivity>) {
      */
     fun screenshot(name: String) {
         val dir = screens ?: return
+        frame()
         val root = activity.window.decorView
         cjkTypeface?.let {
             applyTypeface(root, it)

@@ -35,6 +35,7 @@ class PermitTest : AppTest() {
         assertNotNull((driver.awaitView("permit-qr") as ImageView).drawable)
         driver.tap("permit-verify")
         driver.awaitText("permit-verdict", "有效：签名无误")
+        driver.scrollTo("permit-qr")
         driver.screenshot("09-permit-qr")
 
         // The same code in front of another phone's camera: here, this phone's scanner.

@@ -28,6 +28,7 @@ class RegisterTest : AppTest() {
         // Only the field at fault is marked, and what was typed stays.
         assertNull(driver.textOrNull("error:person.name"))
         assertEquals("测试丙", (driver.view("field:person.name") as android.widget.EditText).text.toString())
+        driver.scrollTo("field:document.number")
         driver.screenshot("03-register-error")
 
         driver.type("document.number", goodNumber)

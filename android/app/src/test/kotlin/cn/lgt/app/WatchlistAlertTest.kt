@@ -36,6 +36,7 @@ class WatchlistAlertTest : AppTest() {
         driver.fillRegistration(LISTED_NAME, listedNumber)
         driver.tap("register-submit")
         driver.awaitScreen<PersonScreen>()
+        driver.awaitText("person-name", LISTED_NAME)
         // One neutral line: no dialog, no toast, no notification, no colour of alarm.
         val line = driver.awaitView("alert-line") as android.widget.TextView
         assertEquals(driver.activity.getString(R.string.alert_line), line.text.toString())

@@ -30,16 +30,15 @@ fun Context.column(padding: Int = 16): LinearLayout = LinearLayout(this).apply {
     setPadding(dp(padding), dp(padding / 2), dp(padding), dp(padding / 2))
 }
 
-enum class TextKind { TITLE, HEADING, BODY, HINT }
+enum class TextKind { HEADING, BODY, HINT }
 
 fun ViewGroup.text(value: CharSequence, kind: TextKind = TextKind.BODY, tag: String? = null): TextView =
     TextView(context).apply {
         text = value
         this.tag = tag
         when (kind) {
-            TextKind.TITLE -> { textSize = 20f; setTypeface(typeface, Typeface.BOLD) }
             TextKind.HEADING -> { textSize = 16f; setTypeface(typeface, Typeface.BOLD); setPadding(0, context.dp(12), 0, context.dp(4)) }
-            TextKind.BODY -> textSize = 15f
+            TextKind.BODY -> { textSize = 15f; setTextColor(Color.rgb(0x21, 0x21, 0x21)) }
             TextKind.HINT -> { textSize = 13f; setTextColor(Color.DKGRAY) }
         }
         addView(this)
