@@ -4,6 +4,7 @@ import android.app.Activity
 import android.graphics.Color
 import android.os.Bundle
 import android.view.View
+import android.view.ViewGroup
 import android.view.WindowManager
 import android.widget.LinearLayout
 import android.widget.ScrollView
@@ -29,8 +30,8 @@ import kotlinx.coroutines.cancel
 import kotlinx.coroutines.launch
 
 /**
- * The one Activity: the screen's title in the action bar, the discreet alert line, the message
- * line and the current [Screen] in a scroll view. Screens form a back stack. While the activity is started and the
+ * The one Activity: the screen's title, the discreet alert line, the message line and the
+ * current [Screen] in a scroll view (framework Views only: no action bar, no AppCompat). Screens form a back stack. While the activity is started and the
  * phone is enrolled, the core's watching sync runs, and each of its attempts hands its next
  * time to [SyncScheduler], so the OS runs the sync at the core's time once the app is gone.
  */
@@ -39,6 +40,7 @@ class MainActivity : Activity() {
     val app: FieldApp get() = application as FieldApp
 
     private val stack = ArrayDeque<Screen>()
+    private lateinit var title: TextView
     private lateinit var alertLine: TextView
     private lateinit var message: TextView
     private lateinit var content: LinearLayout
@@ -54,6 +56,12 @@ class MainActivity : Activity() {
         // Until the first screen says otherwise, nothing may be captured.
         window.addFlags(WindowManager.LayoutParams.FLAG_SECURE)
         val root = column(0)
+        title = root.text("", TextKind.HEADING, "title").apply {
+            textSize = 20f
+            setTextColor(Color.rgb(0x21, 0x21, 0x21))
+            setBackgroundColor(Color.rgb(0xf2, 0xf2, 0xf2))
+            setPadding(dp(16), dp(16), dp(16), dp(12))
+        }
         alertLine = root.text("", TextKind.BODY, "alert-line").apply {
             // Discreet: the colours of an ordinary notice, no sound, no vibration, no pop-up.
             setBackgroundColor(Color.rgb(0xee, 0xee, 0xe6))
@@ -65,7 +73,11 @@ class MainActivity : Activity() {
             setPadding(dp(16), dp(4), dp(16), dp(4))
             visibility = View.GONE
         }
-        content = column()
+        content = column().apply {
+            // The screen itself holds the focus, so that no field takes it (and scrolls) on its own.
+            isFocusableInTouchMode = true
+            descendantFocusability = ViewGroup.FOCUS_BEFORE_DESCENDANTS
+        }
         scroll = ScrollView(this).apply { addView(content) }
         root.addView(scroll, LinearLayout.LayoutParams(-1, 0, 1f))
         setContentView(root)
@@ -78,6 +90,8 @@ class MainActivity : Activity() {
             replace(EnrollScreen())
             return
         }
+        // Locked until the Keystore hands over the key (it may want the user first).
+        replace(LockedScreen())
         launchSafely {
             app.unlock()
             onUnlocked()
@@ -142,12 +156,13 @@ class MainActivity : Activity() {
         } else {
             window.clearFlags(WindowManager.LayoutParams.FLAG_SECURE)
         }
-        setTitle(top.title)
+        title.text = getString(top.title)
         showMessage(null)
         content.removeAllViews()
         // Built once: a screen shown again (after a scan, after back) keeps what was typed.
         val view = top.view ?: column(0).also { top.build(it); top.view = it }
         content.addView(view)
+        content.requestFocus()
         scroll.scrollTo(0, 0)
         launchSafely { top.load() }
     }

@@ -127,12 +127,8 @@ class AppDriver(val controller: ActivityController<MainActivity>) {
         val root = activity.window.decorView
         cjkTypeface?.let {
             applyTypeface(root, it)
-            // Lay the window out again with the new font's metrics.
-            root.measure(
-                View.MeasureSpec.makeMeasureSpec(root.width, View.MeasureSpec.EXACTLY),
-                View.MeasureSpec.makeMeasureSpec(root.height, View.MeasureSpec.EXACTLY),
-            )
-            root.layout(0, 0, root.width, root.height)
+            // The window lays itself out again with the new font's metrics.
+            frame()
         }
         val bitmap = Bitmap.createBitmap(root.width, root.height, Bitmap.Config.ARGB_8888)
         root.draw(Canvas(bitmap))

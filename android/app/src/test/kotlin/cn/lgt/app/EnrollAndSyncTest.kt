@@ -28,6 +28,13 @@ class EnrollAndSyncTest : AppTest() {
             assertEquals("tester-1", driver.app.actor)
             driver.awaitText("today-queue", "待同步：0 项")
             driver.screenshot("01-today")
+
+            // The app closed and opened again: the store opens (the Keystore's key) and the day shows.
+            driver.controller.pause().stop().destroy()
+            runBlocking { driver.app.lockStore() }
+            val again = launch()
+            again.awaitScreen<TodayScreen>()
+            assertNotNull(again.app.core)
         }
     }
 
