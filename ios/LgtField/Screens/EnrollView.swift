@@ -45,7 +45,6 @@ struct EnrollView: View {
 /// The store is closed: unlock it (the Keychain item is readable only while the phone is unlocked), or wipe it.
 struct LockedView: View {
     @EnvironmentObject var model: AppModel
-    @State private var confirming = false
 
     var body: some View {
         Form {

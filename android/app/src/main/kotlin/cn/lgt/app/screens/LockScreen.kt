@@ -27,9 +27,7 @@ class LockScreen : Screen() {
             }
         }
         root.text(R.string.wipe_explain, TextKind.HINT)
-        lateinit var confirm: View
-        root.button(R.string.wipe, "wipe") { confirm.visibility = View.VISIBLE }
-        confirm = root.button(R.string.wipe_confirm, "wipe-confirm") { wipe(this) }.apply { visibility = View.GONE }
+        wipeButtons(root)
     }
 }
 
@@ -46,10 +44,15 @@ class LockedScreen : Screen() {
                 host.onUnlocked()
             }
         }
-        lateinit var confirm: View
-        root.button(R.string.wipe, "wipe") { confirm.visibility = View.VISIBLE }
-        confirm = root.button(R.string.wipe_confirm, "wipe-confirm") { wipe(this) }.apply { visibility = View.GONE }
+        wipeButtons(root)
     }
+}
+
+/** "Wipe", then "confirm": asked twice. */
+private fun Screen.wipeButtons(root: LinearLayout) {
+    lateinit var confirm: View
+    root.button(R.string.wipe, "wipe") { confirm.visibility = View.VISIBLE }
+    confirm = root.button(R.string.wipe_confirm, "wipe-confirm") { wipe(this) }.apply { visibility = View.GONE }
 }
 
 private fun wipe(screen: Screen) = screen.launch {

@@ -76,7 +76,7 @@ fun ViewGroup.row(value: CharSequence, tag: String? = null, onClick: (() -> Unit
  */
 class FormField(parent: ViewGroup, val key: String, label: String, inputType: Int = InputType.TYPE_CLASS_TEXT) {
     val input: EditText
-    private val error: TextView
+    private val error: ErrorLine
 
     init {
         parent.text(label, TextKind.HINT)
@@ -85,19 +85,26 @@ class FormField(parent: ViewGroup, val key: String, label: String, inputType: In
             tag = "field:$key"
             parent.addView(this)
         }
-        error = parent.text("", TextKind.HINT, "error:$key").apply {
-            setTextColor(Color.rgb(0xb0, 0x00, 0x20))
-            visibility = View.GONE
-        }
+        error = ErrorLine(parent, key)
     }
 
     var value: String
         get() = input.text.toString()
         set(v) = input.setText(v)
 
-    fun showError(message: String?) {
-        error.text = message.orEmpty()
-        error.visibility = if (message == null) View.GONE else View.VISIBLE
+    fun showError(message: String?) = error.show(message)
+}
+
+/** The line under a field where the core's message for it appears (tagged `error:<key>`), hidden while empty. */
+class ErrorLine(parent: ViewGroup, key: String) {
+    private val line = parent.text("", TextKind.HINT, "error:$key").apply {
+        setTextColor(Color.rgb(0xb0, 0x00, 0x20))
+        visibility = View.GONE
+    }
+
+    fun show(message: String?) {
+        line.text = message.orEmpty()
+        line.visibility = if (message == null) View.GONE else View.VISIBLE
     }
 }
 
@@ -105,7 +112,7 @@ class FormField(parent: ViewGroup, val key: String, label: String, inputType: In
 class CodeField(parent: ViewGroup, val key: String, label: String, table: CodeTableId) {
     private val entries: List<CodeEntry> = codeTable(table).entries
     val spinner: Spinner
-    private val error: TextView
+    private val error: ErrorLine
 
     init {
         parent.text(label, TextKind.HINT)
@@ -115,10 +122,7 @@ class CodeField(parent: ViewGroup, val key: String, label: String, table: CodeTa
             tag = "field:$key"
             parent.addView(this)
         }
-        error = parent.text("", TextKind.HINT, "error:$key").apply {
-            setTextColor(Color.rgb(0xb0, 0x00, 0x20))
-            visibility = View.GONE
-        }
+        error = ErrorLine(parent, key)
     }
 
     var code: String
@@ -128,10 +132,7 @@ class CodeField(parent: ViewGroup, val key: String, label: String, table: CodeTa
             if (index >= 0) spinner.setSelection(index)
         }
 
-    fun showError(message: String?) {
-        error.text = message.orEmpty()
-        error.visibility = if (message == null) View.GONE else View.VISIBLE
-    }
+    fun showError(message: String?) = error.show(message)
 }
 
 /** The label of [code] in [table], in the UI's language (the code itself if unknown). */
