@@ -296,6 +296,12 @@ public final class FieldSync: @unchecked Sendable {
         try await offMain { [inner] in try inner.nextPermitNumber() }
     }
 
+    /// Pins the watchlist root public keys (32 bytes each) that lists arriving by sync must be
+    /// signed under: the current root and, during a rotation, the next.
+    public func pinWatchlistRoots(_ roots: [Data]) async throws {
+        try await offMain { [inner] in try inner.pinWatchlistRoots(pinnedRoots: roots) }
+    }
+
     /// A watching sync as a stream: iterating starts it, every attempt is yielded, ending the
     /// iteration (or its task) cancels the subscription; an error that needs the user
     /// (`AuthRequired`, `Revoked`) finishes the stream by throwing it.

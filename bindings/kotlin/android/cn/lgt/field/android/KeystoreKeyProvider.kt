@@ -1,7 +1,7 @@
 package cn.lgt.field.android
 
-// Android only: not part of the Maven build and never compiled on the project's machines (the
-// Android SDK is not reachable there). Copy into the app module; see bindings/kotlin/android/README.md.
+// Android only: compiled with the Android app (android/pom.xml), never run (no Keystore on the
+// JVM); see bindings/kotlin/android/README.md.
 
 import android.os.Build
 import android.security.keystore.KeyGenParameterSpec
@@ -41,8 +41,7 @@ import javax.crypto.spec.GCMParameterSpec
  *   removed): the data is then gone, and the app wipes the store and syncs it again.
  *
  * These properties are fixed when the key is made: changing [userAuthenticationSeconds] later
- * needs a new key (a new store). The Android app is not written yet, so no key exists that
- * was made without them.
+ * needs a new key (a new store).
  */
 class KeystoreKeyProvider(
     private val wrappedKeyFile: File,

@@ -318,6 +318,12 @@ class FieldSync internal constructor(
     /** The district's permits as last synced, colleagues' too (read-only; audited). */
     suspend fun districtPermits(): List<Permit> = withContext(dispatcher) { inner.districtPermits() }
 
+    /**
+     * Pins the watchlist root public keys (32 bytes each) that lists arriving by sync must be
+     * signed under: the current root and, during a rotation, the next.
+     */
+    suspend fun pinWatchlistRoots(roots: List<ByteArray>) = withContext(dispatcher) { inner.pinWatchlistRoots(roots) }
+
     /** The next permit number the server reserved for this device, or null (sync to refill). */
     suspend fun nextPermitNumber(): String? = withContext(dispatcher) { inner.nextPermitNumber() }
 

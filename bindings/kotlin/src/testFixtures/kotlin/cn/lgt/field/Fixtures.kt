@@ -63,9 +63,10 @@ const val LISTED_NAME = "曾国强"
 
 /**
  * A watchlist publisher in [dir], played by the `lgt` binary (`lgt watchlist keygen|build`): the
- * server side is not in the phone's API. Lists are built at the clock's start and run 7 days.
+ * server side is not in the phone's API. Lists are built at [now] (default: the clock's start)
+ * and run 7 days; tests on the system clock (a phone synced with a real server) pass the time.
  */
-class ListServer(private val dir: File) {
+class ListServer(private val dir: File, private val now: String = "2026-11-29T02:00:00Z") {
     private val lgt = File(System.getProperty("lgt.bin") ?: "../../target/debug/lgt")
 
     /** The root public key the phone pins. */
@@ -91,7 +92,7 @@ class ListServer(private val dir: File) {
     }
 
     private fun run(vararg args: String) {
-        val process = ProcessBuilder(lgt.path, "--json", "--now", "2026-11-29T02:00:00Z", *args)
+        val process = ProcessBuilder(lgt.path, "--json", "--now", now, *args)
             .redirectErrorStream(true)
             .start()
         val output = process.inputStream.bufferedReader().readText()
@@ -158,6 +159,16 @@ class SyncServer(private val data: File) : AutoCloseable {
         val output = admin.inputStream.bufferedReader().readText()
         check(admin.waitFor() == 0) { "enrollment-code failed" }
         return checkNotNull(Regex(""""code"\s*:\s*"([^"]+)"""").find(output)) { output }.groupValues[1]
+    }
+
+    /** Publishes a signed watchlist package to every device (`lgt-server watchlist-publish`). */
+    fun publishWatchlist(listPackage: ByteArray) {
+        val file = File(data, "published.lgtwl").apply { writeBytes(listPackage) }
+        val admin = ProcessBuilder(bin.path, "--data", data.path, "watchlist-publish", file.path)
+            .redirectErrorStream(true)
+            .start()
+        val output = admin.inputStream.bufferedReader().readText()
+        check(admin.waitFor() == 0) { "watchlist-publish failed: $output" }
     }
 
     override fun close() {
