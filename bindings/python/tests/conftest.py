@@ -124,10 +124,12 @@ LISTED_ENTRIES = (
 
 
 class ListServer:
-    """A list publisher in a directory: root and signer keys, the list state, packages."""
+    """A list publisher in a directory: root and signer keys, the list state, packages, all
+    made at `at` (the tests' fixed clock unless given)."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, at=START):
         self.dir = directory
+        self.at = at
         self.lgt("watchlist", "keygen", "--dir", str(directory / "keys"))
         with open(directory / "keys" / "root.pub", encoding="ascii") as f:
             self.root = bytes.fromhex(f.read().strip())
@@ -135,7 +137,7 @@ class ListServer:
     def lgt(self, *args):
         if not os.path.exists(LGT):
             pytest.fail(f"{LGT} is missing: run bindings/generate.sh (it builds lgt)")
-        now = START.isoformat().replace("+00:00", "Z")
+        now = self.at.isoformat().replace("+00:00", "Z")
         run = subprocess.run(
             [LGT, "--json", "--now", now, *args], capture_output=True, text=True, check=False
         )
@@ -164,6 +166,14 @@ def lists(tmp_path_factory):
     v2 = server.build(2, "CASE-3,测试丙,2,1990-01-01,,synthetic case,\n", delta=True)
     stranger = ListServer(tmp_path_factory.mktemp("unknown-server")).build(1, LISTED_ENTRIES)
     return types.SimpleNamespace(root=server.root, v1=v1, v2=v2, unknown_root=stranger)
+
+
+@pytest.fixture(scope="session")
+def live_lists(tmp_path_factory):
+    """Version 1 of a signed list made now, for a phone on the system clock, and its root."""
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    server = ListServer(tmp_path_factory.mktemp("live-list-server"), at=now)
+    return types.SimpleNamespace(root=server.root, v1=server.build(1, LISTED_ENTRIES))
 
 
 class CollectAlerts(lgt_ffi.AlertListener):

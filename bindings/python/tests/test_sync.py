@@ -260,14 +260,14 @@ def test_an_unreachable_server_is_retried_and_closing_the_store_ends_the_watch(
 
 
 def test_a_list_published_on_the_server_arrives_by_sync_against_the_pinned_root(
-    live_core, sync_server, lists, tmp_path
+    live_core, sync_server, live_lists, tmp_path
 ):
     enroll(live_core, sync_server)
     with pytest.raises(lgt_ffi.LgtError.Invalid):
         live_core.sync().pin_watchlist_roots([b"short"])
-    live_core.sync().pin_watchlist_roots([lists.root])
+    live_core.sync().pin_watchlist_roots([live_lists.root])
     package = tmp_path / "v1.lgtwl"
-    package.write_bytes(lists.v1)
+    package.write_bytes(live_lists.v1)
     sync_server.admin("watchlist-publish", str(package))
 
     report = asyncio.run(live_core.sync().sync_now())
