@@ -591,8 +591,8 @@ pub struct AuditLine {
     pub record_id: Option<String>,
 }
 
-/// The newest lines of the console's audit trail, for the account's districts (an admin sees
-/// every line).
+/// The newest lines of the console's audit trail: the account's own and those of its districts
+/// (an admin sees every line).
 pub async fn audit_trail(db: &Db, account: &Account) -> anyhow::Result<Vec<AuditLine>> {
     type Row = (
         i64,
@@ -612,6 +612,7 @@ pub async fn audit_trail(db: &Db, account: &Account) -> anyhow::Result<Vec<Audit
         .into_iter()
         .filter(|r| {
             account.role == super::accounts::Role::Admin
+                || r.1 == account.username
                 || r.3.as_deref().is_some_and(|d| account.may_see(d))
         })
         .map(|r| AuditLine {

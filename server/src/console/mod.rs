@@ -99,6 +99,7 @@ pub fn router(db: Db, config: ConsoleConfig) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         // A watchlist package of a million entries is some 40 MB.
         .layer(DefaultBodyLimit::max(64 << 20))
+        .layer(axum::middleware::from_fn(error_bodies))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(Console { db, config })
 }
@@ -124,6 +125,35 @@ async fn security_headers(
         h.insert(name, HeaderValue::from_static(value));
     }
     response
+}
+
+/// An error answer that is neither JSON nor one of the console's pages (axum's own: an
+/// oversized body, a malformed path) becomes an `ErrorBody` of its status, like the API's.
+async fn error_bodies(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let typed = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+        });
+    if !(status.is_client_error() || status.is_server_error()) || typed {
+        return response;
+    }
+    let (code, message) = crate::error::by_status(status);
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let fresh = Json(ErrorBody {
+        code: code.to_owned(),
+        message: message.to_owned(),
+    })
+    .into_response();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, fresh.into_body())
 }
 
 /// A refusal, as JSON for the API or as a page for a browser.

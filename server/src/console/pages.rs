@@ -141,7 +141,7 @@ pub(super) fn login(error: Option<&str>) -> String {
             "<h1>{}</h1>{error}\
              <form method=\"post\" action=\"/console/api/login\">\
              <label for=\"username\">{}</label>\
-             <input id=\"username\" name=\"username\" autocomplete=\"username\" required autofocus>\
+             <input id=\"username\" name=\"username\" autocomplete=\"username\" required>\
              <label for=\"password\">{}</label>\
              <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
              <p><button type=\"submit\">{}</button></p></form>",
@@ -261,7 +261,7 @@ pub(super) fn enrollment(
     issued: Option<(&crate::admin::EnrollmentCode, &str, &str)>,
 ) -> String {
     let districts = if session.account.role == Role::Admin {
-        format!("<input id=\"district\" name=\"district\" required pattern=\"[0-9]{{6}}\" inputmode=\"numeric\">")
+        "<input id=\"district\" name=\"district\" required pattern=\"[0-9]{6}\" inputmode=\"numeric\">".to_owned()
     } else {
         let options: String = session
             .account

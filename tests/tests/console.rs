@@ -1,0 +1,411 @@
+//! The supervisor console's security claims, each played by its attacker against a real server
+//! (SQLite, and PostgreSQL when configured) over HTTP: a brute-forcer, a forged or replayed
+//! CSRF token, a stolen cookie after logout, a replayed one-time code, another district's
+//! supervisor. The pages themselves are driven by a real browser in `server/console-tests`.
+
+use lgt_e2e::{backends, Phone, TestServer};
+use lgt_server::console::{self, accounts, Role};
+use serde_json::{json, Value};
+
+const HOME: &str = "110105";
+const AWAY: &str = "310104";
+const PASSWORD: &str = "correct horse battery";
+
+/// A browser-like client: the session cookie and CSRF token it got at login.
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    cookie: Option<String>,
+    csrf: Option<String>,
+}
+
+struct Answer {
+    status: u16,
+    body: Value,
+    set_cookie: Option<String>,
+}
+
+impl Client {
+    fn new(base: &str) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: base.to_owned(),
+            cookie: None,
+            csrf: None,
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let request = match &self.cookie {
+            Some(c) => request.header("cookie", format!("{}={c}", console::COOKIE)),
+            None => request,
+        };
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let set_cookie = response
+            .headers()
+            .get("set-cookie")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let text = response.text().await.unwrap();
+        Answer {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            set_cookie,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    /// A JSON POST carrying `csrf` (the session's own unless told otherwise).
+    async fn post_with(&self, path: &str, body: &Value, csrf: Option<&str>) -> Answer {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(token) = csrf {
+            request = request.header(console::CSRF_HEADER, token);
+        }
+        self.send(request).await
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Answer {
+        self.post_with(path, body, self.csrf.as_deref()).await
+    }
+
+    async fn login(&mut self, username: &str, password: &str) -> Answer {
+        let answer = self
+            .post_with(
+                "/console/api/login",
+                &json!({"username": username, "password": password}),
+                None,
+            )
+            .await;
+        if answer.status == 200 {
+            let cookie = answer.set_cookie.clone().unwrap();
+            let token = cookie
+                .split(';')
+                .next()
+                .and_then(|p| p.split_once('='))
+                .map(|(_, v)| v.to_owned())
+                .unwrap();
+            self.cookie = Some(token);
+            self.csrf = answer.body["csrf"].as_str().map(str::to_owned);
+        }
+        answer
+    }
+}
+
+fn account(
+    server: &TestServer,
+    name: &str,
+    role: Role,
+    districts: &[&str],
+) -> accounts::NewAccount {
+    let districts: Vec<String> = districts.iter().map(|d| (*d).to_owned()).collect();
+    server
+        .block_on(console::create_account(
+            &server.db, name, PASSWORD, role, &districts, false,
+        ))
+        .unwrap()
+}
+
+fn code(failures: &accounts::NewAccount, offset_steps: i64) -> String {
+    let secret = console::totp::unbase32(&failures.totp_secret).unwrap();
+    let step = chrono::Utc::now().timestamp() / console::totp::STEP_SECS + offset_steps;
+    format!("{:06}", console::totp::code_at(&secret, step))
+}
+
+#[test]
+fn passwords_are_argon2id_and_a_brute_forcer_is_locked_out() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let base = server.start_console();
+        account(&server, "sup", Role::Supervisor, &[HOME]);
+        let stored =
+            server.rows("SELECT password_hash FROM console_accounts WHERE username = 'sup'");
+        let hash = stored[0][0].clone().unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(!hash.contains(PASSWORD));
+        server.block_on(async {
+            let mut attacker = Client::new(&base);
+            // An unknown name and a wrong password get the same answer.
+            let unknown = attacker.login("nobody", "guess-guess-guess").await;
+            assert_eq!(
+                (unknown.status, unknown.body["code"].as_str()),
+                (401, Some("console.login_refused"))
+            );
+            for attempt in 1..=accounts::MAX_FAILURES {
+                let a = attacker
+                    .login("sup", &format!("guess number {attempt}"))
+                    .await;
+                assert_eq!(a.status, 401);
+                let expected = if attempt == accounts::MAX_FAILURES {
+                    "console.locked"
+                } else {
+                    "console.login_refused"
+                };
+                assert_eq!(a.body["code"], expected, "attempt {attempt}");
+            }
+            // Locked: even the right password is refused now.
+            let locked = attacker.login("sup", PASSWORD).await;
+            assert_eq!(
+                (locked.status, locked.body["code"].as_str()),
+                (401, Some("console.locked")),
+                "{backend:?}"
+            );
+            assert!(attacker.cookie.is_none());
+        });
+        // The lock runs out.
+        server.block_on(async {
+            sqlx::query("UPDATE console_accounts SET locked_until = 1 WHERE username = 'sup'")
+                .execute(&server.db.pool)
+                .await
+                .unwrap();
+            let mut owner = Client::new(&base);
+            assert_eq!(owner.login("sup", PASSWORD).await.status, 200);
+        });
+    }
+}
+
+#[test]
+fn the_session_cookie_is_secure_httponly_strict_and_stored_only_as_a_digest() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let base = server.start_console();
+        account(&server, "sup", Role::Supervisor, &[HOME]);
+        server.block_on(async {
+            let mut client = Client::new(&base);
+            let answer = client.login("sup", PASSWORD).await;
+            let cookie = answer.set_cookie.unwrap();
+            for flag in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/console"] {
+                assert!(
+                    cookie.split("; ").any(|p| p == flag),
+                    "{flag} missing: {cookie}"
+                );
+            }
+            let token = client.cookie.clone().unwrap();
+            let (held,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM console_sessions WHERE token_sha256 = $1 OR csrf = $1",
+            )
+            .bind(&token)
+            .fetch_one(&server.db.pool)
+            .await
+            .unwrap();
+            assert_eq!(held, 0, "the token itself is never stored");
+            // A made-up cookie is no session.
+            let mut forger = Client::new(&base);
+            forger.cookie = Some("ab".repeat(32));
+            assert_eq!(forger.get("/console/api/devices").await.status, 401);
+            // A page without a session sends the browser to the login page.
+            let page = Client::new(&base).get("/console/devices").await;
+            assert_eq!(page.status, 303);
+        });
+    }
+}
+
+#[test]
+fn a_forged_missing_or_replayed_csrf_token_is_refused() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let base = server.start_console();
+        account(&server, "sup", Role::Supervisor, &[HOME]);
+        account(&server, "other", Role::Supervisor, &[HOME]);
+        server.block_on(async {
+            let mut victim = Client::new(&base);
+            victim.login("sup", PASSWORD).await;
+            let mut attacker = Client::new(&base);
+            attacker.login("other", PASSWORD).await;
+            let issue = json!({"coordinator": "c-1", "district": HOME});
+            let path = "/console/api/enrollment-codes";
+            // A cross-site request rides on the victim's cookie but cannot know its token.
+            let none = victim.post_with(path, &issue, None).await;
+            assert_eq!(
+                (none.status, none.body["code"].as_str()),
+                (403, Some("console.csrf"))
+            );
+            let forged = victim.post_with(path, &issue, Some(&"0".repeat(64))).await;
+            assert_eq!(forged.status, 403);
+            // The attacker's own valid token does not fit the victim's session.
+            let borrowed = victim
+                .post_with(path, &issue, attacker.csrf.as_deref())
+                .await;
+            assert_eq!(borrowed.status, 403);
+            // A form without the token is refused the same.
+            let form = victim
+                .send(
+                    victim
+                        .http
+                        .post(format!("{base}{path}"))
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body("coordinator=c-1&district=110105"),
+                )
+                .await;
+            assert_eq!(form.status, 403);
+            let (codes,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM enrollment_codes")
+                .fetch_one(&server.db.pool)
+                .await
+                .unwrap();
+            assert_eq!(codes, 0, "{backend:?}");
+            // With its token, the same request goes through.
+            let ok = victim.post(path, &issue).await;
+            assert_eq!(ok.status, 200, "{:?}", ok.body);
+            assert!(ok.body["qr_svg"].as_str().unwrap().starts_with("<svg"));
+            // After logout the cookie and token are dead: replaying them is refused.
+            assert_eq!(
+                victim.post("/console/api/logout", &json!({})).await.status,
+                204
+            );
+            let replay = victim.post(path, &issue).await;
+            assert_eq!(replay.status, 401);
+        });
+    }
+}
+
+#[test]
+fn a_bulk_view_needs_a_fresh_second_factor_and_a_code_is_spent_once() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let base = server.start_console();
+        let new = account(&server, "sup", Role::Supervisor, &[HOME]);
+        server.block_on(async {
+            let mut client = Client::new(&base);
+            client.login("sup", PASSWORD).await;
+            let bulk = format!("/console/api/persons?district={HOME}");
+            let refused = client.get(&bulk).await;
+            assert_eq!(
+                (refused.status, refused.body["code"].as_str()),
+                (403, Some("console.totp_required"))
+            );
+            let wrong = client
+                .post("/console/api/totp", &json!({"code": code(&new, 20)}))
+                .await;
+            assert_eq!(wrong.status, 401, "a code far from now");
+            let given = code(&new, 0);
+            assert_eq!(
+                client
+                    .post("/console/api/totp", &json!({"code": given}))
+                    .await
+                    .status,
+                200
+            );
+            assert_eq!(client.get(&bulk).await.status, 200);
+            // Seen once, spent: replayed by someone who watched it typed, it is refused.
+            let mut thief = Client::new(&base);
+            thief.login("sup", PASSWORD).await;
+            let replayed = thief
+                .post("/console/api/totp", &json!({"code": given}))
+                .await;
+            assert_eq!(replayed.status, 401, "{backend:?}");
+            assert_eq!(thief.get(&bulk).await.status, 403);
+        });
+    }
+}
+
+#[test]
+fn a_supervisor_sees_and_touches_only_their_districts() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let base = server.start_console();
+        account(&server, "home", Role::Supervisor, &[HOME]);
+        account(&server, "admin", Role::Admin, &[]);
+        // A phone of the other district registers a person and syncs.
+        let mut away = Phone::new(41);
+        away.enroll(&server.url, &server.enrollment_code("c-away", AWAY));
+        let (input, receipt) = away.register_inputs(1).remove(0);
+        away.sync_until_quiet(5);
+        let away_device = server.rows("SELECT id FROM devices")[0][0].clone().unwrap();
+        let number = input.document.number.clone();
+        server.block_on(async {
+            let mut home = Client::new(&base);
+            home.login("home", PASSWORD).await;
+            // Not listed, not revocable, not wipeable: refused as if it did not exist.
+            let devices = home.get("/console/api/devices").await;
+            assert_eq!(devices.body["devices"].as_array().unwrap().len(), 0);
+            for action in ["revoke", "wipe"] {
+                let a = home
+                    .post(
+                        &format!("/console/api/devices/{away_device}/{action}"),
+                        &json!({}),
+                    )
+                    .await;
+                assert_eq!(
+                    (a.status, a.body["code"].as_str()),
+                    (404, Some("console.not_found")),
+                    "{action}"
+                );
+            }
+            // No enrollment codes for another district.
+            let code = home
+                .post(
+                    "/console/api/enrollment-codes",
+                    &json!({"coordinator": "c-2", "district": AWAY}),
+                )
+                .await;
+            assert_eq!(code.status, 403);
+            // The other district's person: refused by district, and not found under their own.
+            let theirs = home
+                .post(
+                    "/console/api/persons/search",
+                    &json!({"district": AWAY, "id_number": number}),
+                )
+                .await;
+            assert_eq!(
+                (theirs.status, theirs.body["code"].as_str()),
+                (403, Some("console.not_your_district"))
+            );
+            let mine = home
+                .post(
+                    "/console/api/persons/search",
+                    &json!({"district": HOME, "id_number": number}),
+                )
+                .await;
+            assert_eq!(mine.status, 404, "{:?}", mine.body);
+            assert!(!mine.body.to_string().contains(&number));
+            // An administrator finds them, and the view is in the audit trail (ids only).
+            let mut admin = Client::new(&base);
+            admin.login("admin", PASSWORD).await;
+            let found = admin
+                .post(
+                    "/console/api/persons/search",
+                    &json!({"district": AWAY, "id_number": number}),
+                )
+                .await;
+            assert_eq!(found.status, 200, "{backend:?} {:?}", found.body);
+            assert_eq!(found.body["person_id"], receipt.person_id.as_str());
+            assert_eq!(
+                admin.get("/console/api/devices").await.body["devices"]
+                    .as_array()
+                    .unwrap()
+                    .len(),
+                1
+            );
+        });
+        let audit = server.rows(
+            "SELECT username, action, district, record_id FROM console_audit ORDER BY at, id",
+        );
+        let lines: Vec<Vec<Option<String>>> = audit;
+        assert!(
+            lines.iter().any(|l| l[0].as_deref() == Some("admin")
+                && l[1].as_deref() == Some("person.viewed")
+                && l[3].as_deref() == Some(receipt.person_id.as_str())),
+            "{lines:?}"
+        );
+        assert!(lines.iter().any(|l| l[0].as_deref() == Some("home")
+            && l[1].as_deref() == Some("person.refused_district")));
+        let text = format!("{lines:?}");
+        assert!(
+            !text.contains(&number),
+            "no identity number in the audit trail"
+        );
+    }
+}
