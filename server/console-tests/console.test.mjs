@@ -97,11 +97,12 @@ let page;
 let api;
 let console_;
 const phones = {};
-const state = {};
+const state = { pageErrors: [] };
 
 async function shot(name) {
   if (!screens) return;
   mkdirSync(screens, { recursive: true });
+  await page.evaluate(() => document.activeElement && document.activeElement.blur());
   await page.screenshot({ path: path.join(screens, `${name}.png`) });
 }
 
@@ -123,6 +124,8 @@ async function accessible(where) {
     return out;
   });
   assert(problems.length === 0, `${where}: ${problems.join("; ")}`);
+  const errors = state.pageErrors.filter((e) => !/status of 40[13]/.test(e));
+  assert(errors.length === 0, `${where}: the browser reported ${errors.join("; ")}`);
   // Keyboard: the first Tab reaches the skip link, which moves focus to the content.
   await page.keyboard.press("Tab");
   const first = await page.evaluate(() => document.activeElement && document.activeElement.className);
@@ -175,6 +178,9 @@ async function main() {
   const context = browser ? await browser.newContext({ viewport: { width: 1280, height: 820 }, locale: "zh-CN" }) : null;
   page = context && (await context.newPage());
   page && page.on("dialog", (d) => d.accept());
+  // Anything the Content-Security-Policy blocked, or a script error, shows here.
+  page && page.on("console", (m) => { if (m.type() === "error") state.pageErrors.push(m.text()); });
+  page && page.on("pageerror", (e) => state.pageErrors.push(String(e)));
 
   await step("log in with the keyboard alone (login page labelled)", async () => {
     await page.goto(`${console_}/console/devices`);

@@ -65,7 +65,7 @@ fn document(title: &str, header: &str, body: &str) -> String {
         "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title} · 流管通 督导台</title>\
-         <link rel=\"stylesheet\" href=\"/console/assets/console.css\">\
+         <link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"/console/assets/console.css\">\
          <script src=\"/console/assets/console.js\"></script></head><body>\
          <a class=\"skip\" href=\"#main\">跳到正文 <span lang=\"en\">Skip to content</span></a>\
          <header>{header}</header><main id=\"main\" tabindex=\"-1\">{body}</main></body></html>"
@@ -646,7 +646,7 @@ pub(super) fn health(session: &Session, hours: &[HealthHour]) -> String {
         "/console/health",
         &format!(
             "<p>{}</p><div class=\"chart\">{}</div>\
-             <p><span style=\"color:#4f7cac\">■</span> {} &nbsp; <span style=\"color:#b42318\">━</span> {}</p>\
+             <p><span class=\"legend-ops\" aria-hidden=\"true\">■</span> {} &nbsp; <span class=\"legend-queue\" aria-hidden=\"true\">━</span> {}</p>\
              <table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>{rows}</tbody></table>",
             t("最近 48 小时，您辖区内的全部设备", "The last 48 hours, every device of your districts"),
             chart(hours),
