@@ -163,6 +163,8 @@ pub(crate) struct Refusal {
     code: &'static str,
     message: String,
     page: bool,
+    /// A page asked for without a session: sent to the login page.
+    to_login: bool,
 }
 
 impl Refusal {
@@ -172,6 +174,7 @@ impl Refusal {
             code,
             message: message.into(),
             page: false,
+            to_login: false,
         }
     }
     fn unauthenticated() -> Self {
@@ -232,8 +235,12 @@ impl From<anyhow::Error> for Refusal {
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        if self.status == StatusCode::UNAUTHORIZED && self.page {
+        if self.to_login {
             return Redirect::to("/console/login").into_response();
+        }
+        if self.status == StatusCode::UNAUTHORIZED && self.page {
+            // A form posted without a session: refused, with the login form to start again.
+            return (self.status, Html(pages::login(Some(&self.message)))).into_response();
         }
         if self.page {
             return (
@@ -286,12 +293,17 @@ impl FromRequestParts<Console> for Signed {
 
     async fn from_request_parts(parts: &mut Parts, app: &Console) -> Result<Self, Refusal> {
         let page = !parts.uri.path().starts_with("/console/api/");
+        let unauthenticated = || {
+            let mut refusal = Refusal::unauthenticated().page(page);
+            refusal.to_login = page;
+            refusal
+        };
         let Some(token) = cookie_token(&parts.headers) else {
-            return Err(Refusal::unauthenticated().page(page));
+            return Err(unauthenticated());
         };
         match accounts::session(&app.db, &token).await {
             Ok(Some(session)) => Ok(Signed(session)),
-            Ok(None) => Err(Refusal::unauthenticated().page(page)),
+            Ok(None) => Err(unauthenticated()),
             Err(e) => Err(Refusal::from(e).page(page)),
         }
     }
