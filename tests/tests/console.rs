@@ -409,3 +409,88 @@ fn a_supervisor_sees_and_touches_only_their_districts() {
         );
     }
 }
+
+#[test]
+fn a_conflict_is_resolved_only_by_its_districts_supervisor_and_reaches_the_phones() {
+    use lgt_core::permit::PermitEvent;
+    use lgt_core::registration::Dwelling;
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let base = server.start_console();
+        account(&server, "home", Role::Supervisor, &[HOME]);
+        account(&server, "away", Role::Supervisor, &[AWAY]);
+        let mut first = Phone::new(51);
+        let second = Phone::new(52);
+        first.enroll(&server.url, &server.enrollment_code("c-1", HOME));
+        second.enroll(&server.url, &server.enrollment_code("c-2", HOME));
+        first.sync_until_quiet(5);
+        let person = first.register(1).remove(0).person_id;
+        let permit = first.issue(&person).permit;
+        first.sync_until_quiet(5);
+        second.sync_until_quiet(5);
+        let moved = |house: &str| PermitEvent::ChangeAddress {
+            dwelling: Dwelling {
+                house_code: house.into(),
+                address: "synthetic".into(),
+                housing_type: "3".into(),
+            },
+        };
+        first
+            .apply(&permit.id, permit.version, moved("H-FIRST"))
+            .unwrap();
+        second
+            .apply(&permit.id, permit.version, moved("H-SECOND"))
+            .unwrap();
+        first.sync_until_quiet(5);
+        second.sync_until_quiet(5);
+        let conflict_id = server.rows("SELECT id FROM conflicts")[0][0]
+            .clone()
+            .unwrap();
+        server.block_on(async {
+            let mut away = Client::new(&base);
+            away.login("away", PASSWORD).await;
+            assert_eq!(
+                away.get("/console/api/conflicts").await.body["conflicts"]
+                    .as_array()
+                    .unwrap()
+                    .len(),
+                0
+            );
+            let path = format!("/console/api/conflicts/{conflict_id}/resolve");
+            let refused = away
+                .post(&path, &json!({"side": "phone", "note": "not mine"}))
+                .await;
+            assert_eq!(
+                (refused.status, refused.body["code"].as_str()),
+                (404, Some("console.not_found"))
+            );
+            let mut home = Client::new(&base);
+            home.login("home", PASSWORD).await;
+            let listed = home.get("/console/api/conflicts").await;
+            let shown = &listed.body["conflicts"][0];
+            assert!(shown["server"].to_string().contains("H-FIRST"), "{shown}");
+            assert!(shown["phone"].to_string().contains("H-SECOND"), "{shown}");
+            let bad = home
+                .post(&path, &json!({"side": "neither", "note": "x"}))
+                .await;
+            assert_eq!(bad.status, 400);
+            let resolved = home
+                .post(
+                    &path,
+                    &json!({"side": "phone", "note": "confirmed on site"}),
+                )
+                .await;
+            assert_eq!(resolved.status, 200, "{backend:?} {:?}", resolved.body);
+            let again = home
+                .post(&path, &json!({"side": "server", "note": "again"}))
+                .await;
+            assert_eq!(again.status, 409);
+        });
+        first.sync_until_quiet(5);
+        second.sync_until_quiet(5);
+        for phone in [&first, &second] {
+            let shown = phone.core.permit_show(&permit.id).unwrap();
+            assert_eq!(shown.permit.dwelling.house_code, "H-SECOND", "{backend:?}");
+        }
+    }
+}

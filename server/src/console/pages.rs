@@ -318,6 +318,29 @@ fn pretty(value: &Value) -> String {
     esc(&serde_json::to_string_pretty(value).unwrap_or_default())
 }
 
+/// One radio button per side the resolution path takes (a side added there shows here).
+fn sides() -> String {
+    use clap::ValueEnum;
+    crate::resolution::Side::value_variants()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, side)| {
+            let name = side.to_possible_value()?.get_name().to_owned();
+            let label = match name.as_str() {
+                "server" => t("保留服务器记录", "Keep the server's record"),
+                "phone" => t("应用手机的变更", "Apply the phone's change"),
+                "merge" => t("合并两方", "Merge both"),
+                other => esc(other),
+            };
+            let checked = if i == 0 { " checked" } else { "" };
+            Some(format!(
+                "<label><input type=\"radio\" name=\"side\" value=\"{}\"{checked}> {label}</label>",
+                esc(&name)
+            ))
+        })
+        .collect()
+}
+
 pub(super) fn conflicts(session: &Session, conflicts: &[ConflictView]) -> String {
     let mut body = String::new();
     if conflicts.is_empty() {
@@ -325,6 +348,7 @@ pub(super) fn conflicts(session: &Session, conflicts: &[ConflictView]) -> String
     }
     for c in conflicts {
         let id = esc(&c.conflict.id);
+        let sides = sides();
         let server = c
             .server
             .as_ref()
@@ -338,8 +362,7 @@ pub(super) fn conflicts(session: &Session, conflicts: &[ConflictView]) -> String
              <div><h3>{}</h3><pre>{}</pre></div></div>\
              <form method=\"post\" action=\"/console/api/conflicts/{id}/resolve\">{}\
              <fieldset><legend>{}</legend>\
-             <label><input type=\"radio\" name=\"side\" value=\"server\" checked> {}</label>\
-             <label><input type=\"radio\" name=\"side\" value=\"phone\"> {}</label></fieldset>\
+             {sides}</fieldset>\
              <label for=\"note-{id}\">{}</label><input id=\"note-{id}\" name=\"note\" required maxlength=\"500\">\
              <p><button type=\"submit\">{}</button></p></form></section>",
             t("记录", "Record"),
@@ -356,8 +379,6 @@ pub(super) fn conflicts(session: &Session, conflicts: &[ConflictView]) -> String
             pretty(&c.phone),
             csrf(session),
             t("采用哪一方", "Which side to apply"),
-            t("保留服务器记录", "Keep the server's record"),
-            t("应用手机的变更", "Apply the phone's change"),
             t("说明（随决定保存）", "Note (kept with the decision)"),
             t("确认处理", "Resolve"),
         );
