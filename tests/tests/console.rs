@@ -494,3 +494,139 @@ fn a_conflict_is_resolved_only_by_its_districts_supervisor_and_reaches_the_phone
         }
     }
 }
+
+#[test]
+fn a_hit_is_mapped_to_its_entry_only_for_a_permitted_supervisor_of_its_district() {
+    use base64::Engine as _;
+    use chrono::{Duration, NaiveDate, Utc};
+    use lgt_core::crypto::{SigningKey, StretchParams};
+    use lgt_core::watchlist::WatchlistPolicy;
+    use lgt_publisher::{Epoch, ListedPerson, PublishedList, Signer, Validity};
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let base = server.start_console();
+        let with_watchlist = |name: &str, role: Role, districts: &[&str], watchlist: bool| {
+            let districts: Vec<String> = districts.iter().map(|d| (*d).to_owned()).collect();
+            server
+                .block_on(console::create_account(
+                    &server.db, name, PASSWORD, role, &districts, watchlist,
+                ))
+                .unwrap();
+        };
+        with_watchlist("admin", Role::Admin, &[], true);
+        with_watchlist("allowed", Role::Supervisor, &[HOME], true);
+        with_watchlist("plain", Role::Supervisor, &[HOME], false);
+        with_watchlist("away", Role::Supervisor, &[AWAY], true);
+        // A list of one synthetic person, with its entry map.
+        let root = SigningKey::generate().unwrap();
+        let signer = Signer::delegate(
+            &root,
+            SigningKey::generate().unwrap(),
+            Utc::now() + Duration::days(30),
+        )
+        .unwrap();
+        let mut people = lgt_core::synthetic::SyntheticPeople::new(61, Utc::now().date_naive());
+        let wanted = people.next_registration();
+        let listed = ListedPerson {
+            entry_ref: "CASE-61".into(),
+            name: wanted.person.name.clone(),
+            sex: wanted.person.sex.clone(),
+            birth_date: NaiveDate::parse_from_str(
+                wanted.person.birth_date.as_deref().unwrap(),
+                "%Y-%m-%d",
+            )
+            .unwrap(),
+            id_numbers: vec![wanted.document.number.clone()],
+            case_summary: "synthetic case".into(),
+            instructions: "do not confront".into(),
+        };
+        let validity = Validity {
+            created_at: Utc::now() - Duration::hours(1),
+            expires_at: Utc::now() + Duration::days(7),
+        };
+        let (list, package) = PublishedList::snapshot(
+            "wanted-console",
+            1,
+            Epoch::new(1, StretchParams::MINIMUM).unwrap(),
+            std::slice::from_ref(&listed),
+            validity,
+            &signer,
+        )
+        .unwrap();
+        let map: String = list
+            .entry_map(std::slice::from_ref(&listed), Utc::now().date_naive())
+            .unwrap()
+            .into_iter()
+            .map(|(tag, entry)| format!("{tag},{entry}\n"))
+            .collect();
+        assert!(!map.contains(&wanted.document.number) && !map.contains(&wanted.person.name));
+        let publish = json!({
+            "package": base64::engine::general_purpose::STANDARD.encode(package.to_bytes()),
+            "entries": format!("tag,entry_ref\n{map}"),
+        });
+        server.block_on(async {
+            let mut plain = Client::new(&base);
+            plain.login("plain", PASSWORD).await;
+            let refused = plain
+                .post("/console/api/watchlist/packages", &publish)
+                .await;
+            assert_eq!(
+                (refused.status, refused.body["code"].as_str()),
+                (403, Some("console.admin_only"))
+            );
+            let mut admin = Client::new(&base);
+            admin.login("admin", PASSWORD).await;
+            let published = admin
+                .post("/console/api/watchlist/packages", &publish)
+                .await;
+            assert_eq!(published.status, 200, "{:?}", published.body);
+            assert!(published.body["entries_mapped"].as_u64().unwrap() >= 1);
+        });
+        // A phone of the district alerts on the listed person; its hit report comes back.
+        let phone = Phone::new(62);
+        phone.enroll(&server.url, &server.enrollment_code("c-1", HOME));
+        phone
+            .core
+            .sync_pin_watchlist(&WatchlistPolicy {
+                roots: vec![root.public_key()],
+                min_stretch: StretchParams::MINIMUM,
+            })
+            .unwrap();
+        phone.sync_until_quiet(5);
+        assert_eq!(phone.core.register(&wanted).unwrap().alerts.len(), 1);
+        phone.sync_until_quiet(5);
+        let device = server.rows("SELECT id FROM devices")[0][0].clone().unwrap();
+        server.block_on(async {
+            let view = |name: &'static str| {
+                let base = base.clone();
+                async move {
+                    let mut c = Client::new(&base);
+                    c.login(name, PASSWORD).await;
+                    c.get("/console/api/watchlist").await.body
+                }
+            };
+            let allowed = view("allowed").await;
+            assert_eq!(
+                allowed["hits"][0]["entry_ref"], "CASE-61",
+                "{backend:?} {allowed}"
+            );
+            assert_eq!(
+                allowed["versions"][0]["devices"][0],
+                device.as_str(),
+                "the phone holds version 1"
+            );
+            let plain = view("plain").await;
+            assert_eq!(plain["hits"].as_array().unwrap().len(), 1);
+            assert!(plain["hits"][0]["entry_ref"].is_null(), "{plain}");
+            let away = view("away").await;
+            assert_eq!(
+                away["hits"].as_array().unwrap().len(),
+                0,
+                "another district's hit"
+            );
+        });
+        let viewed = server
+            .rows("SELECT username FROM console_audit WHERE action = 'watchlist.hit_entry_viewed'");
+        assert_eq!(viewed, vec![vec![Some("allowed".to_owned())]]);
+    }
+}
