@@ -283,6 +283,12 @@ pub async fn login(db: &Db, username: &str, password: &str) -> anyhow::Result<Ne
         .bind(username)
         .execute(&db.pool)
         .await?;
+    // Sessions past their time go, whoever's they were.
+    sqlx::query("DELETE FROM console_sessions WHERE last_seen < $1 OR created_at < $2")
+        .bind(now - IDLE_SECS)
+        .bind(now - SESSION_SECS)
+        .execute(&db.pool)
+        .await?;
     let token = hex(&random::<32>());
     let csrf = hex(&random::<32>());
     sqlx::query(
