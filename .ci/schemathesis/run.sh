@@ -23,7 +23,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-"$bin" --data "$work/data" serve --listen 127.0.0.1:0 --plain-http --console-listen 127.0.0.1:0 \
+"$bin" --data "$work/data" serve --listen 127.0.0.1:0 --plain-http --console-listen 127.0.0.1:0 --console-logins-per-minute 0 \
   --enroll-per-minute-per-address 0 --enroll-per-minute-per-code 0 --device-requests-per-minute 0 \
   2> "$work/server.log" &
 server=$!

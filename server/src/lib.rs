@@ -128,7 +128,7 @@ pub async fn serve_console(
     config: console::ConsoleConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = console::router(db, config).into_make_service();
+    let app = console::router(db, config).into_make_service_with_connect_info::<SocketAddr>();
     let Some(tls) = tls else {
         return axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)

@@ -123,6 +123,9 @@ enum Command {
         /// enrollment QR codes.
         #[arg(long)]
         public_url: Option<String>,
+        /// Console login attempts per minute from one source address (0 turns it off).
+        #[arg(long, default_value_t = 10)]
+        console_logins_per_minute: u32,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -303,6 +306,7 @@ async fn main() -> anyhow::Result<()> {
             metrics_listen,
             console_listen,
             public_url,
+            console_logins_per_minute,
             limits,
         } => {
             // The console's: the pin for its enrollment QR codes, and its own TLS identity.
@@ -344,6 +348,7 @@ async fn main() -> anyhow::Result<()> {
                 let config = lgt_server::console::ConsoleConfig {
                     server_pin: console_pin,
                     server_url: public_url,
+                    logins_per_minute: console_logins_per_minute,
                 };
                 let mut stopped = stopped.clone();
                 tokio::spawn(lgt_server::serve_console(

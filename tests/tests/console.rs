@@ -630,3 +630,40 @@ fn a_hit_is_mapped_to_its_entry_only_for_a_permitted_supervisor_of_its_district(
         assert_eq!(viewed, vec![vec![Some("allowed".to_owned())]]);
     }
 }
+
+#[test]
+fn a_password_sprayer_is_slowed_per_address() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let base = server.start_console();
+        for i in 0..12 {
+            account(&server, &format!("sup{i}"), Role::Supervisor, &[HOME]);
+        }
+        server.block_on(async {
+            // One password tried on many accounts: no account reaches its lockout, but the
+            // address runs out of attempts.
+            let mut sprayer = Client::new(&base);
+            let mut limited = None;
+            for i in 0..12 {
+                let a = sprayer.login(&format!("sup{i}"), "Spring2026!spring").await;
+                if a.status == 429 {
+                    limited = Some((i, a.body["code"].clone()));
+                    break;
+                }
+                assert_eq!(a.status, 401);
+            }
+            let (at, code) = limited.expect("never limited");
+            assert_eq!(
+                (at, code.as_str()),
+                (10, Some("rate.limited")),
+                "{backend:?}"
+            );
+            // Even the right password waits.
+            assert_eq!(sprayer.login("sup11", PASSWORD).await.status, 429);
+        });
+        assert_eq!(
+            server.count("SELECT COUNT(*) FROM console_accounts WHERE locked_until > 0"),
+            0
+        );
+    }
+}

@@ -43,18 +43,34 @@ pub const COOKIE: &str = "lgt_console";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// What the console needs to know beyond the database.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ConsoleConfig {
     /// The pin of the API's TLS key (`sha256/...`), put into enrollment QR codes.
     pub server_pin: Option<String>,
     /// The API's address as phones reach it (`https://...`), put into enrollment QR codes.
     pub server_url: Option<String>,
+    /// Login attempts per minute from one source address (a burst of as many); 0: no limit.
+    /// Kept per process, like the API's limits.
+    pub logins_per_minute: u32,
 }
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            server_pin: None,
+            server_url: None,
+            logins_per_minute: 10,
+        }
+    }
+}
+
+type LoginLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
 
 #[derive(Clone)]
 struct Console {
     db: Db,
     config: ConsoleConfig,
+    logins: Option<std::sync::Arc<LoginLimiter>>,
 }
 
 /// The console's routes (pages under `/console/`, actions under `/console/api/`).
@@ -101,7 +117,15 @@ pub fn router(db: Db, config: ConsoleConfig) -> Router {
         .layer(DefaultBodyLimit::max(64 << 20))
         .layer(axum::middleware::from_fn(error_bodies))
         .layer(axum::middleware::from_fn(security_headers))
-        .with_state(Console { db, config })
+        .with_state(Console {
+            db,
+            logins: std::num::NonZeroU32::new(config.logins_per_minute).map(|n| {
+                std::sync::Arc::new(governor::RateLimiter::keyed(
+                    governor::Quota::per_minute(n).allow_burst(n),
+                ))
+            }),
+            config,
+        })
 }
 
 /// Headers on every answer: nothing cached, framed or loaded from elsewhere.
@@ -165,6 +189,8 @@ pub(crate) struct Refusal {
     page: bool,
     /// A page asked for without a session: sent to the login page.
     to_login: bool,
+    /// Seconds to wait, for a rate-limited request.
+    retry_after: Option<u64>,
 }
 
 impl Refusal {
@@ -175,6 +201,7 @@ impl Refusal {
             message: message.into(),
             page: false,
             to_login: false,
+            retry_after: None,
         }
     }
     fn unauthenticated() -> Self {
@@ -249,14 +276,20 @@ impl IntoResponse for Refusal {
             )
                 .into_response();
         }
-        (
+        let mut response = (
             self.status,
             Json(ErrorBody {
                 code: self.code.to_owned(),
                 message: self.message,
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 
@@ -549,11 +582,49 @@ async fn audit_page(
 
 // ---- actions ----
 
+/// The address a request came from, when the listener knows it.
+struct Source(Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
+}
+
+/// Counts one login attempt from the request's source address (a password sprayer tries
+/// one password on many accounts: the lockout per account does not slow them).
+fn login_attempt(app: &Console, source: Option<std::net::IpAddr>) -> Result<(), Refusal> {
+    use governor::clock::{Clock, DefaultClock};
+    let (Some(limiter), Some(ip)) = (&app.logins, source) else {
+        return Ok(());
+    };
+    limiter.check_key(&ip).map_err(|not_until| {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        tracing::warn!("console logins from one address limited");
+        let mut refusal = Refusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate.limited",
+            "登录尝试过多，请稍后再试 / too many login attempts from this address; retry later",
+        );
+        refusal.retry_after = Some(wait.as_secs() + 1);
+        refusal
+    })
+}
+
 async fn login(
     State(app): State<Console>,
+    Source(source): Source,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Refusal> {
+    login_attempt(&app, source)?;
     let input = Input::parse(&headers, &body)?;
     let username = input.text("username")?;
     let password = input.text("password")?;
