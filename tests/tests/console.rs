@@ -667,3 +667,58 @@ fn a_password_sprayer_is_slowed_per_address() {
         );
     }
 }
+
+#[test]
+fn every_documented_console_endpoint_is_served_and_refuses_a_stranger() {
+    let doc: Value = serde_json::from_str(include_str!("../../server/openapi.json")).unwrap();
+    let server = TestServer::start(&lgt_e2e::BackendChoice::Sqlite);
+    let base = server.start_console();
+    let documented: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(path, _)| path.starts_with("/console/"))
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| (path.clone(), method.clone()))
+        })
+        .collect();
+    assert_eq!(documented.len(), 16, "{documented:?}");
+    server.block_on(async {
+        let stranger = Client::new(&base);
+        for (path, method) in &documented {
+            let url = format!("{base}{}", path.replace("{id}", "0"));
+            let answer = match method.as_str() {
+                "get" => stranger.send(stranger.http.get(url)).await,
+                _ => {
+                    let body = json!({"username": "nobody", "password": "wrong password"});
+                    stranger
+                        .send(
+                            stranger
+                                .http
+                                .post(url)
+                                .header("content-type", "application/json")
+                                .body(body.to_string()),
+                        )
+                        .await
+                }
+            };
+            assert_eq!(answer.status, 401, "{method} {path}: {:?}", answer.body);
+            let documented = &doc["paths"][path][method]["responses"]["401"];
+            assert!(documented.is_object(), "{method} {path}: 401 undocumented");
+            let code = answer.body["code"].as_str().unwrap();
+            assert!(
+                code == "console.login_required" || code == "console.login_refused",
+                "{code}"
+            );
+        }
+        // And a route that is not there answers a JSON 404 under /console/api/.
+        let missing = stranger.get("/console/api/nothing").await;
+        assert_eq!(
+            (missing.status, missing.body["code"].as_str()),
+            (404, Some("request.not_found"))
+        );
+    });
+}
