@@ -595,14 +595,10 @@ pub(super) fn persons(
 
 /// Operations per hour (bars) and queue depth (line), as SVG with a table of the same numbers.
 fn chart(hours: &[HealthHour]) -> String {
-    let (w, h, left, bottom) = (860.0_f64, 260.0_f64, 50.0_f64, 30.0_f64);
-    let max_ops = hours.iter().map(|x| x.operations).max().unwrap_or(0).max(1) as f64;
-    let max_q = hours
-        .iter()
-        .map(|x| x.queue_depth)
-        .max()
-        .unwrap_or(0)
-        .max(1) as f64;
+    let (w, h, left, bottom) = (860.0_f64, 260.0_f64, 60.0_f64, 30.0_f64);
+    let top_ops = hours.iter().map(|x| x.operations).max().unwrap_or(0);
+    let top_q = hours.iter().map(|x| x.queue_depth).max().unwrap_or(0);
+    let (max_ops, max_q) = (top_ops.max(1) as f64, top_q.max(1) as f64);
     let step = (w - left - 10.0) / hours.len().max(1) as f64;
     let plot = h - bottom - 10.0;
     let mut bars = String::new();
@@ -636,11 +632,11 @@ fn chart(hours: &[HealthHour]) -> String {
     format!(
         "<svg role=\"img\" aria-labelledby=\"chart-title chart-desc\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\">\
          <title id=\"chart-title\">每小时操作数与待传队列 Operations per hour and queue depth</title>\
-         <desc id=\"chart-desc\">柱：每小时收到的操作（最多 {max_ops}）；线：各设备待传队列之和（最多 {max_q}）。Bars: operations received per hour; line: summed queue depth.</desc>\
+         <desc id=\"chart-desc\">柱：每小时收到的操作（最多 {top_ops}）；线：各设备待传队列之和（最多 {top_q}）。Bars: operations received per hour; line: summed queue depth.</desc>\
          <line x1=\"{left}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#333\"/>\
          {bars}<polyline fill=\"none\" stroke=\"#b42318\" stroke-width=\"2\" points=\"{}\"/>{labels}\
-         <text x=\"4\" y=\"20\" font-size=\"11\" fill=\"#4f7cac\">{max_ops}</text>\
-         <text x=\"4\" y=\"36\" font-size=\"11\" fill=\"#b42318\">{max_q}</text></svg>",
+         <text x=\"4\" y=\"20\" font-size=\"11\" fill=\"#4f7cac\">操作 {top_ops}</text>\
+         <text x=\"4\" y=\"36\" font-size=\"11\" fill=\"#b42318\">队列 {top_q}</text></svg>",
         10.0 + plot,
         w - 10.0,
         10.0 + plot,
