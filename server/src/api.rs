@@ -17,6 +17,7 @@ use lgt_protocol::{
     PushRequest, PushResponse, MAX_BODY_BYTES, MAX_PUSH_OPERATIONS,
 };
 use serde::de::DeserializeOwned;
+use tower_http::compression::CompressionLayer;
 use uuid::Uuid;
 
 use crate::auth::{self, Device};
@@ -75,6 +76,9 @@ pub fn router_with(db: Db, limits: &Limits) -> Router {
         ))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(error::json_errors))
+        // Outermost: a phone sending `accept-encoding: gzip` gets its answers gzipped (a
+        // district's first pull shrinks several times); bodies under 32 bytes go as they are.
+        .layer(CompressionLayer::new().gzip(true))
         .with_state(App { db, limiters })
 }
 

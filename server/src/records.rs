@@ -799,3 +799,136 @@ async fn write_dwelling_entry(
     .await?;
     Ok(())
 }
+
+/// A supervisor's merge for a `registration.create` kept as a conflict because its number
+/// belongs to one district person and its person id to another: they are one person. The
+/// person of the id is merged into the holder of the number ([`merge_persons`]), then the
+/// registration applies as the phone sent it. `Ok(Err(why))`: it does not apply (the payload
+/// is not such a registration, or one of the persons is gone); nothing is written then.
+pub(crate) async fn merge_and_register(
+    conn: &mut AnyConnection,
+    vault: &Vault,
+    device: &Device,
+    op: &PushOperation,
+    resolution: &str,
+) -> Result<Result<String, String>, ApiError> {
+    const NOT_MERGEABLE: &str =
+        "only a registration kept as a conflict between two persons can be resolved by a merge";
+    let Ok(created) = serde_json::from_str::<RegistrationCreated>(&op.payload) else {
+        return Ok(Err(NOT_MERGEABLE.into()));
+    };
+    let Ok(fields) = serde_json::from_value::<RegistrationFields>(created.registration.clone())
+    else {
+        return Ok(Err(NOT_MERGEABLE.into()));
+    };
+    let (Some(code), Some(number_key)) = (
+        normalise_house_code(&fields.dwelling.house_code),
+        document_key(&fields.document.doc_type, &fields.document.number),
+    ) else {
+        return Ok(Err(NOT_MERGEABLE.into()));
+    };
+    let district = device.district.as_str();
+    buckets::lock(conn, &buckets::district_records(district)).await?;
+    let by_id = match resolve_person(conn, &created.person_id).await? {
+        Some((d, person)) if d == district => person,
+        _ => {
+            return Ok(Err(
+                "the registration's person is not in the district".into()
+            ))
+        }
+    };
+    let Some(holder) = holder(conn, district, &blind_index(vault, &number_key)).await? else {
+        return Ok(Err(
+            "no person of the district holds the registration's number".into(),
+        ));
+    };
+    if holder != by_id {
+        merge_persons(conn, vault, district, &by_id, &holder, resolution).await?;
+    }
+    match register(conn, vault, device, op, created, fields, code, &number_key).await? {
+        Outcome::Applied => Ok(Ok(holder)),
+        Outcome::Rejected { reason } | Outcome::Conflict { reason, .. } => Ok(Err(reason)),
+    }
+}
+
+/// Merges district person `from` into `into`: its numbers (after `into`'s own), registrations,
+/// permits and aliases move; `from` becomes an alias of `into`, recorded with `by` (the
+/// resolution) as the merge's trail; its entry goes from the records bucket and the changed
+/// ones are written, so every phone of the district folds it as it folds its own merged
+/// persons. A permit keeps the holder id it was issued under, which now resolves to `into`.
+async fn merge_persons(
+    conn: &mut AnyConnection,
+    vault: &Vault,
+    district: &str,
+    from: &str,
+    into: &str,
+    by: &str,
+) -> Result<(), ApiError> {
+    let now = now();
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM person_identifiers WHERE person_id = $1")
+            .bind(into)
+            .fetch_one(&mut *conn)
+            .await?;
+    sqlx::query(
+        "UPDATE person_identifiers SET person_id = $2, ordinal = ordinal + $3 WHERE person_id = $1",
+    )
+    .bind(from)
+    .bind(into)
+    .bind(count)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE person_aliases SET person_id = $2 WHERE person_id = $1")
+        .bind(from)
+        .bind(into)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO person_aliases (local_id, district, person_id, op_id, device_id, merged_at)
+         VALUES ($1, $2, $3, $4, 'supervisor', $5)",
+    )
+    .bind(from)
+    .bind(district)
+    .bind(into)
+    .bind(by)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let moved: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM registrations WHERE person_id = $1 ORDER BY id")
+            .bind(from)
+            .fetch_all(&mut *conn)
+            .await?;
+    sqlx::query(
+        "UPDATE registrations SET person_id = $2, version = version + 1, updated_at = $3
+         WHERE person_id = $1",
+    )
+    .bind(from)
+    .bind(into)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE permits SET person_id = $2 WHERE person_id = $1")
+        .bind(from)
+        .bind(into)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM persons WHERE id = $1")
+        .bind(from)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE persons SET version = version + 1, updated_at = $2 WHERE id = $1")
+        .bind(into)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    // Ids only: the merge's trail is the alias row.
+    tracing::info!(resolution = %by, from = %from, into = %into, "persons merged by a supervisor");
+    let bucket = buckets::district_records(district);
+    buckets::put(conn, vault, &bucket, &keys::person_key(from), None).await?;
+    write_person_entry(conn, vault, &bucket, into).await?;
+    for (registration,) in moved {
+        write_registration_entry(conn, vault, &bucket, &registration).await?;
+    }
+    Ok(())
+}

@@ -1,14 +1,18 @@
-//! A supervisor's resolution of a conflict: keep the server's record as it stands, or apply
-//! the phone's change to it as it stands now. Either way the conflict is closed with the
-//! supervisor's note; a change goes into the district's bucket, so it flows back to every
-//! phone of the district like any other.
+//! A supervisor's resolution of a conflict: keep the server's record as it stands, apply the
+//! phone's permit change to the permit as it stands now, or, for a registration whose number
+//! and person id name two district persons, merge the two and apply it. Either way the
+//! conflict is closed with the supervisor's note; a change goes into the district's buckets,
+//! so it flows back to every phone of the district like any other.
 
 use chrono::NaiveDate;
 use lgt_common::permit::{Permit, PermitEvent};
 use serde::{Deserialize, Serialize};
 
+use lgt_protocol::PushOperation;
+
+use crate::auth::Device;
 use crate::db::{now, Db};
-use crate::permits;
+use crate::{permits, records};
 
 /// Which side of a conflict a supervisor keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -16,8 +20,11 @@ use crate::permits;
 pub enum Side {
     /// The server's record stands; the phone's change is dropped.
     Server,
-    /// The phone's change applies to the record as it stands now.
+    /// The phone's permit change applies to the permit as it stands now.
     Phone,
+    /// The registration's two persons are one: the person of its id is merged into the holder
+    /// of its number, and the registration applies.
+    Merge,
 }
 
 /// What a resolution did.
@@ -29,8 +36,10 @@ pub struct Resolved {
     pub record_id: String,
     /// The side kept.
     pub side: Side,
-    /// The record's version after the resolution (a phone-side resolution makes a new one).
+    /// The permit's version after a phone-side resolution.
     pub version: Option<u32>,
+    /// The district person a merge kept.
+    pub person_id: Option<String>,
 }
 
 /// The part of a conflicting `permit.event` payload a resolution reads.
@@ -43,7 +52,8 @@ struct PermitChange {
 
 /// Resolves conflict `conflict_id` for `side` with the supervisor's `note`, in one
 /// transaction. Applying the phone's side is for permit events, and only where the state
-/// machine allows the event on the permit as it stands (a cancelled permit stays cancelled).
+/// machine allows the event on the permit as it stands (a cancelled permit stays cancelled);
+/// a merge is for registrations.
 pub async fn resolve(
     db: &Db,
     conflict_id: &str,
@@ -51,20 +61,45 @@ pub async fn resolve(
     note: &str,
 ) -> anyhow::Result<Resolved> {
     let mut tx = db.pool.begin().await?;
-    let row: Option<(String, String, Option<i64>)> =
-        sqlx::query_as("SELECT record_id, payload, resolved_at FROM conflicts WHERE id = $1")
-            .bind(conflict_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some((record_id, payload, None)) = row else {
+    let row: Option<(String, String, String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT record_id, op_id, device_id, payload, resolved_at FROM conflicts WHERE id = $1",
+    )
+    .bind(conflict_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((record_id, op_id, device_id, payload, None)) = row else {
         anyhow::bail!("no unresolved conflict {conflict_id}");
     };
     let payload = db
         .vault
         .open("conflicts", conflict_id, "payload", &payload)
         .map_err(|_| anyhow::anyhow!("the conflict {conflict_id} is unreadable"))?;
+    let mut person_id = None;
     let version = match side {
         Side::Server => None,
+        Side::Merge => {
+            let (district,): (String,) =
+                sqlx::query_as("SELECT district FROM devices WHERE id = $1")
+                    .bind(&device_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let device = Device {
+                id: device_id,
+                district,
+            };
+            let op = PushOperation {
+                op_id,
+                kind: "registration.create".into(),
+                record_id: record_id.clone(),
+                payload_sha256: String::new(),
+                payload,
+            };
+            let merged = records::merge_and_register(&mut tx, &db.vault, &device, &op, conflict_id)
+                .await
+                .map_err(|e| anyhow::anyhow!("the merge failed: {}", e.code()))?;
+            person_id = Some(merged.map_err(|why| anyhow::anyhow!("no merge: {why}"))?);
+            None
+        }
         Side::Phone => {
             let change: PermitChange = serde_json::from_str(&payload).map_err(|_| {
                 anyhow::anyhow!("only a permit event's conflict can take the phone's side")
@@ -99,7 +134,9 @@ pub async fn resolve(
             Some(next.version)
         }
     };
-    let resolution = serde_json::json!({ "side": side, "note": note, "version": version });
+    let resolution = serde_json::json!({
+        "side": side, "note": note, "version": version, "person_id": person_id,
+    });
     sqlx::query("UPDATE conflicts SET resolved_at = $2, resolution = $3 WHERE id = $1")
         .bind(conflict_id)
         .bind(now())
@@ -113,5 +150,6 @@ pub async fn resolve(
         record_id,
         side,
         version,
+        person_id,
     })
 }

@@ -342,15 +342,16 @@ async fn forward(upstream: &str, request: &[u8]) -> std::io::Result<Vec<u8>> {
         .ok_or_else(|| std::io::Error::other("upstream closed"))
 }
 
-/// Reads one HTTP/1.1 message (head + Content-Length body). Responses come back with
-/// `connection: close` instead of whatever the server said.
+/// Reads one HTTP/1.1 message (head + a Content-Length body, or a chunked one kept in its
+/// chunks, as gzipped answers come). Responses come back with `connection: close` instead of
+/// whatever the server said.
 async fn read_message<S: AsyncRead + Unpin>(
     stream: &mut S,
     response: bool,
 ) -> std::io::Result<Option<Vec<u8>>> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
-    let (head_len, content_length, head) = loop {
+    let (head_len, content_length, chunked, head) = loop {
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
             return Ok(None);
@@ -374,10 +375,16 @@ async fn read_message<S: AsyncRead + Unpin>(
         };
         if let Some((len, code, reason)) = parsed {
             let mut content_length = 0usize;
+            let mut chunked = false;
             let mut kept = Vec::new();
             for h in headers.iter().take_while(|h| !h.name.is_empty()) {
                 if h.name.eq_ignore_ascii_case("content-length") {
                     content_length = String::from_utf8_lossy(h.value).trim().parse().unwrap_or(0);
+                }
+                if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                    chunked = String::from_utf8_lossy(h.value)
+                        .to_ascii_lowercase()
+                        .contains("chunked");
                 }
                 if !h.name.eq_ignore_ascii_case("connection") {
                     kept.push(format!(
@@ -396,9 +403,15 @@ async fn read_message<S: AsyncRead + Unpin>(
             } else {
                 buf[..len].to_vec()
             };
-            break (len, content_length, head);
+            break (len, content_length, chunked, head);
         }
     };
+    if chunked {
+        let end = read_chunks(stream, &mut buf, head_len).await?;
+        let mut message = head;
+        message.extend_from_slice(&buf[head_len..end]);
+        return Ok(Some(message));
+    }
     while buf.len() < head_len + content_length {
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
@@ -409,4 +422,42 @@ async fn read_message<S: AsyncRead + Unpin>(
     let mut message = head;
     message.extend_from_slice(&buf[head_len..head_len + content_length]);
     Ok(Some(message))
+}
+
+/// Reads a chunked body starting at `buf[start..]` to its last chunk (no trailers: the server
+/// sends none); returns where it ends in `buf`.
+async fn read_chunks<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+    start: usize,
+) -> std::io::Result<usize> {
+    let mut chunk = [0u8; 16 * 1024];
+    let mut pos = start;
+    let mut end = None;
+    loop {
+        if let Some(end) = end.filter(|&end| buf.len() >= end) {
+            return Ok(end);
+        }
+        if end.is_none() && buf.len() > pos {
+            match httparse::parse_chunk_size(&buf[pos..]) {
+                // The last chunk, then the empty line that ends the body.
+                Ok(httparse::Status::Complete((line, 0))) => {
+                    end = Some(pos + line + 2);
+                    continue;
+                }
+                Ok(httparse::Status::Complete((line, size))) => {
+                    let size = usize::try_from(size).map_err(std::io::Error::other)?;
+                    pos += line + size + 2;
+                    continue;
+                }
+                Ok(httparse::Status::Partial) => {}
+                Err(e) => return Err(std::io::Error::other(format!("bad chunk: {e:?}"))),
+            }
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::Error::other("message cut short"));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
 }

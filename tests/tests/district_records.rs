@@ -705,3 +705,135 @@ fn a_rented_dwelling_registered_again_without_a_landlord_keeps_its_landlord() {
         );
     }
 }
+
+#[test]
+fn a_registration_naming_two_persons_is_merged_by_a_supervisor_and_every_phone_converges() {
+    use lgt_server::resolution::{resolve, Side};
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let a = enrolled(&server, 411, HOME);
+        let b = enrolled(&server, 412, HOME);
+        let (first, second) = (number18(21), number18(23));
+        // B registers a person under one number; both phones hold them.
+        let y = b
+            .core
+            .register(&registration(3, &second, 23, "HC-MERGE-B"))
+            .unwrap();
+        b.sync_until_quiet(3);
+        a.sync_until_quiet(3);
+        // A registers someone under another number. B, not synced since, learns that its
+        // person holds that number too, adds it and registers them again under it.
+        let x = a
+            .core
+            .register(&registration(4, &first, 21, "HC-MERGE-A"))
+            .unwrap();
+        a.sync_until_quiet(3);
+        let document = DocumentInput {
+            doc_type: "1".into(),
+            number: first.clone(),
+        };
+        b.core.add_identifier(&y.person_id, &document).unwrap();
+        let again = b
+            .core
+            .register(&registration(3, &first, 21, "HC-MERGE-C"))
+            .unwrap();
+        assert_eq!(
+            again.person_id, y.person_id,
+            "the phone knows the number as its person's"
+        );
+        b.sync_until_quiet(3);
+        let at = format!("{backend:?}");
+        // The server took neither: the number is one person's, the id another's.
+        assert_eq!(server.count("SELECT COUNT(*) FROM persons"), 2, "{at}");
+        let conflicts = server
+            .block_on(lgt_server::admin::conflicts(&server.db, false))
+            .unwrap();
+        assert_eq!(conflicts.len(), 1, "{at}");
+        assert_eq!(conflicts[0].record_id, again.registration_id);
+
+        // Keeping the phone's side is for permits; refused, it writes nothing.
+        let before = snapshot(&server, "");
+        assert!(server
+            .block_on(resolve(&server.db, &conflicts[0].id, Side::Phone, "no"))
+            .is_err());
+        assert_eq!(snapshot(&server, ""), before, "{at}");
+
+        // The supervisor finds they are one person: a merge into the holder of the number.
+        let resolved = server
+            .block_on(resolve(
+                &server.db,
+                &conflicts[0].id,
+                Side::Merge,
+                "one person, checked at the station",
+            ))
+            .unwrap();
+        assert_eq!(resolved.person_id.as_deref(), Some(x.person_id.as_str()));
+        assert!(server
+            .block_on(resolve(&server.db, &conflicts[0].id, Side::Merge, "again"))
+            .is_err());
+        assert_eq!(
+            server.rows("SELECT id FROM persons"),
+            vec![vec![Some(x.person_id.clone())]],
+            "{at}"
+        );
+        let mut registrations = server.rows("SELECT id, person_id FROM registrations ORDER BY id");
+        registrations.sort();
+        let mut expected: Vec<_> = [&y, &x, &again]
+            .iter()
+            .map(|r| vec![Some(r.registration_id.clone()), Some(x.person_id.clone())])
+            .collect();
+        expected.sort();
+        assert_eq!(registrations, expected, "{at}");
+        // The merge is on record, by the supervisor under the conflict's id.
+        let merges = server
+            .block_on(lgt_server::admin::merges(&server.db, HOME))
+            .unwrap();
+        let merge = merges
+            .iter()
+            .find(|m| m.local_id == y.person_id)
+            .expect("the merge is on record");
+        assert_eq!(merge.person_id, x.person_id);
+        assert_eq!(merge.device_id, "supervisor");
+        assert_eq!(merge.op_id, conflicts[0].id);
+
+        // Both phones converge on the one person: both numbers, the three registrations.
+        a.sync_until_quiet(3);
+        b.sync_until_quiet(3);
+        let server_bucket = bucket(&server, HOME);
+        assert_eq!(replica(&a), server_bucket, "{at}");
+        assert_eq!(replica(&b), server_bucket, "{at}");
+        assert!(!server_bucket.contains_key(&format!("person:{}", y.person_id)));
+        let person = &server_bucket[&format!("person:{}", x.person_id)];
+        assert_eq!(person["merged_ids"], json!([y.person_id]), "{at}");
+        let numbers: Vec<&Value> = person["identifiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| &d["number"])
+            .collect();
+        assert_eq!(numbers, vec![&json!(first), &json!(second)], "{at}");
+        for phone in [&a, &b] {
+            for number in [&first, &second] {
+                let found = phone.core.find_by_document_number(number).unwrap();
+                assert_eq!(found.len(), 1, "{at}");
+                assert_eq!(found[0].person_id, x.person_id, "{at}");
+                assert_eq!(found[0].identifiers.len(), 2, "{at}");
+            }
+            // Each phone's own audit trail has the fold (ids only).
+            let merged: Vec<String> = phone
+                .core
+                .audit_recent(50)
+                .unwrap()
+                .into_iter()
+                .filter(|r| r.action == "person.merged")
+                .map(|r| r.record_id)
+                .collect();
+            assert_eq!(merged, [format!("{}>{}", y.person_id, x.person_id)], "{at}");
+            assert_eq!(
+                phone.core.audit_verify().unwrap().first_broken,
+                None,
+                "{at}"
+            );
+        }
+    }
+}

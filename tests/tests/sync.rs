@@ -182,3 +182,29 @@ fn two_server_processes_on_one_database_keep_exactly_once() {
         faulty_run(&server, &proxy);
     }
 }
+
+#[test]
+fn a_district_reaches_a_new_phone_gzipped_on_the_wire() {
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let mut station = Phone::new(301);
+        station.enroll(&server.url, &server.enrollment_code("station", "110101"));
+        station.register(150);
+        station.sync_until_quiet(5);
+        // A new phone of the district pulls it through a counting proxy that injects nothing.
+        let proxy = FaultProxy::start(&server.url, 302, 0.0);
+        let phone = Phone::new(302);
+        phone.enroll(&proxy.url, &server.enrollment_code("newcomer", "110101"));
+        phone.sync_until_quiet(5);
+        let pulled = replica(&phone, Bucket::Records);
+        assert_eq!(pulled, server_bucket(&server, "district:110101:records"));
+        let text: usize = pulled.iter().map(|(k, v)| k.len() + v.len()).sum();
+        let down = proxy.stats().bytes_down;
+        // The entries' text alone is larger than everything that came down (heads included):
+        // the answers travelled compressed.
+        assert!(
+            down * 2 < text,
+            "{backend:?}: {down} bytes down for {text} bytes of entries"
+        );
+    }
+}

@@ -121,6 +121,25 @@ fn permanent_local() -> SyncError {
     }
 }
 
+/// The most bytes an answer may have once decompressed: a page of pulled entries is far
+/// below it; a body that inflates beyond it (a compression bomb) is cut off, not buffered.
+const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
+
+/// An answer's body, decompressed, up to [`MAX_ANSWER_BYTES`].
+async fn body(mut response: Response) -> Result<Vec<u8>, SyncError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| transient(&e))? {
+        if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(SyncError::Transient {
+                reason: "answer too large".into(),
+                retry_after: None,
+            });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 /// Reads an answer: a JSON body on success, else the error its status and code mean.
 async fn read<Resp: DeserializeOwned>(response: Response) -> Result<Resp, SyncError> {
     let status = response.status();
@@ -130,7 +149,7 @@ async fn read<Resp: DeserializeOwned>(response: Response) -> Result<Resp, SyncEr
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let bytes = response.bytes().await.map_err(|e| transient(&e))?;
+    let bytes = body(response).await?;
     if status.is_success() {
         // A 2xx whose body does not parse was cut or mangled on the way: ask again.
         return serde_json::from_slice(&bytes).map_err(|_| SyncError::Transient {

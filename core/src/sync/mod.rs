@@ -147,10 +147,23 @@ pub struct SyncReport {
     pub district_kept: usize,
     /// District entries refused as malformed: keys only.
     pub district_refused: Vec<String>,
+    /// Persons of this store the server merged into a district person, folded into it now
+    /// (each is in the audit trail as `person.merged`).
+    pub persons_folded: Vec<FoldedPerson>,
     /// The server found this store's audit chain not passing through the head it anchored
     /// before: the store was restored from an older copy (or replaced). A supervisor sees
     /// the device flagged.
     pub audit_rollback_suspected: bool,
+}
+
+/// A person of this store folded into the district person the server merged it into.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct FoldedPerson {
+    /// The id this store knew the person by; it still finds them.
+    pub person_id: String,
+    /// The district person it is now part of.
+    pub into: String,
 }
 
 /// An operation the server refused, with the reason shown to the user.

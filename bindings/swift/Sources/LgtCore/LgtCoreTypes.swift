@@ -1473,6 +1473,75 @@ public func FfiConverterTypeEnrollment_lower(_ value: Enrollment) -> RustBuffer 
 
 
 /**
+ * A person of this store folded into the district person the server merged it into.
+ */
+public struct FoldedPerson: Equatable, Hashable {
+    /**
+     * The id this store knew the person by; it still finds them.
+     */
+    public var personId: String
+    /**
+     * The district person it is now part of.
+     */
+    public var into: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The id this store knew the person by; it still finds them.
+         */personId: String, 
+        /**
+         * The district person it is now part of.
+         */into: String) {
+        self.personId = personId
+        self.into = into
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FoldedPerson: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFoldedPerson: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FoldedPerson {
+        return
+            try FoldedPerson(
+                personId: FfiConverterString.read(from: &buf), 
+                into: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FoldedPerson, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.personId, into: &buf)
+        FfiConverterString.write(value.into, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFoldedPerson_lift(_ buf: RustBuffer) throws -> FoldedPerson {
+    return try FfiConverterTypeFoldedPerson.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFoldedPerson_lower(_ value: FoldedPerson) -> RustBuffer {
+    return FfiConverterTypeFoldedPerson.lower(value)
+}
+
+
+/**
  * The householder and the person's relation to them.
  */
 public struct Householder: Equatable, Hashable {
@@ -3617,6 +3686,11 @@ public struct SyncReport: Equatable, Hashable {
      */
     public var districtRefused: [String]
     /**
+     * Persons of this store the server merged into a district person, folded into it now
+     * (each is in the audit trail as `person.merged`).
+     */
+    public var personsFolded: [FoldedPerson]
+    /**
      * The server found this store's audit chain not passing through the head it anchored
      * before: the store was restored from an older copy (or replaced). A supervisor sees
      * the device flagged.
@@ -3672,6 +3746,10 @@ public struct SyncReport: Equatable, Hashable {
          * District entries refused as malformed: keys only.
          */districtRefused: [String], 
         /**
+         * Persons of this store the server merged into a district person, folded into it now
+         * (each is in the audit trail as `person.merged`).
+         */personsFolded: [FoldedPerson], 
+        /**
          * The server found this store's audit chain not passing through the head it anchored
          * before: the store was restored from an older copy (or replaced). A supervisor sees
          * the device flagged.
@@ -3689,6 +3767,7 @@ public struct SyncReport: Equatable, Hashable {
         self.districtMerged = districtMerged
         self.districtKept = districtKept
         self.districtRefused = districtRefused
+        self.personsFolded = personsFolded
         self.auditRollbackSuspected = auditRollbackSuspected
     }
 
@@ -3721,6 +3800,7 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
                 districtMerged: FfiConverterTypeCount.read(from: &buf), 
                 districtKept: FfiConverterTypeCount.read(from: &buf), 
                 districtRefused: FfiConverterSequenceString.read(from: &buf), 
+                personsFolded: FfiConverterSequenceTypeFoldedPerson.read(from: &buf), 
                 auditRollbackSuspected: FfiConverterBool.read(from: &buf)
         )
     }
@@ -3739,6 +3819,7 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
         FfiConverterTypeCount.write(value.districtMerged, into: &buf)
         FfiConverterTypeCount.write(value.districtKept, into: &buf)
         FfiConverterSequenceString.write(value.districtRefused, into: &buf)
+        FfiConverterSequenceTypeFoldedPerson.write(value.personsFolded, into: &buf)
         FfiConverterBool.write(value.auditRollbackSuspected, into: &buf)
     }
 }
@@ -5093,6 +5174,31 @@ fileprivate struct FfiConverterSequenceTypeBucketStatus: FfiConverterRustBuffer 
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeBucketStatus.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFoldedPerson: FfiConverterRustBuffer {
+    typealias SwiftType = [FoldedPerson]
+
+    public static func write(_ value: [FoldedPerson], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFoldedPerson.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FoldedPerson] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FoldedPerson]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFoldedPerson.read(from: &buf))
         }
         return seq
     }

@@ -33,6 +33,10 @@ pub(super) fn apply_records(
         permit::repoint(tx, cipher, &alias, &person, now)?;
         watchlist::repoint_alerts(tx, cipher, &alias, &person)?;
         replica::fold(tx, cipher, &alias, &person)?;
+        report.persons_folded.push(sync::FoldedPerson {
+            person_id: alias,
+            into: person,
+        });
     }
     Ok(())
 }

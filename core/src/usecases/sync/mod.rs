@@ -163,6 +163,10 @@ fn audit_attempt(
         let Some(report) = report else {
             return Ok(());
         };
+        for folded in &report.persons_folded {
+            let record = format!("{}>{}", folded.person_id, folded.into);
+            audit::record(tx, store, session, "person.merged", "person", &record)?;
+        }
         for info in &report.watchlist_imported {
             let record = format!("{}@{}", info.list_id, info.version);
             audit::record(tx, store, session, "watchlist.import", "watchlist", &record)?;
