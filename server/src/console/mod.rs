@@ -882,7 +882,7 @@ async fn resolve(
     let (session, input) = action(&app, &headers, &body).await?;
     let side: crate::resolution::Side = serde_json::from_value(Value::String(input.text("side")?))
         .map_err(|_| {
-            Refusal::bad("side is one of the sides a resolution takes (server, phone)")
+            Refusal::bad("side is one of the sides a resolution takes (server, phone, merge)")
                 .page(input.form)
         })?;
     let note = input.text("note")?;
