@@ -95,6 +95,11 @@ pub struct BuildArgs {
     /// Stretching cost: `field` (16 MiB Argon2id) or `test` (labelled cheap cost for fixtures).
     #[arg(long, default_value = "field")]
     cost: String,
+    /// Also write the map of the added rows' tags to their entry_ref (`tag,entry_ref` lines),
+    /// for the server's console (`lgt-server` maps hit reports to entries with it). Derives
+    /// every tag a second time.
+    #[arg(long)]
+    map: Option<PathBuf>,
 }
 
 /// Prints alerts the moment they are raised, on standard error, in the session's language.
@@ -424,6 +429,20 @@ fn build(ctx: &Session, args: BuildArgs) -> Result<()> {
         PublishedList::snapshot(&args.list_id, args.version, epoch, &adds, validity, &signer)
             .map_err(lgt_core::Error::from)?
     };
+    if let Some(path) = &args.map {
+        let mut text = String::from("tag,entry_ref\n");
+        for (tag, entry_ref) in list
+            .entry_map(&adds, today)
+            .map_err(lgt_core::Error::from)?
+        {
+            text.push_str(&format!("{tag},{entry_ref}\n"));
+        }
+        std::fs::write(path, text).context(CliError::new(
+            "cli.io",
+            "无法写入条目对照表",
+            "cannot write the entry map",
+        ))?;
+    }
     let bytes = package.to_bytes();
     std::fs::write(&args.out, &bytes).context(CliError::new(
         "cli.io",

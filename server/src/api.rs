@@ -322,6 +322,12 @@ async fn pull(
         .bind(request.queue.oldest_pending.as_deref())
         .execute(&db.pool)
         .await?;
+    let watchlist_cursor = request
+        .cursors
+        .iter()
+        .find(|c| c.bucket == Bucket::Watchlist)
+        .map_or(0, |c| c.cursor);
+    crate::console::observe_pull(&db, &device.id, request.queue.depth, watchlist_cursor).await?;
     let mut tx = db.begin_snapshot().await?;
     let mut pages = Vec::new();
     for bucket in Bucket::ALL {

@@ -14,6 +14,7 @@
 //!                                                  │           its records kept if they extend the chain held
 //!                                                  ├─ commands   signed wipe / minimum-version orders
 //!                                                  └─ resolution a supervisor's decision on a conflict
+//!  browser (supervisor) ──cookie + CSRF──► console (own listener): accounts, pages, actions
 //!                                                 db (sqlx Any: SQLite file or PostgreSQL)
 //! ```
 //!
@@ -31,6 +32,7 @@ mod audit;
 mod auth;
 mod buckets;
 pub mod commands;
+pub mod console;
 pub mod datadir;
 pub mod db;
 mod error;
@@ -113,5 +115,34 @@ pub async fn serve_metrics(
 ) -> std::io::Result<()> {
     axum::serve(listener, metrics_router())
         .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Serves the supervisor console ([`console::router`]) on `listener`, over HTTPS with `tls`
+/// (plain HTTP without it: loopback in development, or behind a TLS-terminating proxy), until
+/// `shutdown` resolves.
+pub async fn serve_console(
+    listener: TcpListener,
+    db: Db,
+    tls: Option<TlsIdentity>,
+    config: console::ConsoleConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = console::router(db, config).into_make_service_with_connect_info::<SocketAddr>();
+    let Some(tls) = tls else {
+        return axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+    };
+    let handle = axum_server::Handle::new();
+    let stopping = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopping.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+    });
+    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.server_config());
+    axum_server::from_tcp_rustls(listener.into_std()?, config)?
+        .handle(handle)
+        .serve(app)
         .await
 }

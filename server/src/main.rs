@@ -115,8 +115,35 @@ enum Command {
         /// operators only (loopback or an operators' network); not served at all without it.
         #[arg(long)]
         metrics_listen: Option<SocketAddr>,
+        /// Serve the supervisor console (web pages for station PCs) on this address, over
+        /// HTTPS with the API's certificate (plain HTTP with --plain-http); not served without it.
+        #[arg(long)]
+        console_listen: Option<SocketAddr>,
+        /// The API's address as phones reach it (`https://host:port`), put into the console's
+        /// enrollment QR codes.
+        #[arg(long)]
+        public_url: Option<String>,
+        /// Console login attempts per minute from one source address (0 turns it off).
+        #[arg(long, default_value_t = 10)]
+        console_logins_per_minute: u32,
         #[command(flatten)]
         limits: LimitArgs,
+    },
+    /// Create a supervisor console account (the first administrator, or a supervisor of some
+    /// districts). The password is read from LGT_CONSOLE_PASSWORD or standard input; the
+    /// account's TOTP secret is printed once, for its authenticator app.
+    ConsoleAccount {
+        /// Account name.
+        username: String,
+        /// Its role.
+        #[arg(long, value_enum, default_value = "supervisor")]
+        role: lgt_server::console::Role,
+        /// A district it may see (six digits); repeat for several. An admin sees all.
+        #[arg(long = "district")]
+        districts: Vec<String>,
+        /// It may see which watchlist entry a hit matched.
+        #[arg(long)]
+        watchlist: bool,
     },
     /// Print the pin of the server's TLS key (`sha256/...`), which phones enroll with.
     TlsPin,
@@ -277,8 +304,23 @@ async fn main() -> anyhow::Result<()> {
             listen,
             plain_http,
             metrics_listen,
+            console_listen,
+            public_url,
+            console_logins_per_minute,
             limits,
         } => {
+            // The console's: the pin for its enrollment QR codes, and its own TLS identity.
+            let (console_pin, console_tls) = match console_listen {
+                Some(_) => (
+                    Some(tls.identity(&data)?.pin().to_string()),
+                    if plain_http {
+                        None
+                    } else {
+                        Some(tls.identity(&data)?)
+                    },
+                ),
+                None => (None, None),
+            };
             let tls = if plain_http {
                 None
             } else {
@@ -299,6 +341,25 @@ async fn main() -> anyhow::Result<()> {
                 tokio::spawn(lgt_server::serve_metrics(metrics, async move {
                     let _ = stopped.wait_for(|stop| *stop).await;
                 }));
+            }
+            if let Some(addr) = console_listen {
+                let console = tokio::net::TcpListener::bind(addr).await?;
+                tracing::info!(addr = %console.local_addr()?, "console listening");
+                let config = lgt_server::console::ConsoleConfig {
+                    server_pin: console_pin,
+                    server_url: public_url,
+                    logins_per_minute: console_logins_per_minute,
+                };
+                let mut stopped = stopped.clone();
+                tokio::spawn(lgt_server::serve_console(
+                    console,
+                    db.clone(),
+                    console_tls,
+                    config,
+                    async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    },
+                ));
             }
             let limits = limits.limits();
             lgt_server::serve_with(listener, db, tls, limits, async move {
@@ -331,12 +392,35 @@ async fn main() -> anyhow::Result<()> {
             let server_pin = tls.identity(&data)?.pin().to_string();
             print_json(&WithPin { code, server_pin })?;
         }
+        Command::ConsoleAccount {
+            username,
+            role,
+            districts,
+            watchlist,
+        } => {
+            let password = match std::env::var("LGT_CONSOLE_PASSWORD") {
+                Ok(password) => password,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            print_json(
+                &lgt_server::console::create_account(
+                    &db, &username, &password, role, &districts, watchlist,
+                )
+                .await?,
+            )?;
+        }
         Command::TlsPin => println!("{}", tls.identity(&data)?.pin()),
         Command::Devices => print_json(&admin::devices(&db).await?)?,
         Command::Revoke { device_id } => admin::revoke(&db, &device_id).await?,
         Command::WatchlistPublish { package } => {
             let bytes = std::fs::read(&package)?;
-            print_json(&lgt_server::watchlist::publish(&db, &bytes).await?)?;
+            let published = lgt_server::watchlist::publish(&db, &bytes).await?;
+            lgt_server::console::record_published(&db, &published).await?;
+            print_json(&published)?;
         }
         Command::Wipe { device_id } => {
             print_json(&lgt_server::commands::issue(&db, &device_id, CommandAction::Wipe).await?)?

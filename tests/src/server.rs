@@ -137,6 +137,24 @@ impl TestServer {
         }
     }
 
+    /// Serves the supervisor console beside the API (plain HTTP on loopback) until the server
+    /// stops; returns its base URL.
+    pub fn start_console(&self) -> String {
+        let listener = self
+            .runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        self.runtime.spawn(lgt_server::serve_console(
+            listener,
+            self.db.clone(),
+            None,
+            lgt_server::console::ConsoleConfig::default(),
+            std::future::pending(),
+        ));
+        url
+    }
+
     /// Runs a future on the server's runtime (database checks).
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)

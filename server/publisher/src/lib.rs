@@ -167,6 +167,24 @@ impl PublishedList {
         Ok((list, package))
     }
 
+    /// The map from each row's tag (hex) to its person's `entry_ref`, for `persons` in this
+    /// list's key epoch: what the server keeps to tell a supervisor which entry a hit report
+    /// (which carries the tag) matched. It derives every tag again (the list's stretching cost
+    /// once more per row); it holds no name or number.
+    pub fn entry_map(
+        &self,
+        persons: &[ListedPerson],
+        today: NaiveDate,
+    ) -> Result<Vec<(String, String)>, WatchlistError> {
+        let mut map = Vec::new();
+        for (i, person) in persons.iter().enumerate() {
+            for row in rows_of(person, i + 1, &self.epoch, today)? {
+                map.push((hex(&row.tag), person.entry_ref.clone()));
+            }
+        }
+        Ok(map)
+    }
+
     /// Builds a delta against the version last built: `adds` join the list, `removes` leave it.
     pub fn delta(
         &mut self,
