@@ -233,10 +233,12 @@ async function main() {
     const scanner = phone("scanner", "scanner");
     const scanned = scanner.run(["scan", png]);
     assert(scanned.found, `the QR code did not decode: ${JSON.stringify(scanned)}`);
-    const payload = JSON.parse(scanned.text);
-    assert(payload.district === HOME && payload.server_url === api && payload.server_pin.startsWith("sha256/"), `payload: ${scanned.text}`);
+    // The apps' enrollment QR: lgt-enroll:?server=...&pin=sha256%2F...&code=...
+    assert(scanned.text.startsWith("lgt-enroll:?"), `QR text: ${scanned.text}`);
+    const payload = new URLSearchParams(scanned.text.slice("lgt-enroll:?".length));
+    assert(payload.get("server") === api && payload.get("pin").startsWith("sha256/") && payload.get("code"), `QR text: ${scanned.text}`);
     phones.a = phone("phone-a", "coordinator-a");
-    const enrolled = phones.a.run(["enroll", "--server", payload.server_url, "--code", payload.code,
+    const enrolled = phones.a.run(["enroll", "--server", payload.get("server"), "--code", payload.get("code"),
       "--watchlist-root", state.root, "--allow-test-cost"]);
     assert(enrolled.district === HOME, JSON.stringify(enrolled));
   });

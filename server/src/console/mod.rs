@@ -786,6 +786,22 @@ struct EnrollmentPayload {
     server_url: Option<String>,
 }
 
+/// The text of the enrollment QR code, in the form the apps' enrollment screens read
+/// (`android/.../EnrollmentQr.kt`, `ios/.../EnrollmentQR.swift`):
+/// `lgt-enroll:?server=URL&pin=sha256%2F...&code=CODE`, each value percent-encoded; the server
+/// only when the console knows the API's public address, the pin only when it serves HTTPS.
+fn enrollment_qr_text(payload: &EnrollmentPayload) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    if let Some(url) = &payload.server_url {
+        query.append_pair("server", url);
+    }
+    if let Some(pin) = &payload.server_pin {
+        query.append_pair("pin", pin);
+    }
+    query.append_pair("code", &payload.code.code);
+    format!("lgt-enroll:?{}", query.finish())
+}
+
 async fn enrollment_code(
     State(app): State<Console>,
     headers: HeaderMap,
@@ -836,7 +852,7 @@ async fn enrollment_code(
         server_pin: app.config.server_pin.clone(),
         server_url: app.config.server_url.clone(),
     };
-    let text = serde_json::to_string(&payload).map_err(anyhow::Error::from)?;
+    let text = enrollment_qr_text(&payload);
     let qr = pages::qr_svg(&text);
     Ok(if input.form {
         Html(pages::enrollment(
@@ -845,7 +861,7 @@ async fn enrollment_code(
         ))
         .into_response()
     } else {
-        Json(json!({ "payload": payload, "qr_svg": qr })).into_response()
+        Json(json!({ "payload": payload, "qr_text": text, "qr_svg": qr })).into_response()
     })
 }
 

@@ -318,18 +318,29 @@ fn pretty(value: &Value) -> String {
     esc(&serde_json::to_string_pretty(value).unwrap_or_default())
 }
 
-/// One radio button per side the resolution path takes (a side added there shows here).
-fn sides() -> String {
+/// One radio button per side the resolution path takes for this kind of conflict (a side
+/// added there shows here): the phone's side for a permit event, a merge of the two persons
+/// for a registration.
+fn sides(registration: bool) -> String {
+    use crate::resolution::Side;
     use clap::ValueEnum;
-    crate::resolution::Side::value_variants()
+    Side::value_variants()
         .iter()
+        .filter(|side| match side {
+            Side::Phone => !registration,
+            Side::Merge => registration,
+            Side::Server => true,
+        })
         .enumerate()
         .filter_map(|(i, side)| {
             let name = side.to_possible_value()?.get_name().to_owned();
             let label = match name.as_str() {
                 "server" => t("保留服务器记录", "Keep the server's record"),
                 "phone" => t("应用手机的变更", "Apply the phone's change"),
-                "merge" => t("合并两方", "Merge both"),
+                "merge" => t(
+                    "两人为同一人：合并并采用此登记",
+                    "They are one person: merge them and apply this registration",
+                ),
                 other => esc(other),
             };
             let checked = if i == 0 { " checked" } else { "" };
@@ -348,7 +359,7 @@ pub(super) fn conflicts(session: &Session, conflicts: &[ConflictView]) -> String
     }
     for c in conflicts {
         let id = esc(&c.conflict.id);
-        let sides = sides();
+        let sides = sides(c.phone.get("registration").is_some());
         let server = c
             .server
             .as_ref()
