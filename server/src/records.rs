@@ -932,3 +932,48 @@ async fn merge_persons(
     }
     Ok(())
 }
+
+/// The two district persons a `registration.create` kept as a conflict names, as their
+/// records-bucket entries: `{"person_of_id": ..., "holder_of_number": ...}` (either `null` when
+/// gone). What a supervisor compares before a merge; `None` for another payload.
+pub(crate) async fn conflict_persons(
+    conn: &mut AnyConnection,
+    vault: &Vault,
+    district: &str,
+    payload: &str,
+) -> Result<Option<Value>, ApiError> {
+    let Ok(created) = serde_json::from_str::<RegistrationCreated>(payload) else {
+        return Ok(None);
+    };
+    let Ok(fields) = serde_json::from_value::<RegistrationFields>(created.registration) else {
+        return Ok(None);
+    };
+    let by_id = match resolve_person(conn, &created.person_id).await? {
+        Some((d, person)) if d == district => Some(person),
+        _ => None,
+    };
+    let by_number = match document_key(&fields.document.doc_type, &fields.document.number) {
+        Some(key) => holder(conn, district, &blind_index(vault, &key)).await?,
+        None => None,
+    };
+    let bucket = buckets::district_records(district);
+    let mut entries = Vec::new();
+    for person in [by_id, by_number] {
+        let text = match person {
+            Some(person) => buckets::get(conn, vault, &bucket, &keys::person_key(&person)).await?,
+            None => None,
+        };
+        entries.push(
+            text.as_deref()
+                .map(parse)
+                .transpose()?
+                .unwrap_or(Value::Null),
+        );
+    }
+    let [person_of_id, holder_of_number] =
+        <[Value; 2]>::try_from(entries).map_err(|_| unreadable())?;
+    Ok(Some(json!({
+        "person_of_id": person_of_id,
+        "holder_of_number": holder_of_number,
+    })))
+}

@@ -496,6 +496,79 @@ fn a_conflict_is_resolved_only_by_its_districts_supervisor_and_reaches_the_phone
 }
 
 #[test]
+fn a_registration_naming_two_persons_shows_both_and_a_merge_makes_them_one() {
+    use lgt_core::registration::DocumentInput;
+    use lgt_core::synthetic::SyntheticPeople;
+    for backend in backends() {
+        let server = TestServer::start(&backend);
+        let base = server.start_console();
+        account(&server, "home", Role::Supervisor, &[HOME]);
+        let a = Phone::new(61);
+        let b = Phone::new(62);
+        a.enroll(&server.url, &server.enrollment_code("c-1", HOME));
+        b.enroll(&server.url, &server.enrollment_code("c-2", HOME));
+        let mut people = SyntheticPeople::new(62, chrono::Utc::now().date_naive());
+        let on_b = people.next_registration();
+        let on_a = people.next_registration();
+        // B's person is registered and known to both; A registers someone under another
+        // number; B, not synced since, adds that number to its person and registers them again.
+        let y = b.core.register(&on_b).unwrap();
+        b.sync_until_quiet(5);
+        a.sync_until_quiet(5);
+        let x = a.core.register(&on_a).unwrap();
+        a.sync_until_quiet(5);
+        let number: DocumentInput = on_a.document.clone();
+        b.core.add_identifier(&y.person_id, &number).unwrap();
+        let again = b
+            .core
+            .register(&lgt_core::registration::RegistrationInput {
+                document: number,
+                person: on_a.person.clone(),
+                ..on_b.clone()
+            })
+            .unwrap();
+        assert_eq!(again.person_id, y.person_id);
+        b.sync_until_quiet(5);
+        let conflict_id = server.rows("SELECT id FROM conflicts")[0][0]
+            .clone()
+            .unwrap();
+        server.block_on(async {
+            let mut home = Client::new(&base);
+            home.login("home", PASSWORD).await;
+            let listed = home.get("/console/api/conflicts").await;
+            let shown = &listed.body["conflicts"][0]["server"];
+            assert_eq!(
+                shown["person_of_id"]["person_id"],
+                json!(y.person_id),
+                "{shown}"
+            );
+            assert_eq!(
+                shown["holder_of_number"]["person_id"],
+                json!(x.person_id),
+                "{shown}"
+            );
+            let path = format!("/console/api/conflicts/{conflict_id}/resolve");
+            let merged = home
+                .post(&path, &json!({"side": "merge", "note": "one person"}))
+                .await;
+            assert_eq!(merged.status, 200, "{backend:?} {:?}", merged.body);
+        });
+        assert_eq!(
+            server.rows("SELECT id FROM persons"),
+            vec![vec![Some(x.person_id.clone())]],
+            "{backend:?}"
+        );
+        b.sync_until_quiet(5);
+        let found = b
+            .core
+            .find_by_document_number(&on_b.document.number)
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].person_id, x.person_id, "{backend:?}");
+    }
+}
+
+#[test]
 fn a_hit_is_mapped_to_its_entry_only_for_a_permitted_supervisor_of_its_district() {
     use base64::Engine as _;
     use chrono::{Duration, NaiveDate, Utc};

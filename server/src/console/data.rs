@@ -115,7 +115,18 @@ pub async fn conflicts(db: &Db, account: &Account, all: bool) -> anyhow::Result<
                     .and_then(|(_, data)| crate::permits::open(&db.vault, permit_id, &data).ok())
                     .and_then(|text| serde_json::from_str(&text).ok())
             }
-            None => None,
+            // A registration naming two persons: both, as the district holds them.
+            None => {
+                let mut conn = db.pool.acquire().await?;
+                crate::records::conflict_persons(
+                    &mut conn,
+                    &db.vault,
+                    &district,
+                    &phone.to_string(),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("the conflict's persons: {}", e.code()))?
+            }
         };
         out.push(ConflictView {
             conflict,
