@@ -264,6 +264,18 @@ impl Store {
         options: StoreOptions,
     ) -> Result<Self, StoreError> {
         let mut conn = connect(path, options)?;
+        // A file without the store's tables (its creation never reached the disk: a WAL lost
+        // whole before its first checkpoint) holds nothing to open: damaged, not an I/O error.
+        let tables: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+            [],
+            |r| r.get(0),
+        )?;
+        if tables == 0 {
+            return Err(StoreError::Malformed {
+                record: CANARY_CONTEXT.into(),
+            });
+        }
         let canary: Option<Vec<u8>> = conn
             .query_row("SELECT value FROM meta WHERE key = 'canary'", [], |r| {
                 r.get(0)
