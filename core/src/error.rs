@@ -79,6 +79,8 @@ impl Error {
             Error::Store(StoreError::Crypto { .. } | StoreError::Malformed { .. }) => {
                 "store.corrupt"
             }
+            Error::Store(StoreError::Full) => "store.full",
+            Error::Store(StoreError::ReadOnly) => "store.read_only",
             Error::Store(StoreError::Sqlite(_) | StoreError::Io(_)) => "store.io",
             Error::Id(e) => e.code(),
             Error::Validation(_) => "validation",

@@ -180,6 +180,8 @@ fn store_zh(error: &StoreError) -> String {
         }
         StoreError::Crypto { record, .. } => format!("记录 {record} 无法解密或加密"),
         StoreError::Malformed { record } => format!("存储的记录 {record} 格式错误"),
+        StoreError::Full => "设备存储空间已满：本次更改未保存".into(),
+        StoreError::ReadOnly => "设备存储为只读：本次更改未保存".into(),
         StoreError::Sqlite(_) => "数据库错误".into(),
         StoreError::Io(_) => "文件系统错误".into(),
     }
@@ -350,6 +352,8 @@ mod tests {
             },
             StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows),
             StoreError::Io(std::io::ErrorKind::NotFound),
+            StoreError::Full,
+            StoreError::ReadOnly,
         ];
         let id = [
             IdError::Empty,
@@ -527,6 +531,8 @@ mod tests {
         "store.newer_schema",
         "store.corrupt",
         "store.io",
+        "store.full",
+        "store.read_only",
         "id.empty",
         "id.non_ascii",
         "id.invalid_character",

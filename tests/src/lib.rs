@@ -8,11 +8,15 @@
 
 #![deny(missing_docs)]
 
+mod converge;
+mod listed;
 mod phone;
 mod proxy;
 mod server;
 pub mod signer;
 
+pub use converge::{assert_converged, replica};
+pub use listed::listed;
 pub use phone::Phone;
 pub use proxy::{Fault, FaultProxy, FaultStats};
 pub use server::{backends, tls_identity, BackendChoice, TestServer};

@@ -17,6 +17,7 @@ pub struct Phone {
     /// Its core.
     pub core: FieldCore,
     people: SyntheticPeople,
+    clock: std::sync::Arc<dyn Clock>,
     dir: TempDir,
 }
 
@@ -67,8 +68,30 @@ impl Phone {
         Self {
             core,
             people: SyntheticPeople::new(seed, clock.today()),
+            clock,
             dir,
         }
+    }
+
+    /// The phone is killed in the middle of a sync and started again: a sync starts on the
+    /// core's runtime, and after `after` the core is dropped under it (its runtime stops the
+    /// task at its next wait, whatever it was sending or settling; nothing is closed in
+    /// order), then a new core opens the same files.
+    pub fn kill_mid_sync(&mut self, after: Duration) {
+        let task = self.core.sync_now_task();
+        std::thread::sleep(after);
+        let keys = KeyFile::open(self.dir.path().join("store.key")).expect("key");
+        let core = FieldCore::open(OpenParams {
+            dir: &self.dir.path().join("store"),
+            keys: &keys,
+            actor: "coordinator-e2e",
+            clock: self.clock.clone(),
+            options: StoreOptions::default(),
+        })
+        .expect("the store opens after the kill");
+        // The old core goes first (its runtime with it), then its task's handle.
+        drop(std::mem::replace(&mut self.core, core));
+        drop(task);
     }
 
     /// The directory holding the store and its key file.

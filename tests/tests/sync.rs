@@ -1,76 +1,8 @@
 //! Phones and the real server, on a clean network and through the fault-injecting proxy.
 //! Every test runs on SQLite, and on PostgreSQL when `LGT_TEST_DATABASE_URL` is set.
 
-use std::collections::BTreeMap;
-
-use lgt_core::outbox::OperationState;
-use lgt_e2e::{backends, tls_identity, FaultProxy, Phone, TestServer};
+use lgt_e2e::{assert_converged, backends, replica, tls_identity, FaultProxy, Phone, TestServer};
 use lgt_protocol::Bucket;
-
-/// The server's live entries of a bucket: key -> JSON text.
-fn server_bucket(server: &TestServer, bucket: &str) -> BTreeMap<String, String> {
-    server.live_entries(bucket)
-}
-
-fn replica(phone: &Phone, bucket: Bucket) -> BTreeMap<String, String> {
-    phone
-        .core
-        .sync_replica(bucket)
-        .unwrap()
-        .into_iter()
-        .collect()
-}
-
-/// After quiescence: every committed operation applied exactly once, nothing acknowledged
-/// lost, every replica equal to the server's buckets, permits equal on both sides, no
-/// permit number held twice.
-fn assert_converged(server: &TestServer, phones: &[(Phone, Vec<String>)]) {
-    let mut committed = 0;
-    for (phone, permits) in phones {
-        let status = phone.status();
-        assert_eq!(status.queue_depth, 0);
-        assert!(status.quarantined.is_empty(), "{:?}", status.quarantined);
-        let enrollment = status.enrollment.clone().unwrap();
-        for op in phone.core.outbox(None).unwrap() {
-            assert_eq!(op.state, OperationState::Acknowledged, "{}", op.op_id);
-            let n = server.count(&format!(
-                "SELECT COUNT(*) FROM ledger WHERE op_id = '{}'",
-                op.op_id
-            ));
-            assert_eq!(n, 1, "operation {} in the ledger", op.op_id);
-            committed += 1;
-        }
-        for permit_id in permits {
-            let local = phone.core.permit_show(permit_id).unwrap().permit;
-            let row = server.rows(&format!(
-                "SELECT data FROM permits WHERE id = '{permit_id}'"
-            ));
-            let data =
-                server.open_sealed("permits", permit_id, "data", row[0][0].as_deref().unwrap());
-            let remote: lgt_core::permit::Permit = serde_json::from_str(&data).unwrap();
-            assert_eq!(remote, local, "permit {permit_id}: applied once per event");
-        }
-        let permits_bucket = format!("district:{}:permits", enrollment.district);
-        let records_bucket = format!("district:{}:records", enrollment.district);
-        assert_eq!(
-            replica(phone, Bucket::Permits),
-            server_bucket(server, &permits_bucket)
-        );
-        assert_eq!(
-            replica(phone, Bucket::Records),
-            server_bucket(server, &records_bucket)
-        );
-        assert!(!replica(phone, Bucket::Records).is_empty());
-    }
-    assert_eq!(server.count("SELECT COUNT(*) FROM ledger"), committed);
-    assert_eq!(
-        server.count(
-            "SELECT COUNT(*) FROM (SELECT number FROM permits WHERE number IS NOT NULL
-             GROUP BY number HAVING COUNT(*) > 1) doubled"
-        ),
-        0
-    );
-}
 
 /// Registers people and runs permits, numbered from the phone's reserved pool, on a phone;
 /// returns the permit ids.
@@ -197,7 +129,7 @@ fn a_district_reaches_a_new_phone_gzipped_on_the_wire() {
         phone.enroll(&proxy.url, &server.enrollment_code("newcomer", "110101"));
         phone.sync_until_quiet(5);
         let pulled = replica(&phone, Bucket::Records);
-        assert_eq!(pulled, server_bucket(&server, "district:110101:records"));
+        assert_eq!(pulled, server.live_entries("district:110101:records"));
         let text: usize = pulled.iter().map(|(k, v)| k.len() + v.len()).sum();
         let down = proxy.stats().bytes_down;
         // The entries' text alone is larger than everything that came down (heads included):

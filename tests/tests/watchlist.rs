@@ -2,12 +2,12 @@
 //! `watchlist` bucket to phones that verify them against their pinned root; a listed person
 //! registered on a phone alerts, and the hit report reaches the server exactly once.
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, Utc};
 use lgt_core::crypto::{SigningKey, StretchParams};
 use lgt_core::registration::RegistrationInput;
 use lgt_core::synthetic::SyntheticPeople;
 use lgt_core::watchlist::{ListStatus, Subject, WatchlistPolicy};
-use lgt_e2e::{backends, BackendChoice, Fault, FaultProxy, Phone, TestServer};
+use lgt_e2e::{backends, listed, BackendChoice, Fault, FaultProxy, Phone, TestServer};
 use lgt_publisher::{Epoch, ListedPerson, PublishedList, Signer, Validity};
 
 /// Test-only stretching cost (labelled so): the field cost would make each derivation slow.
@@ -56,20 +56,6 @@ fn validity() -> Validity {
     Validity {
         created_at: Utc::now() - Duration::hours(1),
         expires_at: Utc::now() + Duration::days(7),
-    }
-}
-
-/// The listed form of a synthetic registration's person.
-fn listed(entry_ref: &str, input: &RegistrationInput) -> ListedPerson {
-    let birth = input.person.birth_date.as_deref().unwrap();
-    ListedPerson {
-        entry_ref: entry_ref.into(),
-        name: input.person.name.clone(),
-        sex: input.person.sex.clone(),
-        birth_date: NaiveDate::parse_from_str(birth, "%Y-%m-%d").unwrap(),
-        id_numbers: vec![input.document.number.clone()],
-        case_summary: "synthetic case".into(),
-        instructions: "do not confront; call the duty officer".into(),
     }
 }
 

@@ -108,8 +108,13 @@ impl FieldCore {
     /// Creates a new store and opens it.
     pub fn create(params: OpenParams<'_>) -> Result<Self, Error> {
         check_actor(params.actor)?;
+        let dir = params.dir.to_path_buf();
         let store = Store::create(params.dir, params.keys, params.options)?;
-        Self::start(store, params, "store.create")
+        // The store's first audit record failed (a full disk): the new store goes too, so a
+        // failed create leaves nothing and can simply be tried again.
+        Self::start(store, params, "store.create").inspect_err(|_| {
+            let _ = store::remove_files(&dir);
+        })
     }
 
     /// Opens an existing store; a wrong key fails with [`store::StoreError::WrongKey`].

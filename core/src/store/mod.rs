@@ -62,7 +62,15 @@ pub struct StoreOptions {
 pub enum StoreError {
     /// SQLite failed.
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+    /// The device's storage is full: the change was not saved (nothing of it stays), what
+    /// was saved before is intact. Free space, then try again.
+    #[error("the device storage is full: nothing was saved by this change")]
+    Full,
+    /// The file system holding the store is read-only (a failing flash chip, or a file system
+    /// the system remounted read-only after an error): the change was not saved.
+    #[error("the device storage is read-only: nothing was saved by this change")]
+    ReadOnly,
     /// The key does not open this store.
     #[error("the key does not open this store (wrong or replaced key)")]
     WrongKey,
@@ -102,8 +110,53 @@ pub enum StoreError {
 
 impl From<std::io::Error> for StoreError {
     fn from(e: std::io::Error) -> Self {
-        StoreError::Io(e.kind())
+        match e.kind() {
+            std::io::ErrorKind::StorageFull => StoreError::Full,
+            std::io::ErrorKind::ReadOnlyFilesystem => StoreError::ReadOnly,
+            kind => StoreError::Io(kind),
+        }
     }
+}
+
+/// SQLite's own codes name a full disk (`SQLITE_FULL`, from `ENOSPC`) and a write refused on
+/// a read-only database (`SQLITE_READONLY`). A write that fails on a file system gone
+/// read-only under an open store is only `SQLITE_IOERR` to SQLite: [`Store::write`] asks the
+/// file system about those ([`classify`]).
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::Full,
+            Some(rusqlite::ErrorCode::ReadOnly) => StoreError::ReadOnly,
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+/// [`classify`] for a store error that is still SQLite's own.
+fn typed(path: &Path, e: StoreError) -> StoreError {
+    match e {
+        StoreError::Sqlite(e) => classify(path, e),
+        other => other,
+    }
+}
+
+/// A failed SQLite call on the store at `path`, typed: [`StoreError::Full`] and
+/// [`StoreError::ReadOnly`] by SQLite's code, and an I/O or open failure as `ReadOnly` when the
+/// database file can no longer be opened for writing because its file system is read-only.
+/// The probe opens the existing file for writing and writes nothing.
+fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
+    let io_failure = matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::SystemIoFailure | rusqlite::ErrorCode::CannotOpen)
+    );
+    if io_failure {
+        if let Err(probe) = fs::OpenOptions::new().write(true).open(path) {
+            if probe.kind() == std::io::ErrorKind::ReadOnlyFilesystem {
+                return StoreError::ReadOnly;
+            }
+        }
+    }
+    e.into()
 }
 
 /// Why [`Store::unlock`] handed out no [`Unlocked`].
@@ -148,7 +201,22 @@ impl Store {
             return Err(StoreError::AlreadyExists);
         }
         let cipher = RowCipher::new(&keys.data_key()?);
-        let mut conn = connect(&path, options)?;
+        Self::make(dir, &path, cipher, options).map_err(|e| {
+            let e = typed(&path, e);
+            // A store that could not be made (a full disk) is not left half-made: the files
+            // go, so the next create starts clean instead of finding "a store" without tables.
+            let _ = remove_files(dir);
+            e
+        })
+    }
+
+    fn make(
+        dir: &Path,
+        path: &Path,
+        cipher: RowCipher,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
+        let mut conn = connect(path, options)?;
         let store_id = Uuid::now_v7().to_string();
         {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -168,7 +236,7 @@ impl Store {
         }
         Ok(Self {
             dir: dir.to_path_buf(),
-            reader: Mutex::new(connect_reader(&path)?),
+            reader: Mutex::new(connect_reader(path)?),
             conn: Mutex::new(conn),
             cipher,
             store_id,
@@ -186,7 +254,28 @@ impl Store {
             return Err(StoreError::Missing);
         }
         let cipher = RowCipher::new(&keys.data_key()?);
-        let mut conn = connect(&path, options)?;
+        Self::open_file(dir, &path, cipher, options).map_err(|e| typed(&path, e))
+    }
+
+    fn open_file(
+        dir: &Path,
+        path: &Path,
+        cipher: RowCipher,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
+        let mut conn = connect(path, options)?;
+        // A file without the store's tables (its creation never reached the disk: a WAL lost
+        // whole before its first checkpoint) holds nothing to open: damaged, not an I/O error.
+        let tables: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+            [],
+            |r| r.get(0),
+        )?;
+        if tables == 0 {
+            return Err(StoreError::Malformed {
+                record: CANARY_CONTEXT.into(),
+            });
+        }
         let canary: Option<Vec<u8>> = conn
             .query_row("SELECT value FROM meta WHERE key = 'canary'", [], |r| {
                 r.get(0)
@@ -225,7 +314,7 @@ impl Store {
             })?;
         Ok(Self {
             dir: dir.to_path_buf(),
-            reader: Mutex::new(connect_reader(&path)?),
+            reader: Mutex::new(connect_reader(path)?),
             conn: Mutex::new(conn),
             cipher,
             store_id: String::from_utf8_lossy(&store_id).into_owned(),
@@ -281,12 +370,14 @@ impl Store {
     where
         E: From<StoreError>,
     {
+        let path = self.dir.join(DB_FILE);
         let mut conn = self.lock();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
+            .map_err(|e| classify(&path, e))?;
         let value = f(&tx)?;
-        tx.commit().map_err(StoreError::from)?;
+        // The commit is where the WAL is written: a full or read-only disk shows here.
+        tx.commit().map_err(|e| classify(&path, e))?;
         Ok(value)
     }
 
@@ -428,6 +519,11 @@ pub(crate) fn open_json<T: serde::de::DeserializeOwned>(
 /// Wipes a store that cannot be opened (lost key, damaged file): key first, then files.
 pub fn wipe_dir(dir: &Path, keys: &dyn KeyProvider) -> Result<(), StoreError> {
     keys.destroy()?;
+    remove_files(dir)
+}
+
+/// Removes the database files in `dir` (those missing are fine).
+pub(crate) fn remove_files(dir: &Path) -> Result<(), StoreError> {
     for name in [DB_FILE, "lgt.db-wal", "lgt.db-shm", "lgt.db-journal"] {
         match fs::remove_file(dir.join(name)) {
             Ok(()) => {}
