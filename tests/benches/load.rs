@@ -141,7 +141,7 @@ async fn run(config: Config) {
     ];
     let mut tally = Tally::default();
     let phones = enroll_all(&config, &db, &servers, &mut tally).await;
-    let cpu_before = Cpu::now(&servers);
+    let cpu_before = Cpu::now(&servers, &scratch.name);
     let started = Instant::now();
     let deadline = started + Duration::from_secs(config.seconds);
     let tasks: Vec<_> = phones
@@ -152,7 +152,7 @@ async fn run(config: Config) {
         tally.merge(task.await.expect("phone task"));
     }
     let elapsed = started.elapsed();
-    let cpu = Cpu::now(&servers).since(&cpu_before);
+    let cpu = Cpu::now(&servers, &scratch.name).since(&cpu_before);
     let rss: Vec<(u64, u64)> = servers.iter().map(ServerProcess::rss_kib).collect();
     let stored = Stored::count(&db).await;
     report(&config, &tally, elapsed, &cpu, &rss, &stored);
@@ -218,7 +218,12 @@ fn newer_than(dir: &Path, time: SystemTime) -> Option<PathBuf> {
 /// `/proc/loadavg`'s three averages.
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
-        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .unwrap_or_else(|_| "unknown".into())
 }
 
@@ -307,8 +312,8 @@ impl ServerProcess {
 
     /// Resident and peak resident memory, KiB.
     fn rss_kib(&self) -> (u64, u64) {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         let field = |name: &str| {
             status
                 .lines()
@@ -337,23 +342,32 @@ fn listening_address(line: &str) -> Option<String> {
         .flatten()
 }
 
-/// CPU seconds used so far by each server process, this process (the load generator) and the
-/// whole machine (busy and total).
+/// CPU seconds used so far by each server process, the PostgreSQL backends serving this
+/// database, this process (the load generator) and the whole machine (busy and total).
 struct Cpu {
     servers: Vec<f64>,
+    /// By backend process id (a backend that ends before the last reading is not counted).
+    postgres: BTreeMap<String, f64>,
     generator: f64,
     machine_busy: f64,
     machine_total: f64,
 }
 
 impl Cpu {
-    fn now(servers: &[ServerProcess]) -> Self {
+    fn now(servers: &[ServerProcess], database: &str) -> Self {
         let ticks = clock_ticks();
         let (machine_busy, machine_total) = machine_ticks();
         Self {
             servers: servers
                 .iter()
                 .map(|s| process_ticks(&s.child.id().to_string()) / ticks)
+                .collect(),
+            postgres: postgres_backends(database)
+                .into_iter()
+                .map(|pid| {
+                    let used = process_ticks(&pid) / ticks;
+                    (pid, used)
+                })
                 .collect(),
             generator: process_ticks("self") / ticks,
             machine_busy: machine_busy / ticks,
@@ -369,11 +383,43 @@ impl Cpu {
                 .zip(&before.servers)
                 .map(|(a, b)| a - b)
                 .collect(),
+            postgres: self
+                .postgres
+                .iter()
+                .map(|(pid, used)| {
+                    let earlier = before.postgres.get(pid).copied().unwrap_or(0.0);
+                    (pid.clone(), used - earlier)
+                })
+                .collect(),
             generator: self.generator - before.generator,
             machine_busy: self.machine_busy - before.machine_busy,
             machine_total: self.machine_total - before.machine_total,
         }
     }
+
+    fn postgres_total(&self) -> f64 {
+        self.postgres.values().sum()
+    }
+}
+
+/// The process ids of PostgreSQL backends connected to `database` (their command line names
+/// it: `postgres: USER DATABASE HOST(PORT) ...`).
+fn postgres_backends(database: &str) -> Vec<String> {
+    let needle = format!(" {database} ");
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|pid| pid.chars().all(|c| c.is_ascii_digit()))
+                .filter(|pid| {
+                    std::fs::read(format!("/proc/{pid}/cmdline"))
+                        .map(|c| String::from_utf8_lossy(&c).contains(&needle))
+                        .unwrap_or(false)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `getconf CLK_TCK` (100 on Linux unless told otherwise).
@@ -584,7 +630,12 @@ impl SimPhone {
             self.work();
             self.sync().await;
             let factor = self.rng.random_range(0.5..1.5);
-            tokio::time::sleep(pause.mul_f64(factor)).await;
+            tokio::time::sleep_until(
+                (Instant::now() + pause.mul_f64(factor))
+                    .min(deadline)
+                    .into(),
+            )
+            .await;
         }
         for _ in 0..20 {
             if self.outbox.is_empty() || self.push().await {
@@ -720,12 +771,13 @@ impl SimPhone {
     /// Pushes the outbox in batches; false when a request failed.
     async fn push(&mut self) -> bool {
         while !self.outbox.is_empty() {
-            let batch: Vec<PushOperation> =
-                self.outbox.iter().take(PUSH_BATCH).cloned().collect();
+            let batch: Vec<PushOperation> = self.outbox.iter().take(PUSH_BATCH).cloned().collect();
             let request = PushRequest {
                 operations: batch.clone(),
             };
-            let Some(answer) = self.signed::<_, PushResponse>("push", paths::PUSH, &request).await
+            let Some(answer) = self
+                .signed::<_, PushResponse>("push", paths::PUSH, &request)
+                .await
             else {
                 return false;
             };
@@ -998,6 +1050,16 @@ fn report(
             *peak as f64 / 1024.0,
         );
     }
+    let server_cpu: f64 = cpu.servers.iter().sum();
+    println!(
+        "| PostgreSQL backends of this database ({}), CPU s | {:.1} |",
+        cpu.postgres.len(),
+        cpu.postgres_total()
+    );
+    println!(
+        "| server + PostgreSQL CPU ms per operation acknowledged | {:.2} |",
+        1000.0 * (server_cpu + cpu.postgres_total()) / all.max(1) as f64
+    );
     println!(
         "| load generator CPU s; machine busy (all processes, 2 cores) | {:.1}; {:.0}% |",
         cpu.generator,
