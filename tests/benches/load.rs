@@ -26,6 +26,8 @@
 //!
 //! Knobs: `LGT_LOAD_PHONES` (1000), `LGT_LOAD_SECONDS` (the field-day window, 60),
 //! `LGT_LOAD_DISTRICTS` (10), `LGT_LOAD_PAUSE_MS` (a phone's mean pause between syncs, 2000),
+//! `LGT_LOAD_VISITS` (registrations a phone makes between two syncs, on average: 2; 0.25 queues
+//! one at every fourth sync or so),
 //! `LGT_SERVER_BIN` (the server binary; by default `lgt-server` in the bench's own target
 //! directory, refused when older than the server's sources).
 
@@ -82,6 +84,7 @@ struct Config {
     seconds: u64,
     districts: usize,
     pause: Duration,
+    visits: f64,
 }
 
 impl Config {
@@ -102,6 +105,10 @@ impl Config {
             seconds: number("LGT_LOAD_SECONDS", 60),
             districts: (number("LGT_LOAD_DISTRICTS", 10) as usize).clamp(1, 99),
             pause: Duration::from_millis(number("LGT_LOAD_PAUSE_MS", 2000)),
+            visits: std::env::var("LGT_LOAD_VISITS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(2.0),
         })
     }
 
@@ -113,11 +120,12 @@ impl Config {
 
 async fn run(config: Config) {
     println!(
-        "load: {} phones, {} s field day, {} districts, mean pause {} ms, server {}",
+        "load: {} phones, {} s field day, {} districts, mean pause {} ms, {} registrations per sync, server {}",
         config.phones,
         config.seconds,
         config.districts,
         config.pause.as_millis(),
+        config.visits,
         config.server_bin.display()
     );
     println!(
@@ -146,7 +154,7 @@ async fn run(config: Config) {
     let deadline = started + Duration::from_secs(config.seconds);
     let tasks: Vec<_> = phones
         .into_iter()
-        .map(|phone| tokio::spawn(phone.field_day(deadline, config.pause)))
+        .map(|phone| tokio::spawn(phone.field_day(deadline, config.pause, config.visits)))
         .collect();
     for task in tasks {
         tally.merge(task.await.expect("phone task"));
@@ -623,11 +631,11 @@ impl SimPhone {
     /// Until `deadline`: work, sync, pause (about `pause`, at random); then pushes what is
     /// left, so every operation made is acknowledged. Starts at a random point of one pause,
     /// so phones do not sync in step.
-    async fn field_day(mut self, deadline: Instant, pause: Duration) -> Tally {
+    async fn field_day(mut self, deadline: Instant, pause: Duration, visits: f64) -> Tally {
         let first = self.rng.random_range(0.0..1.0);
         tokio::time::sleep(pause.mul_f64(first)).await;
         while Instant::now() < deadline {
-            self.work();
+            self.work(visits);
             self.sync().await;
             let factor = self.rng.random_range(0.5..1.5);
             tokio::time::sleep_until(
@@ -647,11 +655,13 @@ impl SimPhone {
         self.tally
     }
 
-    /// A coordinator's work between two syncs: one to three registrations, half of them with
-    /// a permit application; the next step of each permit in hand (issue under a reserved
-    /// number, delivery); now and then a cancellation or an address change.
-    fn work(&mut self) {
-        for _ in 0..self.rng.random_range(1..=3) {
+    /// A coordinator's work between two syncs: `visits` registrations on average (its whole
+    /// part, and one more at the odds of its fraction), half of them with a permit
+    /// application; the next step of each permit in hand (issue under a reserved number,
+    /// delivery); now and then a cancellation or an address change.
+    fn work(&mut self, visits: f64) {
+        let extra = self.rng.random_bool(visits.fract().clamp(0.0, 1.0));
+        for _ in 0..visits.trunc() as usize + usize::from(extra) {
             let (person_id, registration_id, dwelling) = self.register();
             if self.rng.random_bool(0.5) {
                 self.accept(&person_id, &registration_id, dwelling);
