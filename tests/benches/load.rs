@@ -163,10 +163,15 @@ async fn run(config: Config) {
     let cpu = Cpu::now(&servers, &scratch.name).since(&cpu_before);
     let rss: Vec<(u64, u64)> = servers.iter().map(ServerProcess::rss_kib).collect();
     let stored = Stored::count(&db).await;
-    report(&config, &tally, elapsed, &cpu, &rss, &stored);
+    report(&config, &tally, elapsed, &cpu, &rss);
+    let exact = check_stored(&tally, &stored);
     drop(servers);
     db.pool.close().await;
-    scratch.drop_database().await;
+    drop(scratch);
+    assert!(
+        exact,
+        "the database does not hold exactly the acknowledged operations"
+    );
 }
 
 /// The server binary: `LGT_SERVER_BIN`, else `lgt-server` in this bench's target directory
@@ -235,7 +240,7 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-/// A fresh database on the PostgreSQL server, dropped at the end.
+/// A fresh database on the PostgreSQL server, dropped with the value (a failed run's too).
 struct ScratchDatabase {
     name: String,
     admin_url: String,
@@ -260,17 +265,32 @@ impl ScratchDatabase {
             admin_url: admin_url.to_owned(),
         }
     }
+}
 
-    async fn drop_database(self) {
-        let admin = sqlx::AnyPool::connect(&self.admin_url)
-            .await
-            .expect("postgres");
+impl Drop for ScratchDatabase {
+    /// Drops the database (closing its connections) on a thread of its own, so it also runs
+    /// inside the bench's runtime or while a panic unwinds.
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
         let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        sqlx::query(sqlx::AssertSqlSafe(drop))
-            .execute(&admin)
-            .await
-            .expect("drop database");
-        admin.close().await;
+        let dropping = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(async {
+                    let admin = sqlx::AnyPool::connect(&admin_url).await?;
+                    sqlx::query(sqlx::AssertSqlSafe(drop))
+                        .execute(&admin)
+                        .await?;
+                    admin.close().await;
+                    Ok::<_, sqlx::Error>(())
+                })
+        });
+        match dropping.join() {
+            Ok(Ok(())) => {}
+            _ => eprintln!("load: could not drop the database {}", self.name),
+        }
     }
 }
 
@@ -989,14 +1009,7 @@ fn percentile_ms(sorted: &[u64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1000.0
 }
 
-fn report(
-    config: &Config,
-    tally: &Tally,
-    elapsed: Duration,
-    cpu: &Cpu,
-    rss: &[(u64, u64)],
-    stored: &Stored,
-) {
+fn report(config: &Config, tally: &Tally, elapsed: Duration, cpu: &Cpu, rss: &[(u64, u64)]) {
     let seconds = elapsed.as_secs_f64();
     println!("\n| request | count | errors | p50 ms | p99 ms | max ms |");
     println!("|---|---:|---:|---:|---:|---:|");
@@ -1079,12 +1092,12 @@ fn report(
     for (what, n) in &tally.errors {
         println!("error x{n}: {what}");
     }
-    check_stored(tally, stored);
 }
 
-/// The database holds exactly what was acknowledged: one ledger row per operation, one
-/// registration per registration applied, one permit per accept applied.
-fn check_stored(tally: &Tally, stored: &Stored) {
+/// Whether the database holds exactly what was acknowledged (one ledger row per operation,
+/// one registration per registration applied, one permit per accept applied) and nothing was
+/// left unsent; prints each count.
+fn check_stored(tally: &Tally, stored: &Stored) -> bool {
     let expected = [
         ("ledger rows", stored.ledger, tally.acknowledged("all")),
         (
@@ -1107,8 +1120,5 @@ fn check_stored(tally: &Tally, stored: &Stored) {
             if same { "same" } else { "DIFFERENT" }
         );
     }
-    assert!(
-        !lost && tally.unsent == 0,
-        "the database does not hold exactly the acknowledged operations"
-    );
+    !lost && tally.unsent == 0
 }
