@@ -14,8 +14,9 @@
 //! payloads built as the core builds them (validated registrations), not a full phone store:
 //! the server sees what real phones send.
 //!
-//! Printed: per request kind the count, errors and p50/p99/max latency; operations, syncs
-//! and requests per second; the servers' RSS and CPU time; the machine's load. At the end the
+//! Printed: per request kind the count, errors and p50/p99/max latency; operations, syncs,
+//! requests and pulled entries per second; the servers' RSS; the CPU time of the servers,
+//! of the PostgreSQL backends serving them and of the load generator; the machine's load. At the end the
 //! database must hold exactly the operations the servers acknowledged (the ledger, the
 //! registrations, the permits): a load test that silently lost data would prove nothing.
 //!
@@ -677,8 +678,9 @@ impl SimPhone {
 
     /// A coordinator's work between two syncs: `visits` registrations on average (its whole
     /// part, and one more at the odds of its fraction), half of them with a permit
-    /// application; the next step of each permit in hand (issue under a reserved number,
-    /// delivery); now and then a cancellation or an address change.
+    /// application; the next step of each permit in hand: an accepted one (this visit's too)
+    /// issued under a reserved number, an issued one delivered, a delivered one now and then
+    /// cancelled or moved to another address.
     fn work(&mut self, visits: f64) {
         let extra = self.rng.random_bool(visits.fract().clamp(0.0, 1.0));
         for _ in 0..visits.trunc() as usize + usize::from(extra) {
