@@ -16,11 +16,14 @@ mod corpus;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use corpus::{Corpus, Expected};
-use lgt_core::scan::{render_qr, write_png, LumaFrame, Mode, Region, ScanOptions, Scanner};
+use lgt_core::scan::{
+    load_luma, render_qr, write_png, LumaFrame, Mode, Region, ScanOptions, Scanner,
+};
 
 const LIVE_RUNS: usize = 60;
 
@@ -64,14 +67,23 @@ fn ours(
     let mut texts = Vec::new();
     for _ in 0..runs {
         let start = Instant::now();
-        let found = scanner.decode(frame, options).unwrap_or(None);
+        let found = if options.mode == Mode::Still {
+            scanner.decode_all(frame, options).unwrap_or_default()
+        } else {
+            scanner
+                .decode(frame, options)
+                .unwrap_or(None)
+                .into_iter()
+                .collect()
+        };
         times.push(start.elapsed().as_secs_f64() * 1000.0);
         texts = found.into_iter().map(|s| vec![s.text]).collect();
     }
     (texts, median(&mut times))
 }
 
-/// Runs the zxing-cpp reader over (mode, path) jobs; returns texts and median ms per path.
+/// Runs the zxing-cpp reader over (mode, path) jobs; returns texts and median ms per
+/// "MODE PATH".
 fn zxing(jobs: &[(&str, String)], runs: usize) -> HashMap<String, (Vec<Vec<String>>, f64)> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/zxing_cpp_reader.py");
     let mut child = Command::new("python3")
@@ -106,7 +118,11 @@ fn zxing(jobs: &[(&str, String)], runs: usize) -> HashMap<String, (Vec<Vec<Strin
             .map(|(text, bytes)| vec![text, bytes])
             .collect();
         out.insert(
-            value["file"].as_str().unwrap_or_default().to_owned(),
+            format!(
+                "{} {}",
+                value["mode"].as_str().unwrap_or_default(),
+                value["file"].as_str().unwrap_or_default()
+            ),
             (texts, value["ms"].as_f64().unwrap_or(f64::NAN)),
         );
     }
@@ -121,94 +137,293 @@ fn zxing(jobs: &[(&str, String)], runs: usize) -> HashMap<String, (Vec<Vec<Strin
     out
 }
 
-#[derive(Default)]
-struct Row {
-    images: usize,
-    ours: Vec<Outcome>,
-    theirs: Vec<Outcome>,
+/// What one image should read as.
+#[derive(Debug, Clone)]
+enum Want {
+    /// A corpus image: its expectation file.
+    Corpus(Expected),
+    /// A generated image: every one of these texts (none: a photo without a code).
+    All(Vec<String>),
 }
 
-fn summary(outcomes: &[Outcome]) -> (usize, usize, f64, f64) {
+impl Want {
+    /// (correct, false read) for the symbols read.
+    fn judge(&self, texts: &[Vec<String>]) -> (bool, bool) {
+        match self {
+            Want::Corpus(expected) => judge(expected, texts),
+            Want::All(wanted) => {
+                let read = |w: &String| texts.iter().any(|forms| forms.contains(w));
+                let correct = if wanted.is_empty() {
+                    texts.is_empty()
+                } else {
+                    wanted.iter().all(read)
+                };
+                let false_read = texts
+                    .iter()
+                    .any(|forms| !forms.iter().any(|f| wanted.contains(f)));
+                (correct, false_read)
+            }
+        }
+    }
+}
+
+/// One benchmark image.
+struct Case {
+    /// Table row (corpus folder, or `hard/FOLDER`).
+    folder: String,
+    /// Extra rows it also counts in (`hard: qr`, per format over the hard set).
+    groups: Vec<String>,
+    path: PathBuf,
+    want: Want,
+}
+
+#[derive(Default, Clone)]
+struct Row {
+    images: usize,
+    still: (Vec<Outcome>, Vec<Outcome>),
+    live: (Vec<Outcome>, Vec<Outcome>),
+}
+
+fn summary(outcomes: &[Outcome]) -> (usize, usize, f64) {
     let mut ms: Vec<f64> = outcomes.iter().map(|o| o.ms).collect();
     let found = outcomes.iter().filter(|o| o.correct).count();
     let false_reads = outcomes.iter().filter(|o| o.false_read).count();
-    (
-        found,
-        false_reads,
-        median(&mut ms.clone()),
-        percentile(&mut ms, 0.95),
-    )
+    (found, false_reads, median(&mut ms))
 }
 
-fn corpus_table(repeats: usize) {
+/// Live frames per image: the live ladder cycles over up to three rungs, one a frame, so an
+/// image counts as read in live mode when one of three consecutive frames reads it.
+const LIVE_FRAMES: usize = 3;
+
+fn ours_live(scanner: &mut Scanner, frame: &LumaFrame<'_>) -> (Vec<Vec<String>>, f64) {
+    let options = ScanOptions::new(Mode::Live);
+    let mut times = Vec::with_capacity(LIVE_FRAMES);
+    let mut texts = Vec::new();
+    for _ in 0..LIVE_FRAMES {
+        let start = Instant::now();
+        let found = scanner.decode(frame, &options).unwrap_or(None);
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+        if let Some(symbol) = found {
+            texts = vec![vec![symbol.text]];
+        }
+    }
+    (texts, median(&mut times))
+}
+
+fn corpus_cases() -> Vec<Case> {
     let Some(corpus) = Corpus::locate() else {
-        return;
+        return Vec::new();
     };
+    let mut cases = Vec::new();
+    for folder in corpus.folders() {
+        for case in corpus.cases(&folder) {
+            cases.push(Case {
+                folder: folder.clone(),
+                groups: Vec::new(),
+                path: case.path,
+                want: Want::Corpus(case.expected),
+            });
+        }
+    }
+    cases
+}
+
+/// The generated hard set (core/benches/scan_hardset.py): `$LGT_SCAN_HARDSET`, else
+/// target/scan-hardset, made by running the script when missing or made by another version of
+/// the script.
+fn hard_cases() -> Vec<Case> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/scan_hardset.py");
+    let dir = std::env::var_os("LGT_SCAN_HARDSET")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+            target.join("scan-hardset")
+        });
+    let source = std::fs::read(&script).expect("core/benches/scan_hardset.py");
+    let stamp = format!("{:016x}", fnv1a(&source));
+    let stamp_path = dir.join("script.stamp");
+    if std::fs::read_to_string(&stamp_path).ok().as_deref() != Some(stamp.as_str()) {
+        eprintln!("generating the hard set in {} ...", dir.display());
+        std::fs::remove_dir_all(&dir).ok();
+        let status = Command::new("python3")
+            .arg(&script)
+            .arg(&dir)
+            .status()
+            .expect("python3 (pip install zxing-cpp pillow numpy)");
+        assert!(
+            status.success(),
+            "scan_hardset.py failed: pip install zxing-cpp pillow numpy"
+        );
+        std::fs::write(&stamp_path, &stamp).expect("stamp");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("manifest.json"))
+            .expect("manifest json");
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect()
+    };
+    manifest
+        .as_array()
+        .expect("manifest list")
+        .iter()
+        .map(|entry| {
+            let folder = entry["folder"].as_str().unwrap_or_default();
+            let formats = strings(&entry["formats"]);
+            let groups = if formats.len() == 1 && folder != "multi" {
+                vec![format!("hard: {}", formats[0])]
+            } else {
+                Vec::new()
+            };
+            Case {
+                folder: format!("hard/{folder}"),
+                groups,
+                path: dir.join(entry["file"].as_str().unwrap_or_default()),
+                want: Want::All(strings(&entry["texts"])),
+            }
+        })
+        .collect()
+}
+
+/// FNV-1a, to notice a changed generator script (not a security hash).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn table(repeats: usize) {
+    let mut cases = corpus_cases();
+    cases.extend(hard_cases());
+    // LGT_BENCH_FOLDERS=qrcode-1,hard/blur limits the run to those folders.
+    if let Ok(only) = std::env::var("LGT_BENCH_FOLDERS") {
+        cases.retain(|c| only.split(',').any(|f| f == c.folder));
+    }
     let mut scanner = Scanner::new();
-    let options = ScanOptions::new(Mode::Still);
+    let still = ScanOptions::new(Mode::Still);
     let mut rows: Vec<(String, Row)> = Vec::new();
     let mut jobs = Vec::new();
-    let mut cases = Vec::new();
-    // LGT_BENCH_FOLDERS=qrcode-1,pdf417-2 limits the run to those folders.
-    let only = std::env::var("LGT_BENCH_FOLDERS").ok();
-    let wanted = |folder: &str| {
-        only.as_deref()
-            .is_none_or(|o| o.split(',').any(|f| f == folder))
-    };
-    for folder in corpus.folders().into_iter().filter(|f| wanted(f)) {
-        let mut row = Row::default();
-        for case in corpus.cases(&folder) {
-            let image = case.load();
-            let (texts, ms) = ours(&mut scanner, &image.frame(), &options, repeats);
-            let (correct, false_read) = judge(&case.expected, &texts);
-            if false_read {
-                eprintln!("lgt false read: {}", case.name());
-            }
-            row.ours.push(Outcome {
+    let mut outcomes = Vec::new();
+    for case in &cases {
+        let image =
+            load_luma(&case.path).unwrap_or_else(|e| panic!("{}: {e}", case.path.display()));
+        let (texts, ms) = ours(&mut scanner, &image.frame(), &still, repeats);
+        let (correct, false_read) = case.want.judge(&texts);
+        if false_read {
+            eprintln!("lgt false read (still): {}", case.path.display());
+        }
+        let still_outcome = Outcome {
+            correct,
+            false_read,
+            ms,
+        };
+        let mut live_scanner = Scanner::new();
+        let (texts, ms) = ours_live(&mut live_scanner, &image.frame());
+        let (correct, false_read) = case.want.judge(&texts);
+        if false_read {
+            eprintln!("lgt false read (live): {}", case.path.display());
+        }
+        outcomes.push((
+            still_outcome,
+            Outcome {
                 correct,
                 false_read,
                 ms,
-            });
-            row.images += 1;
-            jobs.push(("still", case.path.to_string_lossy().into_owned()));
-            cases.push((folder.clone(), case));
-        }
-        rows.push((folder, row));
+            },
+        ));
+        let path = case.path.to_string_lossy().into_owned();
+        jobs.push(("still", path.clone()));
+        jobs.push(("live", path));
     }
     let theirs = zxing(&jobs, repeats);
-    for (folder, case) in cases {
-        let (texts, ms) = theirs
-            .get(case.path.to_string_lossy().as_ref())
-            .cloned()
-            .unwrap_or_default();
-        let (correct, false_read) = judge(&case.expected, &texts);
-        if let Some((_, row)) = rows.iter_mut().find(|(f, _)| *f == folder) {
-            row.theirs.push(Outcome {
+    for (case, (still_ours, live_ours)) in cases.iter().zip(outcomes) {
+        let path = case.path.to_string_lossy().into_owned();
+        let theirs_of = |mode: &str| {
+            let (texts, ms) = theirs
+                .get(&format!("{mode} {path}"))
+                .cloned()
+                .unwrap_or_default();
+            let (correct, false_read) = case.want.judge(&texts);
+            Outcome {
                 correct,
                 false_read,
                 ms,
-            });
+            }
+        };
+        let (still_theirs, live_theirs) = (theirs_of("still"), theirs_of("live"));
+        for name in std::iter::once(&case.folder).chain(&case.groups) {
+            let index = match rows.iter().position(|(f, _)| f == name) {
+                Some(i) => i,
+                None => {
+                    rows.push((name.clone(), Row::default()));
+                    rows.len() - 1
+                }
+            };
+            let row = &mut rows[index].1;
+            row.images += 1;
+            row.still.0.push(still_ours.clone());
+            row.still.1.push(still_theirs.clone());
+            row.live.0.push(live_ours.clone());
+            row.live.1.push(live_theirs.clone());
         }
     }
-    println!("| folder | images | found lgt / zxing-cpp | false reads lgt / zxing-cpp | median ms lgt / zxing-cpp | p95 ms lgt / zxing-cpp |");
-    println!("|---|---|---|---|---|---|");
-    let mut all = Row::default();
-    for (folder, row) in &rows {
+    println!("| folder | images | still: found lgt / zxing-cpp | live: found lgt / zxing-cpp | false reads lgt / zxing-cpp | still: median ms lgt / zxing-cpp | live: median ms lgt / zxing-cpp |");
+    println!("|---|---|---|---|---|---|---|");
+    let total = |rows: &[&(String, Row)]| {
+        let mut all = Row::default();
+        for (_, row) in rows {
+            all.images += row.images;
+            all.still.0.extend(row.still.0.iter().cloned());
+            all.still.1.extend(row.still.1.iter().cloned());
+            all.live.0.extend(row.live.0.iter().cloned());
+            all.live.1.extend(row.live.1.iter().cloned());
+        }
+        all
+    };
+    let corpus: Vec<_> = rows
+        .iter()
+        .filter(|(f, _)| !f.starts_with("hard"))
+        .collect();
+    let hard: Vec<_> = rows
+        .iter()
+        .filter(|(f, _)| f.starts_with("hard/"))
+        .collect();
+    let formats: Vec<_> = rows
+        .iter()
+        .filter(|(f, _)| f.starts_with("hard: "))
+        .collect();
+    for (folder, row) in &corpus {
         print_row(folder, row);
-        all.images += row.images;
-        all.ours.extend(row.ours.iter().cloned());
-        all.theirs.extend(row.theirs.iter().cloned());
     }
-    print_row("**all**", &all);
+    if !corpus.is_empty() {
+        print_row("**corpus, all**", &total(&corpus));
+    }
+    for (folder, row) in hard.iter().chain(&formats) {
+        print_row(folder, row);
+    }
+    if !hard.is_empty() {
+        print_row("**hard set, all**", &total(&hard));
+    }
 }
 
 fn print_row(name: &str, row: &Row) {
-    let (of, ofr, omed, op95) = summary(&row.ours);
-    let (tf, tfr, tmed, tp95) = summary(&row.theirs);
-    let mark = if of < tf { " ⚠" } else { "" };
+    let (sof, sofr, somed) = summary(&row.still.0);
+    let (stf, stfr, stmed) = summary(&row.still.1);
+    let (lof, lofr, lomed) = summary(&row.live.0);
+    let (ltf, ltfr, ltmed) = summary(&row.live.1);
+    let mark = |a: usize, b: usize| if a < b { " ⚠" } else { "" };
     println!(
-        "| {name} | {} | {of} / {tf}{mark} | {ofr} / {tfr} | {omed:.2} / {tmed:.2} | {op95:.2} / {tp95:.2} |",
-        row.images
+        "| {name} | {} | {sof} / {stf}{} | {lof} / {ltf}{} | {} / {} | {somed:.2} / {stmed:.2} | {lomed:.2} / {ltmed:.2} |",
+        row.images,
+        mark(sof, stf),
+        mark(lof, ltf),
+        sofr + lofr,
+        stfr + ltfr,
     );
 }
 
@@ -312,6 +527,6 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
     println!("scan benchmark: lgt-core (rxing 0.9.3 + scan module) vs zxing-cpp (PyPI), {repeats} runs per image, median run");
-    corpus_table(repeats);
+    table(repeats);
     live_table();
 }

@@ -33,6 +33,7 @@ def main():
                                              try_invert=harder)
             times.append((time.perf_counter() - start) * 1000.0)
         print(json.dumps({
+            "mode": mode,
             "file": path,
             "texts": [r.text for r in results],
             "bytes": [bytes(r.bytes).decode("latin-1") for r in results],

@@ -20,6 +20,8 @@ use super::{Format, Mode, Point, Region, ScanError, Symbol};
 pub const MAX_SIDE: u32 = 16_384;
 /// The largest frame accepted, in pixels.
 pub const MAX_PIXELS: u64 = 64 * 1024 * 1024;
+/// The most symbols [`Scanner::decode_all`] returns from one image.
+pub const MAX_SYMBOLS: usize = 8;
 
 /// One camera frame: the luma (Y) plane as the camera hands it over, rows `row_stride` bytes
 /// apart (CameraX `ImageProxy.planes[0]`, AVFoundation's `CVPixelBuffer` plane 0).
@@ -196,6 +198,37 @@ impl Scanner {
         Ok(None)
     }
 
+    /// Decodes every symbol in one frame or photo (an identity document with a QR code and a
+    /// PDF417 side by side), in the order found, at most [`MAX_SYMBOLS`]. The ladder is the
+    /// one of [`decode`](Self::decode); the first rung that reads anything is searched for
+    /// every format, and each symbol read is masked out and its format searched again, so two
+    /// codes of one format are both found. Later rungs are not tried once a rung has read.
+    pub fn decode_all(
+        &mut self,
+        frame: &LumaFrame<'_>,
+        options: &ScanOptions,
+    ) -> Result<Vec<Symbol>, ScanError> {
+        let started = Instant::now();
+        frame.check()?;
+        let region = match options.region {
+            Some(region) => region.clip(frame.width, frame.height)?,
+            None => Region::whole(frame.width, frame.height),
+        };
+        let pixels = copy_region(frame, region);
+        let ladder = self.ladder(options.mode, region);
+        self.frames = self.frames.wrapping_add(1);
+        for (i, attempt) in ladder.iter().enumerate() {
+            if i > 0 && started.elapsed() >= options.budget {
+                break;
+            }
+            let found = self.attempt_all(&pixels, region, *attempt)?;
+            if !found.is_empty() {
+                return Ok(found);
+            }
+        }
+        Ok(Vec::new())
+    }
+
     fn ladder(&self, mode: Mode, region: Region) -> Vec<Attempt> {
         use BinarizerKind::{Histogram, Hybrid};
         let at = |scale, binarizer, harder| Attempt {
@@ -276,6 +309,164 @@ impl Scanner {
                 Err(ScanError::DecoderPanicked)
             }
         }
+    }
+}
+
+impl Scanner {
+    /// One rung, every symbol: all four readers over one bitmap, then, for each format that
+    /// read, the symbol masked out and that format searched again.
+    fn attempt_all(
+        &mut self,
+        pixels: &[u8],
+        region: Region,
+        attempt: Attempt,
+    ) -> Result<Vec<Symbol>, ScanError> {
+        let (width, height) = (region.width / attempt.scale, region.height / attempt.scale);
+        if width == 0 || height == 0 {
+            return Ok(Vec::new());
+        }
+        let mut work = if attempt.scale == 1 {
+            pixels.to_vec()
+        } else {
+            downscale(pixels, region.width, attempt.scale, width, height)
+        };
+        let readers = if attempt.harder {
+            &mut self.still
+        } else {
+            &mut self.live
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let mut results: Vec<RXingResult> = Vec::new();
+            let first = decode_each(readers, &work, width, height, attempt.binarizer, None);
+            let mut again = Vec::new();
+            for (index, result) in first {
+                mask(&mut work, width, height, &result);
+                results.push(result);
+                again.push(index);
+            }
+            // The same format once more over the masked image, until it reads nothing.
+            for index in again {
+                while results.len() < MAX_SYMBOLS {
+                    let next = decode_each(
+                        readers,
+                        &work,
+                        width,
+                        height,
+                        attempt.binarizer,
+                        Some(index),
+                    );
+                    let Some((_, result)) = next.into_iter().next() else {
+                        break;
+                    };
+                    mask(&mut work, width, height, &result);
+                    results.push(result);
+                }
+            }
+            results
+        }));
+        match outcome {
+            Ok(results) => {
+                let mut symbols: Vec<Symbol> = Vec::new();
+                for result in &results {
+                    if let Some(symbol) = symbol(result, region, attempt.scale) {
+                        if !symbols
+                            .iter()
+                            .any(|s| s.text == symbol.text && s.format == symbol.format)
+                        {
+                            symbols.push(symbol);
+                        }
+                    }
+                }
+                symbols.truncate(MAX_SYMBOLS);
+                Ok(symbols)
+            }
+            Err(_) => {
+                *readers = self::readers(attempt.harder);
+                Err(ScanError::DecoderPanicked)
+            }
+        }
+    }
+}
+
+/// The readers' results over one binarization of `pixels`, with the index of the reader
+/// (format) that read each; `only` restricts it to one reader.
+fn decode_each(
+    readers: &mut [MultiFormatReader],
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    binarizer: BinarizerKind,
+    only: Option<usize>,
+) -> Vec<(usize, RXingResult)> {
+    let Ok(source) = Luma8Source::new_with_slice(pixels, width, height) else {
+        return Vec::new();
+    };
+    match binarizer {
+        BinarizerKind::Hybrid => run_each(readers, HybridBinarizer::new(source), only),
+        BinarizerKind::Histogram => run_each(readers, GlobalHistogramBinarizer::new(source), only),
+    }
+}
+
+fn run_each<B: Binarizer>(
+    readers: &mut [MultiFormatReader],
+    binarizer: B,
+    only: Option<usize>,
+) -> Vec<(usize, RXingResult)> {
+    let mut bitmap = BinaryBitmap::new(binarizer);
+    let mut out = Vec::new();
+    for (index, reader) in readers.iter_mut().enumerate() {
+        if only.is_some_and(|o| o != index) {
+            continue;
+        }
+        if let Ok(result) = reader.decode_with_state(&mut bitmap) {
+            out.push((index, result));
+        }
+        reader.reset();
+    }
+    out
+}
+
+/// Paints a read symbol's area flat (the mean of the area), so a second search of the same
+/// format finds the next symbol rather than this one again. The points are finder centres or
+/// corners (2D) or the ends of one scan line (Code128), so the box is widened: by a quarter of
+/// its size for the finder patterns' outer modules, and for a bar code to a third of its
+/// length above and below the line.
+fn mask(pixels: &mut [u8], width: u32, height: u32, result: &RXingResult) {
+    let points = result.getPoints();
+    if points.is_empty() {
+        return;
+    }
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for p in points {
+        x0 = x0.min(p.x);
+        y0 = y0.min(p.y);
+        x1 = x1.max(p.x);
+        y1 = y1.max(p.y);
+    }
+    let size = (x1 - x0).max(y1 - y0);
+    let margin = size * 0.25 + 2.0;
+    let (mut mx, mut my) = (margin, margin);
+    if *result.getBarcodeFormat() == rxing::BarcodeFormat::CODE_128 {
+        mx = size * 0.1 + 4.0;
+        my = my.max(size * 0.35);
+    }
+    let clamp = |v: f32, max: u32| v.max(0.0).min(max as f32) as usize;
+    let (bx0, bx1) = (clamp(x0 - mx, width), clamp(x1 + mx + 1.0, width));
+    let (by0, by1) = (clamp(y0 - my, height), clamp(y1 + my + 1.0, height));
+    if bx1 <= bx0 || by1 <= by0 {
+        return;
+    }
+    let w = width as usize;
+    let mut sum = 0u64;
+    for y in by0..by1 {
+        sum += pixels[y * w + bx0..y * w + bx1]
+            .iter()
+            .map(|&p| u64::from(p))
+            .sum::<u64>();
+    }
+    let mean = (sum / ((by1 - by0) * (bx1 - bx0)) as u64) as u8;
+    for y in by0..by1 {
+        pixels[y * w + bx0..y * w + bx1].fill(mean);
     }
 }
 

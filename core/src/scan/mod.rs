@@ -28,7 +28,7 @@ use serde::Serialize;
 
 #[cfg(feature = "image-files")]
 pub use file::{decode_file, load_luma, write_png, LumaImage, MAX_FILE_BYTES};
-pub use frame::{LumaFrame, ScanOptions, Scanner, MAX_PIXELS, MAX_SIDE};
+pub use frame::{LumaFrame, ScanOptions, Scanner, MAX_PIXELS, MAX_SIDE, MAX_SYMBOLS};
 pub use payload::{interpret, DoorPlate, Payload};
 pub use render::{render_qr, QrImage};
 pub use result::{PermitVerdict, PermitVerification, ScanResult};
