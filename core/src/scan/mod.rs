@@ -19,6 +19,7 @@ mod file;
 mod frame;
 mod payload;
 pub mod permit_qr;
+mod presence;
 mod render;
 mod result;
 #[cfg(test)]
