@@ -350,7 +350,6 @@ impl Scanner {
             &mut self.fast
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            let mut results: Vec<RXingResult> = Vec::new();
             let first = decode_each(
                 readers,
                 &work,
@@ -360,32 +359,34 @@ impl Scanner {
                 wanted,
                 all,
             );
-            if !all {
+            if !all || first.is_empty() {
                 return first.into_iter().map(|(_, r)| r).collect();
             }
-            let mut again = Vec::new();
-            for (index, result) in first {
-                mask(&mut work, width, height, &result);
-                results.push(result);
-                again.push(index);
-            }
-            // The same format once more over the masked image, until it reads nothing.
-            for index in again {
-                while results.len() < MAX_SYMBOLS {
-                    let next = decode_each(
-                        readers,
-                        &work,
-                        width,
-                        height,
-                        attempt.binarizer,
-                        std::array::from_fn(|k| k == index),
-                        true,
-                    );
-                    let Some((_, result)) = next.into_iter().next() else {
-                        break;
-                    };
+            // Every symbol: paint over what was read and search the wanted formats again,
+            // until a round reads nothing or nothing code-like is left. A reader that stopped
+            // at a false start (rxing's PDF417 detector gives up after its first candidate)
+            // gets a second look without the symbol that misled it.
+            let mut results: Vec<RXingResult> = Vec::new();
+            let mut round = first;
+            loop {
+                for (_, result) in round {
                     mask(&mut work, width, height, &result);
                     results.push(result);
+                }
+                if results.len() >= MAX_SYMBOLS || !may_hold_code(&work, width, height) {
+                    break;
+                }
+                round = decode_each(
+                    readers,
+                    &work,
+                    width,
+                    height,
+                    attempt.binarizer,
+                    wanted,
+                    true,
+                );
+                if round.is_empty() {
+                    break;
                 }
             }
             results
