@@ -1,20 +1,22 @@
 //! Scanner benchmark, side by side with zxing-cpp in the same run:
 //!
 //! ```sh
-//! pip install zxing-cpp pillow
-//! cargo bench -p lgt-core --features image-files --bench scan
+//! pip install zxing-cpp pillow numpy
+//! LGT_BARCODE_CORPUS=../shared/corpus/barcode cargo bench -p lgt-core --features image-files --bench scan
 //! ```
 //!
-//! Per corpus folder: detection (correct reads), false reads and median / p95 decode time per
-//! image, for this scanner (still mode) and zxing-cpp (its defaults, four formats); then live
-//! 1920x1080 frames with and without a code, whole frame and with a region of interest. Only
-//! the decode is timed on both sides: images are loaded and converted to gray before.
+//! Per folder of the corpus and of the generated hard set: detection (correct reads), false
+//! reads and median decode time per image, for this scanner and zxing-cpp (its defaults, four
+//! formats) in three ways: still mode for one symbol (`Scanner::decode`, what the phones call;
+//! zxing-cpp's `read_barcode`), still mode for every symbol (`Scanner::decode_all`; zxing-cpp's
+//! `read_barcodes`) and live mode; then live 1920x1080 frames with and without a code, whole
+//! frame and with a region of interest. Only the decode is timed on both sides: images are
+//! loaded and converted to gray before.
 //! `LGT_BENCH_REPEATS` (default 3) sets the runs per corpus image; the median run counts.
 
 #[path = "../tests/corpus/mod.rs"]
 mod corpus;
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -62,12 +64,13 @@ fn ours(
     frame: &LumaFrame<'_>,
     options: &ScanOptions,
     runs: usize,
+    all: bool,
 ) -> (Vec<Vec<String>>, f64) {
     let mut times = Vec::with_capacity(runs);
     let mut texts = Vec::new();
     for _ in 0..runs {
         let start = Instant::now();
-        let found = if options.mode == Mode::Still {
+        let found = if all {
             scanner.decode_all(frame, options).unwrap_or_default()
         } else {
             scanner
@@ -82,27 +85,43 @@ fn ours(
     (texts, median(&mut times))
 }
 
-/// Runs the zxing-cpp reader over (mode, path) jobs; returns texts and median ms per
-/// "MODE PATH".
-fn zxing(jobs: &[(&str, String)], runs: usize) -> HashMap<String, (Vec<Vec<String>>, f64)> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/zxing_cpp_reader.py");
-    let mut child = Command::new("python3")
-        .arg(script)
-        .arg(runs.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 with zxing-cpp and pillow (pip install zxing-cpp pillow)");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let input: String = jobs
-        .iter()
-        .map(|(mode, path)| format!("{mode} {path}\n"))
-        .collect();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let mut out = HashMap::new();
-    for line in BufReader::new(child.stdout.take().expect("stdout")).lines() {
-        let value: serde_json::Value =
-            serde_json::from_str(&line.expect("zxing output")).expect("json");
+/// The zxing-cpp reader (benches/zxing_cpp_reader.py) as a child process, asked one image at a
+/// time so that its runs interleave with ours and both see the same machine load.
+struct Zxing {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+impl Zxing {
+    fn start(runs: usize) -> Self {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/zxing_cpp_reader.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(runs.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 with zxing-cpp and pillow (pip install zxing-cpp pillow)");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        Self {
+            child,
+            stdin,
+            stdout,
+        }
+    }
+
+    /// Texts (each with its raw bytes as ISO-8859-1 text, for binary payloads) and median ms.
+    fn read(&mut self, mode: &str, path: &str) -> (Vec<Vec<String>>, f64) {
+        writeln!(self.stdin, "{mode} {path}").expect("zxing-cpp reader input");
+        self.stdin.flush().expect("zxing-cpp reader input");
+        let line = self
+            .stdout
+            .next()
+            .expect("the zxing-cpp reader stopped: pip install zxing-cpp pillow")
+            .expect("zxing output");
+        let value: serde_json::Value = serde_json::from_str(&line).expect("json");
         let strings = |key: &str| -> Vec<String> {
             value[key]
                 .as_array()
@@ -111,30 +130,24 @@ fn zxing(jobs: &[(&str, String)], runs: usize) -> HashMap<String, (Vec<Vec<Strin
                 .filter_map(|v| v.as_str().map(str::to_owned))
                 .collect()
         };
-        // Per symbol, its text and its raw bytes (as ISO-8859-1 text) for binary payloads.
         let texts: Vec<Vec<String>> = strings("texts")
             .into_iter()
             .zip(strings("bytes"))
             .map(|(text, bytes)| vec![text, bytes])
             .collect();
-        out.insert(
-            format!(
-                "{} {}",
-                value["mode"].as_str().unwrap_or_default(),
-                value["file"].as_str().unwrap_or_default()
-            ),
-            (texts, value["ms"].as_f64().unwrap_or(f64::NAN)),
+        (texts, value["ms"].as_f64().unwrap_or(f64::NAN))
+    }
+
+    fn finish(self) {
+        let Self {
+            mut child, stdin, ..
+        } = self;
+        drop(stdin);
+        assert!(
+            child.wait().expect("python3").success(),
+            "the zxing-cpp reader failed: pip install zxing-cpp pillow"
         );
     }
-    writer
-        .join()
-        .expect("writer")
-        .expect("zxing-cpp reader input");
-    assert!(
-        child.wait().expect("python3").success(),
-        "the zxing-cpp reader failed: pip install zxing-cpp pillow"
-    );
-    out
 }
 
 /// What one image should read as.
@@ -147,7 +160,24 @@ enum Want {
 }
 
 impl Want {
-    /// (correct, false read) for the symbols read.
+    /// (correct, false read) for a reader that returns at most one symbol: correct when it
+    /// read one of the expected symbols (for a photo without a code: nothing).
+    fn judge_one(&self, texts: &[Vec<String>]) -> (bool, bool) {
+        match self {
+            Want::Corpus(expected) => judge(expected, texts),
+            Want::All(wanted) => {
+                let hit = |forms: &Vec<String>| forms.iter().any(|f| wanted.contains(f));
+                let correct = if wanted.is_empty() {
+                    texts.is_empty()
+                } else {
+                    texts.iter().any(hit)
+                };
+                (correct, texts.iter().any(|forms| !hit(forms)))
+            }
+        }
+    }
+
+    /// (correct, false read) for the symbols read: correct when every expected symbol was read.
     fn judge(&self, texts: &[Vec<String>]) -> (bool, bool) {
         match self {
             Want::Corpus(expected) => judge(expected, texts),
@@ -177,10 +207,12 @@ struct Case {
     want: Want,
 }
 
+/// Per way of reading: (lgt, zxing-cpp) outcomes.
 #[derive(Default, Clone)]
 struct Row {
     images: usize,
-    still: (Vec<Outcome>, Vec<Outcome>),
+    one: (Vec<Outcome>, Vec<Outcome>),
+    every: (Vec<Outcome>, Vec<Outcome>),
     live: (Vec<Outcome>, Vec<Outcome>),
 }
 
@@ -307,55 +339,40 @@ fn table(repeats: usize) {
     let mut scanner = Scanner::new();
     let still = ScanOptions::new(Mode::Still);
     let mut rows: Vec<(String, Row)> = Vec::new();
-    let mut jobs = Vec::new();
-    let mut outcomes = Vec::new();
+    let mut theirs = Zxing::start(repeats);
     for case in &cases {
         let image =
             load_luma(&case.path).unwrap_or_else(|e| panic!("{}: {e}", case.path.display()));
-        let (texts, ms) = ours(&mut scanner, &image.frame(), &still, repeats);
-        let (correct, false_read) = case.want.judge(&texts);
-        if false_read {
-            eprintln!("lgt false read (still): {}", case.path.display());
-        }
-        let still_outcome = Outcome {
-            correct,
-            false_read,
-            ms,
-        };
-        let mut live_scanner = Scanner::new();
-        let (texts, ms) = ours_live(&mut live_scanner, &image.frame());
-        let (correct, false_read) = case.want.judge(&texts);
-        if false_read {
-            eprintln!("lgt false read (live): {}", case.path.display());
-        }
-        outcomes.push((
-            still_outcome,
-            Outcome {
-                correct,
-                false_read,
-                ms,
-            },
-        ));
         let path = case.path.to_string_lossy().into_owned();
-        jobs.push(("still", path.clone()));
-        jobs.push(("live", path));
-    }
-    let theirs = zxing(&jobs, repeats);
-    for (case, (still_ours, live_ours)) in cases.iter().zip(outcomes) {
-        let path = case.path.to_string_lossy().into_owned();
-        let theirs_of = |mode: &str| {
-            let (texts, ms) = theirs
-                .get(&format!("{mode} {path}"))
-                .cloned()
-                .unwrap_or_default();
-            let (correct, false_read) = case.want.judge(&texts);
+        let outcome = |texts: &[Vec<String>], ms: f64, one: bool, who: &str| {
+            let (correct, false_read) = if one {
+                case.want.judge_one(texts)
+            } else {
+                case.want.judge(texts)
+            };
+            if false_read {
+                eprintln!("{who} false read: {path}");
+            }
             Outcome {
                 correct,
                 false_read,
                 ms,
             }
         };
-        let (still_theirs, live_theirs) = (theirs_of("still"), theirs_of("live"));
+        // Ours and theirs one after the other for each way of reading.
+        let (texts, ms) = ours(&mut scanner, &image.frame(), &still, repeats, false);
+        let one_ours = outcome(&texts, ms, true, "lgt (still, decode)");
+        let (texts, ms) = theirs.read("still1", &path);
+        let one_theirs = outcome(&texts, ms, true, "zxing-cpp (still, one)");
+        let (texts, ms) = ours(&mut scanner, &image.frame(), &still, repeats, true);
+        let every_ours = outcome(&texts, ms, false, "lgt (still, decode_all)");
+        let (texts, ms) = theirs.read("still", &path);
+        let every_theirs = outcome(&texts, ms, false, "zxing-cpp (still, every)");
+        let mut live_scanner = Scanner::new();
+        let (texts, ms) = ours_live(&mut live_scanner, &image.frame());
+        let live_ours = outcome(&texts, ms, true, "lgt (live)");
+        let (texts, ms) = theirs.read("live", &path);
+        let live_theirs = outcome(&texts, ms, true, "zxing-cpp (live)");
         for name in std::iter::once(&case.folder).chain(&case.groups) {
             let index = match rows.iter().position(|(f, _)| f == name) {
                 Some(i) => i,
@@ -366,20 +383,25 @@ fn table(repeats: usize) {
             };
             let row = &mut rows[index].1;
             row.images += 1;
-            row.still.0.push(still_ours.clone());
-            row.still.1.push(still_theirs.clone());
+            row.one.0.push(one_ours.clone());
+            row.one.1.push(one_theirs.clone());
+            row.every.0.push(every_ours.clone());
+            row.every.1.push(every_theirs.clone());
             row.live.0.push(live_ours.clone());
             row.live.1.push(live_theirs.clone());
         }
     }
-    println!("| folder | images | still: found lgt / zxing-cpp | live: found lgt / zxing-cpp | false reads lgt / zxing-cpp | still: median ms lgt / zxing-cpp | live: median ms lgt / zxing-cpp |");
-    println!("|---|---|---|---|---|---|---|");
+    theirs.finish();
+    println!("| folder | images | found, still one symbol: lgt / zxing-cpp | every symbol | live | false reads, all three: lgt / zxing-cpp | median ms, still one symbol: lgt / zxing-cpp | every symbol | live |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let total = |rows: &[&(String, Row)]| {
         let mut all = Row::default();
         for (_, row) in rows {
             all.images += row.images;
-            all.still.0.extend(row.still.0.iter().cloned());
-            all.still.1.extend(row.still.1.iter().cloned());
+            all.one.0.extend(row.one.0.iter().cloned());
+            all.one.1.extend(row.one.1.iter().cloned());
+            all.every.0.extend(row.every.0.iter().cloned());
+            all.every.1.extend(row.every.1.iter().cloned());
             all.live.0.extend(row.live.0.iter().cloned());
             all.live.1.extend(row.live.1.iter().cloned());
         }
@@ -412,18 +434,25 @@ fn table(repeats: usize) {
 }
 
 fn print_row(name: &str, row: &Row) {
-    let (sof, sofr, somed) = summary(&row.still.0);
-    let (stf, stfr, stmed) = summary(&row.still.1);
-    let (lof, lofr, lomed) = summary(&row.live.0);
-    let (ltf, ltfr, ltmed) = summary(&row.live.1);
-    let mark = |a: usize, b: usize| if a < b { " ⚠" } else { "" };
+    let cell = |(ours, theirs): &(Vec<Outcome>, Vec<Outcome>)| {
+        let (of, ofr, omed) = summary(ours);
+        let (tf, tfr, tmed) = summary(theirs);
+        let mark = if of < tf { " ⚠" } else { "" };
+        (
+            format!("{of} / {tf}{mark}"),
+            ofr,
+            tfr,
+            format!("{omed:.2} / {tmed:.2}"),
+        )
+    };
+    let (one_found, one_ofr, one_tfr, one_ms) = cell(&row.one);
+    let (every_found, every_ofr, every_tfr, every_ms) = cell(&row.every);
+    let (live_found, live_ofr, live_tfr, live_ms) = cell(&row.live);
     println!(
-        "| {name} | {} | {sof} / {stf}{} | {lof} / {ltf}{} | {} / {} | {somed:.2} / {stmed:.2} | {lomed:.2} / {ltmed:.2} |",
+        "| {name} | {} | {one_found} | {every_found} | {live_found} | {} / {} | {one_ms} | {every_ms} | {live_ms} |",
         row.images,
-        mark(sof, stf),
-        mark(lof, ltf),
-        sofr + lofr,
-        stfr + ltfr,
+        one_ofr + every_ofr + live_ofr,
+        one_tfr + every_tfr + live_tfr,
     );
 }
 
@@ -487,8 +516,9 @@ fn live_table() {
         };
         let path = dir.join(format!("live-{with_code}.png"));
         write_png(&path, 1920, 1080, &pixels).expect("png");
-        let theirs = zxing(&[("live", path.to_string_lossy().into_owned())], LIVE_RUNS);
-        let (their_texts, their_ms) = theirs.into_values().next().unwrap_or_default();
+        let mut zxing = Zxing::start(LIVE_RUNS);
+        let (their_texts, their_ms) = zxing.read("live", &path.to_string_lossy());
+        zxing.finish();
         let label = if with_code {
             "with a QR code"
         } else {
@@ -500,6 +530,7 @@ fn live_table() {
             &frame,
             &ScanOptions::new(Mode::Live),
             LIVE_RUNS,
+            false,
         );
         println!(
             "| {label}, whole frame | {} / {} | {ms:.2} / {their_ms:.2} |",
@@ -511,6 +542,7 @@ fn live_table() {
             &frame,
             &ScanOptions::new(Mode::Live).with_region(roi),
             LIVE_RUNS,
+            false,
         );
         println!(
             "| {label}, 800x800 region (lgt only) | {} / - | {ms:.2} / - |",

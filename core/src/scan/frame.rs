@@ -6,6 +6,7 @@
 //! in a viewfinder are large), then full resolution, then the expensive try-harder and inverted
 //! passes only for still photos.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
@@ -198,7 +199,11 @@ impl Scanner {
     /// PDF417 side by side), in the order found, at most [`MAX_SYMBOLS`]. The ladder is the
     /// one of [`decode`](Self::decode), but every rung searches every format, each symbol read
     /// is masked out and its format searched again (two codes of one format), and in still
-    /// mode the ladder goes on after a read, for the formats not read yet, within the budget.
+    /// mode the ladder goes on after a read through the cheap rungs and, for Data Matrix and
+    /// Code128 not read yet, the try-harder rung, while something code-like is left once the
+    /// symbols read are painted over. It costs more than `decode` even on a photo of one
+    /// code (every format searched, the masked image tested): the camera loop and the
+    /// one-symbol scans call `decode`.
     pub fn decode_all(
         &mut self,
         frame: &LumaFrame<'_>,
@@ -259,10 +264,16 @@ impl Scanner {
             {
                 break;
             }
-            for symbol in self.attempt(&pixels, region, *attempt, all, wanted)? {
+            let (symbols, rest) = self.attempt(&pixels, region, *attempt, all, wanted)?;
+            for symbol in symbols {
                 if found.len() < MAX_SYMBOLS && !found.iter().any(|s| same(s, &symbol)) {
                     found.push(symbol);
                 }
+            }
+            // A full-size rung that read and, with what it read painted over, left nothing
+            // code-like: the photo holds no further symbol, the other rungs are not needed.
+            if !rest && !found.is_empty() && attempt.scale == 1 && !attempt.enhance {
+                break;
             }
         }
         Ok(found)
@@ -306,6 +317,7 @@ impl Scanner {
                     at(2, Hybrid, false, false),
                     at(1, Hybrid, true, false),
                     at(1, Hybrid, false, true),
+                    at(1, Hybrid, true, true),
                     enhanced(2),
                     at(1, Histogram, false, false),
                     enhanced(1),
@@ -320,7 +332,9 @@ impl Scanner {
 
     /// One rung: the readers over one binarization of the (scaled, perhaps inverted) pixels.
     /// With `all`, every format is searched and each format that read is searched again with
-    /// its symbol masked out; without, the first read ends the rung.
+    /// its symbol masked out; without, the first read ends the rung. Also returns whether
+    /// something code-like may be left (false only when, with `all`, the symbols read were
+    /// painted over and the "no code here" test found nothing else).
     fn attempt(
         &mut self,
         pixels: &[u8],
@@ -328,21 +342,22 @@ impl Scanner {
         attempt: Attempt,
         all: bool,
         wanted: [bool; 4],
-    ) -> Result<Vec<Symbol>, ScanError> {
+    ) -> Result<(Vec<Symbol>, bool), ScanError> {
         let (width, height) = (region.width / attempt.scale, region.height / attempt.scale);
         if width == 0 || height == 0 {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), true));
         }
+        // The pixels are copied only when this rung changes them (or masks symbols read).
         let mut work = if attempt.scale == 1 {
-            pixels.to_vec()
+            Cow::Borrowed(pixels)
         } else {
-            downscale(pixels, region.width, attempt.scale, width, height)
+            Cow::Owned(downscale(pixels, region.width, attempt.scale, width, height))
         };
         if attempt.invert {
-            work.iter_mut().for_each(|p| *p = 255 - *p);
+            work.to_mut().iter_mut().for_each(|p| *p = 255 - *p);
         }
         if attempt.enhance {
-            work = enhance(&work, width as usize, height as usize);
+            work = Cow::Owned(enhance(&work, width as usize, height as usize));
         }
         let readers = if attempt.harder {
             &mut self.harder
@@ -360,7 +375,7 @@ impl Scanner {
                 all,
             );
             if !all || first.is_empty() {
-                return first.into_iter().map(|(_, r)| r).collect();
+                return (first.into_iter().map(|(_, r)| r).collect(), true);
             }
             // Every symbol: paint over what was read and search the wanted formats again,
             // until a round reads nothing or nothing code-like is left. A reader that stopped
@@ -368,12 +383,17 @@ impl Scanner {
             // gets a second look without the symbol that misled it.
             let mut results: Vec<RXingResult> = Vec::new();
             let mut round = first;
+            let mut rest = true;
             loop {
                 for (_, result) in round {
-                    mask(&mut work, width, height, &result);
+                    mask(work.to_mut(), width, height, &result);
                     results.push(result);
                 }
-                if results.len() >= MAX_SYMBOLS || !may_hold_code(&work, width, height) {
+                if results.len() >= MAX_SYMBOLS {
+                    break;
+                }
+                if !may_hold_code(&work, width, height) {
+                    rest = false;
                     break;
                 }
                 round = decode_each(
@@ -389,13 +409,16 @@ impl Scanner {
                     break;
                 }
             }
-            results
+            (results, rest)
         }));
         match outcome {
-            Ok(results) => Ok(results
-                .iter()
-                .filter_map(|result| symbol(result, region, attempt.scale))
-                .collect()),
+            Ok((results, rest)) => Ok((
+                results
+                    .iter()
+                    .filter_map(|result| symbol(result, region, attempt.scale))
+                    .collect(),
+                rest,
+            )),
             Err(_) => {
                 // The readers' state after a panic is unknown: start afresh.
                 *readers = self::readers(attempt.harder);
