@@ -351,7 +351,13 @@ impl Scanner {
         let mut work = if attempt.scale == 1 {
             Cow::Borrowed(pixels)
         } else {
-            Cow::Owned(downscale(pixels, region.width, attempt.scale, width, height))
+            Cow::Owned(downscale(
+                pixels,
+                region.width,
+                attempt.scale,
+                width,
+                height,
+            ))
         };
         if attempt.invert {
             work.to_mut().iter_mut().for_each(|p| *p = 255 - *p);
