@@ -330,7 +330,7 @@ fn no_code(seed: u64) -> Case {
     let (width, height) = (640, 480);
     let mut photo = Photo::new(width, height, &mut rng);
     // Printed-text-like dashes on half the photos.
-    if seed % 2 == 0 {
+    if seed.is_multiple_of(2) {
         for _ in 0..30 {
             let (x0, y0) = (
                 rng.range(0.0, 560.0) as usize,
