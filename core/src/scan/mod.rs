@@ -19,6 +19,7 @@ mod file;
 mod frame;
 mod payload;
 pub mod permit_qr;
+mod presence;
 mod render;
 mod result;
 #[cfg(test)]
@@ -28,7 +29,7 @@ use serde::Serialize;
 
 #[cfg(feature = "image-files")]
 pub use file::{decode_file, load_luma, write_png, LumaImage, MAX_FILE_BYTES};
-pub use frame::{LumaFrame, ScanOptions, Scanner, MAX_PIXELS, MAX_SIDE};
+pub use frame::{LumaFrame, ScanOptions, Scanner, MAX_PIXELS, MAX_SIDE, MAX_SYMBOLS};
 pub use payload::{interpret, DoorPlate, Payload};
 pub use render::{render_qr, QrImage};
 pub use result::{PermitVerdict, PermitVerification, ScanResult};
