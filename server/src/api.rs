@@ -92,8 +92,9 @@ async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, code, message)
 }
 
-/// The address a request came from, when the server was started with it.
-struct Source(Option<IpAddr>);
+/// The address a request came from, when the server was started with it (the API's and the
+/// console's listeners both are).
+pub(crate) struct Source(pub(crate) Option<IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Source {
     type Rejection = std::convert::Infallible;

@@ -79,7 +79,18 @@ pub async fn serve_with(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router_with(db, &limits).into_make_service_with_connect_info::<SocketAddr>();
+    serve_router(listener, router_with(db, &limits), tls, shutdown).await
+}
+
+/// Serves `router` on `listener`, each request knowing its peer's address: over HTTPS with
+/// `tls` (30 s for requests in flight once `shutdown` resolves), plain HTTP without it.
+async fn serve_router(
+    listener: TcpListener,
+    router: axum::Router,
+    tls: Option<TlsIdentity>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router.into_make_service_with_connect_info::<SocketAddr>();
     let Some(tls) = tls else {
         return axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
@@ -128,21 +139,5 @@ pub async fn serve_console(
     config: console::ConsoleConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = console::router(db, config).into_make_service_with_connect_info::<SocketAddr>();
-    let Some(tls) = tls else {
-        return axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
-    };
-    let handle = axum_server::Handle::new();
-    let stopping = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        stopping.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
-    });
-    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.server_config());
-    axum_server::from_tcp_rustls(listener.into_std()?, config)?
-        .handle(handle)
-        .serve(app)
-        .await
+    serve_router(listener, console::router(db, config), tls, shutdown).await
 }

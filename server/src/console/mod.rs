@@ -33,6 +33,7 @@ pub use accounts::{create as create_account, NewAccount, Role};
 pub(crate) use data::observe_pull;
 pub use data::record_published;
 
+use crate::api::Source;
 use crate::db::Db;
 use accounts::Session;
 use lgt_protocol::ErrorBody;
@@ -581,22 +582,6 @@ async fn audit_page(
 }
 
 // ---- actions ----
-
-/// The address a request came from, when the listener knows it.
-struct Source(Option<std::net::IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Source {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|info| info.0.ip()),
-        ))
-    }
-}
 
 /// Counts one login attempt from the request's source address (a password sprayer tries
 /// one password on many accounts: the lockout per account does not slow them).
