@@ -504,8 +504,9 @@ fn soak_twenty_phones_two_servers_faults_a_server_restart_and_a_killed_phone() {
     let hits = first.count("SELECT COUNT(*) FROM watchlist_hits");
     eprintln!("soak: invariants hold: nothing lost, nothing twice ({registered} registrations, {} ledger operations, {hits} watchlist hits on the server), every queue empty, every replica equal to the server's buckets, every audit chain intact, every phone on list version 2", first.count("SELECT COUNT(*) FROM ledger"));
     eprintln!("soak: machine load at end {}", load_average());
-    for (n, series) in memory.iter().enumerate() {
-        check_memory(n + 1, series, secs, after_quiet);
+    for (n, (series, server)) in memory.iter().zip([&first, &second]).enumerate() {
+        let hwm = server.rss_kib().map_or(0, |(_, hwm)| hwm);
+        check_memory(n + 1, series, secs, after_quiet, hwm);
     }
 }
 
@@ -522,7 +523,7 @@ fn soak_twenty_phones_two_servers_faults_a_server_restart_and_a_killed_phone() {
 /// noise (a few hundred KiB from one sample to the next) stays far below it. The final sample,
 /// after the quiet syncs in which every phone pulls its whole district, is reported but not
 /// judged (a burst, not a trend); nothing anywhere may exceed the gross-leak ceiling of 512 MiB.
-fn check_memory(n: usize, series: &[(u64, u32, u64)], secs: u64, after_quiet: u64) {
+fn check_memory(n: usize, series: &[(u64, u32, u64)], secs: u64, after_quiet: u64, hwm: u64) {
     let line: Vec<String> = series
         .iter()
         .map(|(at, pid, kib)| {
@@ -531,10 +532,14 @@ fn check_memory(n: usize, series: &[(u64, u32, u64)], secs: u64, after_quiet: u6
             } else {
                 ""
             };
-            format!("{at}s={}MiB[pid {pid}]{quiet}", kib / 1024)
+            format!("{at}s={:.1}MiB[pid {pid}]{quiet}", *kib as f64 / 1024.0)
         })
         .collect();
-    eprintln!("soak: RSS of server {n} over time: {}", line.join(" "));
+    eprintln!(
+        "soak: RSS of server {n} over time: {}; peak RSS (VmHWM) of the last process {:.1} MiB",
+        line.join(" "),
+        hwm as f64 / 1024.0
+    );
     let peak = series.iter().map(|s| s.2).max().unwrap_or(0);
     assert!(
         peak < 512 * 1024,
@@ -554,9 +559,9 @@ fn check_memory(n: usize, series: &[(u64, u32, u64)], secs: u64, after_quiet: u6
     let growth = m1 as i64 - m0 as i64;
     let bound = 8 * 1024 + m0 as i64 / 8;
     eprintln!(
-        "soak: server {n} (pid {last_pid}) RSS over the last third: {} -> {} MiB ({:+} KiB in {} s; bound {} KiB)",
-        m0 / 1024,
-        m1 / 1024,
+        "soak: server {n} (pid {last_pid}) RSS over the last third: {:.1} -> {:.1} MiB ({:+} KiB in {} s; bound {} KiB)",
+        m0 as f64 / 1024.0,
+        m1 as f64 / 1024.0,
         growth,
         t1 - t0,
         bound
