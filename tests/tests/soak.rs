@@ -72,12 +72,20 @@ fn publish(server: &TestServer, root: &SigningKey, version: u64, nth: &[usize]) 
         &signer,
     )
     .unwrap();
-    server
-        .block_on(lgt_server::watchlist::publish(
+    // On the SQLite fallback the two server processes write the same file: the test's write
+    // may find it locked past the busy timeout, and tries again (PostgreSQL never does).
+    for attempt in 1.. {
+        match server.block_on(lgt_server::watchlist::publish(
             &server.db,
             &package.to_bytes(),
-        ))
-        .expect("publish");
+        )) {
+            Ok(_) => return,
+            Err(e) if attempt < 20 && format!("{e:#}").contains("database is locked") => {
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(e) => panic!("publish: {e:#}"),
+        }
+    }
 }
 
 fn seed(phone: usize) -> u64 {
