@@ -33,12 +33,11 @@
 //! directory, refused when older than the server's sources).
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::BufRead as _;
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 use lgt_core::codes::{table, CodeTableId};
@@ -47,6 +46,7 @@ use lgt_core::permit::PermitEvent;
 use lgt_core::registration::{validate, Dwelling, Registration};
 use lgt_core::sync::{Client, Credentials, SyncError};
 use lgt_core::synthetic::SyntheticPeople;
+use lgt_e2e::{load_average, server_binary, ProcessLimits, ServerProcess};
 use lgt_protocol::{
     hex, paths, Bucket, BucketCursor, EnrollRequest, EnrollResponse, NumbersRequest,
     NumbersResponse, OperationResult, Outcome, PullRequest, PullResponse, PushOperation,
@@ -145,8 +145,20 @@ async fn run(config: Config) {
         .await
         .expect("database");
     let servers = [
-        ServerProcess::start(&config.server_bin, data.path(), &scratch.url),
-        ServerProcess::start(&config.server_bin, data.path(), &scratch.url),
+        ServerProcess::start(
+            &config.server_bin,
+            data.path(),
+            Some(&scratch.url),
+            "127.0.0.1:0",
+            ProcessLimits::Default,
+        ),
+        ServerProcess::start(
+            &config.server_bin,
+            data.path(),
+            Some(&scratch.url),
+            "127.0.0.1:0",
+            ProcessLimits::Default,
+        ),
     ];
     let mut tally = Tally::default();
     let phones = enroll_all(&config, &db, &servers, &mut tally).await;
@@ -173,72 +185,6 @@ async fn run(config: Config) {
         exact,
         "the database does not hold exactly the acknowledged operations"
     );
-}
-
-/// The server binary: `LGT_SERVER_BIN`, else `lgt-server` in this bench's target directory
-/// (`target/release/deps/load-*` -> `target/release/lgt-server`), refused when a source file
-/// of the server (or of the crates it is built from) is newer.
-fn server_binary() -> PathBuf {
-    if let Ok(path) = std::env::var("LGT_SERVER_BIN") {
-        return PathBuf::from(path);
-    }
-    let exe = std::env::current_exe().expect("current exe");
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .join("lgt-server");
-    let built = std::fs::metadata(&bin)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|_| {
-            panic!(
-                "no {}: build it first: cargo build --release -p lgt-server -p lgt-e2e --bin lgt-server",
-                bin.display()
-            )
-        });
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    for dir in [
-        "server/src",
-        "server/migrations",
-        "protocol/src",
-        "common/src",
-    ] {
-        if let Some(newer) = newer_than(&root.join(dir), built) {
-            panic!(
-                "{} is older than {}: rebuild it: cargo build --release -p lgt-server -p lgt-e2e --bin lgt-server",
-                bin.display(),
-                newer.display()
-            );
-        }
-    }
-    bin
-}
-
-/// A file under `dir` modified after `time`, if any.
-fn newer_than(dir: &Path, time: SystemTime) -> Option<PathBuf> {
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            if let Some(found) = newer_than(&path, time) {
-                return Some(found);
-            }
-        } else if entry.metadata().and_then(|m| m.modified()).ok()? > time {
-            return Some(path);
-        }
-    }
-    None
-}
-
-/// `/proc/loadavg`'s three averages.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// A fresh database on the PostgreSQL server, dropped with the value (a failed run's too).
@@ -295,82 +241,6 @@ impl Drop for ScratchDatabase {
     }
 }
 
-/// A running `lgt-server serve` process; killed when dropped.
-struct ServerProcess {
-    child: Child,
-    url: String,
-}
-
-impl ServerProcess {
-    /// Starts `bin serve` on a free loopback port (plain HTTP, as behind a TLS-terminating
-    /// load balancer, default limits and logging) and waits for its "listening" line.
-    fn start(bin: &Path, data: &Path, database_url: &str) -> Self {
-        let mut child = Command::new(bin)
-            .arg("--data")
-            .arg(data)
-            .arg("--database-url")
-            .arg(database_url)
-            .args(["serve", "--listen", "127.0.0.1:0", "--plain-http"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start lgt-server");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = std::sync::mpsc::channel();
-        // Reads the log for the address, then drains it (the server logs each operation).
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in std::io::BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = listening_address(&line) {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(addr);
-                    }
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("lgt-server did not report its address");
-        Self {
-            child,
-            url: format!("http://{addr}"),
-        }
-    }
-
-    /// Resident and peak resident memory, KiB.
-    fn rss_kib(&self) -> (u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        };
-        (field("VmRSS:"), field("VmHWM:"))
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The address of the server's JSON "listening" log line.
-fn listening_address(line: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(line).ok()?;
-    let fields = value.get("fields")?;
-    (fields.get("message")?.as_str()? == "listening")
-        .then(|| fields.get("addr")?.as_str().map(str::to_owned))
-        .flatten()
-}
-
 /// CPU seconds used so far by each server process, the PostgreSQL backends serving this
 /// database, this process (the load generator) and the whole machine (busy and total).
 struct Cpu {
@@ -389,7 +259,7 @@ impl Cpu {
         Self {
             servers: servers
                 .iter()
-                .map(|s| process_ticks(&s.child.id().to_string()) / ticks)
+                .map(|s| process_ticks(&s.pid().to_string()) / ticks)
                 .collect(),
             postgres: postgres_backends(database)
                 .into_iter()

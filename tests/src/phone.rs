@@ -49,6 +49,20 @@ impl Phone {
         )
     }
 
+    /// A phone on files another program made and left in `dir` (its store in `dir/store`, its
+    /// key file `dir/store.key`: the `lgt` CLI's store, say), opened as an app opens its
+    /// files after a restart.
+    pub fn open_files(dir: TempDir, seed: u64) -> Self {
+        let keys = KeyFile::open(dir.path().join("store.key")).expect("key");
+        Self::on(
+            dir,
+            &keys,
+            seed,
+            std::sync::Arc::new(SystemClock),
+            FieldCore::open,
+        )
+    }
+
     /// A phone whose core `open_core` creates or opens in `dir`.
     fn on(
         dir: TempDir,

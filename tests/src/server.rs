@@ -1,6 +1,8 @@
-//! The real server, in this process, on a loopback port.
+//! The real server on a loopback port: in this process, or as a child `lgt-server serve`
+//! process ([`TestServer::start_process`]) while the test keeps its own connection to the
+//! database for its checks.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use lgt_core::crypto::sha256;
 use lgt_protocol::{checksum_term, entry_digest_input, ServerPin};
@@ -8,6 +10,8 @@ use lgt_server::{Db, Limits, TlsIdentity};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
+
+use crate::process::{server_binary, ProcessLimits, ServerProcess};
 
 /// Which database a test server runs on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +43,8 @@ pub struct TestServer {
     pub url: String,
     /// The pin of its TLS key, when it serves HTTPS.
     pub pin: Option<ServerPin>,
-    /// Its database, for checks and admin commands.
+    /// Its database, for checks and admin commands (the test's own connection when the
+    /// server is a child process).
     pub db: Db,
     /// The PostgreSQL database URL, when not on SQLite.
     database_url: Option<String>,
@@ -50,6 +55,10 @@ pub struct TestServer {
     limits: Limits,
     runtime: Runtime,
     shutdown: Option<oneshot::Sender<()>>,
+    /// The `lgt-server` binary, when the server runs as a child process.
+    server_bin: Option<PathBuf>,
+    /// The child process, while it runs.
+    process: Option<ServerProcess>,
     _data: Option<TempDir>,
 }
 
@@ -58,20 +67,36 @@ impl TestServer {
     /// (as behind a TLS-terminating load balancer), with no rate or concurrency limits (the
     /// tests about limits set their own: [`TestServer::start_limited`]).
     pub fn start(backend: &BackendChoice) -> Self {
-        Self::start_with(backend, false, Limits::off())
+        Self::start_with(backend, false, Limits::off(), None)
     }
 
     /// Starts a server serving HTTPS with the self-signed identity of its data directory.
     pub fn start_tls(backend: &BackendChoice) -> Self {
-        Self::start_with(backend, true, Limits::off())
+        Self::start_with(backend, true, Limits::off(), None)
     }
 
     /// Starts a server (plain HTTP) under `limits`.
     pub fn start_limited(backend: &BackendChoice, limits: Limits) -> Self {
-        Self::start_with(backend, false, limits)
+        Self::start_with(backend, false, limits, None)
     }
 
-    fn start_with(backend: &BackendChoice, tls: bool, limits: Limits) -> Self {
+    /// Starts a server as a child process: the real `lgt-server serve` binary (found by
+    /// [`crate::server_binary`]: `LGT_SERVER_BIN`, else next to the test executable; a missing
+    /// or stale binary is a failure) on `backend` with an empty database, plain HTTP on a
+    /// loopback port, every rate and concurrency limit off. The test keeps its own connection
+    /// to the database ([`TestServer::db`], [`TestServer::rows`], ...); [`TestServer::kill`]
+    /// SIGKILLs the process and [`TestServer::restart`] starts it again on the same database
+    /// and address; [`TestServer::start_beside`] starts another process.
+    pub fn start_process(backend: &BackendChoice) -> Self {
+        Self::start_with(backend, false, Limits::off(), Some(server_binary()))
+    }
+
+    fn start_with(
+        backend: &BackendChoice,
+        tls: bool,
+        limits: Limits,
+        server_bin: Option<PathBuf>,
+    ) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         let (database_url, owned_database) = match backend {
             BackendChoice::Sqlite => (None, None),
@@ -81,14 +106,21 @@ impl TestServer {
                 (Some(format!("{base}/{name}")), Some((name, url.clone())))
             }
         };
-        let mut server = Self::open(data.path(), database_url, tls, limits);
+        let mut server = match server_bin {
+            None => Self::open(data.path(), database_url, tls, limits),
+            Some(bin) => Self::open_process(data.path(), database_url, bin),
+        };
         server._data = Some(data);
         server.owned_database = owned_database;
         server
     }
 
-    /// A second server process on the same database, as behind a load balancer.
+    /// A second server on the same database, as behind a load balancer (a second child
+    /// process when this one is a process).
     pub fn start_beside(&self) -> Self {
+        if let Some(bin) = &self.server_bin {
+            return Self::open_process(&self.data, self.database_url.clone(), bin.clone());
+        }
         Self::open(
             &self.data,
             self.database_url.clone(),
@@ -133,8 +165,84 @@ impl TestServer {
             limits,
             runtime,
             shutdown: Some(tx),
+            server_bin: None,
+            process: None,
             _data: None,
         }
+    }
+
+    /// The test's connection (migrating the database and making the key file first, so the
+    /// process finds both), then the process on a free loopback port.
+    fn open_process(data: &Path, database_url: Option<String>, bin: PathBuf) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let db = runtime
+            .block_on(Db::open(data, database_url.as_deref()))
+            .expect("database");
+        let process = ServerProcess::start(
+            &bin,
+            data,
+            database_url.as_deref(),
+            "127.0.0.1:0",
+            ProcessLimits::Off,
+        );
+        Self {
+            url: process.url.clone(),
+            pin: None,
+            db,
+            database_url,
+            owned_database: None,
+            data: data.to_path_buf(),
+            limits: Limits::off(),
+            runtime,
+            shutdown: None,
+            server_bin: Some(bin),
+            process: Some(process),
+            _data: None,
+        }
+    }
+
+    /// SIGKILLs the server process (one started by [`TestServer::start_process`] or beside
+    /// one): no graceful shutdown. The database stays, and [`TestServer::rows`] still reads it.
+    pub fn kill(&mut self) {
+        assert!(self.server_bin.is_some(), "kill: not a server process");
+        if let Some(mut process) = self.process.take() {
+            process.kill();
+        }
+    }
+
+    /// Starts the killed server process again: the same binary, data directory, database and
+    /// address (so enrolled phones and the proxy find it again).
+    pub fn restart(&mut self) {
+        let bin = self
+            .server_bin
+            .clone()
+            .expect("restart: not a server process");
+        assert!(self.process.is_none(), "restart: the process still runs");
+        let addr = self.url.trim_start_matches("http://").to_owned();
+        let process = ServerProcess::start(
+            &bin,
+            &self.data,
+            self.database_url.as_deref(),
+            &addr,
+            ProcessLimits::Off,
+        );
+        assert_eq!(process.addr(), addr, "restarted on another address");
+        self.process = Some(process);
+    }
+
+    /// The server process's id, while it runs (None in-process or killed).
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(ServerProcess::pid)
+    }
+
+    /// The server process's resident and peak resident memory (VmRSS, VmHWM), KiB, while it
+    /// runs.
+    pub fn rss_kib(&self) -> Option<(u64, u64)> {
+        self.process.as_ref().map(ServerProcess::rss_kib)
     }
 
     /// Serves the supervisor console beside the API (plain HTTP on loopback) until the server
@@ -274,6 +382,7 @@ impl TestServer {
     /// dropped, and [`TestServer::rows`] still reads them), so the server can be started
     /// again on them: [`TestServer::reopen`].
     pub fn stop(&mut self) {
+        assert!(self.server_bin.is_none(), "stop: a process: kill it");
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -283,6 +392,7 @@ impl TestServer {
     /// address), as a restart does; the database's refusal (a missing or wrong key file) is
     /// the error.
     pub fn reopen(&mut self) -> anyhow::Result<()> {
+        assert!(self.server_bin.is_none(), "reopen: a process: restart it");
         let db = self
             .runtime
             .block_on(Db::open(&self.data, self.database_url.as_deref()))?;
@@ -361,6 +471,8 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
+        // A child process goes first (SIGKILL), before its database is dropped under it.
+        drop(self.process.take());
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
