@@ -11,8 +11,7 @@
 //! permissive by design (a table edge, printed text or a brick wall passes, and is searched as
 //! before): it only spares the expensive rungs on photos that cannot hold a code.
 //!
-//! Cost: central differences at every other pixel of every other row (a central difference
-//! spans two pixels, so every edge is still seen), a few ms for a 12 MP photo.
+//! Cost: one pass of central differences over every other row, a few ms for a 12 MP photo.
 
 /// Cell side in pixels: a code of 21 modules at 1.5 px fills most of one.
 const CELL: usize = 24;
@@ -60,7 +59,7 @@ pub(crate) fn may_hold_code(pixels: &[u8], width: u32, height: u32) -> bool {
             let row = &pixels[y * w..(y + 1) * w];
             let above = &pixels[(y - 1) * w..y * w];
             let below = &pixels[(y + 1) * w..(y + 2) * w];
-            for x in (1..(cols * CELL).min(w - 1)).step_by(2) {
+            for x in 1..(cols * CELL).min(w - 1) {
                 let cell = x / CELL;
                 sampled[cell] += 1;
                 let gx = i32::from(row[x + 1]) - i32::from(row[x - 1]);
