@@ -150,6 +150,38 @@ mod tests {
         }
     }
 
+    /// A flat grey image with bars 3 px wide over the given cells (24-px cells, column, row).
+    fn bars_in_cells(cells: &[(usize, usize)]) -> (Vec<u8>, u32, u32) {
+        let (w, h) = (400usize, 300usize);
+        let mut pixels = vec![128u8; w * h];
+        for &(cx, cy) in cells {
+            for y in cy * 24..(cy + 1) * 24 {
+                for x in cx * 24..(cx + 1) * 24 {
+                    let phase = x as f32 * std::f32::consts::PI / 3.0;
+                    pixels[y * w + x] = (125.0 + 95.0 * phase.sin()) as u8;
+                }
+            }
+        }
+        (pixels, w as u32, h as u32)
+    }
+
+    #[test]
+    fn code_like_cells_must_touch() {
+        for cells in [vec![(4, 4)], vec![(2, 2), (8, 8)], vec![(3, 1), (12, 9)]] {
+            let (pixels, w, h) = bars_in_cells(&cells);
+            assert!(!may_hold_code(&pixels, w, h), "{cells:?}");
+        }
+        for cells in [
+            vec![(4, 4), (5, 4)],
+            vec![(4, 4), (4, 5)],
+            vec![(4, 4), (5, 5)],
+            vec![(5, 4), (4, 5)],
+        ] {
+            let (pixels, w, h) = bars_in_cells(&cells);
+            assert!(may_hold_code(&pixels, w, h), "{cells:?}");
+        }
+    }
+
     #[test]
     fn tiny_images_are_always_searched() {
         assert!(may_hold_code(&[0; 160 * 160], 160, 160));
