@@ -22,9 +22,12 @@ use super::{Format, Mode, Point, Region, ScanError, Symbol};
 pub const MAX_SIDE: u32 = 16_384;
 /// The largest frame accepted, in pixels.
 pub const MAX_PIXELS: u64 = 64 * 1024 * 1024;
-/// The still ladder's cheap rungs (full and half size, plain readers): every photo pays them;
-/// the rungs after them run only when the photo may hold a code.
+/// The still ladder's cheap rungs (half and full size, plain readers). Every photo pays the
+/// first; the ones after it run only when the photo may hold a code.
 const CHEAP_RUNGS: usize = 2;
+/// The still ladder's "no code here" test runs after this many rungs: after the half-size rung
+/// (codes of large modules, which the test does not see), before the full-size one.
+const PRESENCE_AT: usize = 1;
 /// The most symbols [`Scanner::decode_all`] returns from one image.
 pub const MAX_SYMBOLS: usize = 8;
 
@@ -229,6 +232,8 @@ impl Scanner {
         let ladder = self.ladder(options.mode, region);
         self.frames = self.frames.wrapping_add(1);
         let mut found: Vec<Symbol> = Vec::new();
+        // The rungs to run: all of them unless the "no code here" test cuts the ladder short.
+        let mut rungs = ladder.len();
         for (i, attempt) in ladder.iter().enumerate() {
             if i > 0 && started.elapsed() >= options.budget {
                 break;
@@ -256,14 +261,25 @@ impl Scanner {
                     }
                 }
             }
-            // After the cheap rungs of a still photo, the cheap test: a photo without a patch
-            // of dense edges in one or two right-angled directions is not searched further.
-            if i == CHEAP_RUNGS
+            if i >= rungs {
+                break;
+            }
+            // After the half-size rung of a still photo, the cheap test: a photo without a
+            // patch of dense edges in one or two right-angled directions is not searched
+            // further. The test counts edge pixels, and a sharp code of large modules (a
+            // screenshot, a print scanned flat) has too few of them at full size, enough at half
+            // size: a photo that passes only at half size gets the full-size rung and no more.
+            if i == PRESENCE_AT
                 && options.mode == Mode::Still
                 && found.is_empty()
                 && !may_hold_code(&pixels, region.width, region.height)
             {
-                break;
+                let (width, height) = (region.width / 2, region.height / 2);
+                let half = downscale(&pixels, region.width, 2, width, height);
+                if !may_hold_code(&half, width, height) {
+                    break;
+                }
+                rungs = CHEAP_RUNGS;
             }
             let (symbols, rest) = self.attempt(&pixels, region, *attempt, all, wanted)?;
             for symbol in symbols {
@@ -324,9 +340,9 @@ impl Scanner {
                     ..at(2, Hybrid, true, false)
                 };
                 let mut ladder = vec![
-                    // The cheap rungs (CHEAP_RUNGS), then the "no code here" test.
-                    at(1, Hybrid, false, false),
+                    // The cheap rungs (CHEAP_RUNGS), the "no code here" test between them.
                     at(2, Hybrid, false, false),
+                    at(1, Hybrid, false, false),
                     at(1, Hybrid, true, false),
                     at(1, Hybrid, false, true),
                     at(1, Hybrid, true, true),

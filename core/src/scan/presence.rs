@@ -4,8 +4,10 @@
 //! right angle to each other: bars (Code128, PDF417 columns) have one, modules (QR, Data
 //! Matrix, PDF417 rows) two. Folded modulo 90 degrees, the edge directions of a patch of code
 //! pile up in one narrow range whatever the code's rotation, while the edges of noise, grain,
-//! foliage or a face spread over all directions. The test looks for one cell of the image
-//! whose edges are dense enough and piled up enough; a photo with none is not searched. It is
+//! foliage or a face spread over all directions. The test looks for two neighbouring cells of
+//! the image whose edges are dense enough and piled up enough (a code big enough to be read
+//! spans more than one cell, while code-like cells of a texture or of grain come scattered one
+//! by one); a photo with none is not searched. It is
 //! permissive by design (a table edge, printed text or a brick wall passes, and is searched as
 //! before): it only spares the expensive rungs on photos that cannot hold a code.
 //!
@@ -20,8 +22,6 @@ const MIN_EDGE: i32 = 8;
 /// about 30 %, with 12 px modules about 16 %; one straight edge through a cell about 8 %.
 /// Codes with larger modules are read by the first rung, which runs before this test.
 const MIN_EDGE_PERCENT: usize = 12;
-/// Cells that must look like code: one cell can be the corner of a table or a window frame.
-const MIN_CELLS: usize = 2;
 /// Images at most this many pixels a side are always searched: searching them costs less
 /// than the test would save.
 const ALWAYS_SIDE: usize = 160;
@@ -34,15 +34,18 @@ const MIN_PEAK_PERCENT: u64 = 60;
 /// tan((k + 1) * 90/BINS degrees) for k in 0..BINS-1, in 1/1024: the bin boundaries.
 const TAN_BOUNDS: [i64; BINS - 1] = [204, 424, 684, 1024, 1532, 2472, 5148];
 
-/// Whether at least [`MIN_CELLS`] cells of the image look like part of a code. Small images
-/// are always searched.
+/// Whether two neighbouring cells of the image (side by side, one above the other or
+/// diagonal) both look like part of a code: one such cell alone can be the corner of a table,
+/// a window frame or a clump of grain. Small images are always searched.
 pub(crate) fn may_hold_code(pixels: &[u8], width: u32, height: u32) -> bool {
     let (w, h) = (width as usize, height as usize);
     if w <= ALWAYS_SIDE || h <= ALWAYS_SIDE || pixels.len() < w * h {
         return true;
     }
-    let mut found = 0;
     let (cols, rows) = (w / CELL, h / CELL);
+    // Which cells of the previous and of this cell row look like code.
+    let mut above_row = vec![false; cols];
+    let mut this_row = vec![false; cols];
     let mut hist = vec![[0u64; BINS]; cols];
     let mut edges = vec![0usize; cols];
     let mut sampled = vec![0usize; cols];
@@ -79,6 +82,7 @@ pub(crate) fn may_hold_code(pixels: &[u8], width: u32, height: u32) -> bool {
                 hist[cell][bin] += magnitude as u64;
             }
         }
+        this_row.iter_mut().for_each(|c| *c = false);
         for cell in 0..cols {
             if sampled[cell] == 0 || edges[cell] * 100 < sampled[cell] * MIN_EDGE_PERCENT {
                 continue;
@@ -92,12 +96,17 @@ pub(crate) fn may_hold_code(pixels: &[u8], width: u32, height: u32) -> bool {
                 .max()
                 .unwrap_or(0);
             if total > 0 && peak * 100 >= total * MIN_PEAK_PERCENT {
-                found += 1;
-                if found >= MIN_CELLS {
+                let left = cell > 0 && this_row[cell - 1];
+                let above = above_row[cell.saturating_sub(1)..(cell + 2).min(cols)]
+                    .iter()
+                    .any(|&c| c);
+                if left || above {
                     return true;
                 }
+                this_row[cell] = true;
             }
         }
+        std::mem::swap(&mut above_row, &mut this_row);
     }
     false
 }
@@ -138,6 +147,38 @@ mod tests {
                 })
                 .collect();
             assert!(may_hold_code(&bars, w as u32, h as u32), "angle {angle}");
+        }
+    }
+
+    /// A flat grey image with bars 3 px wide over the given cells (24-px cells, column, row).
+    fn bars_in_cells(cells: &[(usize, usize)]) -> (Vec<u8>, u32, u32) {
+        let (w, h) = (400usize, 300usize);
+        let mut pixels = vec![128u8; w * h];
+        for &(cx, cy) in cells {
+            for y in cy * 24..(cy + 1) * 24 {
+                for x in cx * 24..(cx + 1) * 24 {
+                    let phase = x as f32 * std::f32::consts::PI / 3.0;
+                    pixels[y * w + x] = (125.0 + 95.0 * phase.sin()) as u8;
+                }
+            }
+        }
+        (pixels, w as u32, h as u32)
+    }
+
+    #[test]
+    fn code_like_cells_must_touch() {
+        for cells in [vec![(4, 4)], vec![(2, 2), (8, 8)], vec![(3, 1), (12, 9)]] {
+            let (pixels, w, h) = bars_in_cells(&cells);
+            assert!(!may_hold_code(&pixels, w, h), "{cells:?}");
+        }
+        for cells in [
+            vec![(4, 4), (5, 4)],
+            vec![(4, 4), (4, 5)],
+            vec![(4, 4), (5, 5)],
+            vec![(5, 4), (4, 5)],
+        ] {
+            let (pixels, w, h) = bars_in_cells(&cells);
+            assert!(may_hold_code(&pixels, w, h), "{cells:?}");
         }
     }
 
