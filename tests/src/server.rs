@@ -129,16 +129,22 @@ impl TestServer {
         )
     }
 
-    fn open(data: &Path, database_url: Option<String>, tls: bool, limits: Limits) -> Self {
-        let identity = tls.then(|| TlsIdentity::in_data_dir(data).expect("TLS identity"));
+    /// The test's runtime and its connection to the server's database (migrated on opening).
+    fn runtime_and_db(data: &Path, database_url: Option<&str>) -> (tokio::runtime::Runtime, Db) {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
         let db = runtime
-            .block_on(Db::open(data, database_url.as_deref()))
+            .block_on(Db::open(data, database_url))
             .expect("database");
+        (runtime, db)
+    }
+
+    fn open(data: &Path, database_url: Option<String>, tls: bool, limits: Limits) -> Self {
+        let identity = tls.then(|| TlsIdentity::in_data_dir(data).expect("TLS identity"));
+        let (runtime, db) = Self::runtime_and_db(data, database_url.as_deref());
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind");
@@ -174,14 +180,7 @@ impl TestServer {
     /// The test's connection (migrating the database and making the key file first, so the
     /// process finds both), then the process on a free loopback port.
     fn open_process(data: &Path, database_url: Option<String>, bin: PathBuf) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let db = runtime
-            .block_on(Db::open(data, database_url.as_deref()))
-            .expect("database");
+        let (runtime, db) = Self::runtime_and_db(data, database_url.as_deref());
         let process = ServerProcess::start(
             &bin,
             data,
