@@ -15,7 +15,7 @@ use rxing::common::{GlobalHistogramBinarizer, HybridBinarizer};
 use rxing::{Binarizer, BinaryBitmap, DecodeHints, Luma8Source};
 use rxing::{MultiFormatReader, RXingResult, Reader};
 
-use super::presence::may_hold_code;
+use super::presence::{candidates, may_hold_code, Candidate};
 use super::{Format, Mode, Point, Region, ScanError, Symbol};
 
 /// The largest frame side accepted, in pixels (a 64 MP photo is 9248 px wide).
@@ -30,6 +30,10 @@ const CHEAP_RUNGS: usize = 2;
 const PRESENCE_AT: usize = 1;
 /// The most symbols [`Scanner::decode_all`] returns from one image.
 pub const MAX_SYMBOLS: usize = 8;
+/// The most code-like patches the still ladder's last rung crops and turns upright.
+const MAX_PATCHES: usize = 6;
+/// A patch turned by less than this (radians, 3 degrees) is cropped but not turned.
+const MIN_TURN: f32 = 0.052;
 
 /// One camera frame: the luma (Y) plane as the camera hands it over, rows `row_stride` bytes
 /// apart (CameraX `ImageProxy.planes[0]`, AVFoundation's `CVPixelBuffer` plane 0).
@@ -234,6 +238,8 @@ impl Scanner {
         let mut found: Vec<Symbol> = Vec::new();
         // The rungs to run: all of them unless the "no code here" test cuts the ladder short.
         let mut rungs = ladder.len();
+        // Whether something code-like may be left besides the symbols read.
+        let mut rest_left = true;
         for (i, attempt) in ladder.iter().enumerate() {
             if i > 0 && started.elapsed() >= options.budget {
                 break;
@@ -290,10 +296,131 @@ impl Scanner {
             // A full-size rung that read and, with what it read painted over, left nothing
             // code-like: the photo holds no further symbol, the other rungs are not needed.
             if !rest && !found.is_empty() && attempt.scale == 1 && attempt.enhance == 0 {
+                rest_left = false;
                 break;
             }
         }
+        // Last, in a still photo the whole ladder searched: each patch that looks like code
+        // and holds no symbol read, on its own and turned upright.
+        if options.mode == Mode::Still
+            && rungs == ladder.len()
+            && rest_left
+            && (all || found.is_empty())
+            && started.elapsed() < options.budget
+        {
+            for symbol in self.patches(&pixels, region, &found, all)? {
+                if found.len() < MAX_SYMBOLS && !found.iter().any(|s| same(s, &symbol)) {
+                    found.push(symbol);
+                }
+            }
+        }
         Ok(found)
+    }
+
+    /// The still ladder's last rung: each patch of code-like cells ([`candidates`]) that no
+    /// symbol read covers, cropped with a margin and turned upright by the direction its
+    /// edges pile up in, searched with the plain readers over both binarizers and then the
+    /// try-harder ones. The bar code readers scan rows (and, trying harder, columns): a bar
+    /// code turned 20 degrees or more crosses no row from end to end, and upright it does.
+    /// A crop also spares the readers what surrounds the code: a global threshold fitted to
+    /// the patch alone, no false start in the noise beside a bar code, no other code's
+    /// finder patterns. Patches of more than half the photo (a texture, a close-up) are the
+    /// whole-photo rungs' ground and are not cropped; the crops add up to at most the
+    /// photo's size.
+    fn patches(
+        &mut self,
+        pixels: &[u8],
+        region: Region,
+        found: &[Symbol],
+        all: bool,
+    ) -> Result<Vec<Symbol>, ScanError> {
+        let (width, height) = (region.width, region.height);
+        let area = u64::from(width) * u64::from(height);
+        let mut left = area;
+        let mut out: Vec<Symbol> = Vec::new();
+        for candidate in candidates(pixels, width, height)
+            .into_iter()
+            .take(MAX_PATCHES)
+        {
+            let (x, y, w, h) = patch_box(&candidate, width, height);
+            let size = u64::from(w) * u64::from(h);
+            let turn = if candidate.angle.abs() >= MIN_TURN {
+                candidate.angle
+            } else {
+                0.0
+            };
+            // A patch of more than half the photo, not turned: what the whole-photo rungs
+            // searched already (a texture, a close-up).
+            let large = size * 2 > area;
+            if (large && turn == 0.0) || size > left {
+                continue;
+            }
+            let covered = found.iter().chain(out.iter()).any(|symbol| {
+                symbol.position.iter().any(|p| {
+                    let (px, py) = (p.x - region.x as f32, p.y - region.y as f32);
+                    px >= x as f32 && py >= y as f32 && px < (x + w) as f32 && py < (y + h) as f32
+                })
+            });
+            if covered {
+                continue;
+            }
+            left -= size;
+            let crop = crop(pixels, width, x, y, w, h);
+            let (upright, uw, uh) = turn_upright(&crop, w, h, turn);
+            let patch = Region {
+                x: 0,
+                y: 0,
+                width: uw,
+                height: uh,
+            };
+            let plain = |binarizer| Attempt {
+                scale: 1,
+                binarizer,
+                harder: false,
+                invert: false,
+                enhance: 0,
+            };
+            let harder = Attempt {
+                harder: true,
+                ..plain(BinarizerKind::Hybrid)
+            };
+            // A large patch turned upright gets one plain pass: it costs as much as a
+            // whole-photo rung.
+            let attempts = if large {
+                &[plain(BinarizerKind::Hybrid)][..]
+            } else {
+                &[
+                    plain(BinarizerKind::Hybrid),
+                    plain(BinarizerKind::Histogram),
+                    harder,
+                ][..]
+            };
+            for &attempt in attempts {
+                let (symbols, _) = self.attempt(&upright, patch, attempt, all, [true; 4])?;
+                if symbols.is_empty() {
+                    continue;
+                }
+                // Back from the upright patch to the photo.
+                let (sin, cos) = turn.sin_cos();
+                let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+                let (ux, uy) = (uw as f32 / 2.0, uh as f32 / 2.0);
+                for mut symbol in symbols {
+                    for p in symbol.position.iter_mut() {
+                        let (dx, dy) = (p.x - ux, p.y - uy);
+                        *p = Point {
+                            x: region.x as f32 + x as f32 + cx + cos * dx - sin * dy,
+                            y: region.y as f32 + y as f32 + cy + sin * dx + cos * dy,
+                        };
+                    }
+                    out.push(symbol);
+                }
+                break;
+            }
+            if !all && !out.is_empty() {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     fn ladder(&self, mode: Mode, region: Region) -> Vec<Attempt> {
@@ -609,6 +736,68 @@ fn symbol(result: &RXingResult, region: Region, scale: u32) -> Option<Symbol> {
         text: text.to_owned(),
         position,
     })
+}
+
+/// A patch's box widened by a margin (a quarter of its size, at least a cell: the quiet zone
+/// and the parts of the code whose cells fell short of code-like), within the image.
+fn patch_box(candidate: &Candidate, width: u32, height: u32) -> (u32, u32, u32, u32) {
+    let margin = (candidate.width.max(candidate.height) / 4).max(24);
+    let (x0, y0) = (
+        candidate.x.saturating_sub(margin),
+        candidate.y.saturating_sub(margin),
+    );
+    let x1 = (candidate.x + candidate.width + margin).min(width);
+    let y1 = (candidate.y + candidate.height + margin).min(height);
+    (x0, y0, x1 - x0, y1 - y0)
+}
+
+/// A box of a row-contiguous image.
+fn crop(pixels: &[u8], width: u32, x: u32, y: u32, w: u32, h: u32) -> Vec<u8> {
+    let (width, x, w) = (width as usize, x as usize, w as usize);
+    let mut out = Vec::with_capacity(w * h as usize);
+    for row in y as usize..(y + h) as usize {
+        out.extend_from_slice(&pixels[row * width + x..row * width + x + w]);
+    }
+    out
+}
+
+/// The image turned by `-angle` about its centre (bilinear), on a canvas large enough to
+/// hold all of it; the corners outside the image take its mean grey. Returns the pixels and
+/// the canvas size. A point `p` of the canvas comes from `centre + R(angle) (p - canvas
+/// centre)` of the image.
+fn turn_upright(pixels: &[u8], width: u32, height: u32, angle: f32) -> (Vec<u8>, u32, u32) {
+    if angle == 0.0 {
+        return (pixels.to_vec(), width, height);
+    }
+    let (sin, cos) = angle.sin_cos();
+    let (w, h) = (width as f32, height as f32);
+    let out_w = (w * cos.abs() + h * sin.abs()).ceil() as u32;
+    let out_h = (w * sin.abs() + h * cos.abs()).ceil() as u32;
+    let mean =
+        (pixels.iter().map(|&p| u64::from(p)).sum::<u64>() / pixels.len().max(1) as u64) as u8;
+    let (cx, cy) = (w / 2.0, h / 2.0);
+    let (ox, oy) = (out_w as f32 / 2.0, out_h as f32 / 2.0);
+    let stride = width as usize;
+    let mut out = Vec::with_capacity(out_w as usize * out_h as usize);
+    for py in 0..out_h {
+        let dy = py as f32 + 0.5 - oy;
+        for px in 0..out_w {
+            let dx = px as f32 + 0.5 - ox;
+            let sx = cx + cos * dx - sin * dy - 0.5;
+            let sy = cy + sin * dx + cos * dy - 0.5;
+            if sx < 0.0 || sy < 0.0 || sx >= w - 1.0 || sy >= h - 1.0 {
+                out.push(mean);
+                continue;
+            }
+            let (x0, y0) = (sx as usize, sy as usize);
+            let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+            let at = |x: usize, y: usize| f32::from(pixels[y * stride + x]);
+            let top = at(x0, y0) * (1.0 - fx) + at(x0 + 1, y0) * fx;
+            let bottom = at(x0, y0 + 1) * (1.0 - fx) + at(x0 + 1, y0 + 1) * fx;
+            out.push((top * (1.0 - fy) + bottom * fy).round() as u8);
+        }
+    }
+    (out, out_w, out_h)
 }
 
 /// The region's pixels, row-contiguous.

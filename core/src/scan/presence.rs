@@ -31,6 +31,11 @@ const BINS: usize = 8;
 /// Directions spread evenly give 3/8 (37.5 %); a code at any angle gives 70 % and more.
 const MIN_PEAK_PERCENT: u64 = 60;
 
+/// A code-like cell joins a patch when its direction and the patch's first cell's differ by
+/// at most 10 degrees (a code's direction drifts a little across it under perspective; a code lying on
+/// a texture of another direction stays apart from it): cos(4 x 10 degrees).
+const MIN_AGREEMENT: f32 = 0.766;
+
 /// tan((k + 1) * 90/BINS degrees) for k in 0..BINS-1, in 1/1024: the bin boundaries.
 const TAN_BOUNDS: [i64; BINS - 1] = [204, 424, 684, 1024, 1532, 2472, 5148];
 
@@ -42,17 +47,151 @@ pub(crate) fn may_hold_code(pixels: &[u8], width: u32, height: u32) -> bool {
     if w <= ALWAYS_SIDE || h <= ALWAYS_SIDE || pixels.len() < w * h {
         return true;
     }
-    let (cols, rows) = (w / CELL, h / CELL);
+    let cols = w / CELL;
     // Which cells of the previous and of this cell row look like code.
     let mut above_row = vec![false; cols];
     let mut this_row = vec![false; cols];
-    let mut hist = vec![[0u64; BINS]; cols];
-    let mut edges = vec![0usize; cols];
-    let mut sampled = vec![0usize; cols];
+    let mut stats = CellStats::new(cols);
+    for cell_row in 0..h / CELL {
+        stats.measure(pixels, w, h, cell_row, false);
+        this_row.iter_mut().for_each(|c| *c = false);
+        for cell in 0..cols {
+            if stats.code_like(cell).is_none() {
+                continue;
+            }
+            let left = cell > 0 && this_row[cell - 1];
+            let above = above_row[cell.saturating_sub(1)..(cell + 2).min(cols)]
+                .iter()
+                .any(|&c| c);
+            if left || above {
+                return true;
+            }
+            this_row[cell] = true;
+        }
+        std::mem::swap(&mut above_row, &mut this_row);
+    }
+    false
+}
+
+/// A patch of the image that may hold a code: neighbouring code-like cells, at least two.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Candidate {
+    /// The patch's box in pixels (whole cells).
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+    /// The direction its edges pile up in, folded into [-45, 45) degrees, in radians: the
+    /// angle by which a bar code's bars or a matrix code's module rows are turned from the
+    /// image's axes.
+    pub angle: f32,
+    /// Code-like cells in the patch.
+    pub cells: usize,
+}
+
+/// The patches of the image that may hold a code, largest first: groups of code-like cells
+/// touching each other (side by side, one above the other or diagonal) whose edges pile up
+/// in nearly the same direction, each with that direction. What [`may_hold_code`] tests for, located.
+pub(crate) fn candidates(pixels: &[u8], width: u32, height: u32) -> Vec<Candidate> {
+    let (w, h) = (width as usize, height as usize);
+    if pixels.len() < w * h || w < 2 * CELL || h < 2 * CELL {
+        return Vec::new();
+    }
+    let (cols, rows) = (w / CELL, h / CELL);
+    // Each code-like cell's orientation vector; `None`: not code-like.
+    let mut grid: Vec<Option<(f32, f32)>> = vec![None; cols * rows];
+    let mut stats = CellStats::new(cols);
     for cell_row in 0..rows {
-        hist.iter_mut().for_each(|h| *h = [0; BINS]);
-        edges.iter_mut().for_each(|e| *e = 0);
-        sampled.iter_mut().for_each(|s| *s = 0);
+        stats.measure(pixels, w, h, cell_row, true);
+        for cell in 0..cols {
+            grid[cell_row * cols + cell] = stats.code_like(cell);
+        }
+    }
+    let mut seen = vec![false; cols * rows];
+    let mut found = Vec::new();
+    let mut stack = Vec::new();
+    for start in 0..grid.len() {
+        if seen[start] || grid[start].is_none() {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        let (mut c0, mut r0, mut c1, mut r1) = (usize::MAX, usize::MAX, 0, 0);
+        let (mut sum_c, mut sum_s, mut cells) = (0.0f32, 0.0f32, 0usize);
+        while let Some(index) = stack.pop() {
+            let (c, r) = (index % cols, index / cols);
+            (c0, r0, c1, r1) = (c0.min(c), r0.min(r), c1.max(c), r1.max(r));
+            if let Some((cos, sin)) = grid[index] {
+                sum_c += cos;
+                sum_s += sin;
+            }
+            cells += 1;
+            for dr in -1i64..=1 {
+                for dc in -1i64..=1 {
+                    let (nc, nr) = (c as i64 + dc, r as i64 + dr);
+                    if nc < 0 || nr < 0 || nc >= cols as i64 || nr >= rows as i64 {
+                        continue;
+                    }
+                    let next = nr as usize * cols + nc as usize;
+                    // Against the first cell's direction, not the neighbour's: a chain of
+                    // small steps would join a code to a texture at another angle.
+                    let agrees = match (grid[start], grid[next]) {
+                        (Some(a), Some(b)) => a.0 * b.0 + a.1 * b.1 >= MIN_AGREEMENT,
+                        _ => false,
+                    };
+                    if !seen[next] && agrees {
+                        seen[next] = true;
+                        stack.push(next);
+                    }
+                }
+            }
+        }
+        if cells < 2 {
+            continue;
+        }
+        found.push(Candidate {
+            x: (c0 * CELL) as u32,
+            y: (r0 * CELL) as u32,
+            width: ((c1 + 1 - c0) * CELL) as u32,
+            height: ((r1 + 1 - r0) * CELL) as u32,
+            // The vectors hold four times the angle: a quarter of their mean's angle.
+            angle: sum_s.atan2(sum_c) / 4.0,
+            cells,
+        });
+    }
+    found.sort_by_key(|c| std::cmp::Reverse(c.cells));
+    found
+}
+
+/// The edge statistics of one row of cells.
+struct CellStats {
+    hist: Vec<[u64; BINS]>,
+    /// Per cell, the sum of the magnitude-weighted vectors at four times each edge's
+    /// direction: directions a quarter turn apart add up, so the sum points along the
+    /// cell's edges folded modulo 90 degrees.
+    quad: Vec<(f32, f32)>,
+    edges: Vec<usize>,
+    sampled: Vec<usize>,
+}
+
+impl CellStats {
+    fn new(cols: usize) -> Self {
+        Self {
+            hist: vec![[0; BINS]; cols],
+            quad: vec![(0.0, 0.0); cols],
+            edges: vec![0; cols],
+            sampled: vec![0; cols],
+        }
+    }
+
+    /// Measures the cells of one cell row over every other pixel row; with `orient`, also
+    /// the direction of their edges.
+    fn measure(&mut self, pixels: &[u8], w: usize, h: usize, cell_row: usize, orient: bool) {
+        let cols = self.hist.len();
+        self.hist.iter_mut().for_each(|h| *h = [0; BINS]);
+        self.quad.iter_mut().for_each(|q| *q = (0.0, 0.0));
+        self.edges.iter_mut().for_each(|e| *e = 0);
+        self.sampled.iter_mut().for_each(|s| *s = 0);
         let y_start = (cell_row * CELL).max(1);
         let y_end = ((cell_row + 1) * CELL).min(h - 1);
         for y in (y_start..y_end).step_by(2) {
@@ -61,14 +200,14 @@ pub(crate) fn may_hold_code(pixels: &[u8], width: u32, height: u32) -> bool {
             let below = &pixels[(y + 1) * w..(y + 2) * w];
             for x in 1..(cols * CELL).min(w - 1) {
                 let cell = x / CELL;
-                sampled[cell] += 1;
+                self.sampled[cell] += 1;
                 let gx = i32::from(row[x + 1]) - i32::from(row[x - 1]);
                 let gy = i32::from(below[x]) - i32::from(above[x]);
                 let magnitude = gx.abs() + gy.abs();
                 if magnitude < MIN_EDGE {
                     continue;
                 }
-                edges[cell] += 1;
+                self.edges[cell] += 1;
                 // Fold the direction into [0, 90): a quarter turn maps (gx, gy) to (gy, -gx).
                 let (u, v) = if (gx >= 0) == (gy >= 0) {
                     (i64::from(gx.abs()), i64::from(gy.abs()))
@@ -79,41 +218,51 @@ pub(crate) fn may_hold_code(pixels: &[u8], width: u32, height: u32) -> bool {
                     .iter()
                     .position(|&t| v * 1024 < u * t)
                     .unwrap_or(BINS - 1);
-                hist[cell][bin] += magnitude as u64;
-            }
-        }
-        this_row.iter_mut().for_each(|c| *c = false);
-        for cell in 0..cols {
-            if sampled[cell] == 0 || edges[cell] * 100 < sampled[cell] * MIN_EDGE_PERCENT {
-                continue;
-            }
-            let total: u64 = hist[cell].iter().sum();
-            // 0 and 90 degrees are one direction: the window wraps round.
-            let peak = (0..BINS)
-                .map(|b| {
-                    hist[cell][b] + hist[cell][(b + 1) % BINS] + hist[cell][(b + BINS - 1) % BINS]
-                })
-                .max()
-                .unwrap_or(0);
-            if total > 0 && peak * 100 >= total * MIN_PEAK_PERCENT {
-                let left = cell > 0 && this_row[cell - 1];
-                let above = above_row[cell.saturating_sub(1)..(cell + 2).min(cols)]
-                    .iter()
-                    .any(|&c| c);
-                if left || above {
-                    return true;
+                self.hist[cell][bin] += magnitude as u64;
+                if orient {
+                    // (gx + i gy)^4 / |g|^4: four times the direction, unit length; weighted
+                    // by the magnitude.
+                    let (fx, fy) = (gx as f32, gy as f32);
+                    let (c2, s2) = (fx * fx - fy * fy, 2.0 * fx * fy);
+                    let weight = magnitude as f32 / (fx * fx + fy * fy).powi(2);
+                    let quad = &mut self.quad[cell];
+                    quad.0 += (c2 * c2 - s2 * s2) * weight;
+                    quad.1 += 2.0 * c2 * s2 * weight;
                 }
-                this_row[cell] = true;
             }
         }
-        std::mem::swap(&mut above_row, &mut this_row);
     }
-    false
+
+    /// A cell's orientation vector (four times its edges' direction, unit length) if its
+    /// edges are dense enough and piled up in one direction modulo 90 degrees.
+    fn code_like(&self, cell: usize) -> Option<(f32, f32)> {
+        let (sampled, edges) = (self.sampled[cell], self.edges[cell]);
+        if sampled == 0 || edges * 100 < sampled * MIN_EDGE_PERCENT {
+            return None;
+        }
+        let hist = &self.hist[cell];
+        let total: u64 = hist.iter().sum();
+        // 0 and 90 degrees are one direction: the window wraps round.
+        let peak = (0..BINS)
+            .map(|b| hist[b] + hist[(b + 1) % BINS] + hist[(b + BINS - 1) % BINS])
+            .max()
+            .unwrap_or(0);
+        if total == 0 || peak * 100 < total * MIN_PEAK_PERCENT {
+            return None;
+        }
+        let (c, s) = self.quad[cell];
+        let length = (c * c + s * s).sqrt();
+        Some(if length > 0.0 {
+            (c / length, s / length)
+        } else {
+            (1.0, 0.0)
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::may_hold_code;
+    use super::{candidates, may_hold_code};
 
     fn xorshift(state: &mut u64) -> u64 {
         *state ^= *state << 13;
@@ -180,6 +329,61 @@ mod tests {
             let (pixels, w, h) = bars_in_cells(&cells);
             assert!(may_hold_code(&pixels, w, h), "{cells:?}");
         }
+    }
+
+    /// A flat grey 640x480 image with a patch of bars 3 px wide turned by `angle` radians
+    /// inside the box `(x0, y0)`-`(x1, y1)`.
+    fn turned_bars(angle: f32, x0: usize, y0: usize, x1: usize, y1: usize) -> Vec<u8> {
+        let (w, h) = (640usize, 480usize);
+        let (s, c) = angle.sin_cos();
+        let mut pixels = vec![128u8; w * h];
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let phase = (x as f32 * c + y as f32 * s) * std::f32::consts::PI / 3.0;
+                pixels[y * w + x] = (125.0 + 95.0 * phase.sin()) as u8;
+            }
+        }
+        pixels
+    }
+
+    #[test]
+    fn candidates_locate_a_code_like_patch_and_its_direction() {
+        for degrees in [-40.0f32, -25.0, 0.0, 10.0, 30.0, 44.0] {
+            let pixels = turned_bars(degrees.to_radians(), 200, 150, 400, 300);
+            let found = candidates(&pixels, 640, 480);
+            assert_eq!(found.len(), 1, "{degrees}: {found:?}");
+            let patch = found[0];
+            assert!(
+                (patch.angle.to_degrees() - degrees).abs() < 3.0,
+                "{degrees}: {patch:?}"
+            );
+            // The patch lies within the bars' box, to a cell, and covers most of it.
+            assert!(patch.x + 24 >= 200 && patch.y + 24 >= 150, "{patch:?}");
+            assert!(patch.x + patch.width <= 424 && patch.y + patch.height <= 324);
+            assert!(patch.width >= 150 && patch.height >= 100, "{patch:?}");
+        }
+    }
+
+    #[test]
+    fn patches_of_different_directions_stay_apart() {
+        // Two patches side by side, touching, 30 degrees apart: two candidates (and perhaps
+        // the column of cells where they meet, of a direction in between).
+        let mut pixels = turned_bars(0.0, 100, 100, 300, 300);
+        let right = turned_bars(30f32.to_radians(), 300, 100, 500, 300);
+        for y in 100..300 {
+            pixels[y * 640 + 300..y * 640 + 500]
+                .copy_from_slice(&right[y * 640 + 300..y * 640 + 500]);
+        }
+        let found = candidates(&pixels, 640, 480);
+        assert!(found.len() >= 2 && found[1].cells >= 60, "{found:?}");
+        let mut angles: Vec<f32> = found[..2].iter().map(|c| c.angle.to_degrees()).collect();
+        angles.sort_by(f32::total_cmp);
+        assert!(
+            angles[0].abs() < 3.0 && (angles[1] - 30.0).abs() < 3.0,
+            "{angles:?}"
+        );
+        // Flat grey and noise: none.
+        assert!(candidates(&vec![128; 640 * 480], 640, 480).is_empty());
     }
 
     #[test]
