@@ -471,7 +471,6 @@ impl Scanner {
                     at(2, Hybrid, false, false),
                     at(1, Hybrid, false, false),
                     at(1, Hybrid, true, false),
-                    at(1, Hybrid, false, true),
                     at(1, Hybrid, true, true),
                     enhanced(2),
                     at(1, Histogram, false, false),

@@ -5,9 +5,11 @@
 //! Matrix, PDF417 rows) two. Folded modulo 90 degrees, the edge directions of a patch of code
 //! pile up in one narrow range whatever the code's rotation, while the edges of noise, grain,
 //! foliage or a face spread over all directions. The test looks for two neighbouring cells of
-//! the image whose edges are dense enough and piled up enough (a code big enough to be read
-//! spans more than one cell, while code-like cells of a texture or of grain come scattered one
-//! by one); a photo with none is not searched. It is
+//! the image whose edges are dense enough and piled up enough, in nearly the same direction (a
+//! code big enough to be read spans more than one cell, all of one direction, while code-like
+//! cells of a texture or of grain come scattered one by one, or meet at other angles); a photo
+//! with none is not searched. The same cells, grouped, locate the patches that may hold a code
+//! and their direction ([`candidates`]) for the still ladder's last rung. It is
 //! permissive by design (a table edge, printed text or a brick wall passes, and is searched as
 //! before): it only spares the expensive rungs on photos that cannot hold a code.
 //!
@@ -40,33 +42,38 @@ const MIN_AGREEMENT: f32 = 0.766;
 const TAN_BOUNDS: [i64; BINS - 1] = [204, 424, 684, 1024, 1532, 2472, 5148];
 
 /// Whether two neighbouring cells of the image (side by side, one above the other or
-/// diagonal) both look like part of a code: one such cell alone can be the corner of a table,
-/// a window frame or a clump of grain. Small images are always searched.
+/// diagonal) both look like part of one code: code-like, their edges in nearly the same
+/// direction. One such cell alone can be the corner of a table, a window frame or a clump of
+/// grain; two of different directions, the meeting of two strands of a texture. Small images
+/// are always searched.
 pub(crate) fn may_hold_code(pixels: &[u8], width: u32, height: u32) -> bool {
     let (w, h) = (width as usize, height as usize);
     if w <= ALWAYS_SIDE || h <= ALWAYS_SIDE || pixels.len() < w * h {
         return true;
     }
     let cols = w / CELL;
-    // Which cells of the previous and of this cell row look like code.
-    let mut above_row = vec![false; cols];
-    let mut this_row = vec![false; cols];
+    // The code-like cells of the previous and of this cell row, with their directions.
+    let mut above_row: Vec<Option<(f32, f32)>> = vec![None; cols];
+    let mut this_row: Vec<Option<(f32, f32)>> = vec![None; cols];
     let mut stats = CellStats::new(cols);
     for cell_row in 0..h / CELL {
-        stats.measure(pixels, w, h, cell_row, false);
-        this_row.iter_mut().for_each(|c| *c = false);
+        stats.measure(pixels, w, h, cell_row, true);
+        this_row.iter_mut().for_each(|c| *c = None);
         for cell in 0..cols {
-            if stats.code_like(cell).is_none() {
+            let Some(here) = stats.code_like(cell) else {
                 continue;
-            }
-            let left = cell > 0 && this_row[cell - 1];
+            };
+            let agrees = |other: &Option<(f32, f32)>| {
+                other.is_some_and(|o| o.0 * here.0 + o.1 * here.1 >= MIN_AGREEMENT)
+            };
+            let left = cell > 0 && agrees(&this_row[cell - 1]);
             let above = above_row[cell.saturating_sub(1)..(cell + 2).min(cols)]
                 .iter()
-                .any(|&c| c);
+                .any(agrees);
             if left || above {
                 return true;
             }
-            this_row[cell] = true;
+            this_row[cell] = Some(here);
         }
         std::mem::swap(&mut above_row, &mut this_row);
     }
@@ -384,6 +391,22 @@ mod tests {
         );
         // Flat grey and noise: none.
         assert!(candidates(&vec![128; 640 * 480], 640, 480).is_empty());
+    }
+
+    #[test]
+    fn touching_code_like_cells_must_share_a_direction() {
+        // Cell (8, 8) with upright bars; its right-hand neighbour with bars of the same
+        // direction, or turned 30 degrees (two strands of a weave, say).
+        let left = turned_bars(0.0, 192, 192, 216, 216);
+        for (degrees, holds) in [(0.0f32, true), (30.0, false)] {
+            let right = turned_bars(degrees.to_radians(), 216, 192, 240, 216);
+            let mut pixels = left.clone();
+            for y in 192..216 {
+                pixels[y * 640 + 216..y * 640 + 240]
+                    .copy_from_slice(&right[y * 640 + 216..y * 640 + 240]);
+            }
+            assert_eq!(may_hold_code(&pixels, 640, 480), holds, "{degrees}");
+        }
     }
 
     #[test]
