@@ -121,8 +121,8 @@ pub enum Command {
     /// The offline wanted-persons list: build, import, status, check.
     #[command(subcommand)]
     Watchlist(crate::watchlist::WatchlistCommand),
-    /// Decode barcodes in images (files, or folders searched recursively): one line per image.
-    /// With a store (--store / LGT_STORE), permit codes are verified against it.
+    /// Decode barcodes in images (files, or folders searched recursively): one line per image
+    /// (with --all, one per code). With a store (--store / LGT_STORE), permit codes are verified against it.
     Scan {
         /// Image files (JPEG, PNG, WebP) or folders.
         #[arg(required = true)]
@@ -130,6 +130,10 @@ pub enum Command {
         /// still (a photo: try harder) or live (one camera frame: fast).
         #[arg(long, default_value = "still")]
         mode: String,
+        /// Every code in each image (e.g. an identity document's QR code and PDF417), one
+        /// line per code; slower than reading one.
+        #[arg(long)]
+        all: bool,
     },
     /// Enroll this store's device with a sync server under a supervisor's one-time code.
     Enroll {

@@ -150,7 +150,7 @@ pub fn run(cli: Cli, lang: Lang) -> Result<()> {
         Command::Seed { count, seed } => seed_synthetic(&ctx, count, seed),
         Command::Demo => crate::demo::run(ctx.clock.clone(), &ctx.actor, ctx.lang),
         Command::Watchlist(command) => crate::watchlist::run(&ctx, command),
-        Command::Scan { paths, mode } => crate::scan::scan(&ctx, &paths, &mode),
+        Command::Scan { paths, mode, all } => crate::scan::scan(&ctx, &paths, &mode, all),
         Command::Enroll {
             server,
             server_pin,

@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 use lgt_core::crypto::PublicKey;
 use lgt_core::scan::{
     interpret, load_luma, render_qr, write_png, Mode, Payload, ScanOptions, ScanResult, Scanner,
+    Symbol,
 };
 use lgt_core::store::Store;
 use lgt_core::{FieldCore, Lang};
@@ -47,8 +48,9 @@ fn images(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// One line per image; exits non-zero if any image could not be read.
-pub fn scan(ctx: &Session, paths: &[PathBuf], mode: &str) -> Result<()> {
+/// One line per image (with `all`, one line per code found, or one for an image without any);
+/// exits non-zero if any image could not be read.
+pub fn scan(ctx: &Session, paths: &[PathBuf], mode: &str, all: bool) -> Result<()> {
     let mode: Mode = mode.parse()?;
     let core = match &ctx.store {
         Some(dir) if Store::exists(dir) => {
@@ -62,24 +64,27 @@ pub fn scan(ctx: &Session, paths: &[PathBuf], mode: &str) -> Result<()> {
     let options = ScanOptions::new(mode);
     let mut failed = 0;
     for path in images(paths)? {
-        let line = match scan_one(
+        let lines = match scan_one(
             ctx.clock.today(),
             core.as_ref(),
             &mut scanner,
             &path,
             &options,
+            all,
         ) {
-            Ok(line) => line,
+            Ok(lines) => lines,
             Err(error) => {
                 failed += 1;
                 let (code, message) = describe(&error, Lang::En);
                 let (_, message_zh) = describe(&error, Lang::ZhCn);
-                json!({ "file": path, "found": false, "error": {
+                vec![json!({ "file": path, "found": false, "error": {
                     "code": code, "message": message, "message_zh": message_zh,
-                } })
+                } })]
             }
         };
-        ctx.out.value(&line, |line| human(line, ctx.lang))?;
+        for line in &lines {
+            ctx.out.value(line, |line| human(line, ctx.lang))?;
+        }
     }
     if failed > 0 {
         bail!(CliError::new(
@@ -91,23 +96,62 @@ pub fn scan(ctx: &Session, paths: &[PathBuf], mode: &str) -> Result<()> {
     Ok(())
 }
 
+/// The lines of one image: its code (`all`: every code, each line with its `index` from 1
+/// and the image's `count`), or one line saying nothing was found. `decode_ms` is the
+/// decoding of the whole image.
 fn scan_one(
     ctx_today: chrono::NaiveDate,
     core: Option<&FieldCore>,
     scanner: &mut Scanner,
     path: &Path,
     options: &ScanOptions,
-) -> Result<Value> {
+    all: bool,
+) -> Result<Vec<Value>> {
     let image = load_luma(path).map_err(lgt_core::Error::from)?;
     let started = Instant::now();
-    let symbol = scanner
-        .decode(&image.frame(), options)
-        .map_err(lgt_core::Error::from)?;
+    let symbols = if all {
+        scanner.decode_all(&image.frame(), options)
+    } else {
+        scanner
+            .decode(&image.frame(), options)
+            .map(|symbol| symbol.into_iter().collect())
+    }
+    .map_err(lgt_core::Error::from)?;
     let decode_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let Some(symbol) = symbol else {
-        return Ok(json!({ "file": path, "found": false, "decode_ms": decode_ms }));
-    };
-    let result = match core {
+    if symbols.is_empty() {
+        return Ok(vec![
+            json!({ "file": path, "found": false, "decode_ms": decode_ms }),
+        ]);
+    }
+    let count = symbols.len();
+    // Every code is interpreted before any line is printed: a locked store refuses the image
+    // as a whole, as `FieldCore::scan_frame_all` does.
+    let results = symbols
+        .into_iter()
+        .map(|symbol| interpret_one(ctx_today, core, symbol))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(results
+        .iter()
+        .enumerate()
+        .map(|(i, result)| {
+            let mut line = symbol_line(path, result, decode_ms);
+            if all {
+                line["index"] = json!(i + 1);
+                line["count"] = json!(count);
+            }
+            line
+        })
+        .collect())
+}
+
+/// A decoded symbol interpreted: through the store when there is one (watchlist, permit
+/// verification), else its payload only.
+fn interpret_one(
+    ctx_today: chrono::NaiveDate,
+    core: Option<&FieldCore>,
+    symbol: Symbol,
+) -> Result<ScanResult> {
+    Ok(match core {
         Some(core) => core.scan_symbol(symbol)?,
         None => ScanResult {
             payload: interpret(&symbol.text, ctx_today),
@@ -115,7 +159,10 @@ fn scan_one(
             permit: None,
             watchlist: None,
         },
-    };
+    })
+}
+
+fn symbol_line(path: &Path, result: &ScanResult, decode_ms: f64) -> Value {
     let mut line = json!({
         "file": path,
         "found": true,
@@ -154,7 +201,7 @@ fn scan_one(
         Payload::Ctid => line["advice"] = json!("verify online on the CTID platform"),
         Payload::Unknown => {}
     }
-    Ok(line)
+    line
 }
 
 fn human(line: &Value, lang: Lang) -> String {
@@ -176,6 +223,11 @@ fn human(line: &Value, lang: Lang) -> String {
             format!("{file}: nothing found ({ms:.1} ms)"),
         );
     }
+    // With --all: which of the image's codes, e.g. "photo.jpg [2/3]".
+    let file = match (line["index"].as_u64(), line["count"].as_u64()) {
+        (Some(index), Some(count)) => format!("{file} [{index}/{count}]"),
+        _ => file.to_owned(),
+    };
     let mut text = format!(
         "{file}: {} {} ({:.1} ms): {}",
         line["format"].as_str().unwrap_or_default(),

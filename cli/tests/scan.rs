@@ -125,3 +125,79 @@ fn a_folder_scan_reports_every_image_and_fails_for_unreadable_ones() {
     assert!(lines[1]["file"].as_str().unwrap().ends_with("blank.png"));
     assert!(stderr(&out).contains("1 image(s) could not be read"));
 }
+
+#[test]
+fn scan_all_prints_every_code_of_a_photo_and_a_plain_scan_one() {
+    use lgt_core::scan::{render_qr, write_png};
+    let lgt = Lgt::init();
+    issued_permit(&lgt);
+    let permit_png = lgt.dir.path().join("permit.png");
+    let written = lgt.json(&[
+        "permit",
+        "qr",
+        "SZ20260001",
+        "--out",
+        permit_png.to_str().unwrap(),
+    ]);
+    // The permit's QR and an identity number's (synthetic) side by side in one photo.
+    let codes = [
+        render_qr(written["text"].as_str().unwrap(), 4).unwrap(),
+        render_qr("11010519491231002X", 4).unwrap(),
+    ];
+    let gap = 24;
+    let width = codes.iter().map(|c| c.size + gap).sum::<u32>() + gap;
+    let height = codes.iter().map(|c| c.size).max().unwrap() + 2 * gap;
+    let mut pixels = vec![255u8; (width * height) as usize];
+    let mut left = gap;
+    for code in &codes {
+        for y in 0..code.size {
+            let at = ((gap + y) * width + left) as usize;
+            let row = (y * code.size) as usize..((y + 1) * code.size) as usize;
+            pixels[at..at + code.size as usize].copy_from_slice(&code.pixels[row]);
+        }
+        left += code.size + gap;
+    }
+    let photo = lgt.dir.path().join("document.png");
+    write_png(&photo, width, height, &pixels).unwrap();
+
+    let scan = |all: bool| {
+        let mut command = lgt.command();
+        command.args(["--json", "scan"]);
+        if all {
+            command.arg("--all");
+        }
+        let out = command.arg(&photo).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        json_lines(&out)
+    };
+    let lines = scan(true);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let mut kinds: Vec<_> = lines.iter().map(|l| l["kind"].as_str().unwrap()).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["id_number", "permit"]);
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(line["found"], true);
+        assert_eq!(line["index"], i + 1);
+        assert_eq!(line["count"], 2);
+    }
+    let permit = lines.iter().find(|l| l["kind"] == "permit").unwrap();
+    assert_eq!(permit["verification"]["verdict"], "valid");
+    let number = lines.iter().find(|l| l["kind"] == "id_number").unwrap();
+    assert_eq!(number["id_valid"], true);
+
+    // Without --all: one line, the first code read, without index or count.
+    let one = scan(false);
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0]["found"], true);
+    assert!(one[0].get("index").is_none());
+
+    // The human lines name each code's place in the photo.
+    let out = lgt
+        .command()
+        .args(["scan", "--all"])
+        .arg(&photo)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("[1/2]") && text.contains("[2/2]"), "{text}");
+}

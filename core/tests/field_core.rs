@@ -431,6 +431,47 @@ fn another_devices_permit_verifies_once_its_issuer_key_is_trusted_and_not_after_
 }
 
 #[test]
+fn a_permit_qr_and_an_identity_number_in_one_photo_are_both_read_and_interpreted() {
+    use lgt_core::scan::{Format, Payload, PermitVerdict};
+    let f = fixture();
+    let id = issued_permit(&f, "SZ20260003");
+    let permit_text = f.core.permit_qr(&id).unwrap();
+    let before = f.core.audit_recent(u32::MAX).unwrap().len();
+
+    let results = common::scan_all_rendered(&f.core, &[&permit_text, "360426199101010071"]);
+    assert_eq!(results.len(), 2, "both codes read");
+    assert!(results.iter().all(|r| r.symbol.format == Format::Qr));
+    let permit = results
+        .iter()
+        .find(|r| r.symbol.text == permit_text)
+        .expect("the permit QR is read");
+    let Payload::Permit(Ok(signed)) = &permit.payload else {
+        panic!("not a permit: {:?}", permit.payload.kind());
+    };
+    assert_eq!(signed.claim.permit_number, "SZ20260003");
+    let verification = permit.permit.as_ref().expect("a permit QR is verified");
+    assert_eq!(verification.verdict, PermitVerdict::Valid);
+    assert_eq!(verification.permit_id.as_deref(), Some(id.as_str()));
+    let number = results
+        .iter()
+        .find(|r| r.symbol.text == "360426199101010071")
+        .expect("the identity number is read");
+    assert!(matches!(number.payload, Payload::IdNumber(Ok(_))));
+    assert!(number.permit.is_none());
+    // The permit's verification is audited, once.
+    let audited = f.core.audit_recent(u32::MAX).unwrap();
+    assert_eq!(audited.len(), before + 1);
+    assert_eq!(
+        (audited[0].action.as_str(), audited[0].record_id.as_str()),
+        ("permit.verify_qr", id.as_str())
+    );
+
+    // No code: an empty list, nothing audited.
+    assert!(common::scan_all_rendered(&f.core, &[]).is_empty());
+    assert_eq!(f.core.audit_recent(u32::MAX).unwrap().len(), before + 1);
+}
+
+#[test]
 fn an_accepted_permit_has_no_qr_yet() {
     let f = fixture();
     let id = accepted_permit(&f);

@@ -925,3 +925,46 @@ fn a_scanned_identity_number_of_a_listed_person_alerts_inside_the_scan() {
     assert!(scan("not an identity number").watchlist.is_none());
     assert_eq!(phone.heard.0.lock().unwrap().len(), 1);
 }
+
+#[test]
+fn every_code_of_one_photo_is_interpreted_and_a_listed_identity_number_among_them_alerts() {
+    let server = Server::new();
+    let phone = phone();
+    server.load(&phone, &[two_numbers()]);
+
+    // An unlisted number and a listed one side by side (synthetic numbers).
+    let results =
+        common::scan_all_rendered(&phone.core, &["11010519491231002X", "632123198209270518"]);
+    let mut texts: Vec<_> = results.iter().map(|r| r.symbol.text.as_str()).collect();
+    texts.sort_unstable();
+    assert_eq!(texts, ["11010519491231002X", "632123198209270518"]);
+    for result in &results {
+        let check = result
+            .watchlist
+            .as_ref()
+            .expect("every identity number is checked");
+        let listed = result.symbol.text == "632123198209270518";
+        assert_eq!(
+            check.alerts.len(),
+            usize::from(listed),
+            "{}",
+            result.symbol.text
+        );
+    }
+    let alerts: Vec<_> = results
+        .iter()
+        .flat_map(|r| &r.watchlist.as_ref().unwrap().alerts)
+        .collect();
+    assert_eq!(alerts[0].confidence, Confidence::Exact);
+    assert_eq!(phone.heard.0.lock().unwrap().len(), 1);
+    assert!(phone
+        .core
+        .outbox(None)
+        .unwrap()
+        .iter()
+        .any(|op| op.kind == "watchlist.hit" && op.record_id == alerts[0].alert_id));
+
+    // A photo without a code: nothing, and no alert.
+    assert!(common::scan_all_rendered(&phone.core, &[]).is_empty());
+    assert_eq!(phone.heard.0.lock().unwrap().len(), 1);
+}

@@ -12,7 +12,7 @@ use lgt_core::clock::{Clock, FixedClock};
 use lgt_core::crypto::{KeyFile, SigningKey};
 use lgt_core::permit::PermitCommand;
 use lgt_core::registration::DocumentInput;
-use lgt_core::scan::{render_qr, Format, LumaFrame, Mode, ScanOptions, Scanner, Symbol};
+use lgt_core::scan::{render_qr, Format, LumaFrame, Mode, QrImage, ScanOptions, Scanner, Symbol};
 use lgt_core::store::StoreOptions;
 use lgt_core::sync::{Backoff, SyncAttempt, WatchOptions};
 use lgt_core::watchlist::{Subject, WatchlistPolicy};
@@ -37,6 +37,9 @@ struct Fixture {
     house_code: String,
     id_qr: Vec<u8>,
     qr_side: u32,
+    /// A photo of two codes side by side (the identity number's QR and a door plate's).
+    two_codes: Vec<u8>,
+    two_codes_size: (u32, u32),
     server_url: String,
 }
 
@@ -117,6 +120,23 @@ fn table() -> Vec<(&'static str, Locked, Call)> {
             let path = dir.path().join("id.png");
             lgt_core::scan::write_png(&path, f.qr_side, f.qr_side, &f.id_qr).unwrap();
             ok(core.scan_file(&mut Scanner::new(), &path, &ScanOptions::new(Mode::Still)))
+        }),
+        ("scan_frame_all", Refused, |core, f| {
+            let (width, height) = f.two_codes_size;
+            let frame = LumaFrame {
+                data: &f.two_codes,
+                width,
+                height,
+                row_stride: width,
+            };
+            ok(core.scan_frame_all(&mut Scanner::new(), &frame, &ScanOptions::new(Mode::Still)))
+        }),
+        ("scan_file_all", Refused, |core, f| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("two.png");
+            let (width, height) = f.two_codes_size;
+            lgt_core::scan::write_png(&path, width, height, &f.two_codes).unwrap();
+            ok(core.scan_file_all(&mut Scanner::new(), &path, &ScanOptions::new(Mode::Still)))
         }),
         ("scan_symbol", Refused, |core, f| {
             ok(core.scan_symbol(Symbol {
@@ -212,6 +232,24 @@ fn table() -> Vec<(&'static str, Locked, Call)> {
     ]
 }
 
+/// Two QR codes side by side on white, as one photo: its pixels, width and height.
+fn side_by_side(codes: [&QrImage; 2]) -> (Vec<u8>, (u32, u32)) {
+    const GAP: u32 = 24;
+    let width = codes.iter().map(|c| c.size + GAP).sum::<u32>() + GAP;
+    let height = codes.iter().map(|c| c.size).max().unwrap() + 2 * GAP;
+    let mut pixels = vec![255u8; (width * height) as usize];
+    let mut left = GAP;
+    for code in codes {
+        let (side, top) = (code.size as usize, GAP as usize);
+        for y in 0..side {
+            let at = (top + y) * width as usize + left as usize;
+            pixels[at..at + side].copy_from_slice(&code.pixels[y * side..(y + 1) * side]);
+        }
+        left += code.size + GAP;
+    }
+    (pixels, (width, height))
+}
+
 /// Awaits a core task from a thread of the test (any executor would do).
 fn futures_block_on<T>(_core: &FieldCore, task: lgt_core::SyncTask<T>) -> Result<T, Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -252,6 +290,7 @@ fn a_locked_phone_answers_every_method_by_the_table() {
     let permit = phone.permit(&receipt.person_id, &number);
     let id_number = person.identifiers[0].document.number.clone();
     let qr = render_qr(&id_number, 4).unwrap();
+    let (two_codes, two_codes_size) = side_by_side([&qr, &render_qr("mpbm=HC1000101", 4).unwrap()]);
     let fixture = Fixture {
         person_id: receipt.person_id.clone(),
         permit_id: permit.permit.id.clone(),
@@ -268,6 +307,8 @@ fn a_locked_phone_answers_every_method_by_the_table() {
             .clone(),
         id_qr: qr.pixels.clone(),
         qr_side: qr.size,
+        two_codes,
+        two_codes_size,
         server_url: server.url.clone(),
     };
 
@@ -309,6 +350,24 @@ fn a_locked_phone_answers_every_method_by_the_table() {
             (Locked::Allowed, _) => {}
         }
     }
+
+    // A photo without a code holds nothing personal: on a locked phone it reads as empty,
+    // one symbol or every symbol alike (the lock refuses only the interpretation).
+    relock();
+    let blank = vec![255u8; 64 * 64];
+    let frame = LumaFrame {
+        data: &blank,
+        width: 64,
+        height: 64,
+        row_stride: 64,
+    };
+    let still = ScanOptions::new(Mode::Still);
+    let one = phone.core.scan_frame(&mut Scanner::new(), &frame, &still);
+    assert!(one.unwrap().is_none());
+    let every = phone
+        .core
+        .scan_frame_all(&mut Scanner::new(), &frame, &still);
+    assert!(every.unwrap().is_empty());
 
     // Opening a locked store works (the lock is about personal data, not the file); closing
     // and wiping too.

@@ -145,6 +145,45 @@ impl Scan {
             .map(|result| result.map(Into::into))
     }
 
+    /// Decodes every code in one camera frame or photo (an identity document with a QR code
+    /// and a PDF417 side by side) and interprets each, in the order found. Empty: no code.
+    /// Slower than [`Self::scan_frame`] even on a photo of one code: for a still photo, not
+    /// the camera loop.
+    pub fn scan_frame_all(
+        &self,
+        luma: Vec<u8>,
+        width: u32,
+        height: u32,
+        row_stride: u32,
+        options: ScanOptions,
+    ) -> Result<Vec<ScanResult>, LgtError> {
+        let frame = core::LumaFrame {
+            data: &luma,
+            width,
+            height,
+            row_stride,
+        };
+        let options = core::ScanOptions::from(options);
+        let mut scanner = self.scanner();
+        self.shared
+            .call(|core| core.scan_frame_all(&mut scanner, &frame, &options))
+            .map(|results| results.into_iter().map(Into::into).collect())
+    }
+
+    /// Decodes every code in a JPEG, PNG or WebP file and interprets each, in the order
+    /// found. Empty: no code found.
+    pub fn scan_file_all(
+        &self,
+        path: String,
+        options: ScanOptions,
+    ) -> Result<Vec<ScanResult>, LgtError> {
+        let options = core::ScanOptions::from(options);
+        let mut scanner = self.scanner();
+        self.shared
+            .call(|core| core.scan_file_all(&mut scanner, Path::new(&path), &options))
+            .map(|results| results.into_iter().map(Into::into).collect())
+    }
+
     /// Interprets text another decoder read (e.g. the platform's own scanner), with the same
     /// permit verification.
     pub fn interpret(&self, format: BarcodeFormat, text: String) -> Result<ScanResult, LgtError> {

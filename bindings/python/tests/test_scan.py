@@ -109,6 +109,63 @@ def test_a_luma_frame_with_stride_and_region_reads_an_id_number(core):
         assert invalid.value.code == code
 
 
+def side_by_side(images, gap=24):
+    """One white photo holding the QR images side by side: luma, width, height."""
+    width = sum(image.size + gap for image in images) + gap
+    height = max(image.size for image in images) + 2 * gap
+    luma = bytearray([255]) * (width * height)
+    left = gap
+    for image in images:
+        for y in range(image.size):
+            at = (gap + y) * width + left
+            luma[at : at + image.size] = image.pixels[y * image.size : (y + 1) * image.size]
+        left += image.size + gap
+    return bytes(luma), width, height
+
+
+def write_png(path, luma, width, height):
+    """A greyscale PNG of the luma plane (the standard library only)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\0" + luma[y * width : (y + 1) * width] for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header))
+        f.write(chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_every_code_of_a_photo_is_read_and_interpreted(core, tmp_path):
+    number = id_number()
+    plate = "mpbm=HC1000101"
+    luma, width, height = side_by_side([lgt_ffi.render_qr(number, 4), lgt_ffi.render_qr(plate, 4)])
+    scan = core.scan()
+    results = scan.scan_frame_all(luma, width, height, width, STILL)
+    assert sorted(r.text for r in results) == sorted([number, plate])
+    by_text = {r.text: r for r in results}
+    assert isinstance(by_text[number].payload, lgt_ffi.ScanPayload.ID_NUMBER)
+    assert by_text[number].watchlist is not None
+    assert by_text[plate].payload == lgt_ffi.ScanPayload.DOOR_PLATE(house_code="HC1000101", address=None)
+
+    photo = tmp_path / "two.png"
+    write_png(photo, luma, width, height)
+    from_file = scan.scan_file_all(str(photo), STILL)
+    assert sorted(r.text for r in from_file) == sorted([number, plate])
+
+    blank = bytes([255]) * (64 * 64)
+    assert scan.scan_frame_all(blank, 64, 64, 64, STILL) == []
+    with pytest.raises(lgt_ffi.LgtError.Invalid) as missing:
+        scan.scan_file_all(str(tmp_path / "none.png"), STILL)
+    assert missing.value.code == "scan.io"
+    with pytest.raises(lgt_ffi.LgtError.Invalid) as bad:
+        scan.scan_frame_all(luma[:-100], width, height, width, STILL)
+    assert bad.value.code == "scan.bad_frame"
+
+
 def test_interpreting_text_from_another_decoder(core):
     scan = core.scan()
     wrong = id_number()[:-1] + ("0" if id_number()[-1] != "0" else "1")

@@ -628,9 +628,19 @@ void uniffi_lgt_ffi_fn_method_scan_revoke_issuer(uint64_t ptr, RustBuffer key_id
 RustBuffer uniffi_lgt_ffi_fn_method_scan_scan_file(uint64_t ptr, RustBuffer path, RustBuffer options, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_SCAN_FILE_ALL
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_SCAN_FILE_ALL
+RustBuffer uniffi_lgt_ffi_fn_method_scan_scan_file_all(uint64_t ptr, RustBuffer path, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_SCAN_FRAME
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_SCAN_FRAME
 RustBuffer uniffi_lgt_ffi_fn_method_scan_scan_frame(uint64_t ptr, RustBuffer luma, uint32_t width, uint32_t height, uint32_t row_stride, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_SCAN_FRAME_ALL
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_SCAN_FRAME_ALL
+RustBuffer uniffi_lgt_ffi_fn_method_scan_scan_frame_all(uint64_t ptr, RustBuffer luma, uint32_t width, uint32_t height, uint32_t row_stride, RustBuffer options, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_FN_METHOD_SCAN_TRUST_ISSUER
@@ -1256,9 +1266,21 @@ uint16_t uniffi_lgt_ffi_checksum_method_scan_scan_file(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_SCAN_FILE_ALL
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_SCAN_FILE_ALL
+uint16_t uniffi_lgt_ffi_checksum_method_scan_scan_file_all(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_SCAN_FRAME
 #define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_SCAN_FRAME
 uint16_t uniffi_lgt_ffi_checksum_method_scan_scan_frame(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_SCAN_FRAME_ALL
+#define UNIFFI_FFIDEF_UNIFFI_LGT_FFI_CHECKSUM_METHOD_SCAN_SCAN_FRAME_ALL
+uint16_t uniffi_lgt_ffi_checksum_method_scan_scan_frame_all(void
     
 );
 #endif

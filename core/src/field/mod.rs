@@ -294,6 +294,38 @@ impl FieldCore {
         self.scan_frame(scanner, &image.frame(), options)
     }
 
+    /// Decodes every symbol in one frame or photo (an identity document with a QR code and a
+    /// PDF417 side by side) and interprets each as [`Self::scan_symbol`] does, in the order
+    /// found; empty: nothing found. As with [`Self::scan_frame`], the lock is checked once
+    /// something is read: a locked phone is refused before any symbol is interpreted. It costs
+    /// more than `scan_frame` (see [`Scanner::decode_all`]): the camera loop calls
+    /// `scan_frame`.
+    pub fn scan_frame_all(
+        &self,
+        scanner: &mut Scanner,
+        frame: &LumaFrame<'_>,
+        options: &ScanOptions,
+    ) -> Result<Vec<ScanResult>, Error> {
+        let symbols = scanner.decode_all(frame, options)?;
+        if symbols.is_empty() {
+            return Ok(Vec::new());
+        }
+        usecases::scan::interpret_symbols(&self.unlocked()?, self.hooks(), symbols)
+    }
+
+    /// Decodes every symbol in an image file (desktop client) and interprets each, as
+    /// [`Self::scan_frame_all`].
+    #[cfg(feature = "image-files")]
+    pub fn scan_file_all(
+        &self,
+        scanner: &mut Scanner,
+        path: &Path,
+        options: &ScanOptions,
+    ) -> Result<Vec<ScanResult>, Error> {
+        let image = crate::scan::load_luma(path)?;
+        self.scan_frame_all(scanner, &image.frame(), options)
+    }
+
     /// Interprets a decoded symbol: identity numbers are checked against the watchlist, a
     /// permit QR is verified offline (trusted issuer, dates, its state as known here).
     pub fn scan_symbol(&self, symbol: Symbol) -> Result<ScanResult, Error> {

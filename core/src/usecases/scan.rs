@@ -51,6 +51,19 @@ pub(crate) fn interpret_symbol(
     })
 }
 
+/// Interprets every symbol decoded from one image, in order, each as [`interpret_symbol`]
+/// does, under the one unlock.
+pub(crate) fn interpret_symbols(
+    unlocked: &Unlocked<'_>,
+    hooks: &AlertHooks,
+    symbols: Vec<Symbol>,
+) -> Result<Vec<ScanResult>, Error> {
+    symbols
+        .into_iter()
+        .map(|symbol| interpret_symbol(unlocked, hooks, symbol))
+        .collect()
+}
+
 fn verify_permit(
     unlocked: &Unlocked<'_>,
     signed: &SignedPermit,

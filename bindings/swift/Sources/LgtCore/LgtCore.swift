@@ -2395,11 +2395,25 @@ public protocol ScanProtocol: AnyObject, Sendable {
     func scanFile(path: String, options: ScanOptions) throws  -> ScanResult?
     
     /**
+     * Decodes every code in a JPEG, PNG or WebP file and interprets each, in the order
+     * found. Empty: no code found.
+     */
+    func scanFileAll(path: String, options: ScanOptions) throws  -> [ScanResult]
+    
+    /**
      * Decodes one camera frame: the luma (Y) plane as the camera hands it over (CameraX
      * `ImageProxy.planes[0]`, AVFoundation's plane 0), rows `row_stride` bytes apart.
      * `None`: no code in this frame.
      */
     func scanFrame(luma: Data, width: UInt32, height: UInt32, rowStride: UInt32, options: ScanOptions) throws  -> ScanResult?
+    
+    /**
+     * Decodes every code in one camera frame or photo (an identity document with a QR code
+     * and a PDF417 side by side) and interprets each, in the order found. Empty: no code.
+     * Slower than [`Self::scan_frame`] even on a photo of one code: for a still photo, not
+     * the camera loop.
+     */
+    func scanFrameAll(luma: Data, width: UInt32, height: UInt32, rowStride: UInt32, options: ScanOptions) throws  -> [ScanResult]
     
     /**
      * Trusts another device's or office's issuer key (32 bytes) under a label. Audited.
@@ -2520,6 +2534,21 @@ open func scanFile(path: String, options: ScanOptions)throws  -> ScanResult?  {
 }
     
     /**
+     * Decodes every code in a JPEG, PNG or WebP file and interprets each, in the order
+     * found. Empty: no code found.
+     */
+open func scanFileAll(path: String, options: ScanOptions)throws  -> [ScanResult]  {
+    return try  FfiConverterSequenceTypeScanResult.lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_scan_scan_file_all(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(path),
+        FfiConverterTypeScanOptions_lower(options),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Decodes one camera frame: the luma (Y) plane as the camera hands it over (CameraX
      * `ImageProxy.planes[0]`, AVFoundation's plane 0), rows `row_stride` bytes apart.
      * `None`: no code in this frame.
@@ -2528,6 +2557,26 @@ open func scanFrame(luma: Data, width: UInt32, height: UInt32, rowStride: UInt32
     return try  FfiConverterOptionTypeScanResult.lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
         uniffiCallStatus in
     uniffi_lgt_ffi_fn_method_scan_scan_frame(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(luma),
+        FfiConverterUInt32.lower(width),
+        FfiConverterUInt32.lower(height),
+        FfiConverterUInt32.lower(rowStride),
+        FfiConverterTypeScanOptions_lower(options),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Decodes every code in one camera frame or photo (an identity document with a QR code
+     * and a PDF417 side by side) and interprets each, in the order found. Empty: no code.
+     * Slower than [`Self::scan_frame`] even on a photo of one code: for a still photo, not
+     * the camera loop.
+     */
+open func scanFrameAll(luma: Data, width: UInt32, height: UInt32, rowStride: UInt32, options: ScanOptions)throws  -> [ScanResult]  {
+    return try  FfiConverterSequenceTypeScanResult.lift(try rustCallWithError(FfiConverterTypeLgtError_lift) {
+        uniffiCallStatus in
+    uniffi_lgt_ffi_fn_method_scan_scan_frame_all(
             self.uniffiCloneHandle(),
         FfiConverterData.lower(luma),
         FfiConverterUInt32.lower(width),
@@ -5697,6 +5746,31 @@ fileprivate struct FfiConverterSequenceTypeInputIssue: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeInputIssue.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeScanResult: FfiConverterRustBuffer {
+    typealias SwiftType = [ScanResult]
+
+    public static func write(_ value: [ScanResult], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeScanResult.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ScanResult] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ScanResult]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeScanResult.read(from: &buf))
         }
         return seq
     }

@@ -240,6 +240,20 @@ public final class FieldScanner: @unchecked Sendable {
         try await offMain { [inner] in try inner.scanFile(path: path, options: options) }
     }
 
+    /// Decodes every code in one frame or photo (an identity document with a QR code and a
+    /// PDF417 side by side) and interprets each, in the order found; empty when it holds none.
+    /// Slower than `scanFrame`: for a still photo, not the camera loop.
+    public func scanFrameAll(_ luma: Data, width: UInt32, height: UInt32, rowStride: UInt32, options: ScanOptions) async throws -> [ScanResult] {
+        try await offMain { [inner] in
+            try inner.scanFrameAll(luma: luma, width: width, height: height, rowStride: rowStride, options: options)
+        }
+    }
+
+    /// Decodes every code in a JPEG, PNG or WebP file and interprets each; empty when it holds none.
+    public func scanFileAll(_ path: String, options: ScanOptions) async throws -> [ScanResult] {
+        try await offMain { [inner] in try inner.scanFileAll(path: path, options: options) }
+    }
+
     /// Interprets text another decoder read (e.g. VisionKit), with the same permit verification.
     public func interpret(_ text: String, format: BarcodeFormat) async throws -> ScanResult {
         try await offMain { [inner] in try inner.interpret(format: format, text: text) }

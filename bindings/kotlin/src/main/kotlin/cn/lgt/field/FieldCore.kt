@@ -273,6 +273,18 @@ class FieldScanner internal constructor(
     suspend fun scanFile(path: String, options: ScanOptions): ScanResult? =
         withContext(dispatcher) { inner.scanFile(path, options) }
 
+    /**
+     * Decodes every code in one frame or photo (an identity document with a QR code and a
+     * PDF417 side by side) and interprets each, in the order found; empty when it holds none.
+     * Slower than [scanFrame]: for a still photo, not the camera loop.
+     */
+    suspend fun scanFrameAll(luma: ByteArray, width: Int, height: Int, rowStride: Int, options: ScanOptions): List<ScanResult> =
+        withContext(dispatcher) { inner.scanFrameAll(luma, width.toUInt(), height.toUInt(), rowStride.toUInt(), options) }
+
+    /** Decodes every code in a JPEG, PNG or WebP file and interprets each; empty when it holds none. */
+    suspend fun scanFileAll(path: String, options: ScanOptions): List<ScanResult> =
+        withContext(dispatcher) { inner.scanFileAll(path, options) }
+
     /** Interprets text another decoder read, with the same permit verification. */
     suspend fun interpret(format: BarcodeFormat, text: String): ScanResult =
         withContext(dispatcher) { inner.interpret(format, text) }

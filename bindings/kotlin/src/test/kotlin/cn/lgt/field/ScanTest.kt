@@ -94,4 +94,34 @@ class ScanTest {
             }
         }
     }
+
+    @Test
+    fun `every code of one photo is read and interpreted`() = runBlocking {
+        newStore().use { store ->
+            // A permit QR and a door plate's QR side by side on white, 24 pixels apart.
+            val personId = store.registrations.register(registration()).personId
+            val permitId = store.permits.accept(personId).permit.id
+            store.permits.apply(permitId, PermitEvent.Issue("SZ20260002"))
+            val permit = renderQr(store.permits.qrCode(permitId), 3u)
+            val plate = renderQr("mpbm=HC1000101", 3u)
+            val gap = 24
+            val (left, right) = permit.size.toInt() to plate.size.toInt()
+            val width = left + right + 3 * gap
+            val height = maxOf(left, right) + 2 * gap
+            val luma = ByteArray(width * height) { 0xff.toByte() }
+            for (y in 0 until left) permit.pixels.copyInto(luma, (gap + y) * width + gap, y * left, (y + 1) * left)
+            for (y in 0 until right) plate.pixels.copyInto(luma, (gap + y) * width + 2 * gap + left, y * right, (y + 1) * right)
+            store.scanner().use { scanner ->
+                val results = scanner.scanFrameAll(luma, width, height, width, still)
+                assertEquals(2, results.size)
+                val verdict = results.firstNotNullOfOrNull { it.permit?.verdict }
+                assertEquals(PermitVerdict.VALID, verdict)
+                val door = results.map { it.payload }.filterIsInstance<ScanPayload.DoorPlate>().single()
+                assertEquals("HC1000101", door.houseCode)
+
+                val blank = ByteArray(64 * 64) { 0xff.toByte() }
+                assertEquals(emptyList<Any>(), scanner.scanFrameAll(blank, 64, 64, 64, still))
+            }
+        }
+    }
 }
