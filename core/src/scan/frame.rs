@@ -118,7 +118,8 @@ impl ScanOptions {
 /// the hybrid binarizer reads most codes, the global-histogram one rescues low-contrast and
 /// blurred frames, and the next frame comes 33 ms later anyway.
 pub struct Scanner {
-    fast: Vec<MultiFormatReader>,
+    plain: Vec<MultiFormatReader>,
+    camera: Vec<MultiFormatReader>,
     harder: Vec<MultiFormatReader>,
     frames: u64,
 }
@@ -143,14 +144,30 @@ struct Attempt {
     /// Downscale factor (1 = full resolution).
     scale: u32,
     binarizer: BinarizerKind,
-    /// The try-harder readers (every row for QR finder patterns and bar codes, bar codes
-    /// turned a quarter, Data Matrix's second detector).
-    harder: bool,
+    /// Which readers: see [`Effort`].
+    effort: Effort,
     /// Light code on a dark ground: the pixels are inverted before binarizing.
     invert: bool,
     /// Local contrast raised before binarizing (faint print, glare), around the mean of a box
     /// this many pixels of the rung's image either side: see [`enhance`]. 0: not raised.
     enhance: usize,
+}
+
+/// How hard the readers try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Effort {
+    /// rxing's plain readers: QR finder patterns on every third row or so, bar codes on a
+    /// few rows, Data Matrix traced along the centre lines only.
+    Plain,
+    /// The plain readers, but Data Matrix traced along lines across the whole frame: its plain
+    /// detector misses a code away from the frame's centre lines, which is where a code is in
+    /// most camera frames that are not yet aimed. It costs a few ms per frame, within the live
+    /// budget.
+    Camera,
+    /// rxing's try-harder readers: every row for QR finder patterns and bar codes, bar codes
+    /// turned a quarter, Data Matrix traced across the whole image and by its second
+    /// detector.
+    Harder,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,10 +183,15 @@ enum BinarizerKind {
 ///
 /// Inversion is a rung of its own (`Attempt::invert`), not rxing's `AlsoInverted`, which
 /// doubled every try-harder pass, found or not.
-fn readers(try_harder: bool) -> Vec<MultiFormatReader> {
+fn readers(effort: Effort) -> Vec<MultiFormatReader> {
     Format::ALL
         .iter()
         .map(|format| {
+            let try_harder = match effort {
+                Effort::Plain => false,
+                Effort::Camera => *format == Format::DataMatrix,
+                Effort::Harder => true,
+            };
             let hints = DecodeHints {
                 PossibleFormats: Some(HashSet::from([format.rxing()])),
                 // rxing's helpers turn try-harder on unless told otherwise: always say which.
@@ -188,8 +210,9 @@ impl Scanner {
     /// A scanner restricted to QR, PDF417, DataMatrix and Code128.
     pub fn new() -> Self {
         Self {
-            fast: readers(false),
-            harder: readers(true),
+            plain: readers(Effort::Plain),
+            camera: readers(Effort::Camera),
+            harder: readers(Effort::Harder),
             frames: 0,
         }
     }
@@ -282,10 +305,15 @@ impl Scanner {
             {
                 let (width, height) = (region.width / 2, region.height / 2);
                 let half = downscale(&pixels, region.width, 2, width, height);
-                if !may_hold_code(&half, width, height) {
+                // Nothing code-like: no further rung, nor the patches after the ladder.
+                rungs = if may_hold_code(&half, width, height) {
+                    CHEAP_RUNGS
+                } else {
+                    i
+                };
+                if i >= rungs {
                     break;
                 }
-                rungs = CHEAP_RUNGS;
             }
             let (symbols, rest) = self.attempt(&pixels, region, *attempt, all, wanted)?;
             for symbol in symbols {
@@ -376,12 +404,12 @@ impl Scanner {
             let plain = |binarizer| Attempt {
                 scale: 1,
                 binarizer,
-                harder: false,
+                effort: Effort::Plain,
                 invert: false,
                 enhance: 0,
             };
             let harder = Attempt {
-                harder: true,
+                effort: Effort::Harder,
                 ..plain(BinarizerKind::Hybrid)
             };
             // A large patch turned upright gets one plain pass: it costs as much as a
@@ -428,25 +456,35 @@ impl Scanner {
         let at = |scale, binarizer, harder, invert| Attempt {
             scale,
             binarizer,
-            harder,
+            effort: if harder {
+                Effort::Harder
+            } else {
+                Effort::Plain
+            },
             invert,
             enhance: 0,
+        };
+        let camera = |scale, binarizer| Attempt {
+            effort: Effort::Camera,
+            ..at(scale, binarizer, false, false)
         };
         // Codes in a camera frame are large; at half size rxing does a quarter of the work.
         let large = region.width.max(region.height) >= 1200;
         match mode {
             // One attempt per frame, cycling through the rungs: the next frame, 33 ms later,
-            // tries the next one, so a frame costs one cheap pass and a small or low-contrast
-            // code is still found within three frames.
+            // tries the next one, so a frame costs one cheap pass and a small, low-contrast or
+            // off-centre code is still found within three frames. One rung of each cycle
+            // traces Data Matrix across the whole frame (`Effort::Camera`); the others only
+            // along its centre lines.
             Mode::Live => {
                 let cycle: &[Attempt] = if large {
                     &[
-                        at(2, Hybrid, false, false),
+                        camera(2, Hybrid),
                         at(2, Histogram, false, false),
                         at(1, Hybrid, false, false),
                     ]
                 } else {
-                    &[at(1, Hybrid, false, false), at(1, Histogram, false, false)]
+                    &[camera(1, Hybrid), at(1, Histogram, false, false)]
                 };
                 vec![cycle[(self.frames % cycle.len() as u64) as usize]]
             }
@@ -525,10 +563,10 @@ impl Scanner {
                 attempt.enhance,
             ));
         }
-        let readers = if attempt.harder {
-            &mut self.harder
-        } else {
-            &mut self.fast
+        let readers = match attempt.effort {
+            Effort::Plain => &mut self.plain,
+            Effort::Camera => &mut self.camera,
+            Effort::Harder => &mut self.harder,
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let first = decode_each(
@@ -587,7 +625,7 @@ impl Scanner {
             )),
             Err(_) => {
                 // The readers' state after a panic is unknown: start afresh.
-                *readers = self::readers(attempt.harder);
+                *readers = self::readers(attempt.effort);
                 Err(ScanError::DecoderPanicked)
             }
         }
