@@ -473,9 +473,9 @@ impl Scanner {
         match mode {
             // One attempt per frame, cycling through the rungs: the next frame, 33 ms later,
             // tries the next one, so a frame costs one cheap pass and a small, low-contrast or
-            // off-centre code is still found within three frames. One rung of each cycle
-            // traces Data Matrix across the whole frame (`Effort::Camera`); the others only
-            // along its centre lines.
+            // off-centre code is still found within three frames. One frame in three traces
+            // Data Matrix across the whole frame (`Effort::Camera`, about twice a plain
+            // pass on a frame without a code); the others only along its centre lines.
             Mode::Live => {
                 let cycle: &[Attempt] = if large {
                     &[
@@ -484,7 +484,11 @@ impl Scanner {
                         at(1, Hybrid, false, false),
                     ]
                 } else {
-                    &[camera(1, Hybrid), at(1, Histogram, false, false)]
+                    &[
+                        camera(1, Hybrid),
+                        at(1, Histogram, false, false),
+                        at(1, Hybrid, false, false),
+                    ]
                 };
                 vec![cycle[(self.frames % cycle.len() as u64) as usize]]
             }

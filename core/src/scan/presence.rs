@@ -57,10 +57,10 @@ pub(crate) fn may_hold_code(pixels: &[u8], width: u32, height: u32) -> bool {
     let mut this_row: Vec<Option<(f32, f32)>> = vec![None; cols];
     let mut stats = CellStats::new(cols);
     for cell_row in 0..h / CELL {
-        stats.measure(pixels, w, h, cell_row, true);
+        stats.measure(pixels, w, h, cell_row);
         this_row.iter_mut().for_each(|c| *c = None);
         for cell in 0..cols {
-            let Some(here) = stats.code_like(cell) else {
+            let Some(here) = stats.code_like(pixels, w, h, cell_row, cell) else {
                 continue;
             };
             let agrees = |other: &Option<(f32, f32)>| {
@@ -109,9 +109,9 @@ pub(crate) fn candidates(pixels: &[u8], width: u32, height: u32) -> Vec<Candidat
     let mut grid: Vec<Option<(f32, f32)>> = vec![None; cols * rows];
     let mut stats = CellStats::new(cols);
     for cell_row in 0..rows {
-        stats.measure(pixels, w, h, cell_row, true);
+        stats.measure(pixels, w, h, cell_row);
         for cell in 0..cols {
-            grid[cell_row * cols + cell] = stats.code_like(cell);
+            grid[cell_row * cols + cell] = stats.code_like(pixels, w, h, cell_row, cell);
         }
     }
     let mut seen = vec![false; cols * rows];
@@ -173,10 +173,6 @@ pub(crate) fn candidates(pixels: &[u8], width: u32, height: u32) -> Vec<Candidat
 /// The edge statistics of one row of cells.
 struct CellStats {
     hist: Vec<[u64; BINS]>,
-    /// Per cell, the sum of the magnitude-weighted vectors at four times each edge's
-    /// direction: directions a quarter turn apart add up, so the sum points along the
-    /// cell's edges folded modulo 90 degrees.
-    quad: Vec<(f32, f32)>,
     edges: Vec<usize>,
     sampled: Vec<usize>,
 }
@@ -185,18 +181,15 @@ impl CellStats {
     fn new(cols: usize) -> Self {
         Self {
             hist: vec![[0; BINS]; cols],
-            quad: vec![(0.0, 0.0); cols],
             edges: vec![0; cols],
             sampled: vec![0; cols],
         }
     }
 
-    /// Measures the cells of one cell row over every other pixel row; with `orient`, also
-    /// the direction of their edges.
-    fn measure(&mut self, pixels: &[u8], w: usize, h: usize, cell_row: usize, orient: bool) {
+    /// Measures the cells of one cell row over every other pixel row.
+    fn measure(&mut self, pixels: &[u8], w: usize, h: usize, cell_row: usize) {
         let cols = self.hist.len();
         self.hist.iter_mut().for_each(|h| *h = [0; BINS]);
-        self.quad.iter_mut().for_each(|q| *q = (0.0, 0.0));
         self.edges.iter_mut().for_each(|e| *e = 0);
         self.sampled.iter_mut().for_each(|s| *s = 0);
         let y_start = (cell_row * CELL).max(1);
@@ -226,23 +219,20 @@ impl CellStats {
                     .position(|&t| v * 1024 < u * t)
                     .unwrap_or(BINS - 1);
                 self.hist[cell][bin] += magnitude as u64;
-                if orient {
-                    // (gx + i gy)^4 / |g|^4: four times the direction, unit length; weighted
-                    // by the magnitude.
-                    let (fx, fy) = (gx as f32, gy as f32);
-                    let (c2, s2) = (fx * fx - fy * fy, 2.0 * fx * fy);
-                    let weight = magnitude as f32 / (fx * fx + fy * fy).powi(2);
-                    let quad = &mut self.quad[cell];
-                    quad.0 += (c2 * c2 - s2 * s2) * weight;
-                    quad.1 += 2.0 * c2 * s2 * weight;
-                }
             }
         }
     }
 
-    /// A cell's orientation vector (four times its edges' direction, unit length) if its
-    /// edges are dense enough and piled up in one direction modulo 90 degrees.
-    fn code_like(&self, cell: usize) -> Option<(f32, f32)> {
+    /// A cell's direction ([`direction`]) if its edges are dense enough and piled up in one
+    /// direction modulo 90 degrees.
+    fn code_like(
+        &self,
+        pixels: &[u8],
+        w: usize,
+        h: usize,
+        cell_row: usize,
+        cell: usize,
+    ) -> Option<(f32, f32)> {
         let (sampled, edges) = (self.sampled[cell], self.edges[cell]);
         if sampled == 0 || edges * 100 < sampled * MIN_EDGE_PERCENT {
             return None;
@@ -257,13 +247,41 @@ impl CellStats {
         if total == 0 || peak * 100 < total * MIN_PEAK_PERCENT {
             return None;
         }
-        let (c, s) = self.quad[cell];
-        let length = (c * c + s * s).sqrt();
-        Some(if length > 0.0 {
-            (c / length, s / length)
-        } else {
-            (1.0, 0.0)
-        })
+        Some(direction(pixels, w, h, cell_row, cell))
+    }
+}
+
+/// The direction a cell's edges pile up in, as a unit vector at four times their angle:
+/// the magnitude-weighted sum of `(gx + i gy)^4 / |g|^4` over its edge pixels (the same
+/// pixels [`CellStats::measure`] samples), in which directions a quarter turn apart add up.
+/// Computed only for code-like cells: the floating point would double the test's cost if
+/// every cell paid it.
+fn direction(pixels: &[u8], w: usize, h: usize, cell_row: usize, cell: usize) -> (f32, f32) {
+    let (mut c, mut s) = (0.0f32, 0.0f32);
+    let y_start = (cell_row * CELL).max(1);
+    let y_end = ((cell_row + 1) * CELL).min(h - 1);
+    let x_start = (cell * CELL).max(1);
+    let x_end = ((cell + 1) * CELL).min(w - 1);
+    for y in (y_start..y_end).step_by(2) {
+        for x in x_start..x_end {
+            let gx = i32::from(pixels[y * w + x + 1]) - i32::from(pixels[y * w + x - 1]);
+            let gy = i32::from(pixels[(y + 1) * w + x]) - i32::from(pixels[(y - 1) * w + x]);
+            let magnitude = gx.abs() + gy.abs();
+            if magnitude < MIN_EDGE {
+                continue;
+            }
+            let (fx, fy) = (gx as f32, gy as f32);
+            let (c2, s2) = (fx * fx - fy * fy, 2.0 * fx * fy);
+            let weight = magnitude as f32 / (fx * fx + fy * fy).powi(2);
+            c += (c2 * c2 - s2 * s2) * weight;
+            s += 2.0 * c2 * s2 * weight;
+        }
+    }
+    let length = (c * c + s * s).sqrt();
+    if length > 0.0 {
+        (c / length, s / length)
+    } else {
+        (1.0, 0.0)
     }
 }
 
