@@ -10,7 +10,7 @@ use corpus::{Corpus, Expected};
 use lgt_core::scan::{Mode, ScanOptions, Scanner};
 
 /// Detection each folder reached (still mode, `decode`; qrcode-2 and qrcode-4 raised by #16 from
-/// 33 and 38): a regression below these fails. Raise them as the scanner improves.
+/// 33 and 38, qrcode-4 again by the patches): a regression below these fails. Raise them as the scanner improves.
 const FLOORS: &[(&str, usize)] = &[
     ("code128-1", 6),
     ("code128-2", 39),
@@ -25,7 +25,7 @@ const FLOORS: &[(&str, usize)] = &[
     ("qrcode-1", 20),
     ("qrcode-2", 34),
     ("qrcode-3", 42),
-    ("qrcode-4", 39),
+    ("qrcode-4", 40),
     ("qrcode-5", 19),
     ("qrcode-6", 15),
 ];
