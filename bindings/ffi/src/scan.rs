@@ -106,6 +106,35 @@ impl Scan {
     }
 }
 
+impl Scan {
+    /// Runs `decode` on the core with this handle's scanner over one luma frame.
+    fn on_frame<T>(
+        &self,
+        luma: &[u8],
+        width: u32,
+        height: u32,
+        row_stride: u32,
+        options: ScanOptions,
+        decode: impl FnOnce(
+            &lgt_core::FieldCore,
+            &mut core::Scanner,
+            &core::LumaFrame<'_>,
+            &core::ScanOptions,
+        ) -> Result<T, lgt_core::Error>,
+    ) -> Result<T, LgtError> {
+        let frame = core::LumaFrame {
+            data: luma,
+            width,
+            height,
+            row_stride,
+        };
+        let options = core::ScanOptions::from(options);
+        let mut scanner = self.scanner();
+        self.shared
+            .call(|core| decode(core, &mut scanner, &frame, &options))
+    }
+}
+
 #[uniffi::export]
 impl Scan {
     /// Decodes one camera frame: the luma (Y) plane as the camera hands it over (CameraX
@@ -119,17 +148,15 @@ impl Scan {
         row_stride: u32,
         options: ScanOptions,
     ) -> Result<Option<ScanResult>, LgtError> {
-        let frame = core::LumaFrame {
-            data: &luma,
+        self.on_frame(
+            &luma,
             width,
             height,
             row_stride,
-        };
-        let options = core::ScanOptions::from(options);
-        let mut scanner = self.scanner();
-        self.shared
-            .call(|core| core.scan_frame(&mut scanner, &frame, &options))
-            .map(|result| result.map(Into::into))
+            options,
+            |core, scanner, frame, options| core.scan_frame(scanner, frame, options),
+        )
+        .map(|result| result.map(Into::into))
     }
 
     /// Decodes a JPEG, PNG or WebP file (a photo from the gallery). `None`: no code found.
@@ -157,17 +184,15 @@ impl Scan {
         row_stride: u32,
         options: ScanOptions,
     ) -> Result<Vec<ScanResult>, LgtError> {
-        let frame = core::LumaFrame {
-            data: &luma,
+        self.on_frame(
+            &luma,
             width,
             height,
             row_stride,
-        };
-        let options = core::ScanOptions::from(options);
-        let mut scanner = self.scanner();
-        self.shared
-            .call(|core| core.scan_frame_all(&mut scanner, &frame, &options))
-            .map(|results| results.into_iter().map(Into::into).collect())
+            options,
+            |core, scanner, frame, options| core.scan_frame_all(scanner, frame, options),
+        )
+        .map(|results| results.into_iter().map(Into::into).collect())
     }
 
     /// Decodes every code in a JPEG, PNG or WebP file and interprets each, in the order
