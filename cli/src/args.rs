@@ -122,7 +122,8 @@ pub enum Command {
     #[command(subcommand)]
     Watchlist(crate::watchlist::WatchlistCommand),
     /// Decode barcodes in images (files, or folders searched recursively): one line per image
-    /// (with --all, one per code). With a store (--store / LGT_STORE), permit codes are verified against it.
+    /// (with --all, one per code). With a store (--store / LGT_STORE), permit codes are
+    /// verified against it.
     Scan {
         /// Image files (JPEG, PNG, WebP) or folders.
         #[arg(required = true)]

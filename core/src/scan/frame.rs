@@ -290,9 +290,6 @@ impl Scanner {
                     }
                 }
             }
-            if i >= rungs {
-                break;
-            }
             // After the half-size rung of a still photo, the cheap test: a photo without a
             // patch of dense edges in one or two right-angled directions is not searched
             // further. The test counts edge pixels, and a sharp code of large modules (a
@@ -311,9 +308,9 @@ impl Scanner {
                 } else {
                     i
                 };
-                if i >= rungs {
-                    break;
-                }
+            }
+            if i >= rungs {
+                break;
             }
             let (symbols, rest) = self.attempt(&pixels, region, *attempt, all, wanted)?;
             for symbol in symbols {
@@ -370,8 +367,8 @@ impl Scanner {
             .into_iter()
             .take(MAX_PATCHES)
         {
-            let (x, y, w, h) = patch_box(&candidate, width, height);
-            let size = u64::from(w) * u64::from(h);
+            let bounds = patch_box(&candidate, width, height);
+            let size = u64::from(bounds.width) * u64::from(bounds.height);
             let turn = if candidate.angle.abs() >= MIN_TURN {
                 candidate.angle
             } else {
@@ -386,20 +383,28 @@ impl Scanner {
             let covered = found.iter().chain(out.iter()).any(|symbol| {
                 symbol.position.iter().any(|p| {
                     let (px, py) = (p.x - region.x as f32, p.y - region.y as f32);
-                    px >= x as f32 && py >= y as f32 && px < (x + w) as f32 && py < (y + h) as f32
+                    px >= bounds.x as f32
+                        && py >= bounds.y as f32
+                        && px < (bounds.x + bounds.width) as f32
+                        && py < (bounds.y + bounds.height) as f32
                 })
             });
             if covered {
                 continue;
             }
             left -= size;
-            let crop = crop(pixels, width, x, y, w, h);
-            let (upright, uw, uh) = turn_upright(&crop, w, h, turn);
-            let patch = Region {
-                x: 0,
-                y: 0,
-                width: uw,
-                height: uh,
+            let whole = LumaFrame {
+                data: pixels,
+                width,
+                height,
+                row_stride: width,
+            };
+            let crop = copy_region(&whole, bounds);
+            let (w, h) = (bounds.width, bounds.height);
+            let (upright, patch) = if turn == 0.0 {
+                (crop, Region::whole(w, h))
+            } else {
+                turn_upright(&crop, w, h, turn)
             };
             let plain = |binarizer| Attempt {
                 scale: 1,
@@ -431,13 +436,14 @@ impl Scanner {
                 // Back from the upright patch to the photo.
                 let (sin, cos) = turn.sin_cos();
                 let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
-                let (ux, uy) = (uw as f32 / 2.0, uh as f32 / 2.0);
+                let (ux, uy) = (patch.width as f32 / 2.0, patch.height as f32 / 2.0);
+                let (ox, oy) = ((region.x + bounds.x) as f32, (region.y + bounds.y) as f32);
                 for mut symbol in symbols {
                     for p in symbol.position.iter_mut() {
                         let (dx, dy) = (p.x - ux, p.y - uy);
                         *p = Point {
-                            x: region.x as f32 + x as f32 + cx + cos * dx - sin * dy,
-                            y: region.y as f32 + y as f32 + cy + sin * dx + cos * dy,
+                            x: ox + cx + cos * dx - sin * dy,
+                            y: oy + cy + sin * dx + cos * dy,
                         };
                     }
                     out.push(symbol);
@@ -781,35 +787,25 @@ fn symbol(result: &RXingResult, region: Region, scale: u32) -> Option<Symbol> {
 
 /// A patch's box widened by a margin (a quarter of its size, at least a cell: the quiet zone
 /// and the parts of the code whose cells fell short of code-like), within the image.
-fn patch_box(candidate: &Candidate, width: u32, height: u32) -> (u32, u32, u32, u32) {
-    let margin = (candidate.width.max(candidate.height) / 4).max(24);
-    let (x0, y0) = (
-        candidate.x.saturating_sub(margin),
-        candidate.y.saturating_sub(margin),
-    );
-    let x1 = (candidate.x + candidate.width + margin).min(width);
-    let y1 = (candidate.y + candidate.height + margin).min(height);
-    (x0, y0, x1 - x0, y1 - y0)
-}
-
-/// A box of a row-contiguous image.
-fn crop(pixels: &[u8], width: u32, x: u32, y: u32, w: u32, h: u32) -> Vec<u8> {
-    let (width, x, w) = (width as usize, x as usize, w as usize);
-    let mut out = Vec::with_capacity(w * h as usize);
-    for row in y as usize..(y + h) as usize {
-        out.extend_from_slice(&pixels[row * width + x..row * width + x + w]);
+fn patch_box(candidate: &Candidate, width: u32, height: u32) -> Region {
+    let b = candidate.bounds;
+    let margin = (b.width.max(b.height) / 4).max(24);
+    let (x0, y0) = (b.x.saturating_sub(margin), b.y.saturating_sub(margin));
+    let x1 = (b.x + b.width + margin).min(width);
+    let y1 = (b.y + b.height + margin).min(height);
+    Region {
+        x: x0,
+        y: y0,
+        width: x1 - x0,
+        height: y1 - y0,
     }
-    out
 }
 
 /// The image turned by `-angle` about its centre (bilinear), on a canvas large enough to
 /// hold all of it; the corners outside the image take its mean grey. Returns the pixels and
-/// the canvas size. A point `p` of the canvas comes from `centre + R(angle) (p - canvas
-/// centre)` of the image.
-fn turn_upright(pixels: &[u8], width: u32, height: u32, angle: f32) -> (Vec<u8>, u32, u32) {
-    if angle == 0.0 {
-        return (pixels.to_vec(), width, height);
-    }
+/// the canvas (at the origin). A point `p` of the canvas comes from `centre + R(angle) (p -
+/// canvas centre)` of the image.
+fn turn_upright(pixels: &[u8], width: u32, height: u32, angle: f32) -> (Vec<u8>, Region) {
     let (sin, cos) = angle.sin_cos();
     let (w, h) = (width as f32, height as f32);
     let out_w = (w * cos.abs() + h * sin.abs()).ceil() as u32;
@@ -838,7 +834,7 @@ fn turn_upright(pixels: &[u8], width: u32, height: u32, angle: f32) -> (Vec<u8>,
             out.push((top * (1.0 - fy) + bottom * fy).round() as u8);
         }
     }
-    (out, out_w, out_h)
+    (out, Region::whole(out_w, out_h))
 }
 
 /// The region's pixels, row-contiguous.

@@ -15,6 +15,8 @@
 //!
 //! Cost: one pass of central differences over every other row, a few ms for a 12 MP photo.
 
+use super::Region;
+
 /// Cell side in pixels: a code of 21 modules at 1.5 px fills most of one.
 const CELL: usize = 24;
 /// An edge pixel: central-difference |gx| + |gy| at least this (a step of about 8 grey levels
@@ -33,10 +35,16 @@ const BINS: usize = 8;
 /// Directions spread evenly give 3/8 (37.5 %); a code at any angle gives 70 % and more.
 const MIN_PEAK_PERCENT: u64 = 60;
 
-/// A code-like cell joins a patch when its direction and the patch's first cell's differ by
-/// at most 10 degrees (a code's direction drifts a little across it under perspective; a code lying on
-/// a texture of another direction stays apart from it): cos(4 x 10 degrees).
+/// Two code-like cells are of one code when their directions differ by at most 10 degrees (a
+/// code's direction drifts a little across it under perspective; a code lying on a texture of
+/// another direction stays apart from it): cos(4 x 10 degrees).
 const MIN_AGREEMENT: f32 = 0.766;
+
+/// Whether two cells' directions ([`direction`]: unit vectors at four times the angle) agree
+/// to within [`MIN_AGREEMENT`].
+fn agree(a: (f32, f32), b: (f32, f32)) -> bool {
+    a.0 * b.0 + a.1 * b.1 >= MIN_AGREEMENT
+}
 
 /// tan((k + 1) * 90/BINS degrees) for k in 0..BINS-1, in 1/1024: the bin boundaries.
 const TAN_BOUNDS: [i64; BINS - 1] = [204, 424, 684, 1024, 1532, 2472, 5148];
@@ -63,9 +71,7 @@ pub(crate) fn may_hold_code(pixels: &[u8], width: u32, height: u32) -> bool {
             let Some(here) = stats.code_like(pixels, w, h, cell_row, cell) else {
                 continue;
             };
-            let agrees = |other: &Option<(f32, f32)>| {
-                other.is_some_and(|o| o.0 * here.0 + o.1 * here.1 >= MIN_AGREEMENT)
-            };
+            let agrees = |other: &Option<(f32, f32)>| other.is_some_and(|o| agree(o, here));
             let left = cell > 0 && agrees(&this_row[cell - 1]);
             let above = above_row[cell.saturating_sub(1)..(cell + 2).min(cols)]
                 .iter()
@@ -84,10 +90,7 @@ pub(crate) fn may_hold_code(pixels: &[u8], width: u32, height: u32) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Candidate {
     /// The patch's box in pixels (whole cells).
-    pub x: u32,
-    pub y: u32,
-    pub width: u32,
-    pub height: u32,
+    pub bounds: Region,
     /// The direction its edges pile up in, folded into [-45, 45) degrees, in radians: the
     /// angle by which a bar code's bars or a matrix code's module rows are turned from the
     /// image's axes.
@@ -98,7 +101,8 @@ pub(crate) struct Candidate {
 
 /// The patches of the image that may hold a code, largest first: groups of code-like cells
 /// touching each other (side by side, one above the other or diagonal) whose edges pile up
-/// in nearly the same direction, each with that direction. What [`may_hold_code`] tests for, located.
+/// in nearly the same direction as the group's first cell's, each with that direction. What
+/// [`may_hold_code`] tests for, located.
 pub(crate) fn candidates(pixels: &[u8], width: u32, height: u32) -> Vec<Candidate> {
     let (w, h) = (width as usize, height as usize);
     if pixels.len() < w * h || w < 2 * CELL || h < 2 * CELL {
@@ -143,7 +147,7 @@ pub(crate) fn candidates(pixels: &[u8], width: u32, height: u32) -> Vec<Candidat
                     // Against the first cell's direction, not the neighbour's: a chain of
                     // small steps would join a code to a texture at another angle.
                     let agrees = match (grid[start], grid[next]) {
-                        (Some(a), Some(b)) => a.0 * b.0 + a.1 * b.1 >= MIN_AGREEMENT,
+                        (Some(a), Some(b)) => agree(a, b),
                         _ => false,
                     };
                     if !seen[next] && agrees {
@@ -157,10 +161,12 @@ pub(crate) fn candidates(pixels: &[u8], width: u32, height: u32) -> Vec<Candidat
             continue;
         }
         found.push(Candidate {
-            x: (c0 * CELL) as u32,
-            y: (r0 * CELL) as u32,
-            width: ((c1 + 1 - c0) * CELL) as u32,
-            height: ((r1 + 1 - r0) * CELL) as u32,
+            bounds: Region {
+                x: (c0 * CELL) as u32,
+                y: (r0 * CELL) as u32,
+                width: ((c1 + 1 - c0) * CELL) as u32,
+                height: ((r1 + 1 - r0) * CELL) as u32,
+            },
             // The vectors hold four times the angle: a quarter of their mean's angle.
             angle: sum_s.atan2(sum_c) / 4.0,
             cells,
@@ -201,12 +207,9 @@ impl CellStats {
             for x in 1..(cols * CELL).min(w - 1) {
                 let cell = x / CELL;
                 self.sampled[cell] += 1;
-                let gx = i32::from(row[x + 1]) - i32::from(row[x - 1]);
-                let gy = i32::from(below[x]) - i32::from(above[x]);
-                let magnitude = gx.abs() + gy.abs();
-                if magnitude < MIN_EDGE {
+                let Some((gx, gy, magnitude)) = edge(above, row, below, x) else {
                     continue;
-                }
+                };
                 self.edges[cell] += 1;
                 // Fold the direction into [0, 90): a quarter turn maps (gx, gy) to (gy, -gx).
                 let (u, v) = if (gx >= 0) == (gy >= 0) {
@@ -251,6 +254,17 @@ impl CellStats {
     }
 }
 
+/// The central-difference gradient at `x` of `row` (between its neighbours in the row and in
+/// the rows `above` and `below`) and its magnitude |gx| + |gy|, if it is an edge pixel
+/// ([`MIN_EDGE`]).
+#[inline]
+fn edge(above: &[u8], row: &[u8], below: &[u8], x: usize) -> Option<(i32, i32, i32)> {
+    let gx = i32::from(row[x + 1]) - i32::from(row[x - 1]);
+    let gy = i32::from(below[x]) - i32::from(above[x]);
+    let magnitude = gx.abs() + gy.abs();
+    (magnitude >= MIN_EDGE).then_some((gx, gy, magnitude))
+}
+
 /// The direction a cell's edges pile up in, as a unit vector at four times their angle:
 /// the magnitude-weighted sum of `(gx + i gy)^4 / |g|^4` over its edge pixels (the same
 /// pixels [`CellStats::measure`] samples), in which directions a quarter turn apart add up.
@@ -263,13 +277,13 @@ fn direction(pixels: &[u8], w: usize, h: usize, cell_row: usize, cell: usize) ->
     let x_start = (cell * CELL).max(1);
     let x_end = ((cell + 1) * CELL).min(w - 1);
     for y in (y_start..y_end).step_by(2) {
+        let row = &pixels[y * w..(y + 1) * w];
+        let above = &pixels[(y - 1) * w..y * w];
+        let below = &pixels[(y + 1) * w..(y + 2) * w];
         for x in x_start..x_end {
-            let gx = i32::from(pixels[y * w + x + 1]) - i32::from(pixels[y * w + x - 1]);
-            let gy = i32::from(pixels[(y + 1) * w + x]) - i32::from(pixels[(y - 1) * w + x]);
-            let magnitude = gx.abs() + gy.abs();
-            if magnitude < MIN_EDGE {
+            let Some((gx, gy, magnitude)) = edge(above, row, below, x) else {
                 continue;
-            }
+            };
             let (fx, fy) = (gx as f32, gy as f32);
             let (c2, s2) = (fx * fx - fy * fy, 2.0 * fx * fy);
             let weight = magnitude as f32 / (fx * fx + fy * fy).powi(2);
@@ -383,9 +397,10 @@ mod tests {
                 "{degrees}: {patch:?}"
             );
             // The patch lies within the bars' box, to a cell, and covers most of it.
-            assert!(patch.x + 24 >= 200 && patch.y + 24 >= 150, "{patch:?}");
-            assert!(patch.x + patch.width <= 424 && patch.y + patch.height <= 324);
-            assert!(patch.width >= 150 && patch.height >= 100, "{patch:?}");
+            let b = patch.bounds;
+            assert!(b.x + 24 >= 200 && b.y + 24 >= 150, "{patch:?}");
+            assert!(b.x + b.width <= 424 && b.y + b.height <= 324);
+            assert!(b.width >= 150 && b.height >= 100, "{patch:?}");
         }
     }
 
