@@ -432,6 +432,63 @@ fn bar_codes_turned_far_from_the_rows_are_read() {
     assert!(missed.is_empty(), "not read in still mode: {missed:?}");
 }
 
+/// The case turned a quarter `turns` times (clockwise), pixel for pixel.
+fn quarter_turned(case: &Case, turns: usize) -> Case {
+    let (mut w, mut h, mut pixels) = (case.width, case.height, case.pixels.clone());
+    for _ in 0..turns % 4 {
+        // Pixel (x, y) of the turned image is pixel (y, h - 1 - x) of the one before.
+        pixels = (0..w * h)
+            .map(|i| pixels[(h - 1 - i % h) * w + i / h])
+            .collect();
+        (w, h) = (h, w);
+    }
+    Case {
+        name: format!("{} turned {} degrees", case.name, 90 * turns),
+        width: w,
+        height: h,
+        pixels,
+        texts: case.texts.clone(),
+    }
+}
+
+/// rxing's PDF417 detector searches four quarter turns of the image; the patched copy
+/// (third_party/rxing/PATCHES.md, 1) skips a turn whose rows hold no start or stop pattern,
+/// read from the unturned image: one that skipped the turn the symbol is in fails here.
+#[test]
+fn a_pdf417_is_read_at_every_quarter_turn() {
+    let mut scanner = Scanner::new();
+    let mut missed = Vec::new();
+    for seed in 0..2 {
+        let upright = single(Format::Pdf417, Spoil::Grainy, 0x9u64 << 20 | seed);
+        for turns in 0..4 {
+            let case = quarter_turned(&upright, turns);
+            if !read_in_still_mode(&mut scanner, &case) {
+                missed.push(case.name);
+            }
+        }
+    }
+    assert!(missed.is_empty(), "not read in still mode: {missed:?}");
+}
+
+/// rxing's PDF417 decoder keeps the codeword values seen for each cell of a symbol with their
+/// counts and takes the first of the values tied for the highest count: in a `HashMap`'s order,
+/// which differs from one map to the next, so a blurred PDF417 could read at one attempt of
+/// the ladder in one run and at another in the next. The patched copy lists tied values in
+/// order (third_party/rxing/PATCHES.md, 2).
+#[test]
+fn tied_pdf417_codeword_values_come_in_one_order() {
+    let values = [811u32, 17, 502, 3, 929, 64, 250, 777, 1, 430, 96, 615];
+    for _ in 0..16 {
+        let mut cell = rxing::pdf417::decoder::BarcodeValue::new();
+        for value in values {
+            cell.setValue(value);
+        }
+        let mut sorted = values.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(cell.getValue(), sorted);
+    }
+}
+
 fn assert_all_read(formats: &[Format], seed: u64) {
     let mut scanner = Scanner::new();
     let case = several(formats, seed);

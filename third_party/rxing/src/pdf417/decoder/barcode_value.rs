@@ -14,13 +14,15 @@
  * limitations under the License.
  */
 
-use std::collections::HashMap;
+// PATCH(lgt): a BTreeMap, as zxing-cpp's std::map: getValue() lists tied values in key order.
+// With a HashMap their order, and so the value a caller takes first, changed from run to run.
+use std::collections::BTreeMap;
 
 /**
  * @author Guenther Grau
  */
 #[derive(Clone, Default)]
-pub struct BarcodeValue(HashMap<u32, u32>);
+pub struct BarcodeValue(BTreeMap<u32, u32>);
 
 impl BarcodeValue {
     pub fn new() -> Self {
