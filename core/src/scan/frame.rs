@@ -884,21 +884,24 @@ fn enhance(pixels: &[u8], width: usize, height: usize, radius: usize) -> Vec<u8>
 /// Box-filter downscale by an integer factor: averaging keeps thin bars that point sampling
 /// would drop.
 fn downscale(pixels: &[u8], src_width: u32, factor: u32, width: u32, height: u32) -> Vec<u8> {
-    let (f, sw) = (factor as usize, src_width as usize);
+    let (f, sw, w) = (factor as usize, src_width as usize, width as usize);
     let area = (f * f) as u32;
-    let mut out = Vec::with_capacity(width as usize * height as usize);
+    let mut out = Vec::with_capacity(w * height as usize);
+    // Column sums of the `factor` source rows of one output row, then summed `factor` at a
+    // time: whole rows at once, which the compiler turns into vector code.
+    let mut sums = vec![0u32; w * f];
     for y in 0..height as usize {
-        for x in 0..width as usize {
-            let mut sum = 0u32;
-            for dy in 0..f {
-                let row = (y * f + dy) * sw + x * f;
-                sum += pixels[row..row + f]
-                    .iter()
-                    .map(|&p| u32::from(p))
-                    .sum::<u32>();
+        sums.fill(0);
+        for dy in 0..f {
+            let row = &pixels[(y * f + dy) * sw..][..w * f];
+            for (sum, &p) in sums.iter_mut().zip(row) {
+                *sum += u32::from(p);
             }
-            out.push((sum / area) as u8);
         }
+        out.extend(
+            sums.chunks_exact(f)
+                .map(|block| (block.iter().sum::<u32>() / area) as u8),
+        );
     }
     out
 }

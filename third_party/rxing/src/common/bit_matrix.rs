@@ -527,10 +527,14 @@ impl BitMatrix {
 
         for y in 0..self.height {
             //for (int y = 0; y < height; y++) {
-            for x in 0..self.width {
-                //for (int x = 0; x < width; x++) {
-                let offset = self.get_offset(y, x);
-                if ((self.bits[offset] >> (x as usize & BASE_SHIFT)) & 1) != 0 {
+            // PATCH(lgt): visit the set bits only, a word at a time, in place of testing every
+            // bit (a branch taken about half the time on a binarized photo).
+            let row = &self.bits[self.get_offset(y, 0)..][..self.row_size];
+            for (word_index, &word) in row.iter().enumerate() {
+                let mut word = word;
+                while word != 0 {
+                    let x = (word_index * BASE_BITS) as u32 + word.trailing_zeros();
+                    word &= word - 1;
                     let newOffset: usize =
                         ((newHeight - 1 - x) * newRowSize + (y / BASE_BITS as u32)) as usize;
                     newBits[newOffset] |= 1 << (y as usize & BASE_SHIFT);

@@ -122,24 +122,16 @@ fn rotationHasGuardPattern(matrix: &BitMatrix, rotation: u32) -> bool {
     };
     let mut runs: Vec<u32> = Vec::new();
     for line in (0..lines).step_by(ROW_STEP as usize) {
-        runs.clear();
-        let (mut black, mut count) = (true, 0u32);
-        for i in 0..length {
-            // Pixel `i` of row `line` of the image turned as `BitMatrix::rotate` turns it.
-            let pixel = match rotation % 360 {
-                0 => matrix.get(i, line),
-                180 => matrix.get(width - 1 - i, height - 1 - line),
-                90 => matrix.get(width - 1 - line, i),
-                _ => matrix.get(line, height - 1 - i),
-            };
-            if pixel == black {
-                count += 1;
-            } else {
-                runs.push(count);
-                (black, count) = (!black, 1);
-            }
+        // Row `line` of the image turned as `BitMatrix::rotate` turns it.
+        match rotation % 360 {
+            0 => lineRuns((0..length).map(|i| matrix.get(i, line)), &mut runs),
+            180 => lineRuns(
+                (0..length).map(|i| matrix.get(width - 1 - i, height - 1 - line)),
+                &mut runs,
+            ),
+            90 => lineRuns((0..length).map(|i| matrix.get(width - 1 - line, i)), &mut runs),
+            _ => lineRuns((0..length).map(|i| matrix.get(line, height - 1 - i)), &mut runs),
         }
-        runs.push(count);
         let matches = |pattern: &[u32]| {
             runs.windows(pattern.len())
                 .step_by(2)
@@ -150,6 +142,24 @@ fn rotationHasGuardPattern(matrix: &BitMatrix, rotation: u32) -> bool {
         }
     }
     false
+}
+
+/**
+ * PATCH(lgt): the runs of a line of pixels (true: black) as [`findGuardPattern`] counts them
+ * from its first pixel: black first, an empty black run first when the line starts white.
+ */
+fn lineRuns(pixels: impl Iterator<Item = bool>, runs: &mut Vec<u32>) {
+    runs.clear();
+    let (mut black, mut count) = (true, 0u32);
+    for pixel in pixels {
+        if pixel == black {
+            count += 1;
+        } else {
+            runs.push(count);
+            (black, count) = (!black, 1);
+        }
+    }
+    runs.push(count);
 }
 
 /**
