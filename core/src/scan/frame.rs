@@ -263,6 +263,8 @@ impl Scanner {
         let mut rungs = ladder.len();
         // Whether something code-like may be left besides the symbols read.
         let mut rest_left = true;
+        // The region at a rung's scale other than 1, kept for the next rung at that scale.
+        let mut scaled: Option<(u32, Vec<u8>)> = None;
         for (i, attempt) in ladder.iter().enumerate() {
             if i > 0 && started.elapsed() >= options.budget {
                 break;
@@ -301,9 +303,9 @@ impl Scanner {
                 && !may_hold_code(&pixels, region.width, region.height)
             {
                 let (width, height) = (region.width / 2, region.height / 2);
-                let half = downscale(&pixels, region.width, 2, width, height);
+                let half = at_scale(&mut scaled, &pixels, region, 2);
                 // Nothing code-like: no further rung, nor the patches after the ladder.
-                rungs = if may_hold_code(&half, width, height) {
+                rungs = if may_hold_code(half, width, height) {
                     CHEAP_RUNGS
                 } else {
                     i
@@ -312,7 +314,8 @@ impl Scanner {
             if i >= rungs {
                 break;
             }
-            let (symbols, rest) = self.attempt(&pixels, region, *attempt, all, wanted)?;
+            let source = at_scale(&mut scaled, &pixels, region, attempt.scale);
+            let (symbols, rest) = self.attempt(source, region, *attempt, all, wanted)?;
             for symbol in symbols {
                 if found.len() < MAX_SYMBOLS && !found.iter().any(|s| same(s, &symbol)) {
                     found.push(symbol);
@@ -533,7 +536,8 @@ impl Scanner {
         }
     }
 
-    /// One rung: the readers over one binarization of the (scaled, perhaps inverted) pixels.
+    /// One rung: the readers over one binarization of the (perhaps inverted) pixels, which are
+    /// the region's at the rung's scale.
     /// With `all`, every format is searched and each format that read is searched again with
     /// its symbol masked out; without, the first read ends the rung. Also returns whether
     /// something code-like may be left (false only when, with `all`, the symbols read were
@@ -551,17 +555,7 @@ impl Scanner {
             return Ok((Vec::new(), true));
         }
         // The pixels are copied only when this rung changes them (or masks symbols read).
-        let mut work = if attempt.scale == 1 {
-            Cow::Borrowed(pixels)
-        } else {
-            Cow::Owned(downscale(
-                pixels,
-                region.width,
-                attempt.scale,
-                width,
-                height,
-            ))
-        };
+        let mut work = Cow::Borrowed(&pixels[..(width * height) as usize]);
         if attempt.invert {
             work.to_mut().iter_mut().for_each(|p| *p = 255 - *p);
         }
@@ -883,6 +877,24 @@ fn enhance(pixels: &[u8], width: usize, height: usize, radius: usize) -> Vec<u8>
 
 /// Box-filter downscale by an integer factor: averaging keeps thin bars that point sampling
 /// would drop.
+/// The region's `pixels` at `scale`: themselves at 1, else downscaled once and kept in
+/// `cache` for the next call at the same scale.
+fn at_scale<'a>(
+    cache: &'a mut Option<(u32, Vec<u8>)>,
+    pixels: &'a [u8],
+    region: Region,
+    scale: u32,
+) -> &'a [u8] {
+    if scale == 1 {
+        return pixels;
+    }
+    if cache.as_ref().is_none_or(|(kept, _)| *kept != scale) {
+        let (width, height) = (region.width / scale, region.height / scale);
+        *cache = Some((scale, downscale(pixels, region.width, scale, width, height)));
+    }
+    cache.as_ref().map_or(pixels, |(_, scaled)| scaled)
+}
+
 fn downscale(pixels: &[u8], src_width: u32, factor: u32, width: u32, height: u32) -> Vec<u8> {
     let (f, sw, w) = (factor as usize, src_width as usize, width as usize);
     let area = (f * f) as u32;
