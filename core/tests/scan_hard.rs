@@ -505,8 +505,6 @@ fn two_codes_of_one_format_in_a_photo_are_both_read() {
 }
 
 #[test]
-#[ignore = "known gap (docs/limits.md): the Code128 between the Data Matrix and the QR code is \
-            missed; zxing-cpp reads all three"]
 fn three_formats_in_a_photo_are_all_read() {
     assert_all_read(
         &[Format::DataMatrix, Format::Code128, Format::Qr],

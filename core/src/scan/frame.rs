@@ -11,7 +11,9 @@ use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use rxing::common::{GlobalHistogramBinarizer, HybridBinarizer};
+use rxing::common::{
+    BitArray, BitMatrix, GlobalHistogramBinarizer, HybridBinarizer, LineOrientation,
+};
 use rxing::{Binarizer, BinaryBitmap, DecodeHints, Luma8Source};
 use rxing::{MultiFormatReader, RXingResult, Reader};
 
@@ -657,10 +659,78 @@ fn decode_each(
         return Vec::new();
     };
     match binarizer {
-        BinarizerKind::Hybrid => run_each(readers, HybridBinarizer::new(source), wanted, all),
+        BinarizerKind::Hybrid => run_each(
+            readers,
+            LocalRows(HybridBinarizer::new(source)),
+            wanted,
+            all,
+        ),
         BinarizerKind::Histogram => {
             run_each(readers, GlobalHistogramBinarizer::new(source), wanted, all)
         }
+    }
+}
+
+/// rxing's hybrid binarizer (a threshold per 8x8 block from the blocks around it) for the bar
+/// code readers too. rxing's own hands them rows thresholded by each row's histogram, the same
+/// rows as the global histogram binarizer's: the hybrid and histogram rungs gave the bar code
+/// readers the same pixels twice. Rows of the local threshold keep thin bars apart under uneven
+/// light, blur and grain, and a row through dark ground beside a white label (a Code128
+/// between a Data Matrix and a QR code that only the local rows read); the histogram rungs
+/// keep the other kind of row, which fares better on low-resolution bars.
+struct LocalRows<'a>(HybridBinarizer<Luma8Source<'a>>);
+
+impl<'a> Binarizer for LocalRows<'a> {
+    type Source = Luma8Source<'a>;
+
+    fn get_luminance_source(&self) -> &Luma8Source<'a> {
+        self.0.get_luminance_source()
+    }
+
+    fn get_black_row(&self, y: usize) -> rxing::common::Result<Cow<'_, BitArray>> {
+        self.get_black_line(y, LineOrientation::Row)
+    }
+
+    fn get_black_row_from_matrix(&self, y: usize) -> rxing::common::Result<Cow<'_, BitArray>> {
+        self.get_black_line(y, LineOrientation::Row)
+    }
+
+    fn get_black_matrix(&self) -> rxing::common::Result<&BitMatrix> {
+        self.0.get_black_matrix()
+    }
+
+    fn get_black_line(
+        &self,
+        l: usize,
+        lt: LineOrientation,
+    ) -> rxing::common::Result<Cow<'_, BitArray>> {
+        let matrix = self.0.get_black_matrix()?;
+        let (lines, line) = match lt {
+            LineOrientation::Row => (
+                matrix.height(),
+                BitMatrix::getRow as fn(&BitMatrix, u32) -> BitArray,
+            ),
+            LineOrientation::Column => (
+                matrix.width(),
+                BitMatrix::getCol as fn(&BitMatrix, u32) -> BitArray,
+            ),
+        };
+        if l >= lines as usize {
+            return Err(rxing::Exceptions::INDEX_OUT_OF_BOUNDS);
+        }
+        Ok(Cow::Owned(line(matrix, l as u32)))
+    }
+
+    fn create_binarizer(&self, source: Luma8Source<'a>) -> Self {
+        Self(HybridBinarizer::new(source))
+    }
+
+    fn get_width(&self) -> usize {
+        self.0.get_width()
+    }
+
+    fn get_height(&self) -> usize {
+        self.0.get_height()
     }
 }
 
