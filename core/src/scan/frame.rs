@@ -671,13 +671,14 @@ fn decode_each(
     }
 }
 
-/// rxing's hybrid binarizer (a threshold per 8x8 block from the blocks around it) for the bar
-/// code readers too. rxing's own hands them rows thresholded by each row's histogram, the same
-/// rows as the global histogram binarizer's: the hybrid and histogram rungs gave the bar code
-/// readers the same pixels twice. Rows of the local threshold keep thin bars apart under uneven
-/// light, blur and grain, and a row through dark ground beside a white label (a Code128
-/// between a Data Matrix and a QR code that only the local rows read); the histogram rungs
-/// keep the other kind of row, which fares better on low-resolution bars.
+/// rxing's hybrid binarizer (a threshold per 8x8 block from the blocks around it) for the
+/// row-scanning Code128 reader too. rxing's own hands it rows thresholded by each row's
+/// histogram, the same rows as the global histogram binarizer's: the hybrid and histogram
+/// rungs gave Code128 the same pixels twice. Rows of the local threshold keep thin bars apart
+/// under uneven light, blur and grain, and along a row that runs from dark ground onto a white
+/// label (a Code128 between a Data Matrix and a QR code that only the local rows read); the
+/// histogram rungs keep the other kind of row, which fares better on borderline
+/// low-resolution bars.
 struct LocalRows<'a>(HybridBinarizer<Luma8Source<'a>>);
 
 impl<'a> Binarizer for LocalRows<'a> {
