@@ -489,6 +489,38 @@ fn tied_pdf417_codeword_values_come_in_one_order() {
     }
 }
 
+/// The patched hybrid binarizer (third_party/rxing/PATCHES.md, 4) sets a block's row of bits
+/// at once, into two words when the block straddles them: widths whose last block starts 57-63
+/// bits into a word, where a lost high part would leave the last columns white.
+#[test]
+fn hybrid_binarization_keeps_the_last_columns() {
+    use rxing::common::HybridBinarizer;
+    use rxing::{Binarizer, Luma8Source};
+    for width in [121u32, 127, 129, 190, 255] {
+        let height = 48;
+        // Dark bars three pixels wide on light ground, the last column dark.
+        let pixels: Vec<u8> = (0..width * height)
+            .map(|i| {
+                let x = i % width;
+                if x == width - 1 || (x / 3) % 2 == 0 {
+                    20
+                } else {
+                    230
+                }
+            })
+            .collect();
+        let source = Luma8Source::new_with_slice(&pixels, width, height).expect("a source");
+        let binarizer = HybridBinarizer::new(source);
+        let matrix = binarizer.get_black_matrix().expect("a matrix");
+        for y in 0..height {
+            for x in 0..width {
+                let dark = pixels[(y * width + x) as usize] < 128;
+                assert_eq!(matrix.get(x, y), dark, "width {width}: pixel ({x}, {y})");
+            }
+        }
+    }
+}
+
 fn assert_all_read(formats: &[Format], seed: u64) {
     let mut scanner = Scanner::new();
     let case = several(formats, seed);

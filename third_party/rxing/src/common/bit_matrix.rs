@@ -311,6 +311,24 @@ impl BitMatrix {
         self.bits[offset] |= 1 << (x as usize & BASE_SHIFT);
     }
 
+    /// PATCH(lgt): sets the bits of row `y` from column `x` on that are set in `bits` (bit `i`:
+    /// column `x + i`); `bits` must not reach past the end of the row.
+    #[inline]
+    pub(crate) fn setBits(&mut self, x: u32, y: u32, bits: BaseType) {
+        if bits == 0 {
+            return;
+        }
+        let offset = self.get_offset(y, x);
+        let shift = x as usize & BASE_SHIFT;
+        self.bits[offset] |= bits << shift;
+        if shift > 0 {
+            let high = bits >> (BASE_BITS - shift);
+            if high != 0 {
+                self.bits[offset + 1] |= high;
+            }
+        }
+    }
+
     #[inline(always)]
     pub fn set_bool(&mut self, x: u32, y: u32, value: bool) {
         if value {
