@@ -946,8 +946,6 @@ fn enhance(pixels: &[u8], width: usize, height: usize, radius: usize) -> Vec<u8>
     out
 }
 
-/// Box-filter downscale by an integer factor: averaging keeps thin bars that point sampling
-/// would drop.
 /// The region's `pixels` at `scale`: themselves at 1, else downscaled once and kept in
 /// `cache` for the next call at the same scale.
 fn at_scale<'a>(
@@ -966,6 +964,8 @@ fn at_scale<'a>(
     cache.as_ref().map_or(pixels, |(_, scaled)| scaled)
 }
 
+/// Box-filter downscale by an integer factor: averaging keeps thin bars that point sampling
+/// would drop.
 fn downscale(pixels: &[u8], src_width: u32, factor: u32, width: u32, height: u32) -> Vec<u8> {
     let (f, sw, w) = (factor as usize, src_width as usize, width as usize);
     let area = (f * f) as u32;
