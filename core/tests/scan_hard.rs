@@ -490,13 +490,15 @@ fn tied_pdf417_codeword_values_come_in_one_order() {
 }
 
 /// The patched hybrid binarizer (third_party/rxing/PATCHES.md, 4) sets a block's row of bits
-/// at once, into two words when the block straddles them: widths whose last block starts 57-63
-/// bits into a word, where a lost high part would leave the last columns white.
+/// at once, into two words when the block straddles them. Blocks start every 8 columns, the
+/// last at `width - 8`: with 64-bit words it straddles when `width - 8` is 57-63 bits into a
+/// word (widths 129-135, 193-199), where a lost high part would leave the last columns white.
+/// A width of 128 (no straddle) is the control.
 #[test]
 fn hybrid_binarization_keeps_the_last_columns() {
     use rxing::common::HybridBinarizer;
     use rxing::{Binarizer, Luma8Source};
-    for width in [121u32, 127, 129, 190, 255] {
+    for width in [128u32, 129, 131, 135, 193, 199] {
         let height = 48;
         // Dark bars three pixels wide on light ground, the last column dark.
         let pixels: Vec<u8> = (0..width * height)
